@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/**
+ * Names of the stack's resources, given to every function through its environment
+ * (serverless.yml in AWS, the local stack on a laptop). Endpoints are not here: the SDK reads
+ * AWS_ENDPOINT_URL_<SERVICE> itself, which is what lets one code path serve both homes.
+ */
+const ConfigSchema = z.object({
+  SLUICE_TABLE: z.string().min(3),
+  SLUICE_EVENT_BUS: z.string().min(1),
+  SLUICE_RELEASES_BUCKET: z.string().min(3),
+  SLUICE_PIPELINE_ARN: z.string().startsWith("arn:"),
+  SLUICE_S3_FORCE_PATH_STYLE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+});
+
+export type SluiceConfig = {
+  table: string;
+  eventBus: string;
+  releasesBucket: string;
+  pipelineArn: string;
+  s3ForcePathStyle: boolean;
+};
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const missing = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
+    throw new Error(`Sluice is not configured: check ${missing} in the environment`, {
+      cause: parsed.error,
+    });
+  }
+  const c = parsed.data;
+  return {
+    table: c.SLUICE_TABLE,
+    eventBus: c.SLUICE_EVENT_BUS,
+    releasesBucket: c.SLUICE_RELEASES_BUCKET,
+    pipelineArn: c.SLUICE_PIPELINE_ARN,
+    s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
+  };
+}

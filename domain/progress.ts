@@ -1,0 +1,152 @@
+import { z } from "zod";
+import { ConflictError } from "./errors";
+import type { LifecycleEvent } from "./lifecycle-events";
+import {
+  isTerminal,
+  type RunError,
+  type RunStatus,
+  type RunView,
+  StageNameSchema,
+  type StageRecord,
+} from "./run";
+
+/** Step Functions hands a caught error over as `{ Error, Cause }`. */
+const StatesErrorSchema = z
+  .object({ Error: z.string(), Cause: z.string().optional() })
+  .transform(({ Error, Cause }): RunError => ({ error: Error, cause: Cause ?? "" }));
+
+export const ProgressSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("RunStarted") }),
+  z.object({ type: z.literal("RunSucceeded") }),
+  z.object({ type: z.literal("RunFailed"), error: StatesErrorSchema }),
+  z.object({ type: z.literal("StageStarted"), stage: StageNameSchema }),
+  z.object({
+    type: z.literal("StageSucceeded"),
+    stage: StageNameSchema,
+    message: z.string().optional(),
+  }),
+  z.object({ type: z.literal("StageFailed"), stage: StageNameSchema, error: StatesErrorSchema }),
+  z.object({ type: z.literal("StageSkipped"), stage: StageNameSchema, reason: z.string() }),
+]);
+export type Progress = z.infer<typeof ProgressSchema>;
+
+export interface RunChange {
+  /** The write only applies while the stored run still has one of these statuses. */
+  expectedStatus: readonly RunStatus[];
+  status: RunStatus;
+  startedAt?: string;
+  endedAt?: string;
+  error?: RunError;
+}
+
+export interface ProgressPlan {
+  run?: RunChange;
+  stage?: StageRecord;
+  event: LifecycleEvent;
+}
+
+/**
+ * Decides what one step of a pipeline does to a run: the new run status, the stage record,
+ * and the lifecycle event to emit. A step repeated by a Step Functions retry plans the same
+ * writes again, so recording progress is safe to retry.
+ */
+export function planProgress(run: RunView, progress: Progress, now: string): ProgressPlan {
+  const base = { runId: run.id, app: run.app, revision: run.revision, at: now };
+  switch (progress.type) {
+    case "RunStarted": {
+      requireStatus(run, ["QUEUED", "RUNNING"], "start");
+      return {
+        run: { expectedStatus: ["QUEUED", "RUNNING"], status: "RUNNING", startedAt: run.startedAt ?? now },
+        event: { detailType: "Run Started", detail: { ...base, status: "RUNNING" } },
+      };
+    }
+    case "RunSucceeded": {
+      requireStatus(run, ["RUNNING"], "finish");
+      return {
+        run: { expectedStatus: ["RUNNING"], status: "SUCCEEDED", endedAt: now },
+        event: { detailType: "Run Succeeded", detail: { ...base, status: "SUCCEEDED" } },
+      };
+    }
+    case "RunFailed": {
+      requireStatus(run, ["QUEUED", "RUNNING"], "fail");
+      return {
+        run: { expectedStatus: ["QUEUED", "RUNNING"], status: "FAILED", endedAt: now, error: progress.error },
+        event: {
+          detailType: "Run Failed",
+          detail: { ...base, status: "FAILED", error: progress.error },
+        },
+      };
+    }
+    case "StageStarted": {
+      requireStatus(run, ["RUNNING"], `start stage ${progress.stage} of`);
+      const stage: StageRecord = { name: progress.stage, status: "RUNNING", startedAt: now };
+      return {
+        stage,
+        event: {
+          detailType: "Stage Started",
+          detail: { ...base, status: run.status, stage: stage.name, stageStatus: stage.status },
+        },
+      };
+    }
+    case "StageSucceeded":
+    case "StageFailed": {
+      requireStatus(run, ["RUNNING"], `end stage ${progress.stage} of`);
+      const started = run.stages.find((s) => s.name === progress.stage);
+      if (!started) {
+        throw new ConflictError(`stage ${progress.stage} of run ${run.id} never started`);
+      }
+      const succeeded = progress.type === "StageSucceeded";
+      const message = succeeded ? progress.message : `${progress.error.error}: ${progress.error.cause}`;
+      const stage: StageRecord = {
+        name: progress.stage,
+        status: succeeded ? "SUCCEEDED" : "FAILED",
+        startedAt: started.startedAt,
+        endedAt: now,
+        ...(message ? { message } : {}),
+      };
+      return {
+        stage,
+        event: {
+          detailType: succeeded ? "Stage Succeeded" : "Stage Failed",
+          detail: {
+            ...base,
+            status: run.status,
+            stage: stage.name,
+            stageStatus: stage.status,
+            ...(message ? { message } : {}),
+          },
+        },
+      };
+    }
+    case "StageSkipped": {
+      requireStatus(run, ["RUNNING"], `skip stage ${progress.stage} of`);
+      const stage: StageRecord = {
+        name: progress.stage,
+        status: "SKIPPED",
+        startedAt: now,
+        endedAt: now,
+        message: progress.reason,
+      };
+      return {
+        stage,
+        event: {
+          detailType: "Stage Skipped",
+          detail: {
+            ...base,
+            status: run.status,
+            stage: stage.name,
+            stageStatus: stage.status,
+            message: progress.reason,
+          },
+        },
+      };
+    }
+  }
+}
+
+function requireStatus(run: RunView, allowed: readonly RunStatus[], action: string): void {
+  if (!allowed.includes(run.status)) {
+    const why = isTerminal(run.status) ? "it already ended" : "it is not running";
+    throw new ConflictError(`cannot ${action} run ${run.id}: ${why} (status ${run.status})`);
+  }
+}

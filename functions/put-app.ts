@@ -1,0 +1,14 @@
+import { adapters } from "../adapters/clients";
+import { systemClock } from "../domain/ports";
+import { apiHandler, bodyText, json, pathParameter } from "../http/api";
+import { registerApp } from "../usecases/register-app";
+
+/** PUT /apps/{app}: register an app, or replace its pipeline definition (YAML or JSON body). */
+export const handler = apiHandler(async (event) => {
+  const { app, created } = await registerApp(
+    { apps: adapters().apps, clock: systemClock },
+    pathParameter(event, "app"),
+    bodyText(event),
+  );
+  return json(created ? 201 : 200, app);
+});
