@@ -1,0 +1,27 @@
+import { z } from "zod";
+
+export const ProviderSchema = z.enum(["github", "gitlab", "bitbucket", "gitea"]);
+export type Provider = z.infer<typeof ProviderSchema>;
+
+export const ChangeSchema = z.object({
+  provider: ProviderSchema,
+  deliveryId: z.string().min(1),
+  repo: z.object({ fullName: z.string(), cloneUrl: z.string() }),
+  /** Full ref: refs/heads/main, refs/tags/v1.2.0. */
+  ref: z.string(),
+  refType: z.enum(["branch", "tag"]),
+  /** Short name: main, v1.2.0. */
+  refName: z.string(),
+  commitSha: z.string(),
+  author: z.string(),
+  message: z.string(),
+  /**
+   * Paths touched by the push, or null when the host does not say: Bitbucket Cloud push
+   * payloads carry no file list, and the other hosts leave it out or cut it short for
+   * some pushes (see docs/webhooks.md).
+   */
+  changedPaths: z.array(z.string()).nullable(),
+  /** ISO 8601. */
+  receivedAt: z.string(),
+});
+export type Change = z.infer<typeof ChangeSchema>;

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import type { ParsedWebhook } from "../parsed";
+import { WebhookPayloadError } from "../parsed";
+import type { IncomingWebhook } from "../verify";
+import {
+  changedPathsOf,
+  deletedReason,
+  isAllZeros,
+  notBranchOrTagReason,
+  readJsonBody,
+  requireHeader,
+  splitRef,
+} from "./payload";
+
+// Gitea is written in Go, which can write an empty list as null; a missing list stays
+// undefined, meaning the files are not known.
+const FileListSchema = z
+  .array(z.string())
+  .nullable()
+  .optional()
+  .transform((files) => (files === null ? [] : files));
+
+const GiteaCommitSchema = z.looseObject({
+  id: z.string(),
+  message: z.string(),
+  author: z.looseObject({ name: z.string() }),
+  added: FileListSchema,
+  modified: FileListSchema,
+  removed: FileListSchema,
+});
+
+const GiteaPushSchema = z.looseObject({
+  ref: z.string(),
+  after: z.string(),
+  repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
+  pusher: z.looseObject({ login: z.string(), full_name: z.string().optional() }),
+  commits: z.array(GiteaCommitSchema).nullable(),
+  head_commit: GiteaCommitSchema.nullable().optional(),
+  total_commits: z.number().int().nonnegative().optional(),
+});
+
+export function parseGitea(webhook: IncomingWebhook): ParsedWebhook {
+  const event = requireHeader(webhook, "x-gitea-event", "Gitea");
+  if (event !== "push") {
+    throw new WebhookPayloadError(
+      `unsupported event "${event}" from Gitea: Sluice takes push events only`,
+    );
+  }
+  const deliveryId = requireHeader(webhook, "x-gitea-delivery", "Gitea");
+
+  const push = readJsonBody(webhook, GiteaPushSchema, "Gitea push payload");
+  const ref = splitRef(push.ref);
+  if (ref === undefined)
+    return { kind: "ignored", deliveryId, reason: notBranchOrTagReason(push.ref) };
+  if (isAllZeros(push.after)) return { kind: "ignored", deliveryId, reason: deletedReason(ref) };
+
+  const commits = push.commits ?? [];
+  const head = push.head_commit ?? commits.find((commit) => commit.id === push.after);
+  return {
+    kind: "change",
+    change: {
+      provider: "gitea",
+      deliveryId,
+      repo: { fullName: push.repository.full_name, cloneUrl: push.repository.clone_url },
+      ...ref,
+      commitSha: head?.id ?? push.after,
+      author: head?.author.name || push.pusher.full_name || push.pusher.login,
+      message: head?.message ?? "",
+      changedPaths: changedPathsOf(commits, push.total_commits),
+      receivedAt: webhook.receivedAt.toISOString(),
+    },
+  };
+}

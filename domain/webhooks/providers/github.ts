@@ -1,0 +1,70 @@
+import { z } from "zod";
+import type { ParsedWebhook } from "../parsed";
+import { WebhookPayloadError } from "../parsed";
+import type { IncomingWebhook } from "../verify";
+import {
+  changedPathsOf,
+  deletedReason,
+  isAllZeros,
+  notBranchOrTagReason,
+  readJsonBody,
+  requireHeader,
+  splitRef,
+} from "./payload";
+
+const FileListSchema = z.array(z.string()).optional();
+
+const GithubPushSchema = z.looseObject({
+  ref: z.string(),
+  after: z.string(),
+  deleted: z.boolean().optional(),
+  repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
+  pusher: z.looseObject({ name: z.string() }),
+  head_commit: z
+    .looseObject({
+      id: z.string(),
+      message: z.string(),
+      author: z.looseObject({ name: z.string() }),
+    })
+    .nullable()
+    .optional(),
+  commits: z.array(
+    z.looseObject({ added: FileListSchema, modified: FileListSchema, removed: FileListSchema }),
+  ),
+});
+
+export function parseGithub(webhook: IncomingWebhook): ParsedWebhook {
+  const event = requireHeader(webhook, "x-github-event", "GitHub");
+  const deliveryId = requireHeader(webhook, "x-github-delivery", "GitHub");
+  if (event === "ping") return { kind: "ping", deliveryId };
+  if (event !== "push") {
+    throw new WebhookPayloadError(
+      `unsupported event "${event}" from GitHub: Sluice takes push events only`,
+    );
+  }
+
+  const push = readJsonBody(webhook, GithubPushSchema, "GitHub push payload");
+  const ref = splitRef(push.ref);
+  if (ref === undefined)
+    return { kind: "ignored", deliveryId, reason: notBranchOrTagReason(push.ref) };
+  if (push.deleted === true || isAllZeros(push.after)) {
+    return { kind: "ignored", deliveryId, reason: deletedReason(ref) };
+  }
+
+  const head = push.head_commit ?? undefined;
+  return {
+    kind: "change",
+    change: {
+      provider: "github",
+      deliveryId,
+      repo: { fullName: push.repository.full_name, cloneUrl: push.repository.clone_url },
+      ...ref,
+      // For an annotated tag `after` is the tag object; the head commit is what gets built.
+      commitSha: head?.id ?? push.after,
+      author: head?.author.name ?? push.pusher.name,
+      message: head?.message ?? "",
+      changedPaths: changedPathsOf(push.commits, undefined),
+      receivedAt: webhook.receivedAt.toISOString(),
+    },
+  };
+}

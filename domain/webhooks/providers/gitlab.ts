@@ -1,0 +1,76 @@
+import { z } from "zod";
+import type { ParsedWebhook } from "../parsed";
+import { WebhookPayloadError } from "../parsed";
+import type { IncomingWebhook } from "../verify";
+import {
+  changedPathsOf,
+  deletedReason,
+  isAllZeros,
+  notBranchOrTagReason,
+  readJsonBody,
+  requireHeader,
+  requireOneOfHeaders,
+  splitRef,
+} from "./payload";
+
+const FileListSchema = z.array(z.string()).optional();
+
+const GitlabPushSchema = z.looseObject({
+  ref: z.string(),
+  after: z.string(),
+  checkout_sha: z.string().nullable(),
+  user_name: z.string(),
+  message: z.string().nullable().optional(),
+  project: z.looseObject({ path_with_namespace: z.string(), git_http_url: z.string() }),
+  commits: z.array(
+    z.looseObject({
+      id: z.string(),
+      message: z.string(),
+      author: z.looseObject({ name: z.string() }),
+      added: FileListSchema,
+      modified: FileListSchema,
+      removed: FileListSchema,
+    }),
+  ),
+  total_commits_count: z.number().int().nonnegative(),
+});
+
+const PUSH_EVENTS = new Set(["Push Hook", "Tag Push Hook"]);
+
+// Idempotency-Key (GitLab 17.4+) stays the same when GitLab retries a delivery; the event
+// UUID and, on older versions, the webhook UUID are the next best identifiers.
+const DELIVERY_HEADERS = ["idempotency-key", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid"];
+
+export function parseGitlab(webhook: IncomingWebhook): ParsedWebhook {
+  const event = requireHeader(webhook, "x-gitlab-event", "GitLab");
+  if (!PUSH_EVENTS.has(event)) {
+    throw new WebhookPayloadError(
+      `unsupported event "${event}" from GitLab: Sluice takes Push Hook and Tag Push Hook only`,
+    );
+  }
+  const deliveryId = requireOneOfHeaders(webhook, DELIVERY_HEADERS, "GitLab");
+
+  const push = readJsonBody(webhook, GitlabPushSchema, `GitLab ${event} payload`);
+  const ref = splitRef(push.ref);
+  if (ref === undefined)
+    return { kind: "ignored", deliveryId, reason: notBranchOrTagReason(push.ref) };
+  if (isAllZeros(push.after)) return { kind: "ignored", deliveryId, reason: deletedReason(ref) };
+
+  // checkout_sha is the commit even for an annotated tag, whose `after` is the tag object.
+  const commitSha = push.checkout_sha ?? push.after;
+  const head = push.commits.find((commit) => commit.id === commitSha);
+  return {
+    kind: "change",
+    change: {
+      provider: "gitlab",
+      deliveryId,
+      repo: { fullName: push.project.path_with_namespace, cloneUrl: push.project.git_http_url },
+      ...ref,
+      commitSha,
+      author: head?.author.name ?? push.user_name,
+      message: head?.message ?? push.message ?? "",
+      changedPaths: changedPathsOf(push.commits, push.total_commits_count),
+      receivedAt: webhook.receivedAt.toISOString(),
+    },
+  };
+}
