@@ -21,7 +21,9 @@ export class EventBus {
       }),
     );
     if (FailedEntryCount > 0) {
-      const failures = Entries.filter((e) => e.ErrorCode).map((e) => `${e.ErrorCode}: ${e.ErrorMessage}`);
+      const failures = Entries.filter((e) => e.ErrorCode).map(
+        (e) => `${e.ErrorCode}: ${e.ErrorMessage}`,
+      );
       throw new Error(`EventBridge refused ${FailedEntryCount} event(s): ${failures.join("; ")}`);
     }
   }

@@ -16,7 +16,8 @@ export class PipelineExecutions {
           input: JSON.stringify(input),
         }),
       );
-      if (!executionArn) throw new Error(`StartExecution for run ${runId} returned no executionArn`);
+      if (!executionArn)
+        throw new Error(`StartExecution for run ${runId} returned no executionArn`);
       return executionArn;
     } catch (err) {
       if (err instanceof ExecutionAlreadyExists) {

@@ -23,7 +23,8 @@ export class ReleaseBucket implements ReleaseObjects {
         ...(out.VersionId && out.VersionId !== "null" ? { versionId: out.VersionId } : {}),
       };
     } catch (err) {
-      if (err instanceof NotFound || (err as { name?: string }).name === "NotFound") return undefined;
+      if (err instanceof NotFound || (err as { name?: string }).name === "NotFound")
+        return undefined;
       throw err;
     }
   }

@@ -14,8 +14,8 @@ import {
   RunSchema,
   type RunStatus,
   type RunView,
-  type StageRecord,
   StageNameSchema,
+  type StageRecord,
   StageRecordSchema,
 } from "../domain/run";
 
@@ -51,7 +51,11 @@ export class RunStore {
 
   async get(runId: string): Promise<RunView | undefined> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: "RUN" }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: "RUN" },
+        ConsistentRead: true,
+      }),
     );
     return Item ? toRunView(Item) : undefined;
   }

@@ -13,7 +13,20 @@ import {
 /** Step Functions hands a caught error over as `{ Error, Cause }`. */
 const StatesErrorSchema = z
   .object({ Error: z.string(), Cause: z.string().optional() })
-  .transform(({ Error, Cause }): RunError => ({ error: Error, cause: Cause ?? "" }));
+  .transform((e): RunError => ({ error: e.Error, cause: causeMessage(e.Cause ?? "") }));
+
+/** A Lambda task's Cause is the function's error as JSON; a person wants its errorMessage. */
+function causeMessage(cause: string): string {
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === "object" && "errorMessage" in parsed) {
+      return String(parsed.errorMessage);
+    }
+  } catch {
+    // Not JSON: a Fail state's or a service integration's plain-text cause.
+  }
+  return cause;
+}
 
 export const ProgressSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("RunStarted") }),
@@ -56,7 +69,11 @@ export function planProgress(run: RunView, progress: Progress, now: string): Pro
     case "RunStarted": {
       requireStatus(run, ["QUEUED", "RUNNING"], "start");
       return {
-        run: { expectedStatus: ["QUEUED", "RUNNING"], status: "RUNNING", startedAt: run.startedAt ?? now },
+        run: {
+          expectedStatus: ["QUEUED", "RUNNING"],
+          status: "RUNNING",
+          startedAt: run.startedAt ?? now,
+        },
         event: { detailType: "Run Started", detail: { ...base, status: "RUNNING" } },
       };
     }
@@ -70,7 +87,12 @@ export function planProgress(run: RunView, progress: Progress, now: string): Pro
     case "RunFailed": {
       requireStatus(run, ["QUEUED", "RUNNING"], "fail");
       return {
-        run: { expectedStatus: ["QUEUED", "RUNNING"], status: "FAILED", endedAt: now, error: progress.error },
+        run: {
+          expectedStatus: ["QUEUED", "RUNNING"],
+          status: "FAILED",
+          endedAt: now,
+          error: progress.error,
+        },
         event: {
           detailType: "Run Failed",
           detail: { ...base, status: "FAILED", error: progress.error },
@@ -96,7 +118,9 @@ export function planProgress(run: RunView, progress: Progress, now: string): Pro
         throw new ConflictError(`stage ${progress.stage} of run ${run.id} never started`);
       }
       const succeeded = progress.type === "StageSucceeded";
-      const message = succeeded ? progress.message : `${progress.error.error}: ${progress.error.cause}`;
+      const message = succeeded
+        ? progress.message
+        : `${progress.error.error}: ${progress.error.cause}`;
       const stage: StageRecord = {
         name: progress.stage,
         status: succeeded ? "SUCCEEDED" : "FAILED",

@@ -12,8 +12,9 @@ function threshold(): number {
 
 function write(level: Level, message: string, keys: Record<string, unknown>): void {
   if (LEVELS[level] < threshold()) return;
-  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...keys }, (_k, v) =>
-    v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v,
+  const line = JSON.stringify(
+    { level, message, time: new Date().toISOString(), ...keys },
+    (_k, v) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v),
   );
   if (LEVELS[level] >= LEVELS.warn) process.stderr.write(`${line}\n`);
   else process.stdout.write(`${line}\n`);

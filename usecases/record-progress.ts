@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../domain/errors";
 import type { Clock, EventPublisher, RunRepository } from "../domain/ports";
-import { planProgress, ProgressSchema } from "../domain/progress";
+import { ProgressSchema, planProgress } from "../domain/progress";
 import type { RunStatus } from "../domain/run";
 import { formatIssues } from "../domain/validation";
 

@@ -16,12 +16,16 @@ export async function registerApp(
   try {
     raw = definitionText.trim() === "" ? {} : parseYaml(definitionText);
   } catch (err) {
-    throw new BadRequestError(`pipeline definition is not valid YAML or JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new BadRequestError(
+      `pipeline definition is not valid YAML or JSON: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const pipeline = PipelineDefinitionSchema.safeParse(raw ?? {});
-  if (!pipeline.success) throw new BadRequestError(formatIssues("pipeline definition", pipeline.error));
+  if (!pipeline.success)
+    throw new BadRequestError(formatIssues("pipeline definition", pipeline.error));
   const now = ports.clock.now().toISOString();
   const existing = await ports.apps.get(appName.data);
   const app: App = {

@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** An error the AWS JSON protocols return as `{ __type, message }`; the SDK rebuilds it by name. */
+export class AwsServiceError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+export type Operations = Record<string, (input: Record<string, unknown>) => Promise<unknown>>;
+
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/**
+ * Serves an AWS JSON-protocol API (awsJson1_0 / awsJson1_1): a POST to `/` whose
+ * `X-Amz-Target: <Prefix>.<Operation>` names the call. Requests are not signature-checked:
+ * the stand-ins listen on loopback only.
+ */
+export function serveAwsJson(
+  targetPrefix: string,
+  contentType: string,
+  operations: Operations,
+): Server {
+  return createServer(async (req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": contentType });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const target = req.headers["x-amz-target"];
+      const [prefix, operation] = typeof target === "string" ? target.split(".") : [];
+      const handle = operation ? operations[operation] : undefined;
+      if (req.method !== "POST" || prefix !== targetPrefix || !handle) {
+        throw new AwsServiceError(
+          "UnknownOperationException",
+          `unsupported operation ${String(target)}`,
+        );
+      }
+      const body = await readBody(req);
+      const input = body.length ? (JSON.parse(body) as Record<string, unknown>) : {};
+      reply(200, (await handle(input)) ?? {});
+    } catch (err) {
+      if (err instanceof AwsServiceError) {
+        reply(err.statusCode, { __type: err.type, message: err.message });
+      } else {
+        reply(500, { __type: "InternalFailure", message: (err as Error).message });
+      }
+    }
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) {
+      throw new AwsServiceError("ValidationException", "request body too large");
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function listen(server: Server, port: number, host = "127.0.0.1"): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,62 @@
+import path from "node:path";
+import { PROJECT_ROOT, startLocalStack } from "./stack";
+
+/**
+ * `npm start`: the whole Sluice stack on this machine, data kept in the state folder
+ * (`.sluice/` unless SLUICE_STATE_DIR says otherwise) so it survives a restart.
+ */
+const stateDir = path.resolve(PROJECT_ROOT, process.env.SLUICE_STATE_DIR ?? ".sluice");
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+const stack = await startLocalStack({
+  stateDir,
+  ports: {
+    api: port("SLUICE_API_PORT", 3000),
+    dynamodb: port("SLUICE_DYNAMODB_PORT", 8000),
+    s3: port("SLUICE_S3_PORT", 4569),
+    stepFunctions: port("SLUICE_SFN_PORT", 8083),
+    eventBridge: port("SLUICE_EVENTS_PORT", 4010),
+  },
+  logLevel: process.env.LOG_LEVEL ?? "info",
+});
+
+const { endpoints: e, resources: r } = stack;
+process.stdout.write(`
+Sluice is running locally. State folder: ${stack.stateDir}
+
+  HTTP API        ${e.api}
+  DynamoDB        ${e.dynamodb}   table ${r.table}
+  S3              ${e.s3}   bucket ${r.releasesBucket} (path-style)
+  Step Functions  ${e.stepFunctions}   ${r.pipelineArn}
+  EventBridge     ${e.eventBridge}   bus ${r.eventBus}
+  Event log       ${stack.eventLog}
+
+Try it (another terminal):
+  curl -X PUT ${e.api}/apps/hello --data-binary 'executionMode: queued'
+  curl -X POST ${e.api}/apps/hello/runs -H 'content-type: application/json' \\
+    -d '{"revision":{"type":"git","ref":"refs/heads/main","commit":"0123456789abcdef0123456789abcdef01234567"}}'
+  curl ${e.api}/runs/<id from the answer above>
+  tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
+
+AWS CLI against the local services (any credentials do):
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb list-tables --endpoint-url ${e.dynamodb} --region us-east-1
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws s3 ls --endpoint-url ${e.s3} --region us-east-1
+
+Ctrl-C stops it; data stays in the state folder.
+`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\nStopping Sluice...\n");
+    stack.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,124 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/**
+ * The parts of serverless.yml the local stack serves: functions with their HTTP routes and S3
+ * triggers, the state machines, and the table's key schema. Read from the file every start, so
+ * the local stack cannot drift from what deploys.
+ */
+const HttpApiEventSchema = z.object({
+  httpApi: z.object({ method: z.string(), path: z.string() }),
+});
+const S3EventSchema = z.object({
+  s3: z.object({
+    bucket: z.unknown(),
+    event: z.string(),
+    rules: z
+      .array(z.object({ prefix: z.string().optional(), suffix: z.string().optional() }))
+      .default([]),
+    existing: z.boolean().optional(),
+  }),
+});
+const FunctionSchema = z.object({
+  handler: z.string().regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export"),
+  timeout: z.number().optional(),
+  events: z.array(z.record(z.string(), z.unknown())).default([]),
+});
+const ServerlessSchema = z.object({
+  service: z.string(),
+  provider: z.object({ timeout: z.number().default(6) }),
+  functions: z.record(z.string(), FunctionSchema),
+  stepFunctions: z.object({
+    stateMachines: z.record(z.string(), z.object({ definition: z.unknown() })),
+  }),
+  resources: z.object({
+    Resources: z.record(z.string(), z.object({ Type: z.string(), Properties: z.unknown() })),
+  }),
+});
+
+export interface HttpRoute {
+  method: string;
+  path: string;
+  functionName: string;
+}
+
+export interface S3Trigger {
+  functionName: string;
+  event: string;
+  prefix?: string | undefined;
+  suffix?: string | undefined;
+}
+
+export interface LocalFunction {
+  name: string;
+  modulePath: string;
+  exportName: string;
+  timeoutSeconds: number;
+}
+
+export interface ServerlessConfig {
+  service: string;
+  functions: Map<string, LocalFunction>;
+  routes: HttpRoute[];
+  s3Triggers: S3Trigger[];
+  /** State machine key → its ASL definition, still holding `Fn::GetAtt` function references. */
+  stateMachines: Map<string, unknown>;
+  /** CloudFormation resource properties by logical id (the table's key schema, say). */
+  resources: Map<string, { Type: string; Properties: unknown }>;
+}
+
+const FILE_VARIABLE = /^\$\{file\(([^)]+)\)\}$/;
+
+export async function loadServerlessConfig(root: string): Promise<ServerlessConfig> {
+  const text = await readFile(path.join(root, "serverless.yml"), "utf8");
+  const parsed = ServerlessSchema.parse(parseYaml(text));
+  const functions = new Map<string, LocalFunction>();
+  const routes: HttpRoute[] = [];
+  const s3Triggers: S3Trigger[] = [];
+  for (const [name, fn] of Object.entries(parsed.functions)) {
+    const dot = fn.handler.lastIndexOf(".");
+    functions.set(name, {
+      name,
+      modulePath: path.join(root, `${fn.handler.slice(0, dot)}.ts`),
+      exportName: fn.handler.slice(dot + 1),
+      timeoutSeconds: fn.timeout ?? parsed.provider.timeout,
+    });
+    for (const event of fn.events) {
+      const http = HttpApiEventSchema.safeParse(event);
+      if (http.success) {
+        routes.push({
+          method: http.data.httpApi.method.toUpperCase(),
+          path: http.data.httpApi.path,
+          functionName: name,
+        });
+      }
+      const s3 = S3EventSchema.safeParse(event);
+      if (s3.success) {
+        for (const rule of s3.data.s3.rules.length ? s3.data.s3.rules : [{}]) {
+          s3Triggers.push({ functionName: name, event: s3.data.s3.event, ...rule });
+        }
+      }
+    }
+  }
+  const stateMachines = new Map<string, unknown>();
+  for (const [key, machine] of Object.entries(parsed.stepFunctions.stateMachines)) {
+    stateMachines.set(key, await resolveFileVariable(root, machine.definition));
+  }
+  return {
+    service: parsed.service,
+    functions,
+    routes,
+    s3Triggers,
+    stateMachines,
+    resources: new Map(Object.entries(parsed.resources.Resources)),
+  };
+}
+
+async function resolveFileVariable(root: string, value: unknown): Promise<unknown> {
+  if (typeof value !== "string") return value;
+  const match = FILE_VARIABLE.exec(value);
+  if (!match?.[1]) return value;
+  return parseYaml(await readFile(path.join(root, match[1]), "utf8"));
+}

@@ -1,0 +1,193 @@
+import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+import S3rver from "s3rver";
+import { close, listen, serveAwsJson } from "./aws-json-server";
+import { LocalEventBridge } from "./eventbridge";
+import { createHttpApi } from "./http-api";
+import { LambdaRuntime } from "./lambda-runtime";
+import { loadServerlessConfig } from "./serverless-config";
+import { LocalStepFunctions } from "./stepfunctions";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const REGION = "us-east-1";
+const ACCOUNT_ID = "000000000000";
+const STAGE = "local";
+
+export interface LocalStackOptions {
+  /** Where DynamoDB and S3 keep their data and the event log is written. */
+  stateDir: string;
+  /** 0 picks a free port (what tests use). */
+  ports?: Partial<Record<"api" | "dynamodb" | "s3" | "stepFunctions" | "eventBridge", number>>;
+  /** Log level for the handlers' structured logs. */
+  logLevel?: string;
+}
+
+export interface LocalStack {
+  endpoints: {
+    api: string;
+    dynamodb: string;
+    s3: string;
+    stepFunctions: string;
+    eventBridge: string;
+  };
+  resources: { table: string; eventBus: string; releasesBucket: string; pipelineArn: string };
+  stateDir: string;
+  eventLog: string;
+  eventBridge: LocalEventBridge;
+  stepFunctions: LocalStepFunctions;
+  /** The environment handlers and SDK clients see; also what a shell needs to reach the stack. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings up every AWS service Sluice uses on loopback and points this process's SDK clients
+ * at them through the environment, the only thing that differs from AWS. The handlers, state
+ * machines and table come from serverless.yml.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const stateDir = path.resolve(options.stateDir);
+  const ports = options.ports ?? {};
+  await mkdir(path.join(stateDir, "dynamodb"), { recursive: true });
+  await mkdir(path.join(stateDir, "s3"), { recursive: true });
+  const config = await loadServerlessConfig(PROJECT_ROOT);
+  const resources = {
+    table: `${config.service}-${STAGE}`,
+    eventBus: `${config.service}-${STAGE}`,
+    releasesBucket: `${config.service}-${STAGE}-releases`,
+    pipelineArn: "",
+  };
+  const servers: Server[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  try {
+    const dynamo = dynalite({ path: path.join(stateDir, "dynamodb"), createTableMs: 0 }) as Server;
+    const dynamoPort = await listen(dynamo, ports.dynamodb ?? 0);
+    servers.push(dynamo);
+
+    const s3 = new S3rver({
+      address: "127.0.0.1",
+      port: ports.s3 ?? 0,
+      directory: path.join(stateDir, "s3"),
+      silent: true,
+      allowMismatchedSignatures: true,
+      vhostBuckets: false,
+      configureBuckets: [{ name: resources.releasesBucket, configs: [] }],
+    });
+    const s3Address = (await s3.run()) as { port: number };
+    stoppers.push(() => s3.close());
+
+    const endpoints = {
+      api: "",
+      dynamodb: `http://127.0.0.1:${dynamoPort}`,
+      s3: `http://127.0.0.1:${s3Address.port}`,
+      stepFunctions: "",
+      eventBridge: "",
+    };
+
+    const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
+    const stepFunctions = new LocalStepFunctions(lambdas, REGION, ACCOUNT_ID);
+    for (const [key, definition] of config.stateMachines) {
+      const arn = stepFunctions.register(`${config.service}-${STAGE}-${key}`, definition);
+      if (key === "pipeline") resources.pipelineArn = arn;
+    }
+    const sfnServer = serveAwsJson(
+      "AWSStepFunctions",
+      "application/x-amz-json-1.0",
+      stepFunctions.operations,
+    );
+    endpoints.stepFunctions = `http://127.0.0.1:${await listen(sfnServer, ports.stepFunctions ?? 0)}`;
+    servers.push(sfnServer);
+    stoppers.push(async () => {
+      stepFunctions.abortAll();
+      await stepFunctions.drain();
+    });
+
+    const eventLog = path.join(stateDir, "events.jsonl");
+    const eventBridge = new LocalEventBridge(
+      eventLog,
+      new Set([resources.eventBus]),
+      REGION,
+      ACCOUNT_ID,
+    );
+    const eventsServer = serveAwsJson(
+      "AWSEvents",
+      "application/x-amz-json-1.1",
+      eventBridge.operations,
+    );
+    endpoints.eventBridge = `http://127.0.0.1:${await listen(eventsServer, ports.eventBridge ?? 0)}`;
+    servers.push(eventsServer);
+
+    const env: Record<string, string> = {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+      SLUICE_TABLE: resources.table,
+      SLUICE_EVENT_BUS: resources.eventBus,
+      SLUICE_RELEASES_BUCKET: resources.releasesBucket,
+      SLUICE_PIPELINE_ARN: resources.pipelineArn,
+      SLUICE_S3_FORCE_PATH_STYLE: "true",
+      LOG_LEVEL: options.logLevel ?? "warn",
+    };
+    Object.assign(process.env, env);
+    await createTable(config.resources.get("SluiceTable")?.Properties, resources.table);
+
+    const api = createHttpApi(config.routes, lambdas);
+    endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;
+    servers.push(api);
+
+    return {
+      endpoints,
+      resources,
+      stateDir,
+      eventLog,
+      eventBridge,
+      stepFunctions,
+      env,
+      stop: async () => {
+        for (const stop of stoppers.reverse()) await stop();
+        await Promise.all(servers.map(close));
+      },
+    };
+  } catch (err) {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+    await Promise.all(servers.map((s) => close(s).catch(() => undefined)));
+    throw err;
+  }
+}
+
+/** Creates the table from its CloudFormation properties in serverless.yml, once. */
+async function createTable(properties: unknown, tableName: string): Promise<void> {
+  if (!properties || typeof properties !== "object") {
+    throw new Error("serverless.yml has no SluiceTable resource to create locally");
+  }
+  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } =
+    properties as Record<string, never>;
+  const client = new DynamoDBClient({});
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions,
+        KeySchema,
+        GlobalSecondaryIndexes,
+        BillingMode,
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  } finally {
+    client.destroy();
+  }
+}
