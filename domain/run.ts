@@ -25,7 +25,14 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
   "ROLLED_BACK",
 ]);
 
-export const StageNameSchema = z.enum(["source", "build", "beta", "gamma", "approval", "production"]);
+export const StageNameSchema = z.enum([
+  "source",
+  "build",
+  "beta",
+  "gamma",
+  "approval",
+  "production",
+]);
 export type StageName = z.infer<typeof StageNameSchema>;
 
 export const StageStatusSchema = z.enum(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]);
