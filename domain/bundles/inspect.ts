@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { APPSPEC_FILE, type AppSpec, HOOK_NAMES, parseAppSpec } from "./appspec";
+import { type ArchiveEntry, listEntries, readEntry } from "./archive";
+import { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "./limits";
+import { BundleRejectedError } from "./rejection";
+import type { BundleFormat } from "./release-key";
+
+export { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "./limits";
+
+/** An appspec is a page of YAML; anything near this size is not one. */
+const MAX_APPSPEC_BYTES = 1024 * 1024;
+
+export interface BundleInspection {
+  /** Hex SHA-256 of the bundle file as uploaded. */
+  sha256: string;
+  size: number;
+  appspec: AppSpec;
+  entries: number;
+}
+
+/**
+ * Decides whether a release bundle can be recorded as a revision: safe to unpack, within the
+ * limits, with a valid `appspec.yml` at its root whose hook scripts and file sources exist.
+ * Throws BundleRejectedError at the first problem.
+ */
+export async function inspectBundle(
+  filePath: string,
+  format: BundleFormat,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): Promise<BundleInspection> {
+  const entries = await listEntries(filePath, format, limits);
+  const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+  assertAppSpecAtRoot(byPath);
+  const text = await readEntry(filePath, format, APPSPEC_FILE, MAX_APPSPEC_BYTES);
+  if (text === null) {
+    throw new BundleRejectedError("NO_APPSPEC", `bundle has no regular file ${APPSPEC_FILE}`);
+  }
+  const appspec = parseAppSpec(text.toString("utf8"));
+  assertHookScriptsExist(appspec, byPath);
+  assertFileSourcesExist(appspec, entries);
+  const { sha256, size } = await digest(filePath);
+  return { sha256, size, appspec, entries: entries.length };
+}
+
+function assertAppSpecAtRoot(byPath: ReadonlyMap<string, ArchiveEntry>): void {
+  const appspec = byPath.get(APPSPEC_FILE);
+  if (appspec?.type === "file") return;
+  if (appspec !== undefined) {
+    throw new BundleRejectedError(
+      "NO_APPSPEC",
+      `${APPSPEC_FILE} at the bundle root is a ${appspec.type}, not a regular file`,
+    );
+  }
+  const nested = [...byPath.keys()].find((path) => path.endsWith(`/${APPSPEC_FILE}`));
+  const hint =
+    nested === undefined
+      ? ""
+      : ` (found ${JSON.stringify(nested)}: pack the folder's contents, not the folder, e.g. tar -czf bundle.tar.gz -C <folder> .)`;
+  throw new BundleRejectedError(
+    "NO_APPSPEC",
+    `bundle has no ${APPSPEC_FILE} at its root; CodeDeploy reads it only from there${hint}`,
+  );
+}
+
+// CodeDeploy resolves hook locations from the root of the revision; a leading "/" or "./" is
+// commonly written and means the same.
+const fromRoot = (location: string): string =>
+  location.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
+
+function assertHookScriptsExist(appspec: AppSpec, byPath: ReadonlyMap<string, ArchiveEntry>) {
+  for (const hook of HOOK_NAMES) {
+    for (const script of appspec.hooks?.[hook] ?? []) {
+      const entry = byPath.get(fromRoot(script.location));
+      if (entry?.type === "file") continue;
+      const problem =
+        entry === undefined ? "is not in the bundle" : `is a ${entry.type}, not a regular file`;
+      throw new BundleRejectedError(
+        "MISSING_HOOK_SCRIPT",
+        `hook ${hook} runs ${JSON.stringify(script.location)}, which ${problem}`,
+      );
+    }
+  }
+}
+
+function assertFileSourcesExist(appspec: AppSpec, entries: readonly ArchiveEntry[]): void {
+  for (const [index, file] of (appspec.files ?? []).entries()) {
+    const source = fromRoot(file.source);
+    if (source === "") continue;
+    const exists = entries.some(
+      (entry) => entry.path === source || entry.path.startsWith(`${source}/`),
+    );
+    if (!exists) {
+      throw new BundleRejectedError(
+        "INVALID_APPSPEC",
+        `${APPSPEC_FILE} files[${index}].source ${JSON.stringify(file.source)} is not in the bundle`,
+      );
+    }
+  }
+}
+
+async function digest(filePath: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(filePath)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest("hex"), size };
+}

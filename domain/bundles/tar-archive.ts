@@ -1,0 +1,124 @@
+import { createReadStream } from "node:fs";
+import { Parser, type ReadEntry, extract as untar } from "tar";
+import type { ArchiveEntry } from "./archive";
+import { entryLookupPath, type RawEntry } from "./entry-rules";
+import { BundleRejectedError } from "./rejection";
+
+// tar's own ratio guard would report a highly compressible but legitimate bundle as an error;
+// the entry-size limits are checked on each header before its body is inflated instead.
+const NO_RATIO_LIMIT = Number.POSITIVE_INFINITY;
+
+function entryType(entry: ReadEntry): ArchiveEntry["type"] {
+  switch (entry.type) {
+    case "File":
+    case "OldFile":
+    case "ContiguousFile":
+      return "file";
+    case "Directory":
+      return "directory";
+    case "SymbolicLink":
+      return "symlink";
+    default:
+      return "other";
+  }
+}
+
+function corrupt(error: unknown): BundleRejectedError {
+  if (error instanceof BundleRejectedError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BundleRejectedError("CORRUPT_ARCHIVE", `tar.gz archive is corrupt: ${reason}`, {
+    cause: error,
+  });
+}
+
+type Finish = (error?: unknown) => void;
+
+/** Streams the entries to onEntry, which must consume or resume each one, or call finish. */
+function scanTar(filePath: string, onEntry: (entry: ReadEntry, finish: Finish) => void) {
+  return new Promise<void>((resolve, reject) => {
+    const source = createReadStream(filePath);
+    let settled = false;
+    const finish: Finish = (error) => {
+      if (settled) return;
+      settled = true;
+      source.destroy();
+      if (error === undefined) resolve();
+      else reject(corrupt(error));
+    };
+    const parser = new Parser({
+      strict: true,
+      maxDecompressionRatio: NO_RATIO_LIMIT,
+      onReadEntry: (entry) => {
+        if (settled) entry.resume();
+        else onEntry(entry, finish);
+      },
+    });
+    parser.on("error", finish);
+    parser.on("end", () => finish());
+    source.on("error", finish);
+    source.pipe(parser);
+  });
+}
+
+export function listTarEntries(filePath: string, add: (entry: RawEntry) => void): Promise<void> {
+  return scanTar(filePath, (entry, finish) => {
+    const raw: RawEntry = { rawPath: entry.path, type: entryType(entry), size: entry.size };
+    if (entry.linkpath !== undefined) raw.linkTarget = entry.linkpath;
+    try {
+      add(raw);
+    } catch (error) {
+      finish(error);
+    }
+    entry.resume();
+  });
+}
+
+export async function readTarEntry(
+  filePath: string,
+  path: string,
+  maxBytes: number,
+): Promise<Buffer | null> {
+  let content: Buffer | null = null;
+  await scanTar(filePath, (entry, finish) => {
+    if (entryLookupPath(entry.path) !== path || entryType(entry) !== "file") {
+      entry.resume();
+      return;
+    }
+    if (entry.size > maxBytes) {
+      entry.resume();
+      finish(
+        new BundleRejectedError(
+          "TOO_LARGE",
+          `entry ${JSON.stringify(path)} is ${entry.size} bytes, over the ${maxBytes} bytes allowed`,
+        ),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+    entry.on("end", () => {
+      content = Buffer.concat(chunks);
+      finish();
+    });
+  });
+  return content;
+}
+
+/**
+ * Unpacks only the entries the listing accepted. tar itself also refuses `..`, absolute paths
+ * and writing through symlinks; owners are not taken from the archive even when run as root.
+ */
+export function extractTar(
+  filePath: string,
+  destDir: string,
+  listed: ReadonlyMap<string, ArchiveEntry>,
+): Promise<void> {
+  return untar({
+    file: filePath,
+    cwd: destDir,
+    strict: true,
+    preserveOwner: false,
+    maxDecompressionRatio: NO_RATIO_LIMIT,
+    filter: (path) => listed.has(entryLookupPath(path)),
+  });
+}
