@@ -1,5 +1,5 @@
 import path from "node:path";
-import { PROJECT_ROOT, startLocalStack } from "./stack";
+import { LOCAL_CREDENTIALS, PROJECT_ROOT, startLocalStack } from "./stack";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder
@@ -38,9 +38,10 @@ Try it (another terminal):
   curl ${e.api}/runs/<id from the answer above>
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
-AWS CLI against the local services (any credentials do):
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb list-tables --endpoint-url ${e.dynamodb} --region us-east-1
-  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws s3 ls --endpoint-url ${e.s3} --region us-east-1
+AWS CLI against the local services:
+  export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=us-east-1
+  aws dynamodb list-tables --endpoint-url ${e.dynamodb}
+  aws s3 ls --endpoint-url ${e.s3}
 
 Ctrl-C stops it; data stays in the state folder.
 `);

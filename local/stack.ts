@@ -20,6 +20,8 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 const REGION = "us-east-1";
 const ACCOUNT_ID = "000000000000";
 const STAGE = "local";
+/** s3rver knows one key pair; the other stand-ins take any, so every client uses this one. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
 export interface LocalStackOptions {
   /** Where DynamoDB and S3 keep their data and the event log is written. */
@@ -127,8 +129,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const env: Record<string, string> = {
       AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,

@@ -1,0 +1,62 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type LocalStack, startLocalStack } from "../../local/stack";
+
+/** A local stack on free ports with its own state folder, for one test file. */
+export async function startTestStack(
+  stateDir?: string,
+): Promise<LocalStack & { cleanup(): Promise<void> }> {
+  const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
+  const stack = await startLocalStack({ stateDir: dir, logLevel: "error" });
+  return {
+    ...stack,
+    cleanup: async () => {
+      await stack.stop();
+      if (!stateDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after the deadline with the last value seen. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
+type Json = any;
+
+export async function api(
+  stack: LocalStack,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${stack.endpoints.api}${route}`, {
+    method,
+    headers:
+      body === undefined || typeof body === "string"
+        ? headers
+        : { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not every answer is JSON; keep the text.
+  }
+  return { status: res.status, body: parsed };
+}
