@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { create as createTar, Header } from "tar";
 import { afterEach } from "vitest";
 import { ZipFile } from "yazl";
+import { BundleRejectedError } from "../../domain/bundles/rejection";
 import type { BundleFormat } from "../../domain/bundles/release-key";
 
 export interface EntrySpec {
@@ -146,4 +147,39 @@ export async function packDirectory(
   zip.end();
   await pipeline(zip.outputStream, createWriteStream(file));
   return file;
+}
+
+/** The BundleRejectedError the promise fails with; any other outcome fails the test. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<BundleRejectedError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof BundleRejectedError) return error;
+    throw error;
+  }
+  throw new Error("expected the bundle to be rejected, but it was accepted");
+}
+
+export const APPSPEC = `version: 0.0
+os: linux
+files:
+  - source: /
+    destination: /srv/app
+hooks:
+  BeforeInstall:
+    - location: scripts/install.sh
+  ApplicationStart:
+    - location: scripts/start.sh
+      timeout: 60
+`;
+
+/** A small bundle that passes inspection; tests add or swap entries to break one rule. */
+export function validEntries(): EntrySpec[] {
+  return [
+    { path: "appspec.yml", content: APPSPEC },
+    { path: "scripts/", type: "directory" },
+    { path: "scripts/install.sh", content: "#!/bin/sh\nexit 0\n", mode: 0o755 },
+    { path: "scripts/start.sh", content: "#!/bin/sh\nexec node server.js\n", mode: 0o755 },
+    { path: "server.js", content: "console.log('hello');\n" },
+  ];
 }
