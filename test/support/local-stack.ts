@@ -1,14 +1,23 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type LocalStack, startLocalStack } from "../../local/stack";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
 
-/** A local stack on free ports with its own state folder, for one test file. */
+/**
+ * A local stack on free ports with its own state folder, for one test file. Handlers keep their
+ * SDK clients for the life of the process (as a warm Lambda does), so a stack started again in
+ * the same file must reuse the first one's ports.
+ */
 export async function startTestStack(
   stateDir?: string,
+  ports?: LocalStackOptions["ports"],
 ): Promise<LocalStack & { cleanup(): Promise<void> }> {
   const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
-  const stack = await startLocalStack({ stateDir: dir, logLevel: "error" });
+  const stack = await startLocalStack({
+    stateDir: dir,
+    logLevel: "error",
+    ...(ports ? { ports } : {}),
+  });
   return {
     ...stack,
     cleanup: async () => {
