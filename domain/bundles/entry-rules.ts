@@ -88,11 +88,28 @@ export class EntryCollector {
     }
   }
 
-  /** All entries, once the symlink rules that need the whole listing have been applied. */
+  /** All entries, once the rules that need the whole listing have been applied. */
   finish(): ArchiveEntry[] {
     const entries = [...this.#entries.values()];
+    checkAncestors(this.#entries);
     checkLinks(entries);
     return entries;
+  }
+}
+
+/**
+ * Only folders may hold entries. Refused for symlinks so that an unpacker never writes through
+ * a link, whatever order it meets the entries in.
+ */
+function checkAncestors(byPath: ReadonlyMap<string, ArchiveEntry>): void {
+  for (const { path } of byPath.values()) {
+    const segments = path.split("/");
+    for (let depth = 1; depth < segments.length; depth++) {
+      const ancestor = byPath.get(segments.slice(0, depth).join("/"));
+      if (ancestor !== undefined && ancestor.type !== "directory") {
+        throw unsafe(`entry ${quote(path)} lies beneath ${ancestor.type} ${quote(ancestor.path)}`);
+      }
+    }
   }
 }
 
@@ -101,7 +118,6 @@ function checkLinks(entries: readonly ArchiveEntry[]): void {
   for (const entry of entries) {
     if (entry.type === "symlink") links.set(entry.path, entry.linkTarget ?? "");
   }
-  if (links.size === 0) return;
   for (const [path, target] of links) {
     const shown = `symlink ${quote(path)} -> ${quote(target)}`;
     if (target === "") throw unsafe(`${shown} has an empty target`);
@@ -109,16 +125,6 @@ function checkLinks(entries: readonly ArchiveEntry[]): void {
     if (/[\0\\]/.test(target)) throw unsafe(`${shown} contains a NUL byte or a backslash`);
     if (!linkStaysInside(path, target, links)) {
       throw unsafe(`${shown} resolves outside the bundle root`);
-    }
-  }
-  // Refused so that an unpacker never writes through a link, whatever order it meets entries in.
-  for (const entry of entries) {
-    const segments = entry.path.split("/");
-    for (let depth = 1; depth < segments.length; depth++) {
-      const ancestor = segments.slice(0, depth).join("/");
-      if (links.has(ancestor)) {
-        throw unsafe(`entry ${quote(entry.path)} lies beneath symlink ${quote(ancestor)}`);
-      }
     }
   }
 }

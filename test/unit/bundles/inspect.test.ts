@@ -156,6 +156,18 @@ describe.each(FORMATS)("inspectBundle on a %s bundle", (format) => {
     expect(error.message).toContain('"conf/extra.sh" lies beneath symlink "conf"');
   });
 
+  it("refuses an entry stored beneath a regular file", async () => {
+    // Prepare
+    const file = await bundleOf([...validEntries(), { path: "server.js/inner", content: "x" }]);
+
+    // Act
+    const error = await rejectionOf(inspectBundle(file, format));
+
+    // Assess
+    expect(error.code).toBe("UNSAFE_PATH");
+    expect(error.message).toContain('"server.js/inner" lies beneath file "server.js"');
+  });
+
   it("refuses an entry that appears twice", async () => {
     // Prepare
     const file = await bundleOf([...validEntries(), { path: "server.js", content: "evil()\n" }]);
@@ -373,6 +385,29 @@ describe("inspectBundle, rules that only one format can break", () => {
     // Assess
     expect(error.code).toBe("UNSAFE_PATH");
     expect(error.message).toContain(reason);
+  });
+
+  it("refuses a zip whose file data was damaged after packing as CORRUPT_ARCHIVE", async () => {
+    // Prepare: digests do not compress, so their bytes appear as they are inside the archive.
+    const noise = Buffer.concat(
+      Array.from({ length: 16 }, (_, index) => createHash("sha512").update(String(index)).digest()),
+    );
+    const file = await writeBundle(join(await tempDir(), "b.zip"), "zip", [
+      ...validEntries(),
+      { path: "noise.bin", content: noise },
+    ]);
+    const bytes = await readFile(file);
+    const at = bytes.indexOf(noise.subarray(500, 532));
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
+    await writeFile(file, bytes);
+
+    // Act
+    const error = await rejectionOf(inspectBundle(file, "zip"));
+
+    // Assess
+    expect(at).toBeGreaterThan(0);
+    expect(error.code).toBe("CORRUPT_ARCHIVE");
+    expect(error.message).toContain('"noise.bin"');
   });
 
   it("refuses a tar hard link as UNSAFE_PATH", async () => {
