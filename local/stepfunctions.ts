@@ -3,6 +3,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from "aws-local-stepfunctions";
+import { bindFunctionArns } from "./asl";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 import type { LambdaRuntime } from "./lambda-runtime";
 
@@ -64,8 +65,14 @@ export class LocalStepFunctions {
 
   /** Registers a definition whose Lambda tasks reference functions with `Fn::GetAtt: [fn, Arn]`. */
   register(name: string, rawDefinition: unknown): string {
+    const bound = bindFunctionArns(rawDefinition, (fn) =>
+      this.lambdas.has(fn) ? this.lambdas.arnOf(fn) : undefined,
+    );
+    const definition = bound.definition as StateMachineDefinition;
     const handlers: Machine["handlers"] = {};
-    const definition = this.bindFunctions(rawDefinition, handlers) as StateMachineDefinition;
+    for (const [stateName, fn] of bound.tasks) {
+      handlers[stateName] = (input) => this.lambdas.invoke(fn, input);
+    }
     const arn = this.arnOf(name);
     this.machines.set(arn, {
       arn,
@@ -250,35 +257,6 @@ export class LocalStepFunctions {
     }
   }
 
-  private bindFunctions(node: unknown, handlers: Machine["handlers"], stateName?: string): unknown {
-    if (Array.isArray(node)) return node.map((n) => this.bindFunctions(n, handlers));
-    if (node === null || typeof node !== "object") return node;
-    const obj = node as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(obj)) {
-      if (key === "States" && value && typeof value === "object") {
-        out[key] = Object.fromEntries(
-          Object.entries(value).map(([name, state]) => {
-            if (handlers[name]) throw new Error(`state name ${name} is used twice`);
-            return [name, this.bindFunctions(state, handlers, name)];
-          }),
-        );
-      } else if (key === "Resource" && stateName && value && typeof value === "object") {
-        const fn = functionReference(value);
-        if (!fn || !this.lambdas.has(fn)) {
-          throw new Error(
-            `state ${stateName}: Resource ${JSON.stringify(value)} names no function`,
-          );
-        }
-        handlers[stateName] = (input) => this.lambdas.invoke(fn, input);
-        out[key] = this.lambdas.arnOf(fn);
-      } else {
-        out[key] = this.bindFunctions(value, handlers);
-      }
-    }
-    return out;
-  }
-
   private machine(arn: unknown): Machine {
     const m = this.machines.get(String(arn));
     if (!m)
@@ -298,13 +276,6 @@ export class LocalStepFunctions {
       );
     return e;
   }
-}
-
-function functionReference(value: object): string | undefined {
-  const getAtt = (value as Record<string, unknown>)["Fn::GetAtt"];
-  if (Array.isArray(getAtt) && getAtt[1] === "Arn" && typeof getAtt[0] === "string")
-    return getAtt[0];
-  return undefined;
 }
 
 interface LocalEvent {
