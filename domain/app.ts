@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TriggerSchema } from "./triggers";
 
 export const AppNameSchema = z
   .string()
@@ -17,7 +18,10 @@ export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
 export const PipelineDefinitionSchema = z
   .object({
     description: z.string().max(500).optional(),
+    /** Where the build stage clones from: a git URL, or a path or file:// URL locally. */
     repository: z.string().min(1).optional(),
+    /** Which pushes start a run (CodePipeline V2 push filters); none means every push. */
+    triggers: z.array(TriggerSchema.strict()).default([]),
     executionMode: ExecutionModeSchema.default("queued"),
   })
   .strict();

@@ -52,12 +52,14 @@ export async function startRun(
   appName: string,
   revision: Revision,
   trigger: RunTrigger,
+  /** A caller that must be able to retry without starting twice names the run itself. */
+  runId: string = ulid(ports.clock.now().getTime()),
 ): Promise<Run> {
   const app = await ports.apps.get(appName);
   if (!app) throw new NotFoundError(`app "${appName}" is not registered`);
   const now = ports.clock.now().toISOString();
   const run: Run = {
-    id: ulid(ports.clock.now().getTime()),
+    id: runId,
     app: app.name,
     status: "QUEUED",
     revision,
