@@ -7,6 +7,7 @@ import { BundleRejectedError } from "./rejection";
 // tar's own ratio guard would report a highly compressible but legitimate bundle as an error;
 // the entry-size limits are checked on each header before its body is inflated instead.
 const NO_RATIO_LIMIT = Number.POSITIVE_INFINITY;
+const PERMISSION_BITS = 0o777;
 
 function entryType(entry: ReadEntry): ArchiveEntry["type"] {
   switch (entry.type) {
@@ -106,7 +107,8 @@ export async function readTarEntry(
 
 /**
  * Unpacks only the entries the listing accepted. tar itself also refuses `..`, absolute paths
- * and writing through symlinks; owners are not taken from the archive even when run as root.
+ * and writing through symlinks. Owners are not taken from the archive even when run as root,
+ * and setuid, setgid and sticky bits are dropped: a bundle must not ship a setuid-root file.
  */
 export function extractTar(
   filePath: string,
@@ -120,5 +122,8 @@ export function extractTar(
     preserveOwner: false,
     maxDecompressionRatio: NO_RATIO_LIMIT,
     filter: (path) => listed.has(entryLookupPath(path)),
+    onReadEntry: (entry) => {
+      if (entry.mode !== undefined) entry.mode &= PERMISSION_BITS;
+    },
   });
 }

@@ -71,6 +71,7 @@ function entryType(entry: Entry, name: string): ArchiveEntry["type"] {
   return "other";
 }
 
+/** Without setuid, setgid and sticky bits: a bundle must not ship a setuid-root file. */
 function permissions(entry: Entry): number {
   return (entry.externalFileAttributes >>> 16) & 0o777;
 }

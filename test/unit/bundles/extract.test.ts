@@ -41,6 +41,21 @@ describe.each(FORMATS)("extractBundle from a %s bundle", (format) => {
     expect(await readlink(join(dest, "bin/start"))).toBe("../scripts/start.sh");
   });
 
+  it("drops setuid and setgid bits", async () => {
+    // Prepare
+    const file = await bundleOf([
+      ...validEntries(),
+      { path: "bin/escalate", content: "#!/bin/sh\nid\n", mode: 0o6755 },
+    ]);
+    const dest = join(await tempDir(), "revision");
+
+    // Act
+    await extractBundle(file, format, dest);
+
+    // Assess
+    expect((await stat(join(dest, "bin/escalate"))).mode & 0o7777).toBe(0o755);
+  });
+
   it("refuses a folder that already holds something", async () => {
     // Prepare
     const file = await bundleOf(validEntries());
