@@ -8,6 +8,7 @@ import { readConfig, type SluiceConfig } from "./config";
 import { EventBus } from "./event-bus";
 import { PipelineExecutions } from "./pipeline-executions";
 import { ReleaseBucket } from "./release-bucket";
+import { DynamoRunQueue } from "./run-queue";
 import { RunStore } from "./run-store";
 
 /** The adapters a handler works with, built from the clients and the stack's resource names. */
@@ -15,6 +16,7 @@ export interface Adapters {
   config: SluiceConfig;
   apps: AppStore;
   runs: RunStore;
+  queue: DynamoRunQueue;
   events: EventBus;
   executions: PipelineExecutions;
   releases: ReleaseBucket;
@@ -30,6 +32,7 @@ export function createAdapters(config: SluiceConfig): Adapters {
     config,
     apps: new AppStore(doc, config.table),
     runs: new RunStore(doc, config.table),
+    queue: new DynamoRunQueue(doc, config.table),
     events: new EventBus(new EventBridgeClient({}), config.eventBus),
     executions: new PipelineExecutions(new SFNClient({}), config.pipelineArn),
     releases: new ReleaseBucket(s3, config.releasesBucket),

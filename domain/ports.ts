@@ -19,6 +19,24 @@ export interface RunRepository {
   applyProgress(runId: string, change: Omit<ProgressPlan, "event">, now: string): Promise<void>;
 }
 
+export interface QueuedRun {
+  runId: string;
+  createdAt: string;
+}
+
+/** Runs waiting their turn, and the one slot a queued or superseded app runs in. */
+export interface RunQueue {
+  enqueue(app: string, run: QueuedRun): Promise<void>;
+  /** Oldest first, read consistently. */
+  waiting(app: string): Promise<QueuedRun[]>;
+  /** Removes a waiting run; only one caller gets true, so only one acts on it. */
+  take(app: string, run: QueuedRun): Promise<boolean>;
+  holder(app: string): Promise<string | undefined>;
+  /** Takes the slot if it is free, held by this run already, or held by `replacing`. */
+  acquire(app: string, runId: string, replacing?: string): Promise<boolean>;
+  release(app: string, runId: string): Promise<boolean>;
+}
+
 export interface EventPublisher {
   publish(events: readonly LifecycleEvent[]): Promise<void>;
 }

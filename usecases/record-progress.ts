@@ -1,18 +1,22 @@
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../domain/errors";
-import type { Clock, EventPublisher, RunRepository } from "../domain/ports";
+
 import { ProgressSchema, planProgress } from "../domain/progress";
-import type { RunStatus } from "../domain/run";
+import { isTerminal, type RunStatus } from "../domain/run";
 import { formatIssues } from "../domain/validation";
+import { type QueuePorts, runEnded } from "./run-queue";
 
 export const RecordProgressInputSchema = z.object({
   runId: z.string().min(1),
   progress: ProgressSchema,
 });
 
-/** One pipeline step's bookkeeping: update the run in the table, then say so on the bus. */
+/**
+ * One pipeline step's bookkeeping: update the run in the table, then say so on the bus. When
+ * the step ends the run, the app's next waiting run gets its turn.
+ */
 export async function recordProgress(
-  ports: { runs: RunRepository; events: EventPublisher; clock: Clock },
+  ports: QueuePorts,
   input: unknown,
 ): Promise<{ runId: string; status: RunStatus }> {
   const parsed = RecordProgressInputSchema.safeParse(input);
@@ -24,5 +28,7 @@ export async function recordProgress(
   const { event, ...change } = planProgress(run, progress, now);
   await ports.runs.applyProgress(runId, change, now);
   await ports.events.publish([event]);
-  return { runId, status: change.run?.status ?? run.status };
+  const status = change.run?.status ?? run.status;
+  if (isTerminal(status)) await runEnded(ports, run.app, runId);
+  return { runId, status };
 }

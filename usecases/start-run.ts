@@ -1,16 +1,11 @@
 import { ulid } from "ulid";
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../domain/errors";
-import type {
-  AppRepository,
-  Clock,
-  EventPublisher,
-  PipelineStarter,
-  RunRepository,
-} from "../domain/ports";
+import type { AppRepository } from "../domain/ports";
 import { type Revision, RevisionSchema } from "../domain/revision";
 import type { Run, RunTrigger } from "../domain/run";
 import { formatIssues } from "../domain/validation";
+import { admitRun, type QueuePorts } from "./run-queue";
 
 export const CreateRunRequestSchema = z
   .object({
@@ -21,19 +16,8 @@ export const CreateRunRequestSchema = z
   .strict();
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
-/** The input every pipeline execution gets. */
-export interface PipelineInput {
-  runId: string;
-  app: string;
-  revision: Revision;
-}
-
-export interface StartRunPorts {
+export interface StartRunPorts extends QueuePorts {
   apps: AppRepository;
-  runs: RunRepository;
-  events: EventPublisher;
-  executions: PipelineStarter;
-  clock: Clock;
 }
 
 export function parseCreateRunRequest(body: unknown): CreateRunRequest {
@@ -43,9 +27,8 @@ export function parseCreateRunRequest(body: unknown): CreateRunRequest {
 }
 
 /**
- * Records a run and starts its pipeline execution, named after the run. The run is written
- * before the execution starts, so an execution never exists without its run; if the start
- * fails the run is marked FAILED rather than left waiting forever.
+ * Records a run, then lets it in by the app's execution mode. The run is written before any
+ * execution starts, so an execution never exists without its run.
  */
 export async function startRun(
   ports: StartRunPorts,
@@ -74,26 +57,5 @@ export async function startRun(
       detail: { runId: run.id, app: run.app, status: run.status, revision, at: now },
     },
   ]);
-  const input: PipelineInput = { runId: run.id, app: run.app, revision };
-  let executionArn: string;
-  try {
-    executionArn = await ports.executions.start(run.id, input);
-  } catch (err) {
-    const failedAt = ports.clock.now().toISOString();
-    const error = { error: "PipelineStartFailed", cause: (err as Error).message };
-    await ports.runs.applyProgress(
-      run.id,
-      { run: { expectedStatus: ["QUEUED"], status: "FAILED", endedAt: failedAt, error } },
-      failedAt,
-    );
-    await ports.events.publish([
-      {
-        detailType: "Run Failed",
-        detail: { runId: run.id, app: run.app, status: "FAILED", revision, at: failedAt, error },
-      },
-    ]);
-    throw err;
-  }
-  await ports.runs.setExecutionArn(run.id, executionArn, now);
-  return { ...run, executionArn };
+  return admitRun(ports, app, run);
 }

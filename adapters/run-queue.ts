@@ -1,0 +1,98 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { QueuedRun, RunQueue } from "../domain/ports";
+
+/**
+ * Each app's waiting runs and its single running slot, kept in the app's own partition so that
+ * every read here is strongly consistent (an index would be eventually consistent, and a run
+ * could then wait behind a slot nobody releases).
+ */
+export class DynamoRunQueue implements RunQueue {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async enqueue(app: string, run: QueuedRun): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.table, Item: { ...queueKey(app, run), ...run } }),
+    );
+  }
+
+  async waiting(app: string): Promise<QueuedRun[]> {
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :queue)",
+        ExpressionAttributeValues: { ":pk": `APP#${app}`, ":queue": "QUEUE#" },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map((i) => ({ runId: String(i.runId), createdAt: String(i.createdAt) }));
+  }
+
+  async take(app: string, run: QueuedRun): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: queueKey(app, run),
+        ConditionExpression: "attribute_exists(pk)",
+      }),
+    );
+  }
+
+  async holder(app: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: slotKey(app), ConsistentRead: true }),
+    );
+    return Item ? String(Item.runId) : undefined;
+  }
+
+  async acquire(app: string, runId: string, replacing?: string): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...slotKey(app), runId },
+        ConditionExpression: replacing
+          ? "runId = :replacing"
+          : "attribute_not_exists(pk) OR runId = :runId",
+        ExpressionAttributeValues: replacing ? { ":replacing": replacing } : { ":runId": runId },
+      }),
+    );
+  }
+
+  async release(app: string, runId: string): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: slotKey(app),
+        ConditionExpression: "runId = :runId",
+        ExpressionAttributeValues: { ":runId": runId },
+      }),
+    );
+  }
+
+  private async conditional(command: PutCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as PutCommand);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
+
+function queueKey(app: string, run: QueuedRun) {
+  return { pk: `APP#${app}`, sk: `QUEUE#${run.createdAt}#${run.runId}` };
+}
+
+function slotKey(app: string) {
+  return { pk: `APP#${app}`, sk: "SLOT" };
+}

@@ -1,0 +1,154 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { ExecutionMode } from "../../domain/app";
+import { recordProgress } from "../../usecases/record-progress";
+import { startRun } from "../../usecases/start-run";
+import {
+  MemoryApps,
+  MemoryEvents,
+  MemoryExecutions,
+  MemoryQueue,
+  MemoryRuns,
+  steppingClock,
+} from "../support/fakes";
+
+const revision = { type: "git" as const, commit: "f".repeat(40) };
+const trigger = { type: "api" as const };
+
+let ports: {
+  apps: MemoryApps;
+  runs: MemoryRuns;
+  queue: MemoryQueue;
+  events: MemoryEvents;
+  executions: MemoryExecutions;
+  clock: ReturnType<typeof steppingClock>;
+};
+
+async function register(executionMode: ExecutionMode) {
+  const at = "2026-01-01T00:00:00.000Z";
+  await ports.apps.put({
+    name: "shop",
+    pipeline: { executionMode, triggers: [] },
+    createdAt: at,
+    updatedAt: at,
+  });
+}
+
+/** What the pipeline's first and last steps do to a run. */
+async function runToEnd(runId: string) {
+  await recordProgress(ports, { runId, progress: { type: "RunStarted" } });
+  await recordProgress(ports, { runId, progress: { type: "RunSucceeded" } });
+}
+
+const status = async (id: string) => (await ports.runs.get(id))?.status;
+
+beforeEach(() => {
+  ports = {
+    apps: new MemoryApps(),
+    runs: new MemoryRuns(),
+    queue: new MemoryQueue(),
+    events: new MemoryEvents(),
+    executions: new MemoryExecutions(),
+    clock: steppingClock(),
+  };
+});
+
+describe("parallel mode", () => {
+  it("starts every run at once", async () => {
+    await register("parallel");
+
+    const a = await startRun(ports, "shop", revision, trigger);
+    const b = await startRun(ports, "shop", revision, trigger);
+
+    expect(ports.executions.started).toEqual([a.id, b.id]);
+    expect(b.executionArn).toContain(b.id);
+  });
+});
+
+describe("queued mode", () => {
+  it("holds a run while another is in progress, and starts it when that one ends", async () => {
+    await register("queued");
+    const first = await startRun(ports, "shop", revision, trigger);
+
+    const second = await startRun(ports, "shop", revision, trigger);
+
+    expect(ports.executions.started).toEqual([first.id]);
+    expect(second.status).toBe("QUEUED");
+    expect(second.executionArn).toBeUndefined();
+
+    await runToEnd(first.id);
+
+    expect(ports.executions.started).toEqual([first.id, second.id]);
+  });
+
+  it("starts waiting runs in the order they arrived", async () => {
+    await register("queued");
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await startRun(ports, "shop", revision, trigger)).id);
+
+    for (const id of ids) await runToEnd(id);
+
+    expect(ports.executions.started).toEqual(ids);
+    for (const id of ids) expect(await status(id)).toBe("SUCCEEDED");
+  });
+
+  it("moves on to the next run when the slot's holder died without saying so", async () => {
+    await register("queued");
+    const stuck = await startRun(ports, "shop", revision, trigger);
+    // Its execution failed so early that it never recorded an end: mark it failed by hand.
+    await ports.runs.applyProgress(
+      stuck.id,
+      { run: { expectedStatus: ["QUEUED"], status: "FAILED" } },
+      "2026-01-01T00:00:01.000Z",
+    );
+
+    const next = await startRun(ports, "shop", revision, trigger);
+
+    expect(ports.executions.started).toEqual([stuck.id, next.id]);
+  });
+
+  it("fails a run whose execution cannot start, and gives the slot to the next", async () => {
+    await register("queued");
+    const first = await startRun(ports, "shop", revision, trigger);
+    const second = await startRun(ports, "shop", revision, trigger);
+    const third = await startRun(ports, "shop", revision, trigger);
+    ports.executions.failNext = true;
+
+    await runToEnd(first.id);
+
+    expect(await status(second.id)).toBe("FAILED");
+    expect((await ports.runs.get(second.id))?.error?.error).toBe("PipelineStartFailed");
+    expect(ports.executions.started).toEqual([first.id, third.id]);
+  });
+});
+
+describe("superseded mode", () => {
+  it("replaces every waiting run with the newest change", async () => {
+    await register("superseded");
+    const running = await startRun(ports, "shop", revision, trigger);
+    const older = await startRun(ports, "shop", revision, trigger);
+    const old = await startRun(ports, "shop", revision, trigger);
+
+    const newest = await startRun(ports, "shop", revision, trigger);
+
+    expect(ports.executions.started).toEqual([running.id]);
+    expect(await status(older.id)).toBe("SUPERSEDED");
+    expect(await status(old.id)).toBe("SUPERSEDED");
+    expect(await status(newest.id)).toBe("QUEUED");
+    const superseded = ports.events.published.filter((e) => e.detailType === "Run Superseded");
+    expect(superseded.map((e) => e.detail.runId)).toEqual([older.id, old.id]);
+
+    await runToEnd(running.id);
+
+    expect(ports.executions.started).toEqual([running.id, newest.id]);
+  });
+
+  it("never interrupts the run in progress", async () => {
+    await register("superseded");
+    const running = await startRun(ports, "shop", revision, trigger);
+    await recordProgress(ports, { runId: running.id, progress: { type: "RunStarted" } });
+
+    await startRun(ports, "shop", revision, trigger);
+
+    expect(await status(running.id)).toBe("RUNNING");
+  });
+});
