@@ -72,7 +72,7 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
       continue;
     }
     const run = await ports.runs.get(next.runId);
-    if (!run || run.status !== "QUEUED") {
+    if (run?.status !== "QUEUED") {
       await ports.queue.release(app, next.runId);
       continue;
     }
@@ -130,7 +130,7 @@ async function supersede(
 ): Promise<void> {
   if (!(await ports.queue.take(app, waiting))) return;
   const run = await ports.runs.get(waiting.runId);
-  if (!run || run.status !== "QUEUED") return;
+  if (run?.status !== "QUEUED") return;
   const at = ports.clock.now().toISOString();
   const error = { error: "Superseded", cause: `a newer change (run ${newerRunId}) replaced it` };
   await ports.runs.applyProgress(
