@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { EVENT_SOURCE, LIFECYCLE_EVENTS, type LifecycleDetailType } from "./lifecycle-events";
+
+/** File name of a detail-type's schema under events/schemas/: "Run Started" → run-started.json. */
+export function schemaFileName(detailType: LifecycleDetailType): string {
+  return `${detailType.toLowerCase().replaceAll(" ", "-")}.json`;
+}
+
+/**
+ * The JSON Schema of one lifecycle event as EventBridge delivers it, generated from the zod
+ * schema the code validates with, so the published schemas cannot drift from what is sent.
+ */
+export function lifecycleEventJsonSchema(detailType: LifecycleDetailType): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: `Sluice lifecycle event: ${detailType}`,
+    type: "object",
+    required: ["source", "detail-type", "detail"],
+    properties: {
+      source: { const: EVENT_SOURCE },
+      "detail-type": { const: detailType },
+      detail: z.toJSONSchema(LIFECYCLE_EVENTS[detailType], { target: "draft-2020-12" }),
+    },
+  };
+}
