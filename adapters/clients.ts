@@ -2,14 +2,17 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AppStore } from "./app-store";
 import { readConfig, type SluiceConfig } from "./config";
+import { DeliveryLog } from "./delivery-log";
 import { EventBus } from "./event-bus";
 import { PipelineExecutions } from "./pipeline-executions";
 import { ReleaseBucket } from "./release-bucket";
 import { DynamoRunQueue } from "./run-queue";
 import { RunStore } from "./run-store";
+import { SecretStore } from "./secret-store";
 
 /** The adapters a handler works with, built from the clients and the stack's resource names. */
 export interface Adapters {
@@ -20,6 +23,8 @@ export interface Adapters {
   events: EventBus;
   executions: PipelineExecutions;
   releases: ReleaseBucket;
+  secrets: SecretStore;
+  deliveries: DeliveryLog;
   s3: S3Client;
 }
 
@@ -36,6 +41,8 @@ export function createAdapters(config: SluiceConfig): Adapters {
     events: new EventBus(new EventBridgeClient({}), config.eventBus),
     executions: new PipelineExecutions(new SFNClient({}), config.pipelineArn),
     releases: new ReleaseBucket(s3, config.releasesBucket),
+    secrets: new SecretStore(new SSMClient({}), config.secretsPrefix),
+    deliveries: new DeliveryLog(doc, config.table),
     s3,
   };
 }

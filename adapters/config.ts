@@ -10,10 +10,13 @@ const ConfigSchema = z.object({
   SLUICE_EVENT_BUS: z.string().min(1),
   SLUICE_RELEASES_BUCKET: z.string().min(3),
   SLUICE_PIPELINE_ARN: z.string().startsWith("arn:"),
+  SLUICE_BUILD_PROJECT: z.string().min(2),
   SLUICE_S3_FORCE_PATH_STYLE: z
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /** SSM parameter path the apps' webhook secrets live under, e.g. /sluice/dev. */
+  SLUICE_SECRETS_PREFIX: z.string().regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev"),
 });
 
 export type SluiceConfig = {
@@ -21,7 +24,9 @@ export type SluiceConfig = {
   eventBus: string;
   releasesBucket: string;
   pipelineArn: string;
+  buildProject: string;
   s3ForcePathStyle: boolean;
+  secretsPrefix: string;
 };
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
@@ -38,6 +43,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     eventBus: c.SLUICE_EVENT_BUS,
     releasesBucket: c.SLUICE_RELEASES_BUCKET,
     pipelineArn: c.SLUICE_PIPELINE_ARN,
+    buildProject: c.SLUICE_BUILD_PROJECT,
     s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
+    secretsPrefix: c.SLUICE_SECRETS_PREFIX,
   };
 }

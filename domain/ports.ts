@@ -57,6 +57,33 @@ export interface ReleaseObjects {
   head(key: string, versionId?: string): Promise<ObjectHead | undefined>;
 }
 
+/** Each app's webhook secret, kept encrypted; never logged. */
+export interface WebhookSecretRepository {
+  get(app: string): Promise<string | undefined>;
+  /** Replaces any earlier secret, so the old one stops verifying at once. */
+  put(app: string, secret: string): Promise<void>;
+}
+
+/** A webhook delivery that has been accepted, and the run it starts. */
+export interface DeliveryRecord {
+  provider: string;
+  deliveryId: string;
+  app: string;
+  runId: string;
+  /** ISO 8601. */
+  receivedAt: string;
+  /** Epoch seconds after which the record may be forgotten. */
+  expiresAt: number;
+}
+
+export interface DeliveryRepository {
+  /** Records the delivery unless one with the same provider and id exists; only one caller gets true. */
+  claim(record: DeliveryRecord): Promise<boolean>;
+  get(provider: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /** Forgets a claim that started no run, if it still names that run. */
+  release(record: DeliveryRecord): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -10,10 +10,12 @@ import {
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { close, listen, serveAwsJson } from "./aws-json-server";
+import { LocalCodeBuild } from "./codebuild";
 import { LocalEventBridge } from "./eventbridge";
 import { createHttpApi } from "./http-api";
 import { LambdaRuntime } from "./lambda-runtime";
 import { loadServerlessConfig } from "./serverless-config";
+import { LocalSsm } from "./ssm";
 import { LocalStepFunctions } from "./stepfunctions";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,7 +29,9 @@ export interface LocalStackOptions {
   /** Where DynamoDB and S3 keep their data and the event log is written. */
   stateDir: string;
   /** 0 picks a free port (what tests use). */
-  ports?: Partial<Record<"api" | "dynamodb" | "s3" | "stepFunctions" | "eventBridge", number>>;
+  ports?: Partial<
+    Record<"api" | "dynamodb" | "s3" | "stepFunctions" | "eventBridge" | "ssm", number>
+  >;
   /** Log level for the handlers' structured logs. */
   logLevel?: string;
 }
@@ -39,8 +43,16 @@ export interface LocalStack {
     s3: string;
     stepFunctions: string;
     eventBridge: string;
+    ssm: string;
   };
-  resources: { table: string; eventBus: string; releasesBucket: string; pipelineArn: string };
+  resources: {
+    table: string;
+    eventBus: string;
+    releasesBucket: string;
+    pipelineArn: string;
+    secretsPrefix: string;
+    buildProject: string;
+  };
   stateDir: string;
   eventLog: string;
   eventBridge: LocalEventBridge;
@@ -60,12 +72,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const ports = options.ports ?? {};
   await mkdir(path.join(stateDir, "dynamodb"), { recursive: true });
   await mkdir(path.join(stateDir, "s3"), { recursive: true });
-  const config = await loadServerlessConfig(PROJECT_ROOT);
+  const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
   const resources = {
     table: `${config.service}-${STAGE}`,
     eventBus: `${config.service}-${STAGE}`,
     releasesBucket: `${config.service}-${STAGE}-releases`,
     pipelineArn: "",
+    secretsPrefix: `/${config.service}/${STAGE}`,
+    buildProject: `${config.service}-${STAGE}-build`,
   };
   const servers: Server[] = [];
   const stoppers: (() => Promise<void>)[] = [];
@@ -92,10 +106,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3: `http://127.0.0.1:${s3Address.port}`,
       stepFunctions: "",
       eventBridge: "",
+      ssm: "",
     };
 
     const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
-    const stepFunctions = new LocalStepFunctions(lambdas, REGION, ACCOUNT_ID);
+    const codeBuild = new LocalCodeBuild(
+      path.join(stateDir, "codebuild"),
+      new Set([resources.buildProject]),
+      REGION,
+      ACCOUNT_ID,
+    );
+    const stepFunctions = new LocalStepFunctions(
+      lambdas,
+      { "arn:aws:states:::codebuild:startBuild.sync": (input) => codeBuild.startBuildSync(input) },
+      REGION,
+      ACCOUNT_ID,
+    );
     for (const [key, definition] of config.stateMachines) {
       const arn = stepFunctions.register(`${config.service}-${STAGE}-${key}`, definition);
       if (key === "pipeline") resources.pipelineArn = arn;
@@ -127,6 +153,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     endpoints.eventBridge = `http://127.0.0.1:${await listen(eventsServer, ports.eventBridge ?? 0)}`;
     servers.push(eventsServer);
 
+    const ssm = await LocalSsm.open(path.join(stateDir, "ssm.json"), REGION, ACCOUNT_ID);
+    const ssmServer = serveAwsJson("AmazonSSM", "application/x-amz-json-1.1", ssm.operations);
+    endpoints.ssm = `http://127.0.0.1:${await listen(ssmServer, ports.ssm ?? 0)}`;
+    servers.push(ssmServer);
+
     const env: Record<string, string> = {
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -135,11 +166,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
       SLUICE_TABLE: resources.table,
       SLUICE_EVENT_BUS: resources.eventBus,
       SLUICE_RELEASES_BUCKET: resources.releasesBucket,
       SLUICE_PIPELINE_ARN: resources.pipelineArn,
+      SLUICE_BUILD_PROJECT: resources.buildProject,
       SLUICE_S3_FORCE_PATH_STYLE: "true",
+      SLUICE_SECRETS_PREFIX: resources.secretsPrefix,
       LOG_LEVEL: options.logLevel ?? "warn",
     };
     Object.assign(process.env, env);
