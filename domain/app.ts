@@ -15,6 +15,16 @@ export const AppNameSchema = z
 export const ExecutionModeSchema = z.enum(["queued", "superseded", "parallel"]);
 export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
 
+/** The build stage: commands run in a fresh clone of the repository at the run's commit. */
+export const BuildConfigSchema = z
+  .object({
+    commands: z.array(z.string().min(1)).min(1, "a build needs at least one command"),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    timeoutMinutes: z.number().int().min(1).max(480).default(60),
+  })
+  .strict();
+export type BuildConfig = z.infer<typeof BuildConfigSchema>;
+
 export const PipelineDefinitionSchema = z
   .object({
     description: z.string().max(500).optional(),
@@ -23,6 +33,8 @@ export const PipelineDefinitionSchema = z
     /** Which pushes start a run (CodePipeline V2 push filters); none means every push. */
     triggers: z.array(TriggerSchema.strict()).default([]),
     executionMode: ExecutionModeSchema.default("queued"),
+    /** Without a build, git runs go straight from source to the stages after build. */
+    build: BuildConfigSchema.optional(),
   })
   .strict();
 export type PipelineDefinition = z.infer<typeof PipelineDefinitionSchema>;

@@ -15,17 +15,49 @@ const StatesErrorSchema = z
   .object({ Error: z.string(), Cause: z.string().optional() })
   .transform((e): RunError => ({ error: e.Error, cause: causeMessage(e.Cause ?? "") }));
 
-/** A Lambda task's Cause is the function's error as JSON; a person wants its errorMessage. */
+/**
+ * A Lambda task's Cause is the function's error as JSON, a CodeBuild task's is the whole Build:
+ * a person wants the message, or the failed phase and where the log is.
+ */
 function causeMessage(cause: string): string {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(cause);
-    if (parsed && typeof parsed === "object" && "errorMessage" in parsed) {
-      return String(parsed.errorMessage);
-    }
+    parsed = JSON.parse(cause);
   } catch {
-    // Not JSON: a Fail state's or a service integration's plain-text cause.
+    return cause;
+  }
+  if (parsed && typeof parsed === "object") {
+    if ("errorMessage" in parsed) return String(parsed.errorMessage);
+    if ("Build" in parsed) return describeBuild(parsed.Build);
   }
   return cause;
+}
+
+const FailedBuildSchema = z.object({
+  Id: z.string(),
+  BuildStatus: z.string(),
+  Phases: z
+    .array(
+      z.object({
+        PhaseType: z.string(),
+        PhaseStatus: z.string().optional(),
+        Contexts: z.array(z.object({ Message: z.string().optional() })).optional(),
+      }),
+    )
+    .default([]),
+  Logs: z.object({ DeepLink: z.string().optional() }).optional(),
+});
+
+function describeBuild(build: unknown): string {
+  const parsed = FailedBuildSchema.safeParse(build);
+  if (!parsed.success) return JSON.stringify(build);
+  const { Id, BuildStatus, Phases, Logs } = parsed.data;
+  const failed = Phases.find((p) => p.PhaseStatus && p.PhaseStatus !== "SUCCEEDED");
+  const why = failed
+    ? ` in phase ${failed.PhaseType}: ${failed.Contexts?.map((c) => c.Message).join("; ") ?? ""}`
+    : "";
+  const logs = Logs?.DeepLink ? ` (logs at ${Logs.DeepLink})` : "";
+  return `build ${Id} ${BuildStatus}${why}${logs}`;
 }
 
 export const ProgressSchema = z.discriminatedUnion("type", [
@@ -113,18 +145,19 @@ export function planProgress(run: RunView, progress: Progress, now: string): Pro
     case "StageSucceeded":
     case "StageFailed": {
       requireStatus(run, ["RUNNING"], `end stage ${progress.stage} of`);
+      const succeeded = progress.type === "StageSucceeded";
       const started = run.stages.find((s) => s.name === progress.stage);
-      if (!started) {
+      // A stage can fail while it is being prepared, before it ever started; it cannot succeed so.
+      if (!started && succeeded) {
         throw new ConflictError(`stage ${progress.stage} of run ${run.id} never started`);
       }
-      const succeeded = progress.type === "StageSucceeded";
       const message = succeeded
         ? progress.message
         : `${progress.error.error}: ${progress.error.cause}`;
       const stage: StageRecord = {
         name: progress.stage,
         status: succeeded ? "SUCCEEDED" : "FAILED",
-        startedAt: started.startedAt,
+        startedAt: started?.startedAt ?? now,
         endedAt: now,
         ...(message ? { message } : {}),
       };

@@ -28,6 +28,7 @@ const FunctionSchema = z.object({
 });
 const ServerlessSchema = z.object({
   service: z.string(),
+  custom: z.record(z.string(), z.unknown()).default({}),
   provider: z.object({ timeout: z.number().default(6) }),
   functions: z.record(z.string(), FunctionSchema),
   stepFunctions: z.object({
@@ -71,9 +72,14 @@ export interface ServerlessConfig {
 
 const FILE_VARIABLE = /^\$\{file\(([^)]+)\)\}$/;
 
-export async function loadServerlessConfig(root: string): Promise<ServerlessConfig> {
+export async function loadServerlessConfig(
+  root: string,
+  stage = "local",
+): Promise<ServerlessConfig> {
   const text = await readFile(path.join(root, "serverless.yml"), "utf8");
   const parsed = ServerlessSchema.parse(parseYaml(text));
+  const variables = (value: unknown) =>
+    resolveVariables(value, parsed.service, stage, parsed.custom);
   const functions = new Map<string, LocalFunction>();
   const routes: HttpRoute[] = [];
   const s3Triggers: S3Trigger[] = [];
@@ -104,7 +110,7 @@ export async function loadServerlessConfig(root: string): Promise<ServerlessConf
   }
   const stateMachines = new Map<string, unknown>();
   for (const [key, machine] of Object.entries(parsed.stepFunctions.stateMachines)) {
-    stateMachines.set(key, await resolveFileVariable(root, machine.definition));
+    stateMachines.set(key, variables(await resolveFileVariable(root, machine.definition)));
   }
   return {
     service: parsed.service,
@@ -121,4 +127,34 @@ async function resolveFileVariable(root: string, value: unknown): Promise<unknow
   const match = FILE_VARIABLE.exec(value);
   if (!match?.[1]) return value;
   return parseYaml(await readFile(path.join(root, match[1]), "utf8"));
+}
+
+const VARIABLE = /\$\{(sls:stage|self:service|self:custom\.[\w.]+)\}/g;
+
+/**
+ * The few Serverless variables a definition may use (`${sls:stage}`, `${self:service}`,
+ * `${self:custom.name}`), resolved as osls would for the given stage.
+ */
+function resolveVariables(
+  value: unknown,
+  service: string,
+  stage: string,
+  custom: Record<string, unknown>,
+): unknown {
+  const again = (v: unknown) => resolveVariables(v, service, stage, custom);
+  if (typeof value === "string") {
+    return value.replace(VARIABLE, (_, name: string) => {
+      if (name === "sls:stage") return stage;
+      if (name === "self:service") return service;
+      const resolved = again(custom[name.slice("self:custom.".length)]);
+      if (typeof resolved !== "string")
+        throw new Error(`\${${name}} is not a string in serverless.yml`);
+      return resolved;
+    });
+  }
+  if (Array.isArray(value)) return value.map(again);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, again(v)]));
+  }
+  return value;
 }

@@ -3,7 +3,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from "aws-local-stepfunctions";
-import { bindFunctionArns } from "./asl";
+import { bindTasks } from "./asl";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 import type { LambdaRuntime } from "./lambda-runtime";
 
@@ -55,6 +55,8 @@ export class LocalStepFunctions {
 
   constructor(
     private readonly lambdas: LambdaRuntime,
+    /** Service integrations by resource ARN, e.g. `arn:aws:states:::codebuild:startBuild.sync`. */
+    private readonly integrations: Record<string, (input: unknown) => Promise<unknown>>,
     private readonly region: string,
     private readonly accountId: string,
   ) {}
@@ -65,13 +67,20 @@ export class LocalStepFunctions {
 
   /** Registers a definition whose Lambda tasks reference functions with `Fn::GetAtt: [fn, Arn]`. */
   register(name: string, rawDefinition: unknown): string {
-    const bound = bindFunctionArns(rawDefinition, (fn) =>
-      this.lambdas.has(fn) ? this.lambdas.arnOf(fn) : undefined,
+    const bound = bindTasks(
+      rawDefinition,
+      (fn) => (this.lambdas.has(fn) ? this.lambdas.arnOf(fn) : undefined),
+      new Set(Object.keys(this.integrations)),
     );
     const definition = bound.definition as StateMachineDefinition;
     const handlers: Machine["handlers"] = {};
-    for (const [stateName, fn] of bound.tasks) {
-      handlers[stateName] = (input) => this.lambdas.invoke(fn, input);
+    for (const [stateName, target] of bound.tasks) {
+      if (target.kind === "function") {
+        handlers[stateName] = (input) => this.lambdas.invoke(target.name, input);
+      } else {
+        const integration = this.integrations[target.resource];
+        if (integration) handlers[stateName] = integration;
+      }
     }
     const arn = this.arnOf(name);
     this.machines.set(arn, {

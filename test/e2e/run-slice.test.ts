@@ -40,7 +40,14 @@ describe("a run through the HTTP API", () => {
     expect(run.status).toBe("SUCCEEDED");
     expect(run.revision.commit).toBe(COMMIT);
     expect(run.trigger).toEqual({ type: "api", reason: "first deploy" });
-    expect(run.stages).toEqual([expect.objectContaining({ name: "source", status: "SUCCEEDED" })]);
+    expect(run.stages).toEqual([
+      expect.objectContaining({ name: "source", status: "SUCCEEDED" }),
+      expect.objectContaining({
+        name: "build",
+        status: "SKIPPED",
+        message: "app shop has no build configured",
+      }),
+    ]);
     expect(Date.parse(run.endedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
 
     const events = (await stack.eventBridge.read()).filter(
@@ -51,6 +58,7 @@ describe("a run through the HTTP API", () => {
       "Run Started",
       "Stage Started",
       "Stage Succeeded",
+      "Stage Skipped",
       "Run Succeeded",
     ]);
     expect(events.every((e) => e.source === "sluice")).toBe(true);

@@ -119,6 +119,8 @@ describe("the local stack, through the AWS SDK", () => {
         "SourceStarted",
         "ResolveRevision",
         "SourceSucceeded",
+        "PrepareBuild",
+        "BuildSkipped",
         "FinishRun",
       ]);
       expect(listed.executions?.map((e) => e.executionArn)).toContain(arn);

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { bindFunctionArns } from "../../local/asl";
+import { bindTasks } from "../../local/asl";
 import { loadServerlessConfig } from "../../local/serverless-config";
 import { PROJECT_ROOT } from "../../local/stack";
 
@@ -8,6 +8,7 @@ type Validate = (definition: unknown) => { isValid: boolean; errors: unknown[] }
 const validate = createRequire(import.meta.url)("asl-validator") as Validate;
 
 const config = await loadServerlessConfig(PROJECT_ROOT);
+const INTEGRATIONS = new Set(["arn:aws:states:::codebuild:startBuild.sync"]);
 const arnOf = (fn: string) =>
   config.functions.has(fn) ? `arn:aws:lambda:us-east-1:123456789012:function:${fn}` : undefined;
 
@@ -17,7 +18,7 @@ describe("state machines in statemachines/", () => {
   });
 
   it.each([...config.stateMachines])("%s is valid Amazon States Language", (_name, raw) => {
-    const { definition } = bindFunctionArns(raw, arnOf);
+    const { definition } = bindTasks(raw, arnOf, INTEGRATIONS);
 
     const result = validate(definition);
 
@@ -26,12 +27,15 @@ describe("state machines in statemachines/", () => {
   });
 
   it.each([...config.stateMachines])(
-    "%s calls only functions serverless.yml declares",
+    "%s calls only functions serverless.yml declares and integrations the local stack runs",
     (_name, raw) => {
-      const { tasks } = bindFunctionArns(raw, arnOf);
+      const { tasks } = bindTasks(raw, arnOf, INTEGRATIONS);
 
       expect(tasks.size).toBeGreaterThan(0);
-      for (const fn of tasks.values()) expect(config.functions.has(fn)).toBe(true);
+      for (const target of tasks.values()) {
+        if (target.kind === "function") expect(config.functions.has(target.name)).toBe(true);
+        else expect(INTEGRATIONS.has(target.resource)).toBe(true);
+      }
     },
   );
 });
@@ -52,6 +56,6 @@ describe("the validator", () => {
       States: { A: { Type: "Task", Resource: { "Fn::GetAtt": ["ghost", "Arn"] }, End: true } },
     };
 
-    expect(() => bindFunctionArns(raw, arnOf)).toThrow(/names no function/);
+    expect(() => bindTasks(raw, arnOf, INTEGRATIONS)).toThrow(/names no function/);
   });
 });

@@ -1,0 +1,188 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const PHASES = ["install", "pre_build", "build", "post_build"] as const;
+
+const BuildspecSchema = z.object({
+  version: z.union([z.number(), z.string()]),
+  env: z.object({ variables: z.record(z.string(), z.string()).default({}) }).optional(),
+  phases: z.partialRecord(z.enum(PHASES), z.object({ commands: z.array(z.string()).default([]) })),
+});
+
+const StartBuildSchema = z.object({
+  ProjectName: z.string(),
+  BuildspecOverride: z.string(),
+  EnvironmentVariablesOverride: z
+    .array(z.object({ Name: z.string(), Value: z.string(), Type: z.string().optional() }))
+    .default([]),
+  TimeoutInMinutesOverride: z.number().int().positive().optional(),
+});
+
+interface Phase {
+  PhaseType: string;
+  PhaseStatus: "SUCCEEDED" | "FAILED" | "TIMED_OUT";
+  DurationInSeconds: number;
+  Contexts?: { StatusCode: string; Message: string }[];
+}
+
+/** A CodeBuild build as `startBuild.sync` hands it back to the state machine. */
+export interface Build {
+  Id: string;
+  Arn: string;
+  ProjectName: string;
+  BuildStatus: "SUCCEEDED" | "FAILED" | "TIMED_OUT";
+  StartTime: number;
+  EndTime: number;
+  Phases: Phase[];
+  Logs: { DeepLink: string; GroupName: string; StreamName: string };
+}
+
+/** Thrown as Step Functions does for a failed `.sync` build: the Build is the cause. */
+export class BuildFailedError extends Error {
+  constructor(readonly build: Build) {
+    super(JSON.stringify({ Build: build }));
+    this.name = "States.TaskFailed";
+  }
+}
+
+/**
+ * CodeBuild for the pipeline's `codebuild:startBuild.sync` tasks: the buildspec's phases run in
+ * one bash session (as in buildspec 0.2, a `cd` carries over) in a scratch folder of their own,
+ * the output is kept in a log file, and a failing command fails its phase and the build.
+ */
+export class LocalCodeBuild {
+  constructor(
+    private readonly workDir: string,
+    private readonly projects: ReadonlySet<string>,
+    private readonly region: string,
+    private readonly accountId: string,
+  ) {}
+
+  async startBuildSync(input: unknown): Promise<{ Build: Build }> {
+    const request = StartBuildSchema.parse(input);
+    if (!this.projects.has(request.ProjectName)) {
+      throw Object.assign(new Error(`Project cannot be found: ${request.ProjectName}`), {
+        name: "CodeBuild.ResourceNotFoundException",
+      });
+    }
+    const buildspec = BuildspecSchema.parse(parseYaml(request.BuildspecOverride));
+    const uuid = randomUUID();
+    const id = `${request.ProjectName}:${uuid}`;
+    const dir = path.join(this.workDir, uuid);
+    const logFile = path.join(dir, "build.log");
+    await mkdir(path.join(dir, "src"), { recursive: true });
+    const startTime = Date.now();
+    const outcome = await this.runPhases(
+      buildspec,
+      {
+        ...buildspec.env?.variables,
+        ...Object.fromEntries(request.EnvironmentVariablesOverride.map((v) => [v.Name, v.Value])),
+        CODEBUILD_BUILD_ID: id,
+        CODEBUILD_SRC_DIR: path.join(dir, "src"),
+      },
+      path.join(dir, "src"),
+      logFile,
+      (request.TimeoutInMinutesOverride ?? 60) * 60_000,
+    );
+    const build: Build = {
+      Id: id,
+      Arn: `arn:aws:codebuild:${this.region}:${this.accountId}:build/${id}`,
+      ProjectName: request.ProjectName,
+      BuildStatus: outcome.status,
+      StartTime: startTime / 1000,
+      EndTime: Date.now() / 1000,
+      Phases: outcome.phases,
+      Logs: { DeepLink: `file://${logFile}`, GroupName: "/aws/codebuild/local", StreamName: uuid },
+    };
+    if (build.BuildStatus !== "SUCCEEDED") throw new BuildFailedError(build);
+    return { Build: build };
+  }
+
+  /** The log of a build this runner ran, by build id. */
+  async log(buildId: string): Promise<string> {
+    const uuid = buildId.split(":").at(-1) ?? "";
+    return readFile(path.join(this.workDir, path.basename(uuid), "build.log"), "utf8");
+  }
+
+  private runPhases(
+    buildspec: z.infer<typeof BuildspecSchema>,
+    env: Record<string, string>,
+    cwd: string,
+    logFile: string,
+    timeoutMs: number,
+  ): Promise<{ status: Build["BuildStatus"]; phases: Phase[] }> {
+    const marker = `__sluice_phase_${randomUUID().slice(0, 8)}__`;
+    const script = PHASES.filter((p) => buildspec.phases[p]?.commands.length)
+      .map((phase) =>
+        [
+          `echo "${marker} ${phase}" >&3`,
+          `echo '[Container] Entering phase ${phase.toUpperCase()}'`,
+          ...(buildspec.phases[phase]?.commands ?? []).map(
+            (c) => `printf '%s\\n' ${shellQuote(`[Container] Running command ${c}`)}\n${c}`,
+          ),
+        ].join("\n"),
+      )
+      .join("\n");
+    return new Promise((resolve, reject) => {
+      const log = createWriteStream(logFile);
+      const child = spawn("bash", ["-eo", "pipefail", "-c", script], {
+        cwd,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? cwd, ...env },
+        stdio: ["ignore", "pipe", "pipe", "pipe"],
+        detached: true,
+      });
+      const started: { phase: string; at: number }[] = [];
+      child.stdio[3]?.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString().split("\n")) {
+          if (line.startsWith(marker))
+            started.push({ phase: line.slice(marker.length + 1), at: Date.now() });
+        }
+      });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      }, timeoutMs);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        const ended = Date.now();
+        const phases: Phase[] = started.map(({ phase, at }, i) => {
+          const last = i === started.length - 1;
+          const failed = last && code !== 0;
+          return {
+            PhaseType: phase.toUpperCase(),
+            PhaseStatus: failed ? (timedOut ? "TIMED_OUT" : "FAILED") : "SUCCEEDED",
+            DurationInSeconds: Math.round(((started[i + 1]?.at ?? ended) - at) / 1000),
+            ...(failed
+              ? {
+                  Contexts: [
+                    {
+                      StatusCode: timedOut ? "BUILD_TIMED_OUT" : "COMMAND_EXECUTION_ERROR",
+                      Message: timedOut
+                        ? `Build timed out after ${timeoutMs / 60_000} minutes`
+                        : `Error while executing command. Reason: exit status ${code}`,
+                    },
+                  ],
+                }
+              : {}),
+          };
+        });
+        log.end(`[Container] Phases complete: build ${code === 0 ? "SUCCEEDED" : "FAILED"}\n`, () =>
+          resolve({ status: code === 0 ? "SUCCEEDED" : timedOut ? "TIMED_OUT" : "FAILED", phases }),
+        );
+      });
+    });
+  }
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
