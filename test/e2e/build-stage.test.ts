@@ -31,7 +31,7 @@ async function runToEnd(app: string, commit: string) {
   );
 }
 
-const buildStage = (run: { stages: { name: string }[] }) =>
+const buildStage = (run: { stages: { name: string; message?: string }[] }) =>
   run.stages.find((s) => s.name === "build");
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ describe("the build stage", () => {
       message: expect.stringContaining("logs at file://"),
     });
     const log = await readFile(
-      fileURLToPath(/logs at (\S+)/.exec(build.message)?.[1] ?? ""),
+      fileURLToPath(/logs at (\S+)/.exec(build?.message ?? "")?.[1] ?? ""),
       "utf8",
     );
     expect(log).toContain("hello from the repository");
