@@ -1,4 +1,5 @@
 import type { App } from "./app";
+import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { ProgressPlan } from "./progress";
 import type { Revision } from "./revision";
@@ -82,6 +83,34 @@ export interface DeliveryRepository {
   get(provider: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
   /** Forgets a claim that started no run, if it still names that run. */
   release(record: DeliveryRecord): Promise<void>;
+}
+
+/** A release bundle copied to a local file, with the SHA-256 of the bytes read. */
+export interface DownloadedBundle {
+  etag: string;
+  size: number;
+  sha256: string;
+  versionId?: string;
+}
+
+export interface BundleDownloads {
+  /**
+   * Streams exactly that object (its version id, else its ETag) to a new file at `filePath`; a
+   * bundle over maxBytes is refused as TOO_LARGE. Undefined when the object is gone or replaced.
+   */
+  download(
+    object: { key: string; versionId?: string; etag?: string },
+    filePath: string,
+    maxBytes: number,
+  ): Promise<DownloadedBundle | undefined>;
+}
+
+/** The bundle each app version was released with, and the uploads that were refused. */
+export interface BundleLedger {
+  release(app: string, version: string): Promise<BundleRelease | undefined>;
+  /** Records the release unless the version has one already; only one caller gets true. */
+  claim(release: BundleRelease): Promise<boolean>;
+  recordRejection(rejection: BundleRejection): Promise<void>;
 }
 
 export interface Clock {
