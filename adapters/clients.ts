@@ -5,6 +5,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { AppStore } from "./app-store";
+import { DynamoBundleLedger } from "./bundle-ledger";
 import { readConfig, type SluiceConfig } from "./config";
 import { DeliveryLog } from "./delivery-log";
 import { EventBus } from "./event-bus";
@@ -23,6 +24,7 @@ export interface Adapters {
   events: EventBus;
   executions: PipelineExecutions;
   releases: ReleaseBucket;
+  bundles: DynamoBundleLedger;
   secrets: SecretStore;
   deliveries: DeliveryLog;
   s3: S3Client;
@@ -41,6 +43,7 @@ export function createAdapters(config: SluiceConfig): Adapters {
     events: new EventBus(new EventBridgeClient({}), config.eventBus),
     executions: new PipelineExecutions(new SFNClient({}), config.pipelineArn),
     releases: new ReleaseBucket(s3, config.releasesBucket),
+    bundles: new DynamoBundleLedger(doc, config.table),
     secrets: new SecretStore(new SSMClient({}), config.secretsPrefix),
     deliveries: new DeliveryLog(doc, config.table),
     s3,
