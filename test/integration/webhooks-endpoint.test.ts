@@ -1,0 +1,280 @@
+import { randomUUID } from "node:crypto";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ulid } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, startTestStack } from "../support/local-stack";
+import {
+  appWithSecret,
+  deliver,
+  deliveryIdOf,
+  pushSample,
+  runsOf,
+  sign,
+  signedDelivery,
+  withDeliveryId,
+} from "../support/webhooks";
+
+const DAY_SECONDS = 24 * 60 * 60;
+const branchPush = pushSample("github", "branch");
+
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+let doc: DynamoDBDocumentClient;
+let apps = 0;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+});
+afterAll(() => stack.cleanup());
+
+function newApp(pipeline = "") {
+  apps += 1;
+  return appWithSecret(stack, `shop-${apps}`, `executionMode: parallel\n${pipeline}`);
+}
+
+async function deliveryRecord(deliveryId: string) {
+  const { Item } = await doc.send(
+    new GetCommand({
+      TableName: stack.resources.table,
+      Key: { pk: `DELIVERY#github#${deliveryId}`, sk: "DELIVERY" },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+describe("requests the endpoint refuses before reading the body", () => {
+  it("answers 413 to a body over 5 MiB, before looking at provider or app", async () => {
+    const app = await newApp();
+    const huge = signedDelivery(
+      { ...branchPush, rawBody: " ".repeat(6 * 1024 * 1024) },
+      app.secret,
+    );
+
+    const res = await deliver(stack, "ghost", huge, "svn");
+
+    expect(res.status).toBe(413);
+    expect(res.body.message).toContain("at most 5242880");
+  });
+
+  it("answers 404 to a provider that is not one of the four hosts", async () => {
+    const app = await newApp();
+
+    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret), "svn");
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe('unknown provider "svn": use github, gitlab, bitbucket, gitea');
+  });
+
+  it("answers 400 when the app is missing from the query string", async () => {
+    const res = await fetch(`${stack.endpoints.api}/webhooks/github`, {
+      method: "POST",
+      headers: branchPush.headers,
+      body: branchPush.rawBody,
+    });
+
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toMatch(/missing app/);
+  });
+
+  it("answers 404 to an app that is not registered", async () => {
+    const res = await deliver(stack, "ghost", signedDelivery(branchPush, "any-secret"));
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe('app "ghost" is not registered');
+  });
+
+  it("answers 401 to an app that has no webhook secret yet", async () => {
+    apps += 1;
+    const name = `shop-${apps}`;
+    await api(stack, "PUT", `/apps/${name}`, "executionMode: parallel\n");
+
+    const res = await deliver(stack, name, signedDelivery(branchPush, "guessed-secret"));
+
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe(`no webhook secret configured for app ${name}`);
+    expect(await runsOf(stack, name)).toEqual([]);
+  });
+});
+
+describe("a delivery that starts a run", () => {
+  it("records the run's revision and trigger from the push", async () => {
+    // Prepare
+    const app = await newApp("repository: https://git.example.com/shop.git\n");
+    const payload = JSON.parse(branchPush.rawBody);
+    payload.head_commit.message = "Fix checkout\n\nThe total was off by one.";
+    const delivery = signedDelivery(
+      { ...branchPush, rawBody: JSON.stringify(payload) },
+      app.secret,
+    );
+
+    // Act
+    const res = await deliver(stack, app.name, delivery);
+
+    // Assess
+    expect(res.status).toBe(202);
+    const [run] = await runsOf(stack, app.name);
+    expect(run.revision).toEqual({
+      type: "git",
+      repository: "https://git.example.com/shop.git",
+      ref: payload.ref,
+      commit: payload.head_commit.id,
+    });
+    expect(run.trigger).toEqual({
+      type: "webhook",
+      by: payload.head_commit.author.name,
+      reason: "Fix checkout",
+    });
+  });
+
+  it("keeps a delivery record for a week under the host and delivery id", async () => {
+    const app = await newApp();
+    const delivery = signedDelivery(branchPush, app.secret);
+    const before = Math.floor(Date.now() / 1000);
+
+    const res = await deliver(stack, app.name, delivery);
+
+    const record = await deliveryRecord(deliveryIdOf(delivery));
+    expect(record).toMatchObject({ runId: res.body.runId, app: app.name });
+    expect(Date.parse(record?.receivedAt)).toBeGreaterThanOrEqual(before * 1000);
+    expect(record?.expiresAt).toBeGreaterThanOrEqual(before + 7 * DAY_SECONDS);
+    expect(record?.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 7 * DAY_SECONDS);
+  });
+
+  it("verifies a body API Gateway base64-encoded over its exact bytes", async () => {
+    const app = await newApp();
+    // Whitespace a re-serialised body would lose, in a content type API Gateway encodes.
+    const bytes = Buffer.from(`\n${branchPush.rawBody}\n`, "utf8");
+    const headers = { ...branchPush.headers, "content-type": "application/octet-stream" };
+    const delivery = sign(
+      withDeliveryId({ provider: "github", body: bytes, headers }, randomUUID()),
+      app.secret,
+    );
+
+    const res = await deliver(stack, app.name, delivery);
+
+    expect(res.status).toBe(202);
+    expect(res.body.started).toBe(true);
+  });
+
+  it("refuses bytes that are not UTF-8 with 401, since their signature cannot be checked", async () => {
+    const app = await newApp();
+    const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+    const delivery = sign(
+      {
+        provider: "github",
+        body: bytes,
+        headers: { ...branchPush.headers, "content-type": "application/octet-stream" },
+      },
+      app.secret,
+    );
+
+    const res = await deliver(stack, app.name, delivery);
+
+    expect(res.status).toBe(401);
+    expect(res.body.message).toMatch(/not UTF-8/);
+  });
+});
+
+describe("a claim whose run was never created", () => {
+  async function claimWithoutRun(app: string, deliveryId: string, ageMs: number) {
+    const receivedAt = new Date(Date.now() - ageMs);
+    const runId = ulid(receivedAt.getTime());
+    await doc.send(
+      new PutCommand({
+        TableName: stack.resources.table,
+        Item: {
+          pk: `DELIVERY#github#${deliveryId}`,
+          sk: "DELIVERY",
+          provider: "github",
+          deliveryId,
+          app,
+          runId,
+          receivedAt: receivedAt.toISOString(),
+          expiresAt: Math.floor(receivedAt.getTime() / 1000) + 7 * DAY_SECONDS,
+        },
+      }),
+    );
+    return runId;
+  }
+
+  it("is taken over by a redelivery once it is over a minute old, with the recorded run id", async () => {
+    const app = await newApp();
+    const deliveryId = randomUUID();
+    const runId = await claimWithoutRun(app.name, deliveryId, 2 * 60_000);
+
+    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
+
+    expect(res.body).toMatchObject({ started: true, runId });
+    expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([runId]);
+  });
+
+  it("is left to its claimer while it is fresh", async () => {
+    const app = await newApp();
+    const deliveryId = randomUUID();
+    const runId = await claimWithoutRun(app.name, deliveryId, 0);
+
+    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
+
+    expect(res.body).toMatchObject({ started: false, duplicate: true, runId });
+    expect(await runsOf(stack, app.name)).toEqual([]);
+  });
+});
+
+describe("POST /apps/{app}/webhook-secret", () => {
+  it("generates a secret, shows it once and keeps it as an SSM SecureString", async () => {
+    // Prepare
+    apps += 1;
+    const name = `shop-${apps}`;
+    await api(stack, "PUT", `/apps/${name}`, "executionMode: parallel\n");
+
+    // Act
+    const res = await fetch(`${stack.endpoints.api}/apps/${name}/webhook-secret`, {
+      method: "POST",
+    });
+    const body = await res.json();
+
+    // Assess
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(body.app).toBe(name);
+    expect(body.secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(Date.parse(body.rotatedAt)).not.toBeNaN();
+    const { Parameter } = await new SSMClient({}).send(
+      new GetParameterCommand({
+        Name: `/sluice/local/apps/${name}/webhook-secret`,
+        WithDecryption: true,
+      }),
+    );
+    expect(Parameter).toMatchObject({ Type: "SecureString", Value: body.secret });
+    const file = await stat(path.join(stack.stateDir, "ssm.json"));
+    expect(file.mode & 0o777).toBe(0o600);
+  });
+
+  it("rotates: a new secret each time, and only the newest verifies", async () => {
+    const app = await newApp();
+    const { body: rotated } = await api(stack, "POST", `/apps/${app.name}/webhook-secret`);
+
+    const old = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+    const current = await deliver(stack, app.name, signedDelivery(branchPush, rotated.secret));
+
+    expect(rotated.secret).not.toBe(app.secret);
+    expect(old.status).toBe(401);
+    expect(current.body.started).toBe(true);
+  });
+
+  it("answers 404 for an app that is not registered, and stores nothing", async () => {
+    const res = await api(stack, "POST", "/apps/ghost/webhook-secret");
+
+    expect(res.status).toBe(404);
+    await expect(
+      new SSMClient({}).send(
+        new GetParameterCommand({ Name: "/sluice/local/apps/ghost/webhook-secret" }),
+      ),
+    ).rejects.toThrow(/not found/);
+  });
+});
