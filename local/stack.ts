@@ -14,6 +14,7 @@ import { LocalCodeBuild } from "./codebuild";
 import { LocalEventBridge } from "./eventbridge";
 import { createHttpApi } from "./http-api";
 import { LambdaRuntime } from "./lambda-runtime";
+import { BucketNotifier, lambdaNotifications } from "./s3-notifications";
 import { loadServerlessConfig } from "./serverless-config";
 import { LocalSsm } from "./ssm";
 import { LocalStepFunctions } from "./stepfunctions";
@@ -178,6 +179,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     Object.assign(process.env, env);
     await createTable(config.resources.get("SluiceTable")?.Properties, resources.table);
+
+    const notifier = new BucketNotifier(
+      resources.releasesBucket,
+      lambdaNotifications(
+        config.resources.get("ReleasesBucket")?.Properties,
+        config.functions.keys(),
+      ),
+      lambdas,
+      REGION,
+    );
+    s3.on("event", (event: unknown) => notifier.notify(event));
+    stoppers.push(() => notifier.drain());
 
     const api = createHttpApi(config.routes, lambdas);
     endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;

@@ -1,0 +1,74 @@
+import { tmpdir } from "node:os";
+import middy from "@middy/core";
+import { z } from "zod";
+import { adapters } from "../adapters/clients";
+import { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "../domain/bundles/limits";
+import { systemClock } from "../domain/ports";
+import { logger } from "../http/logger";
+import { receiveBundle, type UploadedObject } from "../usecases/receive-bundle";
+
+const S3RecordSchema = z.object({
+  eventName: z.string(),
+  userIdentity: z.object({ principalId: z.string() }).optional(),
+  s3: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({
+      key: z.string(),
+      size: z.number().int().nonnegative().default(0),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+    }),
+  }),
+});
+const S3EventSchema = z.object({ Records: z.array(S3RecordSchema).default([]) });
+
+const LimitsEnvSchema = z.object({
+  SLUICE_BUNDLE_MAX_BYTES: z.coerce.number().int().positive().optional(),
+});
+
+/** The defaults, but for the bundle size an operator may set (SLUICE_BUNDLE_MAX_BYTES). */
+export function bundleLimits(env: NodeJS.ProcessEnv): BundleLimits {
+  const { SLUICE_BUNDLE_MAX_BYTES } = LimitsEnvSchema.parse(env);
+  return SLUICE_BUNDLE_MAX_BYTES === undefined
+    ? DEFAULT_BUNDLE_LIMITS
+    : { ...DEFAULT_BUNDLE_LIMITS, maxBundleBytes: SLUICE_BUNDLE_MAX_BYTES };
+}
+
+/**
+ * S3 notification of the releases bucket (ObjectCreated, .zip and .tar.gz): checks each
+ * uploaded bundle and starts one run of it, or announces why it was refused.
+ */
+export const handler = middy(async (event: unknown) => {
+  const { Records } = S3EventSchema.parse(event);
+  const a = adapters();
+  const ports = { ...a, downloads: a.releases, ledger: a.bundles, clock: systemClock };
+  const options = { limits: bundleLimits(process.env), workDir: tmpdir() };
+  const outcomes = [];
+  for (const record of Records) {
+    const upload = toUpload(record);
+    if (!record.eventName.startsWith("ObjectCreated:") || upload.bucket !== a.releases.bucket) {
+      logger.warn("ignored an S3 event that is not an upload to the releases bucket", {
+        eventName: record.eventName,
+        bucket: upload.bucket,
+      });
+      continue;
+    }
+    const outcome = await receiveBundle(ports, upload, options);
+    logger.info("bundle received", { key: upload.key, versionId: upload.versionId, ...outcome });
+    outcomes.push({ key: upload.key, ...outcome });
+  }
+  return outcomes;
+});
+
+function toUpload(record: z.infer<typeof S3RecordSchema>): UploadedObject {
+  const { object, bucket } = record.s3;
+  return {
+    bucket: bucket.name,
+    // S3 URL-encodes keys in notifications, with "+" for a space.
+    key: decodeURIComponent(object.key.replace(/\+/g, " ")),
+    size: object.size,
+    ...(object.eTag ? { etag: object.eTag.replaceAll('"', "") } : {}),
+    ...(object.versionId && object.versionId !== "null" ? { versionId: object.versionId } : {}),
+    ...(record.userIdentity ? { by: record.userIdentity.principalId } : {}),
+  };
+}

@@ -1,0 +1,210 @@
+import type { S3EventRecord } from "aws-lambda";
+import { z } from "zod";
+import { logger } from "../http/logger";
+import type { LambdaRuntime } from "./lambda-runtime";
+
+/** The CloudFormation NotificationConfiguration of a bucket, its Lambda part. */
+const BucketPropertiesSchema = z.object({
+  NotificationConfiguration: z
+    .object({
+      LambdaConfigurations: z
+        .array(
+          z.object({
+            Id: z.string().optional(),
+            Event: z.string().startsWith("s3:"),
+            Filter: z
+              .object({
+                S3Key: z.object({
+                  Rules: z.array(
+                    z.object({
+                      Name: z.string().regex(/^(prefix|suffix)$/i),
+                      Value: z.string(),
+                    }),
+                  ),
+                }),
+              })
+              .optional(),
+            Function: z.object({ "Fn::GetAtt": z.tuple([z.string(), z.literal("Arn")]) }),
+          }),
+        )
+        .default([]),
+    })
+    .optional(),
+});
+
+export interface LambdaNotification {
+  id: string;
+  /** As S3 names it: `s3:ObjectCreated:*`, `s3:ObjectCreated:Put`... */
+  event: string;
+  prefix: string;
+  suffix: string;
+  functionName: string;
+}
+
+/** The logical id osls gives a function's resource: `receiveBundle` → ReceiveBundleLambdaFunction. */
+function lambdaLogicalId(functionName: string): string {
+  const name = functionName.replaceAll("-", "Dash").replaceAll("_", "Underscore");
+  return `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+}
+
+/**
+ * The Lambda notifications of a bucket, from its resource properties in serverless.yml, each
+ * `Fn::GetAtt: [<Function>LambdaFunction, Arn]` resolved to the function of that name.
+ */
+export function lambdaNotifications(
+  bucketProperties: unknown,
+  functionNames: Iterable<string>,
+): LambdaNotification[] {
+  const byLogicalId = new Map([...functionNames].map((name) => [lambdaLogicalId(name), name]));
+  const configurations =
+    BucketPropertiesSchema.parse(bucketProperties ?? {}).NotificationConfiguration
+      ?.LambdaConfigurations ?? [];
+  return configurations.map((configuration, index) => {
+    const [logicalId] = configuration.Function["Fn::GetAtt"];
+    const functionName = byLogicalId.get(logicalId);
+    if (!functionName) {
+      throw new Error(
+        `bucket notification names ${logicalId}, which no function of serverless.yml is`,
+      );
+    }
+    const rule = (name: string) =>
+      configuration.Filter?.S3Key.Rules.find((r) => r.Name.toLowerCase() === name)?.Value ?? "";
+    return {
+      id: configuration.Id ?? `notification-${index + 1}`,
+      event: configuration.Event,
+      prefix: rule("prefix"),
+      suffix: rule("suffix"),
+      functionName,
+    };
+  });
+}
+
+export function matches(notification: LambdaNotification, eventName: string, key: string) {
+  const event = `s3:${eventName}`;
+  const eventMatches = notification.event.endsWith(":*")
+    ? event.startsWith(notification.event.slice(0, -1))
+    : event === notification.event;
+  return eventMatches && key.startsWith(notification.prefix) && key.endsWith(notification.suffix);
+}
+
+/** As S3 writes a key into a notification: URL-encoded, "+" for a space, "/" left as is. */
+export function encodeNotificationKey(key: string): string {
+  return key
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replaceAll("%20", "+"))
+    .join("/");
+}
+
+/** What s3rver emits; its keys are not encoded, and a copy's record has no ETag. */
+const S3rverEventSchema = z.object({
+  Records: z.array(
+    z.object({
+      eventName: z.string(),
+      eventTime: z.string(),
+      userIdentity: z.object({ principalId: z.string() }),
+      requestParameters: z.object({ sourceIPAddress: z.string() }),
+      responseElements: z.object({ "x-amz-request-id": z.string(), "x-amz-id-2": z.string() }),
+      s3: z.object({
+        bucket: z.object({
+          name: z.string(),
+          ownerIdentity: z.object({ principalId: z.string() }),
+        }),
+        object: z.object({
+          key: z.string(),
+          size: z.number().optional(),
+          eTag: z.string().optional(),
+          versionId: z.string().optional(),
+          sequencer: z.string(),
+        }),
+      }),
+    }),
+  ),
+});
+
+type NotificationRecord = Omit<S3EventRecord, "s3"> & {
+  s3: Omit<S3EventRecord["s3"], "object"> & {
+    object: Omit<S3EventRecord["s3"]["object"], "eTag"> & { eTag?: string };
+  };
+};
+
+/**
+ * S3 → Lambda for the local stack: each event s3rver emits for the bucket is matched against
+ * the bucket's notifications and handed to the named function as S3 would, asynchronously. A
+ * failing function is logged, as Lambda would; the upload has succeeded either way.
+ */
+export class BucketNotifier {
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly bucket: string,
+    private readonly notifications: readonly LambdaNotification[],
+    private readonly lambdas: LambdaRuntime,
+    private readonly region: string,
+  ) {}
+
+  /** Takes an event as s3rver emits it. */
+  notify(emitted: unknown): void {
+    const parsed = S3rverEventSchema.safeParse(emitted);
+    if (!parsed.success) {
+      logger.error("s3rver emitted an event of an unknown shape", { error: parsed.error });
+      return;
+    }
+    for (const record of parsed.data.Records) {
+      if (record.s3.bucket.name !== this.bucket) continue;
+      for (const notification of this.notifications) {
+        if (!matches(notification, record.eventName, record.s3.object.key)) continue;
+        this.invoke(notification.functionName, {
+          Records: [this.toRecord(record, notification.id)],
+        });
+      }
+    }
+  }
+
+  /** Resolves once every notification sent so far has been handled. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  private invoke(functionName: string, event: { Records: NotificationRecord[] }): void {
+    const key = event.Records[0]?.s3.object.key;
+    // After the upload's answer, as S3 does: the function never holds up the uploader.
+    const delivery = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.lambdas.invoke(functionName, event))
+      .then(
+        () => logger.info("bucket notification delivered", { functionName, key }),
+        (error: unknown) =>
+          logger.error("bucket notification failed", { functionName, key, error }),
+      )
+      .finally(() => this.#inFlight.delete(delivery));
+    this.#inFlight.add(delivery);
+  }
+
+  private toRecord(
+    record: z.infer<typeof S3rverEventSchema>["Records"][number],
+    configurationId: string,
+  ): NotificationRecord {
+    const { bucket, object } = record.s3;
+    return {
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      awsRegion: this.region,
+      eventTime: record.eventTime,
+      eventName: record.eventName,
+      userIdentity: record.userIdentity,
+      requestParameters: record.requestParameters,
+      responseElements: record.responseElements,
+      s3: {
+        s3SchemaVersion: "1.0",
+        configurationId,
+        bucket: { ...bucket, arn: `arn:aws:s3:::${bucket.name}` },
+        object: {
+          key: encodeNotificationKey(object.key),
+          size: object.size ?? 0,
+          ...(object.eTag ? { eTag: object.eTag } : {}),
+          ...(object.versionId ? { versionId: object.versionId } : {}),
+          sequencer: object.sequencer,
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,233 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { ulid } from "ulid";
+import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
+import { BundleRejectedError } from "../domain/bundles/rejection";
+import { parseReleaseKey, type ReleaseKey } from "../domain/bundles/release-key";
+import {
+  type BundleRelease,
+  isSameObject,
+  releaseRevision,
+  type UploadRejectionCode,
+} from "../domain/bundles/release-record";
+import { ConflictError } from "../domain/errors";
+import type { BundleDownloads, BundleLedger } from "../domain/ports";
+import type { RunTrigger } from "../domain/run";
+import { type StartRunPorts, startRun } from "./start-run";
+
+export interface ReceiveBundlePorts extends StartRunPorts {
+  downloads: BundleDownloads;
+  ledger: BundleLedger;
+}
+
+/** An object the releases bucket announced; its key already URL-decoded. */
+export interface UploadedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+  versionId?: string;
+  /** Who uploaded it, as S3 tells. */
+  by?: string;
+}
+
+export interface ReceiveOptions {
+  limits: BundleLimits;
+  /** Where the bundle is downloaded to be inspected (Lambda's /tmp). */
+  workDir: string;
+  /**
+   * How long a release whose run does not exist yet is left to the delivery that recorded it;
+   * after that, a later delivery of the same bundle starts the run itself.
+   */
+  resumeAfterMs?: number;
+}
+
+export type ReceiveOutcome =
+  | { outcome: "started"; runId: string }
+  | { outcome: "duplicate"; runId: string }
+  | { outcome: "rejected"; code: UploadRejectionCode; reason: string }
+  | { outcome: "gone" };
+
+const DEFAULT_RESUME_AFTER_MS = 60_000;
+
+/**
+ * Turns one upload to the releases bucket into at most one run. S3 may deliver its event more
+ * than once, and a version may be uploaded again: a version is released once, by a conditional
+ * write of its bytes' SHA-256, and only the delivery that wrote it starts the run. The same
+ * bytes again are a duplicate; other bytes for a released version are refused. The object is
+ * only ever read.
+ */
+export async function receiveBundle(
+  ports: ReceiveBundlePorts,
+  upload: UploadedObject,
+  options: ReceiveOptions,
+): Promise<ReceiveOutcome> {
+  const release = parseReleaseKey(upload.key);
+  if (!release) {
+    return reject(ports, upload, undefined, {
+      code: "INVALID_KEY",
+      reason: `key ${JSON.stringify(upload.key)} is not a release bundle: expected <app>/<version>.zip or <app>/<version>.tar.gz, with a lower-case app name and a version of letters, digits, ".", "_", "+" and "-"`,
+    });
+  }
+  if (!(await ports.apps.get(release.app))) {
+    // Not kept in the ledger: only registered apps get a place there.
+    return reject(
+      ports,
+      upload,
+      release,
+      {
+        code: "UNKNOWN_APP",
+        reason: `app "${release.app}" is not registered; register it (PUT /apps/${release.app}) before uploading its bundles`,
+      },
+      false,
+    );
+  }
+  const recorded = await ports.ledger.release(release.app, release.version);
+  if (recorded && isSameObject(recorded, upload)) return settle(ports, recorded, options);
+  const dir = await mkdtemp(join(options.workDir, "sluice-bundle-"));
+  let seen = upload;
+  try {
+    if (upload.size > options.limits.maxBundleBytes) {
+      throw new BundleRejectedError(
+        "TOO_LARGE",
+        `bundle is ${upload.size} bytes, over the limit of ${options.limits.maxBundleBytes} bytes (maxBundleBytes)`,
+      );
+    }
+    const file = join(dir, `bundle.${release.format}`);
+    const object = await ports.downloads.download(
+      {
+        key: upload.key,
+        ...(upload.versionId ? { versionId: upload.versionId } : {}),
+        ...(upload.etag ? { etag: upload.etag } : {}),
+      },
+      file,
+      options.limits.maxBundleBytes,
+    );
+    if (!object) return { outcome: "gone" };
+    seen = { ...upload, etag: object.etag, ...pick(object, "versionId") };
+    if (recorded) return sameBytesOrRefuse(ports, seen, release, recorded, object.sha256, options);
+    await inspectBundle(file, release.format, options.limits);
+    const now = ports.clock.now();
+    const candidate: BundleRelease = {
+      app: release.app,
+      version: release.version,
+      bucket: upload.bucket,
+      key: upload.key,
+      ...pick(object, "versionId"),
+      etag: object.etag,
+      size: object.size,
+      sha256: object.sha256,
+      runId: ulid(now.getTime()),
+      ...pick(upload, "by"),
+      recordedAt: now.toISOString(),
+    };
+    if (!(await ports.ledger.claim(candidate))) {
+      const winner = await ports.ledger.release(release.app, release.version);
+      if (!winner) throw new Error(`release of ${upload.key} was claimed, then vanished`);
+      return sameBytesOrRefuse(ports, seen, release, winner, object.sha256, options);
+    }
+    await startRun(
+      ports,
+      release.app,
+      releaseRevision(candidate),
+      triggerOf(candidate),
+      candidate.runId,
+    );
+    return { outcome: "started", runId: candidate.runId };
+  } catch (err) {
+    if (!(err instanceof BundleRejectedError)) throw err;
+    return reject(ports, seen, release, { code: err.code, reason: err.message });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function sameBytesOrRefuse(
+  ports: ReceiveBundlePorts,
+  upload: UploadedObject,
+  release: ReleaseKey,
+  recorded: BundleRelease,
+  sha256: string,
+  options: ReceiveOptions,
+): Promise<ReceiveOutcome> {
+  if (recorded.sha256 === sha256) return settle(ports, recorded, options);
+  return reject(ports, upload, release, {
+    code: "VERSION_EXISTS",
+    reason: `version ${release.version} of app ${release.app} was already released with sha256 ${recorded.sha256} (run ${recorded.runId}); this upload's sha256 is ${sha256}: release it as a new version`,
+  });
+}
+
+/**
+ * A release already recorded. Its run is started by the delivery that recorded it; only when
+ * that run is still missing well after (that delivery died) is it started here, under the
+ * recorded run id, so that two late deliveries still make one run.
+ */
+async function settle(
+  ports: ReceiveBundlePorts,
+  release: BundleRelease,
+  options: ReceiveOptions,
+): Promise<ReceiveOutcome> {
+  const duplicate = { outcome: "duplicate", runId: release.runId } as const;
+  if (await ports.runs.get(release.runId)) return duplicate;
+  const age = ports.clock.now().getTime() - Date.parse(release.recordedAt);
+  if (age < (options.resumeAfterMs ?? DEFAULT_RESUME_AFTER_MS)) return duplicate;
+  try {
+    await startRun(ports, release.app, releaseRevision(release), triggerOf(release), release.runId);
+    return { outcome: "started", runId: release.runId };
+  } catch (err) {
+    if (err instanceof ConflictError) return duplicate;
+    throw err;
+  }
+}
+
+async function reject(
+  ports: ReceiveBundlePorts,
+  upload: UploadedObject,
+  release: ReleaseKey | undefined,
+  { code, reason }: { code: UploadRejectionCode; reason: string },
+  keep = true,
+): Promise<ReceiveOutcome> {
+  const at = ports.clock.now().toISOString();
+  // Kept in the version's history, where its uploader looks, when the object is known.
+  if (keep && release && upload.etag) {
+    await ports.ledger.recordRejection({
+      app: release.app,
+      version: release.version,
+      bucket: upload.bucket,
+      key: upload.key,
+      ...pick(upload, "versionId"),
+      etag: upload.etag,
+      code,
+      reason,
+      at,
+    });
+  }
+  await ports.events.publish([
+    {
+      detailType: "Bundle Rejected",
+      detail: {
+        bucket: upload.bucket,
+        key: upload.key,
+        ...pick(upload, "versionId"),
+        ...(release ? { app: release.app } : {}),
+        code,
+        reason,
+        at,
+      },
+    },
+  ]);
+  return { outcome: "rejected", code, reason };
+}
+
+function triggerOf(release: BundleRelease): RunTrigger {
+  return { type: "upload", ...pick(release, "by"), reason: `bundle ${release.key}` };
+}
+
+/** `{ [key]: value }` when the value is there, `{}` otherwise (exactOptionalPropertyTypes). */
+function pick<T extends object, K extends keyof T>(
+  from: T,
+  key: K,
+): { [P in K]?: Exclude<T[P], undefined> } {
+  const value = from[key];
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: Exclude<T[P], undefined> };
+}
