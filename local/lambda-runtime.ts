@@ -24,6 +24,7 @@ export class LambdaInvocationError extends Error {
  */
 export class LambdaRuntime {
   private readonly loaded = new Map<string, Promise<Handler>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly functions: ReadonlyMap<string, LocalFunction>,
@@ -39,7 +40,20 @@ export class LambdaRuntime {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
   }
 
-  async invoke(name: string, event: unknown): Promise<unknown> {
+  invoke(name: string, event: unknown): Promise<unknown> {
+    const invocation = this.run(name, event);
+    this.inFlight.add(invocation);
+    const forget = () => this.inFlight.delete(invocation);
+    invocation.then(forget, forget);
+    return invocation;
+  }
+
+  /** Resolves once no invocation is running, including any started while waiting. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(name: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(name);
     if (!fn) throw new Error(`no function ${name} in serverless.yml`);
     const handler = await this.load(fn);
