@@ -7,7 +7,7 @@ import type {
   RunQueue,
   RunRepository,
 } from "../domain/ports";
-import { isTerminal, type Run } from "../domain/run";
+import { isTerminal, type Run, type RunError } from "../domain/run";
 
 export interface QueuePorts {
   runs: RunRepository;
@@ -96,26 +96,10 @@ export async function launchRun(ports: QueuePorts, run: Run): Promise<string> {
   try {
     executionArn = await ports.executions.start(run.id, input);
   } catch (err) {
-    const at = ports.clock.now().toISOString();
-    const error = { error: "PipelineStartFailed", cause: (err as Error).message };
-    await ports.runs.applyProgress(
-      run.id,
-      { run: { expectedStatus: ["QUEUED"], status: "FAILED", endedAt: at, error } },
-      at,
-    );
-    await ports.events.publish([
-      {
-        detailType: "Run Failed",
-        detail: {
-          runId: run.id,
-          app: run.app,
-          status: "FAILED",
-          revision: run.revision,
-          at,
-          error,
-        },
-      },
-    ]);
+    await endWaitingRun(ports, run, "FAILED", {
+      error: "PipelineStartFailed",
+      cause: (err as Error).message,
+    });
     throw err;
   }
   await ports.runs.setExecutionArn(run.id, executionArn, ports.clock.now().toISOString());
@@ -131,17 +115,29 @@ async function supersede(
   if (!(await ports.queue.take(app, waiting))) return;
   const run = await ports.runs.get(waiting.runId);
   if (run?.status !== "QUEUED") return;
+  await endWaitingRun(ports, run, "SUPERSEDED", {
+    error: "Superseded",
+    cause: `a newer change (run ${newerRunId}) replaced it`,
+  });
+}
+
+/** Ends a run that never started: recorded on the run, then announced. */
+async function endWaitingRun(
+  ports: QueuePorts,
+  run: Run,
+  status: "FAILED" | "SUPERSEDED",
+  error: RunError,
+): Promise<void> {
   const at = ports.clock.now().toISOString();
-  const error = { error: "Superseded", cause: `a newer change (run ${newerRunId}) replaced it` };
   await ports.runs.applyProgress(
     run.id,
-    { run: { expectedStatus: ["QUEUED"], status: "SUPERSEDED", endedAt: at, error } },
+    { run: { expectedStatus: ["QUEUED"], status, endedAt: at, error } },
     at,
   );
+  const detail = { runId: run.id, app: run.app, status, revision: run.revision, at, error };
   await ports.events.publish([
-    {
-      detailType: "Run Superseded",
-      detail: { runId: run.id, app, status: "SUPERSEDED", revision: run.revision, at, error },
-    },
+    status === "FAILED"
+      ? { detailType: "Run Failed", detail }
+      : { detailType: "Run Superseded", detail },
   ]);
 }
