@@ -16,6 +16,7 @@ const stack = await startLocalStack({
     s3: port("SLUICE_S3_PORT", 4569),
     stepFunctions: port("SLUICE_SFN_PORT", 8083),
     eventBridge: port("SLUICE_EVENTS_PORT", 4010),
+    ssm: port("SLUICE_SSM_PORT", 4583),
   },
   logLevel: process.env.LOG_LEVEL ?? "info",
 });
@@ -29,6 +30,7 @@ Sluice is running locally. State folder: ${stack.stateDir}
   S3              ${e.s3}   bucket ${r.releasesBucket} (path-style)
   Step Functions  ${e.stepFunctions}   ${r.pipelineArn}
   EventBridge     ${e.eventBridge}   bus ${r.eventBus}
+  SSM             ${e.ssm}   webhook secrets under ${r.secretsPrefix}
   Event log       ${stack.eventLog}
 
 Try it (another terminal):
