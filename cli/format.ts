@@ -1,0 +1,56 @@
+import { describeRevision } from "../domain/revision";
+import type { RunView } from "../domain/run";
+
+/** One line a run: id, status, what it deploys, when it was created. */
+export function formatRunList(runs: readonly RunView[]): string {
+  if (runs.length === 0) return "no runs\n";
+  const rows = runs.map((run) => [run.id, run.status, revisionOf(run), run.createdAt]);
+  const widths = [0, 1, 2].map((column) =>
+    Math.max(...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  return rows
+    .map(
+      (row) =>
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
+}
+
+/** A run with its stage history, in pipeline order. */
+export function formatRun(run: RunView): string {
+  const trigger = [
+    run.trigger.type,
+    run.trigger.by ? `by ${run.trigger.by}` : "",
+    run.trigger.reason ? `(${run.trigger.reason})` : "",
+  ];
+  const lines = [
+    `run       ${run.id}  ${run.status}`,
+    `app       ${run.app}`,
+    `revision  ${revisionOf(run)}`,
+    `trigger   ${trigger.filter(Boolean).join(" ")}`,
+    `created   ${run.createdAt}`,
+    ...(run.endedAt ? [`ended     ${run.endedAt}`] : []),
+    ...(run.error ? [`error     ${run.error.error}: ${run.error.cause}`] : []),
+    "stages",
+    ...(run.stages.length === 0 ? ["  (none yet)"] : []),
+    ...run.stages.map((stage) =>
+      [
+        `  ${stage.name.padEnd(10)} ${stage.status.padEnd(9)} ${stage.startedAt}`,
+        stage.endedAt ? ` → ${stage.endedAt}` : "",
+        stage.message ? `  ${stage.message}` : "",
+      ].join(""),
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function revisionOf(run: RunView): string {
+  const { revision } = run;
+  const described = `${revision.type} ${describeRevision(revision)}`;
+  return revision.type === "bundle" && revision.sha256
+    ? `${described} sha256:${revision.sha256.slice(0, 12)}`
+    : described;
+}

@@ -1,0 +1,148 @@
+import { readFile } from "node:fs/promises";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import type { RunView } from "../domain/run";
+import { ApiClient } from "./api-client";
+import { CliError } from "./errors";
+import { formatRun, formatRunList } from "./format";
+import { push } from "./push";
+import { type GlobalOptions, LOCAL, resolveSettings } from "./settings";
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+/** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
+export async function main(args: readonly string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (err) {
+    // Commander has printed its own message (or the help) already.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`sluice: ${message.replaceAll("\n", " ")}\n`);
+    return 1;
+  }
+}
+
+function buildProgram(io: Io): Command {
+  const program = new Command("sluice")
+    .description("Release bundles and runs of Sluice, the deployment orchestrator")
+    .option("--api <url>", `Sluice HTTP API (env SLUICE_API; default ${LOCAL.api})`)
+    .option(
+      "--s3-endpoint <url>",
+      `S3 endpoint (env AWS_ENDPOINT_URL_S3; default ${LOCAL.s3Endpoint} for the local bucket, AWS otherwise)`,
+    )
+    .option(
+      "--bucket <name>",
+      `releases bucket (env SLUICE_RELEASES_BUCKET; default ${LOCAL.bucket})`,
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // One line, as every other failure: "sluice: <what is wrong>".
+      outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, "")}`),
+    });
+  const settings = (command: Command) =>
+    resolveSettings(command.optsWithGlobals<GlobalOptions>(), io.env);
+  const api = (command: Command) => new ApiClient(settings(command).api);
+
+  program
+    .command("push")
+    .description("upload a release bundle as <app>/<version> and wait for the run it starts")
+    .argument("<file>", "the bundle: a .zip or .tar.gz with appspec.yml at its root")
+    .requiredOption("--app <app>", "the app to release")
+    .requiredOption("--version <version>", "the version this bundle is, e.g. 1.4.0")
+    .option("--timeout <seconds>", "how long to wait for Sluice's answer", seconds, 60)
+    .action(
+      async (
+        file: string,
+        options: { app: string; version: string; timeout: number },
+        command: Command,
+      ) => {
+        await push(
+          file,
+          { app: options.app, version: options.version, timeoutMs: options.timeout * 1000 },
+          settings(command),
+          api(command),
+          io.env,
+          io.stdout,
+        );
+      },
+    );
+
+  program
+    .command("runs")
+    .description("list an app's runs, newest first")
+    .requiredOption("--app <app>", "the app")
+    .action(async (options: { app: string }, command: Command) => {
+      const { runs } = await api(command).get(`/apps/${options.app}/runs`);
+      io.stdout(formatRunList(runs as RunView[]));
+    });
+
+  const run = program
+    .command("run")
+    .description("show a run's status and stage history, or start one (run start)")
+    .argument("[id]", "the run's id")
+    .action(async (id: string | undefined, _options: unknown, command: Command) => {
+      if (!id) throw new CliError("name a run (sluice run <id>) or start one (sluice run start)");
+      io.stdout(formatRun(await api(command).get(`/runs/${encodeURIComponent(id)}`)));
+    });
+  run
+    .command("start")
+    .description("start a run of a git commit")
+    .requiredOption("--app <app>", "the app")
+    .requiredOption("--commit <sha>", "the full commit sha to deploy")
+    .option("--ref <ref>", "the ref the commit is on, e.g. refs/heads/main")
+    .option("--reason <text>", "why, shown on the run")
+    .action(
+      async (
+        options: { app: string; commit: string; ref?: string; reason?: string },
+        command: Command,
+      ) => {
+        const created: RunView = await api(command).post(`/apps/${options.app}/runs`, {
+          revision: {
+            type: "git",
+            commit: options.commit,
+            ...(options.ref ? { ref: options.ref } : {}),
+          },
+          ...(options.reason ? { reason: options.reason } : {}),
+        });
+        io.stdout(`run ${created.id} ${created.status}\n`);
+      },
+    );
+
+  program
+    .command("apps")
+    .description("manage apps")
+    .command("put")
+    .description("register an app, or replace its pipeline definition")
+    .argument("<app>", "the app's name")
+    .argument("<definition-file>", "its pipeline definition, YAML or JSON")
+    .action(async (app: string, file: string, _options: unknown, command: Command) => {
+      const definition = await readFile(file, "utf8").catch((err: Error) => {
+        throw new CliError(`cannot read ${file}: ${err.message}`, { cause: err });
+      });
+      const answer = await api(command).put(`/apps/${app}`, definition, "application/yaml");
+      io.stdout(`app ${app} ${answer.status === 201 ? "registered" : "updated"}\n`);
+    });
+
+  return program;
+}
+
+function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new InvalidArgumentError("a number of seconds");
+  return parsed;
+}
