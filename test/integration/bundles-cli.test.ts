@@ -1,0 +1,212 @@
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../cli/main";
+import { packDirectory, useTempDirs, validEntries, writeBundle } from "../support/bundles";
+import { api, startTestStack, waitFor } from "../support/local-stack";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const EXAMPLE = join(ROOT, "examples/hello-service");
+const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+const tempDir = useTempDirs();
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(() => stack.cleanup());
+
+/** Runs `sluice <args>` in this process, against the test stack. */
+async function sluice(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    [...args, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
+    { stdout: (text) => out.push(text), stderr: (text) => err.push(text), env: {} },
+  );
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+async function registered(app: string) {
+  const file = join(await tempDir(), "pipeline.yml");
+  await writeFile(file, "executionMode: parallel\n");
+  return sluice("apps", "put", app, file);
+}
+
+const runIdIn = (text: string) => /^run ([0-9A-Z]{26}) /m.exec(text)?.[1];
+
+describe("sluice apps put", () => {
+  it("registers an app, then updates it", async () => {
+    const first = await registered("cli-app");
+    const second = await registered("cli-app");
+
+    expect(first).toEqual({ code: 0, stdout: "app cli-app registered\n", stderr: "" });
+    expect(second.stdout).toBe("app cli-app updated\n");
+    expect((await api(stack, "GET", "/apps/cli-app")).body.pipeline.executionMode).toBe("parallel");
+  });
+});
+
+describe("sluice push", () => {
+  it("uploads the bundle under <app>/<version> and prints the run it started", async () => {
+    // Prepare
+    await registered("hello");
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.tar.gz"), "tar.gz");
+
+    // Act
+    const { code, stdout, stderr } = await sluice(
+      "push",
+      file,
+      "--app",
+      "hello",
+      "--version",
+      "1.0.0",
+    );
+
+    // Assess
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toContain(`to s3://${stack.resources.releasesBucket}/hello/1.0.0.tar.gz`);
+    const runId = runIdIn(stdout);
+    const run = await api(stack, "GET", `/runs/${runId}`);
+    expect(run.status).toBe(200);
+    expect(run.body.revision.key).toBe("hello/1.0.0.tar.gz");
+    expect(run.body.trigger.type).toBe("upload");
+  });
+
+  it("fails with the reason when the bundle is rejected, and no run starts", async () => {
+    await registered("hello");
+    const entries = validEntries().filter((entry) => entry.path !== "appspec.yml");
+    const file = await writeBundle(join(await tempDir(), "broken.zip"), "zip", entries);
+
+    const { code, stdout, stderr } = await sluice(
+      "push",
+      file,
+      "--app",
+      "hello",
+      "--version",
+      "2.0.0",
+    );
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^sluice: bundle rejected \(NO_APPSPEC\): bundle has no appspec\.yml[^\n]*\n$/,
+    );
+    expect(runIdIn(stdout)).toBeUndefined();
+    const runs = (await api(stack, "GET", "/apps/hello/runs")).body.runs;
+    expect(
+      runs.filter((r: { revision: { key: string } }) => r.revision.key === "hello/2.0.0.zip"),
+    ).toEqual([]);
+  });
+
+  it("fails with VERSION_EXISTS when the version was released with other bytes", async () => {
+    await registered("hello");
+    const released = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+    expect((await sluice("push", released, "--app", "hello", "--version", "3.0.0")).code).toBe(0);
+    const other = await writeBundle(join(await tempDir(), "other.zip"), "zip", validEntries());
+
+    const { code, stderr } = await sluice("push", other, "--app", "hello", "--version", "3.0.0");
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^sluice: bundle rejected \(VERSION_EXISTS\): version 3\.0\.0 of app hello was already released/,
+    );
+  });
+
+  it("prints the existing run when the same bytes are pushed again", async () => {
+    await registered("hello");
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+    const first = await sluice("push", file, "--app", "hello", "--version", "3.1.0");
+
+    const again = await sluice("push", file, "--app", "hello", "--version", "3.1.0");
+
+    expect(again.code).toBe(0);
+    expect(runIdIn(again.stdout)).toBe(runIdIn(first.stdout));
+  });
+
+  it("uploads nothing for an app that is not registered", async () => {
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+
+    const { code, stderr } = await sluice("push", file, "--app", "nobody", "--version", "1.0.0");
+
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'sluice: app "nobody" is not registered; register it first: sluice apps put nobody <definition-file>\n',
+    );
+    const head = new S3Client({ forcePathStyle: true }).send(
+      new HeadObjectCommand({ Bucket: stack.resources.releasesBucket, Key: "nobody/1.0.0.zip" }),
+    );
+    await expect(head).rejects.toMatchObject({ name: "NotFound" });
+  });
+
+  it("works as `npm run sluice` runs it, in a process of its own", async () => {
+    await registered("hello");
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+
+    const { stdout } = await promisify(execFile)(
+      join(ROOT, "node_modules/.bin/tsx"),
+      ["cli/sluice.ts", "push", file, "--app", "hello", "--version", "4.0.0"],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          SLUICE_API: stack.endpoints.api,
+          AWS_ENDPOINT_URL_S3: stack.endpoints.s3,
+        },
+      },
+    );
+
+    const run = await api(stack, "GET", `/runs/${runIdIn(stdout)}`);
+    expect(run.body.revision.key).toBe("hello/4.0.0.zip");
+  });
+});
+
+describe("sluice runs, run and run start", () => {
+  it("starts a run of a commit, lists it and shows its stage history", async () => {
+    // Prepare
+    await registered("shop");
+
+    // Act
+    const started = await sluice(
+      "run",
+      "start",
+      "--app",
+      "shop",
+      "--commit",
+      COMMIT,
+      "--ref",
+      "refs/heads/main",
+    );
+    const id = runIdIn(started.stdout) ?? "";
+    await waitFor(async () =>
+      (await api(stack, "GET", `/runs/${id}`)).body.status === "SUCCEEDED" ? true : undefined,
+    );
+    const listed = await sluice("runs", "--app", "shop");
+    const shown = await sluice("run", id);
+
+    // Assess
+    expect(started.code).toBe(0);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${id}\\s+SUCCEEDED\\s+git refs/heads/main@0123456789ab`, "m"),
+    );
+    expect(shown.stdout).toContain(`run       ${id}  SUCCEEDED`);
+    expect(shown.stdout).toMatch(/^ {2}source\s+SUCCEEDED /m);
+  });
+
+  it("fails with the API's message, on one line", async () => {
+    const missing = await sluice("run", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    const badCommit = await sluice("run", "start", "--app", "shop", "--commit", "main");
+
+    expect(missing).toMatchObject({ code: 1, stdout: "" });
+    expect(missing.stderr).toBe(
+      "sluice: GET /runs/01ARZ3NDEKTSV4RRFFQ69G5FAV: 404 run 01ARZ3NDEKTSV4RRFFQ69G5FAV does not exist\n",
+    );
+    expect(badCommit.code).toBe(1);
+    expect(badCommit.stderr).toMatch(
+      /^sluice: POST \/apps\/shop\/runs: 400 .*commit must be a full hex sha\n$/,
+    );
+  });
+});

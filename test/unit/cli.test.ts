@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { main } from "../../cli/main";
+import { LOCAL, resolveSettings } from "../../cli/settings";
+
+/** Nothing listens on port 1: a command that reached the network would fail differently. */
+const UNREACHABLE = "http://127.0.0.1:1";
+
+async function sluice(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    env: { SLUICE_API: UNREACHABLE },
+  });
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+describe("resolveSettings", () => {
+  it("points at the local stack when nothing is said", () => {
+    expect(resolveSettings({}, {})).toEqual({
+      api: LOCAL.api,
+      bucket: LOCAL.bucket,
+      s3Endpoint: LOCAL.s3Endpoint,
+    });
+  });
+
+  it("takes the environment, and options over it", () => {
+    const env = {
+      SLUICE_API: "https://api.example.com/",
+      SLUICE_RELEASES_BUCKET: "env-bucket",
+      AWS_ENDPOINT_URL_S3: "http://s3.env:9000",
+    };
+
+    expect(resolveSettings({}, env)).toEqual({
+      api: "https://api.example.com",
+      bucket: "env-bucket",
+      s3Endpoint: "http://s3.env:9000",
+    });
+    expect(
+      resolveSettings(
+        { api: "http://cli:1", bucket: "cli-bucket", s3Endpoint: "http://s3.cli" },
+        env,
+      ),
+    ).toEqual({ api: "http://cli:1", bucket: "cli-bucket", s3Endpoint: "http://s3.cli" });
+  });
+
+  it("uses AWS's own S3 endpoint for a bucket other than the local one", () => {
+    expect(resolveSettings({ bucket: "sluice-prod-releases-123456789012-eu-west-1" }, {})).toEqual({
+      api: LOCAL.api,
+      bucket: "sluice-prod-releases-123456789012-eu-west-1",
+    });
+  });
+});
+
+describe("sluice, before it reaches anything", () => {
+  it("prints its help and exits with 0", async () => {
+    const { code, stdout } = await sluice("--help");
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: sluice /);
+    for (const command of ["push", "runs", "run", "apps"]) expect(stdout).toContain(command);
+  });
+
+  it.each([
+    [
+      ["push", "hello.tgz", "--app", "hello", "--version", "1.0.0"],
+      /cannot tell the format of hello\.tgz: name it \.zip or \.tar\.gz/,
+    ],
+    [
+      ["push", "b.zip", "--app", "Hello", "--version", "1.0.0"],
+      /"Hello" \/ "1\.0\.0" cannot name a release/,
+    ],
+    [["push", "b.zip", "--app", "hello", "--version", "../1"], /cannot name a release/],
+    [["push", "b.zip", "--app", "hello"], /required option '--version <version>' not specified/],
+    [
+      ["push", "b.zip", "--app", "hello", "--version", "1", "--timeout", "soon"],
+      /--timeout.*a number of seconds/,
+    ],
+    [["run"], /name a run \(sluice run <id>\) or start one/],
+    [["deploy"], /unknown command 'deploy'/],
+  ])("refuses %j with one line on stderr and exit code 1", async (args, message) => {
+    const { code, stdout, stderr } = await sluice(...args);
+
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect(stderr).toMatch(/^sluice: [^\n]+\n$/);
+    expect(stderr).toMatch(message);
+  });
+
+  it("says which API it could not reach", async () => {
+    const { code, stderr } = await sluice("runs", "--app", "hello");
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^sluice: cannot reach the Sluice API at http:\/\/127\.0\.0\.1:1: /);
+  });
+});
