@@ -3,7 +3,12 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { ulid } from "ulid";
@@ -286,6 +291,29 @@ describe("a released version", () => {
     expect(history.body.rejections).toEqual([
       expect.objectContaining({ code: "VERSION_EXISTS", etag: md5(other) }),
     ]);
+  });
+});
+
+describe("an object copied into place", () => {
+  it("starts a run like an upload, though the copy's notification has no ETag locally", async () => {
+    // Prepare
+    const key = "hello/4.1.0.zip";
+    const bytes = await exampleBundle("zip");
+    await upload("incoming/hello.bin", bytes);
+
+    // Act
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: stack.resources.releasesBucket,
+        Key: key,
+        CopySource: `${stack.resources.releasesBucket}/incoming/hello.bin`,
+      }),
+    );
+    const run = await endedRunOf(key);
+
+    // Assess
+    expect(run.status).toBe("SUCCEEDED");
+    expect(run.revision).toMatchObject({ key, sha256: sha256(bytes), etag: md5(bytes) });
   });
 });
 
