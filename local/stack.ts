@@ -82,12 +82,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secretsPrefix: `/${config.service}/${STAGE}`,
     buildProject: `${config.service}-${STAGE}-build`,
   };
-  const servers: Server[] = [];
-  const stoppers: (() => Promise<void>)[] = [];
+  // Closed in reverse: intake first, then work in flight, then the services it talks to.
+  const closers: (() => Promise<void>)[] = [];
   try {
     const dynamo = dynalite({ path: path.join(stateDir, "dynamodb"), createTableMs: 0 }) as Server;
     const dynamoPort = await listen(dynamo, ports.dynamodb ?? 0);
-    servers.push(dynamo);
+    closers.push(() => close(dynamo));
 
     const s3 = new S3rver({
       address: "127.0.0.1",
@@ -99,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       configureBuckets: [{ name: resources.releasesBucket, configs: [] }],
     });
     const s3Address = (await s3.run()) as { port: number };
-    stoppers.push(() => s3.close());
+    closers.push(() => s3.close());
 
     const endpoints = {
       api: "",
@@ -133,11 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions.operations,
     );
     endpoints.stepFunctions = `http://127.0.0.1:${await listen(sfnServer, ports.stepFunctions ?? 0)}`;
-    servers.push(sfnServer);
-    stoppers.push(async () => {
-      stepFunctions.abortAll();
-      await stepFunctions.drain();
-    });
+    closers.push(() => close(sfnServer));
 
     const eventLog = path.join(stateDir, "events.jsonl");
     const eventBridge = new LocalEventBridge(
@@ -152,12 +148,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventBridge.operations,
     );
     endpoints.eventBridge = `http://127.0.0.1:${await listen(eventsServer, ports.eventBridge ?? 0)}`;
-    servers.push(eventsServer);
+    closers.push(() => close(eventsServer));
 
     const ssm = await LocalSsm.open(path.join(stateDir, "ssm.json"), REGION, ACCOUNT_ID);
     const ssmServer = serveAwsJson("AmazonSSM", "application/x-amz-json-1.1", ssm.operations);
     endpoints.ssm = `http://127.0.0.1:${await listen(ssmServer, ports.ssm ?? 0)}`;
-    servers.push(ssmServer);
+    closers.push(() => close(ssmServer));
 
     const env: Record<string, string> = {
       AWS_REGION: REGION,
@@ -190,11 +186,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       REGION,
     );
     s3.on("event", (event: unknown) => notifier.notify(event));
-    stoppers.push(() => notifier.drain());
+    closers.push(async () => {
+      stepFunctions.abortAll();
+      await stepFunctions.drain();
+      await lambdas.drain();
+    });
+    closers.push(() => notifier.drain());
 
     const api = createHttpApi(config.routes, lambdas);
     endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;
-    servers.push(api);
+    closers.push(() => close(api));
 
     return {
       endpoints,
@@ -205,13 +206,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       env,
       stop: async () => {
-        for (const stop of stoppers.reverse()) await stop();
-        await Promise.all(servers.map(close));
+        for (const closer of closers.reverse()) await closer();
       },
     };
   } catch (err) {
-    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
-    await Promise.all(servers.map((s) => close(s).catch(() => undefined)));
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
     throw err;
   }
 }
