@@ -78,7 +78,7 @@ describe("requests the endpoint refuses before reading the body", () => {
     });
 
     expect(res.status).toBe(400);
-    expect((await res.json()).message).toMatch(/missing app/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/missing app/);
   });
 
   it("answers 404 to an app that is not registered", async () => {
@@ -236,7 +236,7 @@ describe("POST /apps/{app}/webhook-secret", () => {
     const res = await fetch(`${stack.endpoints.api}/apps/${name}/webhook-secret`, {
       method: "POST",
     });
-    const body = await res.json();
+    const body = (await res.json()) as { app: string; secret: string; rotatedAt: string };
 
     // Assess
     expect(res.status).toBe(201);

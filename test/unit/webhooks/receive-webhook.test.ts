@@ -1,0 +1,250 @@
+import fc from "fast-check";
+import { beforeEach, describe, expect, it } from "vitest";
+import type {
+  DeliveryRecord,
+  DeliveryRepository,
+  WebhookSecretRepository,
+} from "../../../domain/ports";
+import type { Run } from "../../../domain/run";
+import type { Provider } from "../../../domain/webhooks/change";
+import {
+  MAX_WEBHOOK_BODY_BYTES,
+  PayloadTooLargeError,
+  type ReceiveWebhookPorts,
+  receiveWebhook,
+  UnauthorizedError,
+} from "../../../usecases/receive-webhook";
+import {
+  MemoryApps,
+  MemoryEvents,
+  MemoryExecutions,
+  MemoryQueue,
+  MemoryRuns,
+} from "../../support/fakes";
+import { type Delivery, pushSample, sign, signedDelivery, unsigned } from "../../support/webhooks";
+
+const SECRET = "the-apps-secret";
+const PROVIDERS: Provider[] = ["github", "gitlab", "bitbucket", "gitea"];
+
+class MemorySecrets implements WebhookSecretRepository {
+  reads = 0;
+  readonly items = new Map<string, string>();
+  async get(app: string) {
+    this.reads += 1;
+    return this.items.get(app);
+  }
+  async put(app: string, secret: string) {
+    this.items.set(app, secret);
+  }
+}
+
+/** The DynamoDB conditions of adapters/delivery-log.ts, in memory. */
+class MemoryDeliveries implements DeliveryRepository {
+  readonly items = new Map<string, DeliveryRecord>();
+  async claim(record: DeliveryRecord) {
+    const key = `${record.provider}#${record.deliveryId}`;
+    if (this.items.has(key)) return false;
+    this.items.set(key, record);
+    return true;
+  }
+  async get(provider: string, deliveryId: string) {
+    return this.items.get(`${provider}#${deliveryId}`);
+  }
+  async release(record: DeliveryRecord) {
+    const key = `${record.provider}#${record.deliveryId}`;
+    if (this.items.get(key)?.runId === record.runId) this.items.delete(key);
+  }
+}
+
+/** Runs whose next creation fails the way a throttled or unreachable table would. */
+class FlakyRuns extends MemoryRuns {
+  failNextCreate = false;
+  override async create(run: Run) {
+    if (this.failNextCreate) {
+      this.failNextCreate = false;
+      throw new Error("DynamoDB is unavailable");
+    }
+    return super.create(run);
+  }
+}
+
+let time = Date.parse("2026-03-01T12:00:00Z");
+let ports: ReceiveWebhookPorts & {
+  runs: FlakyRuns;
+  secrets: MemorySecrets;
+  deliveries: MemoryDeliveries;
+  executions: MemoryExecutions;
+};
+
+beforeEach(async () => {
+  time = Date.parse("2026-03-01T12:00:00Z");
+  ports = {
+    apps: new MemoryApps(),
+    runs: new FlakyRuns(),
+    queue: new MemoryQueue(),
+    events: new MemoryEvents(),
+    executions: new MemoryExecutions(),
+    clock: { now: () => new Date(time) },
+    secrets: new MemorySecrets(),
+    deliveries: new MemoryDeliveries(),
+  };
+  const at = new Date(time).toISOString();
+  await ports.apps.put({
+    name: "shop",
+    pipeline: { executionMode: "parallel", triggers: [] },
+    createdAt: at,
+    updatedAt: at,
+  });
+  await ports.secrets.put("shop", SECRET);
+});
+
+function receive(delivery: Delivery, app = "shop", provider: string = delivery.provider) {
+  return receiveWebhook(ports, {
+    provider,
+    app,
+    headers: delivery.headers,
+    body: Buffer.from(delivery.body),
+  });
+}
+
+const githubPush = pushSample("github", "branch");
+
+describe("authenticity comes first", () => {
+  it("refuses any body without a matching signature, and records nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...PROVIDERS),
+        fc.uint8Array({ maxLength: 512 }),
+        fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+        async (provider, body, wrongSecret) => {
+          const delivery = { ...unsigned(pushSample(provider, "branch")), body: Buffer.from(body) };
+          const sent = wrongSecret === undefined ? delivery : sign(delivery, `${wrongSecret}!`);
+
+          await expect(receive(sent)).rejects.toBeInstanceOf(UnauthorizedError);
+          expect(ports.deliveries.items.size).toBe(0);
+          expect(ports.runs.items.size).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("measures the body before looking at provider, app or secret", async () => {
+    const huge = { ...unsigned(githubPush), body: Buffer.alloc(MAX_WEBHOOK_BODY_BYTES + 1) };
+
+    await expect(receive(huge, "ghost", "svn")).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect(ports.secrets.reads).toBe(0);
+  });
+
+  it("accepts a body of exactly the limit as far as the signature", async () => {
+    const atLimit = { ...unsigned(githubPush), body: Buffer.alloc(MAX_WEBHOOK_BODY_BYTES, 0x20) };
+
+    await expect(receive(atLimit)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe("the run a push starts", () => {
+  it("gives the first line of the commit message as its reason, at most 500 characters", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 1200, size: "max" }), async (message) => {
+        const payload = JSON.parse(githubPush.rawBody);
+        payload.head_commit.message = message;
+        const delivery = signedDelivery(
+          { ...githubPush, rawBody: JSON.stringify(payload) },
+          SECRET,
+        );
+
+        const outcome = await receive(delivery);
+
+        expect(outcome.kind).toBe("started");
+        const runId = outcome.kind === "started" ? outcome.runId : "";
+        const reason = (await ports.runs.get(runId))?.trigger.reason;
+        const firstLine = message.split("\n")[0] ?? "";
+        if (reason === undefined) expect(firstLine.trim()).toBe("");
+        else {
+          expect(reason).not.toContain("\n");
+          expect(reason.length).toBeLessThanOrEqual(500);
+          expect(firstLine).toContain(reason);
+        }
+      }),
+      // Shrinking a 1,200-character message takes minutes; the first counterexample will do.
+      { numRuns: 100, endOnFailure: true },
+    );
+  });
+
+  it("refuses a commit that is not a full hex sha with 400, and claims nothing", async () => {
+    const payload = JSON.parse(githubPush.rawBody);
+    payload.head_commit.id = "HEAD";
+    const delivery = signedDelivery({ ...githubPush, rawBody: JSON.stringify(payload) }, SECRET);
+
+    await expect(receive(delivery)).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/commit must be a full hex sha/),
+    });
+    expect(ports.deliveries.items.size).toBe(0);
+  });
+});
+
+describe("a delivery whose run does not start", () => {
+  it("gives its claim back when the run was never recorded, so a retry starts it", async () => {
+    const delivery = signedDelivery(githubPush, SECRET);
+    ports.runs.failNextCreate = true;
+
+    await expect(receive(delivery)).rejects.toThrow(/unavailable/);
+    const retried = await receive(delivery);
+
+    expect(retried.kind).toBe("started");
+    expect(ports.runs.items.size).toBe(1);
+  });
+
+  it("keeps its claim when the run was recorded but its pipeline failed to start", async () => {
+    const delivery = signedDelivery(githubPush, SECRET);
+    ports.executions.failNext = true;
+
+    await expect(receive(delivery)).rejects.toThrow(/Step Functions/);
+    const retried = await receive(delivery);
+
+    const [run] = ports.runs.items.values();
+    expect(run?.status).toBe("FAILED");
+    expect(retried).toMatchObject({ kind: "duplicate", runId: run?.id });
+    expect(ports.runs.items.size).toBe(1);
+  });
+});
+
+describe("an abandoned claim", () => {
+  function abandonedClaim(deliveryId: string, ageMs: number): DeliveryRecord {
+    const record = {
+      provider: "github",
+      deliveryId,
+      app: "shop",
+      runId: "01JNH0000000000000000ABCDE",
+      receivedAt: new Date(time - ageMs).toISOString(),
+      expiresAt: Math.floor(time / 1000),
+    };
+    ports.deliveries.items.set(`github#${deliveryId}`, record);
+    return record;
+  }
+
+  it("is taken over by exactly one of many concurrent redeliveries", async () => {
+    const delivery = signedDelivery(githubPush, SECRET);
+    const claim = abandonedClaim(delivery.headers["x-github-delivery"] ?? "", 61_000);
+
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => receive(delivery)));
+
+    expect(outcomes.filter((o) => o.kind === "started")).toEqual([
+      expect.objectContaining({ runId: claim.runId }),
+    ]);
+    expect(outcomes.filter((o) => o.kind === "duplicate")).toHaveLength(9);
+    expect([...ports.runs.items.keys()]).toEqual([claim.runId]);
+  });
+
+  it("is not one until a minute has passed", async () => {
+    const delivery = signedDelivery(githubPush, SECRET);
+    const claim = abandonedClaim(delivery.headers["x-github-delivery"] ?? "", 60_000);
+
+    const outcome = await receive(delivery);
+
+    expect(outcome).toMatchObject({ kind: "duplicate", runId: claim.runId });
+    expect(ports.runs.items.size).toBe(0);
+  });
+});
