@@ -33,11 +33,11 @@ Sluice is running locally. State folder: ${stack.stateDir}
   SSM             ${e.ssm}   webhook secrets under ${r.secretsPrefix}
   Event log       ${stack.eventLog}
 
-Try it (another terminal):
+Try it (another terminal, in the project folder):
   curl -X PUT ${e.api}/apps/hello --data-binary 'executionMode: queued'
-  curl -X POST ${e.api}/apps/hello/runs -H 'content-type: application/json' \\
-    -d '{"revision":{"type":"git","ref":"refs/heads/main","commit":"0123456789abcdef0123456789abcdef01234567"}}'
-  curl ${e.api}/runs/<id from the answer above>
+  tar -czf hello-1.0.0.tar.gz -C examples/hello-service .
+  npm run sluice -- push hello-1.0.0.tar.gz --app hello --version 1.0.0
+  curl ${e.api}/runs/<run id printed by push>
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
 AWS CLI against the local services:
