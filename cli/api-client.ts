@@ -1,4 +1,5 @@
 import { CliError } from "./errors";
+import type { RequestSigner } from "./request-signer";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and printed
 export type Json = any;
@@ -8,9 +9,15 @@ export interface ApiAnswer {
   body: Json;
 }
 
-/** The Sluice HTTP API; an error answer becomes a CliError carrying the API's own message. */
+/**
+ * The Sluice HTTP API; an error answer becomes a CliError carrying the API's own message. Every
+ * request is signed: the deployed API lets only IAM principals in.
+ */
 export class ApiClient {
-  constructor(private readonly base: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly sign: RequestSigner,
+  ) {}
 
   async get(path: string): Promise<Json> {
     return (await this.send("GET", path)).body;
@@ -38,12 +45,15 @@ export class ApiClient {
     allowed: readonly number[] = [],
   ): Promise<ApiAnswer> {
     const url = `${this.base}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
+    const request = await this.sign(
+      new Request(url, {
         method,
         ...(body ? { headers: { "content-type": body.type }, body: body.text } : {}),
-      });
+      }),
+    );
+    let res: Response;
+    try {
+      res = await fetch(request);
     } catch (err) {
       const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new CliError(`cannot reach the Sluice API at ${this.base}: ${reason}`, { cause: err });

@@ -5,6 +5,7 @@ import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { formatRun, formatRunList } from "./format";
 import { push } from "./push";
+import { requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveSettings } from "./settings";
 
 export interface Io {
@@ -55,7 +56,10 @@ function buildProgram(io: Io): Command {
     });
   const settings = (command: Command) =>
     resolveSettings(command.optsWithGlobals<GlobalOptions>(), io.env);
-  const api = (command: Command) => new ApiClient(settings(command).api);
+  const api = (command: Command) => {
+    const { api } = settings(command);
+    return new ApiClient(api, requestSigner(api, io.env));
+  };
 
   program
     .command("push")

@@ -8,10 +8,7 @@ import type { BundleRejection, BundleRelease } from "../domain/bundles/release-r
 import type { RunView } from "../domain/run";
 import type { ApiClient } from "./api-client";
 import { CliError } from "./errors";
-import type { Settings } from "./settings";
-
-/** s3rver's one key pair, used only against a local endpoint when no credentials are set. */
-const LOCAL_S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+import { LOCAL_CREDENTIALS, type Settings } from "./settings";
 
 export interface PushOptions {
   app: string;
@@ -129,6 +126,6 @@ function s3Client(settings: Settings, env: NodeJS.ProcessEnv): S3Client {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     followRegionRedirects: true,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    ...(endpoint && !env.AWS_ACCESS_KEY_ID ? { credentials: LOCAL_S3_CREDENTIALS } : {}),
+    ...(endpoint && !env.AWS_ACCESS_KEY_ID ? { credentials: LOCAL_CREDENTIALS } : {}),
   });
 }

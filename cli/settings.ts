@@ -1,9 +1,14 @@
+import { CliError } from "./errors";
+
 /** Where the CLI finds Sluice: `npm start`'s stack unless told otherwise. */
 export const LOCAL = {
   api: "http://127.0.0.1:3000",
   bucket: "sluice-local-releases",
   s3Endpoint: "http://127.0.0.1:4569",
 } as const;
+
+/** s3rver's one key pair, used only against local endpoints when no credentials are set. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
 export interface GlobalOptions {
   api?: string;
@@ -28,8 +33,12 @@ export function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv):
     options.s3Endpoint ??
     env.AWS_ENDPOINT_URL_S3 ??
     (bucket === LOCAL.bucket ? LOCAL.s3Endpoint : undefined);
+  const api = (options.api ?? env.SLUICE_API ?? LOCAL.api).replace(/\/+$/, "");
+  if (!URL.canParse(api) || !/^https?:$/.test(new URL(api).protocol)) {
+    throw new CliError(`the Sluice API must be an http(s) URL, not "${api}"`);
+  }
   return {
-    api: (options.api ?? env.SLUICE_API ?? LOCAL.api).replace(/\/+$/, ""),
+    api,
     bucket,
     ...(s3Endpoint ? { s3Endpoint } : {}),
   };

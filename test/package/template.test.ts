@@ -53,6 +53,20 @@ describe("the packaged CloudFormation template", async () => {
     expect(routeKeys.sort()).toEqual(config.routes.map((r) => `${r.method} ${r.path}`).sort());
   });
 
+  it("lets only IAM principals use the API, except the signed webhooks", () => {
+    const authorization = Object.fromEntries(
+      ofType("AWS::ApiGatewayV2::Route").map((r) => [
+        r.Properties.RouteKey,
+        r.Properties.AuthorizationType ?? "NONE",
+      ]),
+    );
+    const { "POST /webhooks/{provider}": webhooks, ...rest } = authorization;
+    expect(webhooks).toBe("NONE");
+    expect(Object.keys(rest)).not.toHaveLength(0);
+    for (const [route, type] of Object.entries(rest))
+      expect([route, type]).toEqual([route, "AWS_IAM"]);
+  });
+
   it("has every state machine, the table, the releases bucket and the event bus", () => {
     expect(ofType("AWS::StepFunctions::StateMachine")).toHaveLength(config.stateMachines.size);
     expect(resources.SluiceTable?.Type).toBe("AWS::DynamoDB::Table");

@@ -45,6 +45,12 @@ describe("resolveSettings", () => {
     ).toEqual({ api: "http://cli:1", bucket: "cli-bucket", s3Endpoint: "http://s3.cli" });
   });
 
+  it("refuses an API address that is not an http(s) URL", () => {
+    expect(() => resolveSettings({ api: "127.0.0.1:3000" }, {})).toThrow(
+      'the Sluice API must be an http(s) URL, not "127.0.0.1:3000"',
+    );
+  });
+
   it("uses AWS's own S3 endpoint for a bucket other than the local one", () => {
     expect(resolveSettings({ bucket: "sluice-prod-releases-123456789012-eu-west-1" }, {})).toEqual({
       api: LOCAL.api,

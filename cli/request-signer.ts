@@ -1,0 +1,58 @@
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { AwsClient } from "aws4fetch";
+import { CliError } from "./errors";
+import { LOCAL_CREDENTIALS } from "./settings";
+
+/** Turns a request to the Sluice API into one API Gateway's IAM authorization accepts. */
+export type RequestSigner = (request: Request) => Promise<Request>;
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
+
+/**
+ * SigV4 for `execute-api`, as the deployed HTTP API's `aws_iam` routes demand. Credentials come
+ * from the environment first, then the SDK's usual chain (profile, SSO, instance role); a
+ * loopback API (the local stack, which checks no signature) falls back to the local key pair.
+ */
+export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigner {
+  const url = new URL(api);
+  const region =
+    EXECUTE_API_HOST.exec(url.hostname)?.[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  let client: Promise<AwsClient> | undefined;
+  const signingClient = () => {
+    client ??= credentialsFor(url, env).then(
+      (credentials) =>
+        new AwsClient({ ...credentials, service: "execute-api", region: region ?? "us-east-1" }),
+    );
+    return client;
+  };
+  return async (request) => (await signingClient()).sign(request);
+}
+
+async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    };
+  }
+  if (isLoopback(api)) return LOCAL_CREDENTIALS;
+  try {
+    return await defaultProvider()();
+  } catch (err) {
+    throw new CliError(
+      `no AWS credentials to sign requests to ${api.origin} with: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function isLoopback(url: URL): boolean {
+  return ["localhost", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
+}
