@@ -37,7 +37,6 @@ export const PipelineDefinitionSchema = z
     build: BuildConfigSchema.optional(),
   })
   .strict();
-export type PipelineDefinition = z.infer<typeof PipelineDefinitionSchema>;
 
 export const AppSchema = z.object({
   name: AppNameSchema,

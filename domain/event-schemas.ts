@@ -8,7 +8,8 @@ export function schemaFileName(detailType: LifecycleDetailType): string {
 
 /**
  * The JSON Schema of one lifecycle event as EventBridge delivers it, generated from the zod
- * schema the code validates with, so the published schemas cannot drift from what is sent.
+ * schema its `LifecycleEvent` type is inferred from, so the published schemas follow what the
+ * publisher is typed to send. Nothing checks an event against them when it is published.
  */
 export function lifecycleEventJsonSchema(detailType: LifecycleDetailType): Record<string, unknown> {
   return {

@@ -33,10 +33,8 @@ export const StageNameSchema = z.enum([
   "approval",
   "production",
 ]);
-export type StageName = z.infer<typeof StageNameSchema>;
 
 export const StageStatusSchema = z.enum(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]);
-export type StageStatus = z.infer<typeof StageStatusSchema>;
 
 export const StageRecordSchema = z.object({
   name: StageNameSchema,

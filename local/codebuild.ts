@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -101,12 +101,6 @@ export class LocalCodeBuild {
     };
     if (build.BuildStatus !== "SUCCEEDED") throw new BuildFailedError(build);
     return { Build: build };
-  }
-
-  /** The log of a build this runner ran, by build id. */
-  async log(buildId: string): Promise<string> {
-    const uuid = buildId.split(":").at(-1) ?? "";
-    return readFile(path.join(this.workDir, path.basename(uuid), "build.log"), "utf8");
   }
 
   private runPhases(

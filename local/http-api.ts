@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { logger } from "../http/logger";
 import type { LambdaRuntime } from "./lambda-runtime";
 import type { HttpRoute } from "./serverless-config";
 
@@ -21,11 +22,14 @@ interface CompiledRoute extends HttpRoute {
 export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRuntime): Server {
   const compiled = routes.map(compileRoute);
   return createServer(async (req, res) => {
+    // Method and path until a route matches; the query is left out, as it may carry tokens.
+    let route = `${req.method} ${req.url?.split("?")[0]}`;
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
       const method = (req.method ?? "GET").toUpperCase();
       const match = findRoute(compiled, method, url.pathname);
       if (!match) return send(res, 404, { message: "Not Found" });
+      route = `${match.route.method} ${match.route.path}`;
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: "Request Entity Too Large" });
       const event = toEvent(req, url, method, match.route, match.pathParameters, body);
@@ -34,7 +38,8 @@ export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRunti
         | string
         | undefined;
       writeResult(res, result);
-    } catch {
+    } catch (error) {
+      logger.error("local API request failed", { route, error });
       send(res, 500, { message: "Internal Server Error" });
     }
   });

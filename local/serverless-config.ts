@@ -4,22 +4,12 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 /**
- * The parts of serverless.yml the local stack serves: functions with their HTTP routes and S3
- * triggers, the state machines, and the table's key schema. Read from the file every start, so
- * the local stack cannot drift from what deploys.
+ * The parts of serverless.yml the local stack serves: functions with their HTTP routes, the
+ * state machines, and the table's key schema. Read from the file every start, so the local
+ * stack cannot drift from what deploys.
  */
 const HttpApiEventSchema = z.object({
   httpApi: z.object({ method: z.string(), path: z.string() }),
-});
-const S3EventSchema = z.object({
-  s3: z.object({
-    bucket: z.unknown(),
-    event: z.string(),
-    rules: z
-      .array(z.object({ prefix: z.string().optional(), suffix: z.string().optional() }))
-      .default([]),
-    existing: z.boolean().optional(),
-  }),
 });
 const FunctionSchema = z.object({
   handler: z.string().regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export"),
@@ -45,13 +35,6 @@ export interface HttpRoute {
   functionName: string;
 }
 
-export interface S3Trigger {
-  functionName: string;
-  event: string;
-  prefix?: string | undefined;
-  suffix?: string | undefined;
-}
-
 export interface LocalFunction {
   name: string;
   modulePath: string;
@@ -63,7 +46,6 @@ export interface ServerlessConfig {
   service: string;
   functions: Map<string, LocalFunction>;
   routes: HttpRoute[];
-  s3Triggers: S3Trigger[];
   /** State machine key → its ASL definition, still holding `Fn::GetAtt` function references. */
   stateMachines: Map<string, unknown>;
   /** CloudFormation resource properties by logical id (the table's key schema, say). */
@@ -82,7 +64,6 @@ export async function loadServerlessConfig(
     resolveVariables(value, parsed.service, stage, parsed.custom);
   const functions = new Map<string, LocalFunction>();
   const routes: HttpRoute[] = [];
-  const s3Triggers: S3Trigger[] = [];
   for (const [name, fn] of Object.entries(parsed.functions)) {
     const dot = fn.handler.lastIndexOf(".");
     functions.set(name, {
@@ -100,12 +81,6 @@ export async function loadServerlessConfig(
           functionName: name,
         });
       }
-      const s3 = S3EventSchema.safeParse(event);
-      if (s3.success) {
-        for (const rule of s3.data.s3.rules.length ? s3.data.s3.rules : [{}]) {
-          s3Triggers.push({ functionName: name, event: s3.data.s3.event, ...rule });
-        }
-      }
     }
   }
   const stateMachines = new Map<string, unknown>();
@@ -116,7 +91,6 @@ export async function loadServerlessConfig(
     service: parsed.service,
     functions,
     routes,
-    s3Triggers,
     stateMachines,
     resources: new Map(Object.entries(parsed.resources.Resources)),
   };

@@ -12,8 +12,6 @@ export const HOOK_NAMES = [
   "ValidateService",
 ] as const;
 
-export type HookName = (typeof HOOK_NAMES)[number];
-
 /** CodeDeploy's own default and ceiling for one hook script. */
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
 
@@ -74,7 +72,6 @@ export const AppSpecSchema = z.strictObject({
 });
 
 export type AppSpec = z.infer<typeof AppSpecSchema>;
-export type HookScript = z.infer<typeof HookScriptSchema>;
 
 export function parseAppSpec(text: string): AppSpec {
   let document: unknown;

@@ -73,5 +73,6 @@ function portsOf(stack: Awaited<ReturnType<typeof startTestStack>>) {
     s3: port(e.s3),
     stepFunctions: port(e.stepFunctions),
     eventBridge: port(e.eventBridge),
+    ssm: port(e.ssm),
   };
 }
