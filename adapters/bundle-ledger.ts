@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -12,6 +11,7 @@ import {
   BundleReleaseSchema,
 } from "../domain/bundles/release-record";
 import type { BundleLedger } from "../domain/ports";
+import { conditionalWrite } from "./conditional-write";
 
 /** Refusals are kept long enough for an uploader to read why, then left to the table's TTL. */
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
@@ -39,19 +39,14 @@ export class DynamoBundleLedger implements BundleLedger {
   }
 
   async claim(release: BundleRelease): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: partition(release.app, release.version), sk: "RELEASE", ...release },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionalWrite(
+      this.doc,
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: partition(release.app, release.version), sk: "RELEASE", ...release },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
   }
 
   async recordRejection(rejection: BundleRejection): Promise<void> {

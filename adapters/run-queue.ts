@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,6 +6,7 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { QueuedRun, RunQueue } from "../domain/ports";
+import { conditionalWrite } from "./conditional-write";
 
 /**
  * Each app's waiting runs and its single running slot, kept in the app's own partition so that
@@ -38,7 +38,8 @@ export class DynamoRunQueue implements RunQueue {
   }
 
   async take(app: string, run: QueuedRun): Promise<boolean> {
-    return this.conditional(
+    return conditionalWrite(
+      this.doc,
       new DeleteCommand({
         TableName: this.table,
         Key: queueKey(app, run),
@@ -55,7 +56,8 @@ export class DynamoRunQueue implements RunQueue {
   }
 
   async acquire(app: string, runId: string, replacing?: string): Promise<boolean> {
-    return this.conditional(
+    return conditionalWrite(
+      this.doc,
       new PutCommand({
         TableName: this.table,
         Item: { ...slotKey(app), runId },
@@ -68,7 +70,8 @@ export class DynamoRunQueue implements RunQueue {
   }
 
   async release(app: string, runId: string): Promise<boolean> {
-    return this.conditional(
+    return conditionalWrite(
+      this.doc,
       new DeleteCommand({
         TableName: this.table,
         Key: slotKey(app),
@@ -76,16 +79,6 @@ export class DynamoRunQueue implements RunQueue {
         ExpressionAttributeValues: { ":runId": runId },
       }),
     );
-  }
-
-  private async conditional(command: PutCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.doc.send(command as PutCommand);
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
   }
 }
 

@@ -6,11 +6,11 @@ export class SluiceError extends Error {
   readonly statusCode: number;
   readonly expose: boolean;
 
-  constructor(statusCode: number, message: string, options?: ErrorOptions) {
+  constructor(statusCode: number, message: string, options?: ErrorOptions & { expose?: boolean }) {
     super(message, options);
     this.name = "SluiceError";
     this.statusCode = statusCode;
-    this.expose = statusCode < 500;
+    this.expose = options?.expose ?? statusCode < 500;
   }
 }
 
@@ -32,5 +32,19 @@ export class ConflictError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
     super(409, message, options);
     this.name = "ConflictError";
+  }
+}
+
+/**
+ * The pipeline could not be started for a recorded run, which is now FAILED. Shown to the caller
+ * (a git host retries on a 5xx) without the AWS error, which only the log gets.
+ */
+export class PipelineStartError extends SluiceError {
+  constructor(runId: string, options?: ErrorOptions) {
+    super(503, `the pipeline could not start run ${runId}, which is marked FAILED; try again`, {
+      ...options,
+      expose: true,
+    });
+    this.name = "PipelineStartError";
   }
 }

@@ -42,9 +42,20 @@ export interface EventPublisher {
   publish(events: readonly LifecycleEvent[]): Promise<void>;
 }
 
-export interface PipelineStarter {
+/** What Step Functions says of an execution; GONE when it knows no such execution. */
+export type ExecutionStatus =
+  | "RUNNING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "TIMED_OUT"
+  | "ABORTED"
+  | "PENDING_REDRIVE"
+  | "GONE";
+
+export interface PipelineEngine {
   /** Returns the execution ARN; starting the same run twice returns the first execution. */
   start(runId: string, input: unknown): Promise<string>;
+  status(executionArn: string): Promise<ExecutionStatus>;
 }
 
 export interface ObjectHead {
@@ -65,12 +76,17 @@ export interface WebhookSecretRepository {
   put(app: string, secret: string): Promise<void>;
 }
 
-/** A webhook delivery that has been accepted, and the run it starts. */
-export interface DeliveryRecord {
+export interface DeliveryKey {
+  app: string;
   provider: string;
   deliveryId: string;
-  app: string;
+}
+
+/** A webhook delivery that has been accepted, and the run it starts. */
+export interface DeliveryRecord extends DeliveryKey {
   runId: string;
+  /** SHA-256 of the body as signed, hex. */
+  payloadSha256: string;
   /** ISO 8601. */
   receivedAt: string;
   /** Epoch seconds after which the record may be forgotten. */
@@ -78,11 +94,18 @@ export interface DeliveryRecord {
 }
 
 export interface DeliveryRepository {
-  /** Records the delivery unless one with the same provider and id exists; only one caller gets true. */
+  /** Records the delivery unless the app has it from that host already; only one caller gets true. */
   claim(record: DeliveryRecord): Promise<boolean>;
-  get(provider: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
-  /** Forgets a claim that started no run, if it still names that run. */
+  /**
+   * Records that the delivery's body has been taken, unless another delivery of the same app and
+   * host brought the very same bytes: then the id of that delivery.
+   */
+  claimPayload(record: DeliveryRecord): Promise<string | undefined>;
+  get(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
+  /** Forgets a claim and its payload that started no run, if they still name that run. */
   release(record: DeliveryRecord): Promise<void>;
+  /** Points the delivery at another run if it still names record's run; only one caller gets true. */
+  reassign(record: DeliveryRecord, runId: string): Promise<boolean>;
 }
 
 /** A release bundle copied to a local file, with the SHA-256 of the bytes read. */

@@ -38,7 +38,13 @@ function answer(outcome: WebhookOutcome): ApiResult {
         deliveryId,
       });
     case "duplicate":
-      return json(202, { started: false, duplicate: true, runId: outcome.runId, deliveryId });
+      return json(202, {
+        started: false,
+        duplicate: true,
+        runId: outcome.runId,
+        deliveryId,
+        ...(outcome.replayOf ? { replayOf: outcome.replayOf } : {}),
+      });
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ulid } from "ulid";
 import { type App, AppNameSchema } from "../domain/app";
 import { BadRequestError, ConflictError, NotFoundError, SluiceError } from "../domain/errors";
@@ -9,6 +10,7 @@ import { formatIssues } from "../domain/validation";
 import { type Change, type Provider, ProviderSchema } from "../domain/webhooks/change";
 import { type ParsedWebhook, parseWebhook, WebhookPayloadError } from "../domain/webhooks/parse";
 import { type IncomingWebhook, verifyWebhook } from "../domain/webhooks/verify";
+import { admitRun, failedToStart } from "./run-queue";
 import { type StartRunPorts, startRun } from "./start-run";
 
 /** Far above any push payload; GitHub's own cap on a delivery is 25 MB. */
@@ -62,7 +64,7 @@ export type WebhookOutcome =
   | { kind: "pong"; deliveryId: string }
   | { kind: "skipped"; deliveryId: string; reason: string }
   | { kind: "started"; deliveryId: string; runId: string; status: RunStatus }
-  | { kind: "duplicate"; deliveryId: string; runId: string };
+  | { kind: "duplicate"; deliveryId: string; runId: string; replayOf?: string };
 
 /**
  * Takes one delivery from a git host: checks it is authentic before reading anything from it,
@@ -93,7 +95,7 @@ export async function receiveWebhook(
     case "ignored":
       return { kind: "skipped", deliveryId: parsed.deliveryId, reason: parsed.reason };
     case "change":
-      return deploy(ports, app, parsed.change);
+      return deploy(ports, app, parsed.change, sha256(request.body));
   }
 }
 
@@ -157,6 +159,7 @@ async function deploy(
   ports: ReceiveWebhookPorts,
   app: App,
   change: Change,
+  payloadSha256: string,
 ): Promise<WebhookOutcome> {
   const { deliveryId } = change;
   const match = matchTriggers(app.pipeline.triggers, change);
@@ -173,29 +176,63 @@ async function deploy(
   // The run id is chosen before the claim and stored with it, so whoever finds the claim
   // abandoned can create the very run the claimer meant to.
   const claim: DeliveryRecord = {
+    app: app.name,
     provider: change.provider,
     deliveryId,
-    app: app.name,
     runId: ulid(now.getTime()),
+    payloadSha256,
     receivedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + DELIVERY_RECORD_SECONDS,
   };
-  if (await ports.deliveries.claim(claim)) return startClaimed(ports, claim, revision, trigger);
+  if (await ports.deliveries.claim(claim)) {
+    const original = await ports.deliveries.claimPayload(claim);
+    if (original === undefined) return startClaimed(ports, claim, revision, trigger);
+    // The same signed bytes under a new delivery id: a replay, never a change of its own.
+    await ports.deliveries.release(claim);
+    const first = await ports.deliveries.get({ ...claim, deliveryId: original });
+    if (!first) {
+      throw new ConflictError(
+        `this payload was delivered before, as delivery ${original}; redeliver that one`,
+      );
+    }
+    return { kind: "duplicate", deliveryId, runId: first.runId, replayOf: original };
+  }
 
-  const holder = await ports.deliveries.get(change.provider, deliveryId);
+  const holder = await ports.deliveries.get(claim);
   if (!holder) {
     // Released by a claimer whose run failed to start; the host's next attempt claims it.
     throw new Error(`delivery ${deliveryId} was released while being read`);
   }
-  if (await isAbandoned(ports, holder, now)) {
+  const run = await ports.runs.get(holder.runId);
+  if (!run) {
+    if (!isAbandoned(holder, now)) return { kind: "duplicate", deliveryId, runId: holder.runId };
     try {
       return started(deliveryId, await startRun(ports, app.name, revision, trigger, holder.runId));
     } catch (err) {
       // Run creation is conditional: another redelivery took the claim over first.
       if (!(err instanceof ConflictError)) throw err;
+      return { kind: "duplicate", deliveryId, runId: holder.runId };
     }
   }
-  return { kind: "duplicate", deliveryId, runId: holder.runId };
+  if (failedToStart(run)) {
+    // The host retries because the first attempt answered 503: this one gets a run of its own.
+    const retry = { ...holder, runId: ulid(now.getTime()) };
+    if (await ports.deliveries.reassign(holder, retry.runId)) {
+      return startClaimed(ports, retry, revision, trigger);
+    }
+    return {
+      kind: "duplicate",
+      deliveryId,
+      runId: (await ports.deliveries.get(claim))?.runId ?? run.id,
+    };
+  }
+  // Whoever recorded the run may have died before letting it in; letting it in again is harmless.
+  if (run.status === "QUEUED" && !run.executionArn) await admitRun(ports, app, run);
+  return { kind: "duplicate", deliveryId, runId: run.id };
+}
+
+function sha256(body: Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex");
 }
 
 function revisionOf(app: App, change: Change): GitRevision {
@@ -242,13 +279,9 @@ async function startClaimed(
   }
 }
 
-async function isAbandoned(
-  ports: ReceiveWebhookPorts,
-  holder: DeliveryRecord,
-  now: Date,
-): Promise<boolean> {
-  if (now.getTime() - Date.parse(holder.receivedAt) <= ABANDONED_CLAIM_MS) return false;
-  return (await ports.runs.get(holder.runId)) === undefined;
+/** A claim whose run is not recorded, made longer ago than any webhook request may take. */
+function isAbandoned(holder: DeliveryRecord, now: Date): boolean {
+  return now.getTime() - Date.parse(holder.receivedAt) > ABANDONED_CLAIM_MS;
 }
 
 function started(deliveryId: string, run: Run): WebhookOutcome {

@@ -1,8 +1,9 @@
 import type { App } from "../domain/app";
+import { PipelineStartError } from "../domain/errors";
 import type {
   Clock,
   EventPublisher,
-  PipelineStarter,
+  PipelineEngine,
   QueuedRun,
   RunQueue,
   RunRepository,
@@ -13,7 +14,7 @@ export interface QueuePorts {
   runs: RunRepository;
   queue: RunQueue;
   events: EventPublisher;
-  executions: PipelineStarter;
+  executions: PipelineEngine;
   clock: Clock;
 }
 
@@ -27,7 +28,9 @@ export interface PipelineInput {
 /**
  * Lets a newly recorded run in, by the app's execution mode: `parallel` starts it now;
  * `queued` lines it up behind the run in progress; `superseded` does too, but first retires
- * every run still waiting, since only the newest change is worth deploying next.
+ * every run still waiting, since only the newest change is worth deploying next. Admitting a
+ * run again is harmless, so a caller that died half-way can be followed by one that finishes.
+ * Throws PipelineStartError when the run's pipeline could not start.
  */
 export async function admitRun(ports: QueuePorts, app: App, run: Run): Promise<Run> {
   if (app.pipeline.executionMode === "parallel") {
@@ -43,8 +46,17 @@ export async function admitRun(ports: QueuePorts, app: App, run: Run): Promise<R
     }
   }
   await dispatchNext(ports, app.name);
-  return (await ports.runs.get(run.id)) ?? run;
+  const admitted = (await ports.runs.get(run.id)) ?? run;
+  if (failedToStart(admitted)) throw new PipelineStartError(run.id);
+  return admitted;
 }
+
+/** Ended because its pipeline could not be started, so it never ran at all. */
+export function failedToStart(run: Run): boolean {
+  return run.status === "FAILED" && run.error?.error === PIPELINE_START_FAILED;
+}
+
+const PIPELINE_START_FAILED = "PipelineStartFailed";
 
 /** Called when a run has ended: frees the app's slot and starts whoever waits next. */
 export async function runEnded(ports: QueuePorts, app: string, runId: string): Promise<void> {
@@ -62,17 +74,15 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
     if (!next) return;
     if (!(await ports.queue.acquire(app, next.runId))) {
       const holder = await ports.queue.holder(app);
-      const held = holder ? await ports.runs.get(holder) : undefined;
-      if (holder && held && !isTerminal(held.status)) return;
+      if (holder && (await isUnderWay(ports, holder))) return;
       if (!holder || !(await ports.queue.acquire(app, next.runId, holder))) continue;
     }
-    if (!(await ports.queue.take(app, next))) {
-      // Someone superseded it meanwhile; give the slot back and look again.
-      await ports.queue.release(app, next.runId);
-      continue;
-    }
+    const won = await ports.queue.take(app, next);
     const run = await ports.runs.get(next.runId);
-    if (run?.status !== "QUEUED") {
+    if (!won || run?.status !== "QUEUED" || run.executionArn) {
+      // Another dispatcher took it or started it, and the slot is rightly its own; or it ended
+      // (superseded, say) while waiting, and the slot goes to whoever is next.
+      if (run && !isTerminal(run.status)) return;
       await ports.queue.release(app, next.runId);
       continue;
     }
@@ -87,6 +97,31 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
 }
 
 /**
+ * Whether the run holding an app's slot is still under way. Its execution may have ended without
+ * the run hearing of it (its last task failed, someone stopped it, it timed out): that run is
+ * ended here. Its dispatcher may have died before starting it: it is started now. Either way a
+ * queue never stalls for good.
+ */
+async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
+  const run = await ports.runs.get(runId);
+  if (!run || isTerminal(run.status)) return false;
+  if (!run.executionArn) {
+    // Starting is idempotent, should its dispatcher be alive after all.
+    return launchRun(ports, run).then(
+      () => true,
+      () => false,
+    );
+  }
+  const status = await ports.executions.status(run.executionArn);
+  if (status === "RUNNING") return true;
+  await endRun(ports, run, "FAILED", {
+    error: "ExecutionEnded",
+    cause: `its pipeline execution ended (${status}) without recording the run's end`,
+  });
+  return false;
+}
+
+/**
  * Starts the run's pipeline execution, named after the run. If the start fails, the run is
  * marked FAILED rather than left waiting for an execution that will never come.
  */
@@ -96,11 +131,11 @@ export async function launchRun(ports: QueuePorts, run: Run): Promise<string> {
   try {
     executionArn = await ports.executions.start(run.id, input);
   } catch (err) {
-    await endWaitingRun(ports, run, "FAILED", {
-      error: "PipelineStartFailed",
+    await endRun(ports, run, "FAILED", {
+      error: PIPELINE_START_FAILED,
       cause: (err as Error).message,
     });
-    throw err;
+    throw new PipelineStartError(run.id, { cause: err });
   }
   await ports.runs.setExecutionArn(run.id, executionArn, ports.clock.now().toISOString());
   return executionArn;
@@ -115,14 +150,17 @@ async function supersede(
   if (!(await ports.queue.take(app, waiting))) return;
   const run = await ports.runs.get(waiting.runId);
   if (run?.status !== "QUEUED") return;
-  await endWaitingRun(ports, run, "SUPERSEDED", {
+  await endRun(ports, run, "SUPERSEDED", {
     error: "Superseded",
     cause: `a newer change (run ${newerRunId}) replaced it`,
   });
 }
 
-/** Ends a run that never started: recorded on the run, then announced. */
-async function endWaitingRun(
+/**
+ * Ends a run its pipeline will not end: one that never started, or whose execution is gone.
+ * Recorded on the run, then announced.
+ */
+async function endRun(
   ports: QueuePorts,
   run: Run,
   status: "FAILED" | "SUPERSEDED",
@@ -131,7 +169,15 @@ async function endWaitingRun(
   const at = ports.clock.now().toISOString();
   await ports.runs.applyProgress(
     run.id,
-    { run: { expectedStatus: ["QUEUED"], status, endedAt: at, error } },
+    {
+      run: {
+        // A superseded run was waiting; a failed one may have had an execution that is gone.
+        expectedStatus: status === "SUPERSEDED" ? ["QUEUED"] : ["QUEUED", "RUNNING"],
+        status,
+        endedAt: at,
+        error,
+      },
+    },
     at,
   );
   const detail = { runId: run.id, app: run.app, status, revision: run.revision, at, error };

@@ -3,9 +3,10 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeliveryLog } from "../../adapters/delivery-log";
 import { api, startTestStack } from "../support/local-stack";
 import {
   appWithSecret,
@@ -36,15 +37,8 @@ function newApp(pipeline = "") {
   return appWithSecret(stack, `shop-${apps}`, `executionMode: parallel\n${pipeline}`);
 }
 
-async function deliveryRecord(deliveryId: string) {
-  const { Item } = await doc.send(
-    new GetCommand({
-      TableName: stack.resources.table,
-      Key: { pk: `DELIVERY#github#${deliveryId}`, sk: "DELIVERY" },
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
+function deliveryRecord(app: string, deliveryId: string) {
+  return new DeliveryLog(doc, stack.resources.table).get({ app, provider: "github", deliveryId });
 }
 
 describe("requests the endpoint refuses before reading the body", () => {
@@ -138,9 +132,9 @@ describe("a delivery that starts a run", () => {
 
     const res = await deliver(stack, app.name, delivery);
 
-    const record = await deliveryRecord(deliveryIdOf(delivery));
+    const record = await deliveryRecord(app.name, deliveryIdOf(delivery));
     expect(record).toMatchObject({ runId: res.body.runId, app: app.name });
-    expect(Date.parse(record?.receivedAt)).toBeGreaterThanOrEqual(before * 1000);
+    expect(Date.parse(record?.receivedAt ?? "")).toBeGreaterThanOrEqual(before * 1000);
     expect(record?.expiresAt).toBeGreaterThanOrEqual(before + 7 * DAY_SECONDS);
     expect(record?.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 7 * DAY_SECONDS);
   });
@@ -184,21 +178,16 @@ describe("a claim whose run was never created", () => {
   async function claimWithoutRun(app: string, deliveryId: string, ageMs: number) {
     const receivedAt = new Date(Date.now() - ageMs);
     const runId = ulid(receivedAt.getTime());
-    await doc.send(
-      new PutCommand({
-        TableName: stack.resources.table,
-        Item: {
-          pk: `DELIVERY#github#${deliveryId}`,
-          sk: "DELIVERY",
-          provider: "github",
-          deliveryId,
-          app,
-          runId,
-          receivedAt: receivedAt.toISOString(),
-          expiresAt: Math.floor(receivedAt.getTime() / 1000) + 7 * DAY_SECONDS,
-        },
-      }),
-    );
+    const claimed = await new DeliveryLog(doc, stack.resources.table).claim({
+      app,
+      provider: "github",
+      deliveryId,
+      runId,
+      payloadSha256: "0".repeat(64),
+      receivedAt: receivedAt.toISOString(),
+      expiresAt: Math.floor(receivedAt.getTime() / 1000) + 7 * DAY_SECONDS,
+    });
+    expect(claimed).toBe(true);
     return runId;
   }
 

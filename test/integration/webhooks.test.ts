@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeliveryLog } from "../../adapters/delivery-log";
 import type { Change, Provider } from "../../domain/webhooks/change";
 import { parseWebhook } from "../../domain/webhooks/parse";
 import { startTestStack } from "../support/local-stack";
@@ -53,15 +54,8 @@ function changeOf(sample: Sample): Change {
   return parsed.change;
 }
 
-async function deliveryRecord(provider: Provider, deliveryId: string) {
-  const { Item } = await doc.send(
-    new GetCommand({
-      TableName: stack.resources.table,
-      Key: { pk: `DELIVERY#${provider}#${deliveryId}`, sk: "DELIVERY" },
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
+function deliveryRecord(app: string, provider: Provider, deliveryId: string) {
+  return new DeliveryLog(doc, stack.resources.table).get({ app, provider, deliveryId });
 }
 
 /** The same push, but with the changed files listed in full, as each host writes them. */
@@ -132,7 +126,7 @@ describe.each(PROVIDERS)("%s webhooks", (provider) => {
     expect(res.status).toBe(401);
     expect(res.body.message).not.toContain(app.secret);
     expect(await runsOf(stack, app.name)).toEqual([]);
-    expect(await deliveryRecord(provider, deliveryIdOf(delivery))).toBeUndefined();
+    expect(await deliveryRecord(app.name, provider, deliveryIdOf(delivery))).toBeUndefined();
     const genuine = await deliver(stack, app.name, sign(delivery, app.secret));
     expect(genuine.body.started).toBe(true);
   });
@@ -150,9 +144,30 @@ describe.each(PROVIDERS)("%s webhooks", (provider) => {
     expect(rotated).not.toBe(app.secret);
     expect(res.status).toBe(401);
     expect(await runsOf(stack, app.name)).toEqual([]);
-    expect(await deliveryRecord(provider, deliveryIdOf(stale))).toBeUndefined();
+    expect(await deliveryRecord(app.name, provider, deliveryIdOf(stale))).toBeUndefined();
     const genuine = await deliver(stack, app.name, sign(stale, rotated));
     expect(genuine.body.started).toBe(true);
+  });
+
+  it("start nothing for a genuine signed delivery replayed under another delivery id", async () => {
+    // Prepare
+    const app = await newApp(provider);
+    const original = signedDelivery(branchPush, app.secret);
+    const first = await deliver(stack, app.name, original);
+
+    // Act: the same signed bytes, with only the (unsigned) delivery id header changed
+    const replay = await deliver(stack, app.name, withDeliveryId(original, randomUUID()));
+
+    // Assess
+    expect(first.body.started).toBe(true);
+    expect(replay.status).toBe(202);
+    expect(replay.body).toMatchObject({
+      started: false,
+      duplicate: true,
+      runId: first.body.runId,
+      replayOf: deliveryIdOf(original),
+    });
+    expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([first.body.runId]);
   });
 
   it("skip a branch the triggers do not include, saying why", async () => {
@@ -262,7 +277,7 @@ describe.each(PROVIDERS)("%s webhooks", (provider) => {
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/not valid JSON/);
     expect(await runsOf(stack, app.name)).toEqual([]);
-    expect(await deliveryRecord(provider, deliveryIdOf(malformed))).toBeUndefined();
+    expect(await deliveryRecord(app.name, provider, deliveryIdOf(malformed))).toBeUndefined();
   });
 
   it("answer 400 to an event Sluice does not take, even when signed", async () => {

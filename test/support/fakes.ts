@@ -5,7 +5,8 @@ import type {
   AppRepository,
   Clock,
   EventPublisher,
-  PipelineStarter,
+  ExecutionStatus,
+  PipelineEngine,
   QueuedRun,
   RunQueue,
   RunRepository,
@@ -97,18 +98,31 @@ export class MemoryEvents implements EventPublisher {
   }
 }
 
-export class MemoryExecutions implements PipelineStarter {
+/** Step Functions as the queue sees it: a run's execution starts once, and runs until ended. */
+export class MemoryExecutions implements PipelineEngine {
   readonly started: string[] = [];
+  private readonly ended = new Map<string, ExecutionStatus>();
   failNext = false;
   async start(runId: string) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error("Step Functions is unavailable");
     }
-    this.started.push(runId);
-    return `arn:aws:states:us-east-1:000000000000:execution:pipeline:${runId}`;
+    if (!this.started.includes(runId)) this.started.push(runId);
+    return `${EXECUTION_ARN_PREFIX}${runId}`;
+  }
+  async status(executionArn: string): Promise<ExecutionStatus> {
+    const runId = executionArn.slice(EXECUTION_ARN_PREFIX.length);
+    if (!this.started.includes(runId)) return "GONE";
+    return this.ended.get(runId) ?? "RUNNING";
+  }
+  /** The execution stops without its run hearing of it, as an aborted or crashed one does. */
+  end(runId: string, status: ExecutionStatus) {
+    this.ended.set(runId, status);
   }
 }
+
+const EXECUTION_ARN_PREFIX = "arn:aws:states:us-east-1:000000000000:execution:pipeline:";
 
 export class MemoryApps implements AppRepository {
   readonly items = new Map<string, App>();

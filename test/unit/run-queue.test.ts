@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ExecutionMode } from "../../domain/app";
+import type { Run } from "../../domain/run";
 import { recordProgress } from "../../usecases/record-progress";
 import { startRun } from "../../usecases/start-run";
 import {
@@ -104,6 +105,67 @@ describe("queued mode", () => {
     const next = await startRun(ports, "shop", revision, trigger);
 
     expect(ports.executions.started).toEqual([stuck.id, next.id]);
+  });
+
+  it.each(["FAILED", "ABORTED", "TIMED_OUT", "GONE"] as const)(
+    "ends a holder whose execution is %s without having said so, and starts the next",
+    async (ended) => {
+      await register("queued");
+      const holder = await startRun(ports, "shop", revision, trigger);
+      await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+      ports.executions.end(holder.id, ended);
+
+      const next = await startRun(ports, "shop", revision, trigger);
+
+      expect(await ports.runs.get(holder.id)).toMatchObject({
+        status: "FAILED",
+        error: { error: "ExecutionEnded", cause: expect.stringContaining(ended) },
+      });
+      expect(ports.events.published.at(-1)).toMatchObject({
+        detailType: "Run Failed",
+        detail: { runId: holder.id },
+      });
+      expect(ports.executions.started).toEqual([holder.id, next.id]);
+    },
+  );
+
+  it("keeps waiting behind a holder whose execution is still running", async () => {
+    await register("queued");
+    const holder = await startRun(ports, "shop", revision, trigger);
+    await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+
+    const next = await startRun(ports, "shop", revision, trigger);
+
+    expect(await status(holder.id)).toBe("RUNNING");
+    expect(await status(next.id)).toBe("QUEUED");
+    expect(ports.executions.started).toEqual([holder.id]);
+  });
+
+  it.each([
+    ["after taking it off the waiting list", false],
+    ["before taking it off the waiting list", true],
+  ])("starts a holder whose dispatcher died %s, before starting it", async (_, listed) => {
+    await register("queued");
+    const at = "2026-01-01T00:00:00.000Z";
+    const orphan: Run = {
+      id: "01JNH0000000000000000ABCDE",
+      app: "shop",
+      status: "QUEUED",
+      revision,
+      trigger,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await ports.runs.create(orphan);
+    if (listed) await ports.queue.enqueue("shop", { runId: orphan.id, createdAt: at });
+    await ports.queue.acquire("shop", orphan.id);
+
+    const next = await startRun(ports, "shop", revision, trigger);
+
+    expect(ports.executions.started).toEqual([orphan.id]);
+    expect((await ports.runs.get(orphan.id))?.executionArn).toContain(orphan.id);
+    expect(await status(next.id)).toBe("QUEUED");
+    expect(await ports.queue.holder("shop")).toBe(orphan.id);
   });
 
   it("fails a run whose execution cannot start, and gives the slot to the next", async () => {

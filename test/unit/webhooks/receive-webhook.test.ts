@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import type {
+  DeliveryKey,
   DeliveryRecord,
   DeliveryRepository,
   WebhookSecretRepository,
@@ -41,19 +42,38 @@ class MemorySecrets implements WebhookSecretRepository {
 /** The DynamoDB conditions of adapters/delivery-log.ts, in memory. */
 class MemoryDeliveries implements DeliveryRepository {
   readonly items = new Map<string, DeliveryRecord>();
+  /** Payload digest → the delivery that brought it. */
+  readonly payloads = new Map<string, string>();
   async claim(record: DeliveryRecord) {
-    const key = `${record.provider}#${record.deliveryId}`;
-    if (this.items.has(key)) return false;
-    this.items.set(key, record);
+    if (this.items.has(keyOf(record))) return false;
+    this.items.set(keyOf(record), record);
     return true;
   }
-  async get(provider: string, deliveryId: string) {
-    return this.items.get(`${provider}#${deliveryId}`);
+  async claimPayload(record: DeliveryRecord) {
+    const holder = this.payloads.get(record.payloadSha256);
+    if (holder !== undefined && holder !== record.deliveryId) return holder;
+    this.payloads.set(record.payloadSha256, record.deliveryId);
+    return undefined;
+  }
+  async get(key: DeliveryKey) {
+    return this.items.get(keyOf(key));
   }
   async release(record: DeliveryRecord) {
-    const key = `${record.provider}#${record.deliveryId}`;
-    if (this.items.get(key)?.runId === record.runId) this.items.delete(key);
+    if (this.payloads.get(record.payloadSha256) === record.deliveryId) {
+      this.payloads.delete(record.payloadSha256);
+    }
+    if (this.items.get(keyOf(record))?.runId === record.runId) this.items.delete(keyOf(record));
   }
+  async reassign(record: DeliveryRecord, runId: string) {
+    const held = this.items.get(keyOf(record));
+    if (held?.runId !== record.runId) return false;
+    this.items.set(keyOf(record), { ...held, runId });
+    return true;
+  }
+}
+
+function keyOf({ app, provider, deliveryId }: DeliveryKey) {
+  return `${app}#${provider}#${deliveryId}`;
 }
 
 /** Runs whose next creation fails the way a throttled or unreachable table would. */
@@ -145,10 +165,15 @@ describe("authenticity comes first", () => {
 
 describe("the run a push starts", () => {
   it("gives the first line of the commit message as its reason, at most 500 characters", async () => {
+    let pushes = 0;
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 1200, size: "max" }), async (message) => {
         const payload = JSON.parse(githubPush.rawBody);
         payload.head_commit.message = message;
+        // Each its own push: the same bytes twice would be a replay of the first.
+        payload.head_commit.timestamp = new Date(
+          Date.UTC(2026, 0, 1, 0, 0, pushes++),
+        ).toISOString();
         const delivery = signedDelivery(
           { ...githubPush, rawBody: JSON.stringify(payload) },
           SECRET,
@@ -197,31 +222,116 @@ describe("a delivery whose run does not start", () => {
     expect(ports.runs.items.size).toBe(1);
   });
 
-  it("keeps its claim when the run was recorded but its pipeline failed to start", async () => {
+  it("answers 503 when its pipeline failed to start, and the host's retry starts a new run", async () => {
     const delivery = signedDelivery(githubPush, SECRET);
     ports.executions.failNext = true;
 
-    await expect(receive(delivery)).rejects.toThrow(/Step Functions/);
+    await expect(receive(delivery)).rejects.toMatchObject({
+      statusCode: 503,
+      message: expect.stringMatching(/pipeline could not start run \w+, which is marked FAILED/),
+    });
+    const [failed] = ports.runs.items.values();
+    const retried = await receive(delivery);
+    const again = await receive(delivery);
+
+    expect(failed?.status).toBe("FAILED");
+    expect(retried).toMatchObject({ kind: "started", status: "QUEUED" });
+    expect(retried).not.toMatchObject({ runId: failed?.id });
+    expect(again).toMatchObject({ kind: "duplicate", runId: (retried as { runId: string }).runId });
+    expect(ports.executions.started).toEqual([(retried as { runId: string }).runId]);
+  });
+
+  it("answers 503 in queued mode too, rather than 202 for a run that failed", async () => {
+    await useExecutionMode("queued");
+    const delivery = signedDelivery(githubPush, SECRET);
+    ports.executions.failNext = true;
+
+    await expect(receive(delivery)).rejects.toMatchObject({ statusCode: 503 });
     const retried = await receive(delivery);
 
-    const [run] = ports.runs.items.values();
-    expect(run?.status).toBe("FAILED");
-    expect(retried).toMatchObject({ kind: "duplicate", runId: run?.id });
-    expect(ports.runs.items.size).toBe(1);
+    expect(retried).toMatchObject({ kind: "started" });
+    expect(ports.executions.started).toEqual([(retried as { runId: string }).runId]);
+  });
+
+  it("is let in by a redelivery when the first attempt recorded its run but stopped there", async () => {
+    const delivery = signedDelivery(githubPush, SECRET);
+    const failing = { ...ports, events: new UnavailableEvents() };
+    await expect(
+      receiveWebhook(failing, {
+        provider: "github",
+        app: "shop",
+        headers: delivery.headers,
+        body: Buffer.from(delivery.body),
+      }),
+    ).rejects.toThrow(/EventBridge is unavailable/);
+    const [stuck] = ports.runs.items.values();
+
+    const redelivered = await receive(delivery);
+
+    expect(stuck?.status).toBe("QUEUED");
+    expect(redelivered).toMatchObject({ kind: "duplicate", runId: stuck?.id });
+    expect(ports.executions.started).toEqual([stuck?.id]);
+    expect((await ports.runs.get(stuck?.id ?? ""))?.executionArn).toBeDefined();
   });
 });
+
+describe("a replayed payload", () => {
+  it("starts nothing when the same signed bytes come again under another delivery id", async () => {
+    const first = signedDelivery(githubPush, SECRET, "delivery-1");
+    const replay = signedDelivery(githubPush, SECRET, "delivery-2");
+
+    const original = await receive(first);
+    const replayed = await receive(replay);
+
+    expect(original.kind).toBe("started");
+    expect(replayed).toMatchObject({
+      kind: "duplicate",
+      runId: (original as { runId: string }).runId,
+      replayOf: "delivery-1",
+    });
+    expect(ports.runs.items.size).toBe(1);
+    expect(ports.deliveries.items.size).toBe(1);
+  });
+
+  it("still starts a run for another push under another delivery id", async () => {
+    const other = JSON.parse(githubPush.rawBody);
+    other.after = "ab".repeat(20);
+    other.head_commit.id = "ab".repeat(20);
+
+    await receive(signedDelivery(githubPush, SECRET, "delivery-1"));
+    const second = await receive(
+      signedDelivery({ ...githubPush, rawBody: JSON.stringify(other) }, SECRET, "delivery-2"),
+    );
+
+    expect(second.kind).toBe("started");
+    expect(ports.runs.items.size).toBe(2);
+  });
+});
+
+/** A bus that takes no events, so a run is recorded but never let in. */
+class UnavailableEvents extends MemoryEvents {
+  override async publish(): Promise<void> {
+    throw new Error("EventBridge is unavailable");
+  }
+}
+
+async function useExecutionMode(executionMode: "queued" | "superseded" | "parallel") {
+  const app = await ports.apps.get("shop");
+  if (app) await ports.apps.put({ ...app, pipeline: { ...app.pipeline, executionMode } });
+}
 
 describe("an abandoned claim", () => {
   function abandonedClaim(deliveryId: string, ageMs: number): DeliveryRecord {
     const record = {
+      app: "shop",
       provider: "github",
       deliveryId,
-      app: "shop",
       runId: "01JNH0000000000000000ABCDE",
+      payloadSha256: "0".repeat(64),
       receivedAt: new Date(time - ageMs).toISOString(),
       expiresAt: Math.floor(time / 1000),
     };
-    ports.deliveries.items.set(`github#${deliveryId}`, record);
+    ports.deliveries.items.set(keyOf(record), record);
     return record;
   }
 
