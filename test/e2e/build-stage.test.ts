@@ -3,7 +3,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { makeGitRepo } from "../support/git-repo";
+import { addCommit, githubPushOf } from "../support/local-pushes";
 import { api, startTestStack, waitFor } from "../support/local-stack";
+import { appWithSecret, deliver, signedDelivery } from "../support/webhooks";
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commit: string };
@@ -22,9 +24,13 @@ async function runToEnd(app: string, commit: string) {
     revision: { type: "git", ref: "refs/heads/main", commit },
   });
   expect(created.status).toBe(202);
+  return runEnded(created.body.id);
+}
+
+async function runEnded(runId: string) {
   return waitFor(
     async () => {
-      const { body } = await api(stack, "GET", `/runs/${created.body.id}`);
+      const { body } = await api(stack, "GET", `/runs/${runId}`);
       return ["SUCCEEDED", "FAILED"].includes(body.status) ? body : undefined;
     },
     { what: "the run to end", timeoutMs: 20_000 },
@@ -33,6 +39,29 @@ async function runToEnd(app: string, commit: string) {
 
 const buildStage = (run: { stages: { name: string; message?: string }[] }) =>
   run.stages.find((s) => s.name === "build");
+
+/** The build's log, from the file the build stage's message points at. */
+async function buildLog(run: { stages: { name: string; message?: string }[] }) {
+  const message = buildStage(run)?.message ?? "";
+  return readFile(fileURLToPath(/logs at (\S+)/.exec(message)?.[1] ?? ""), "utf8");
+}
+
+/**
+ * Registers the app with the pipeline definition and a webhook secret, then sends it a signed
+ * GitHub push of `commit` in the repository at `cloneUrl`; returns the run the push started.
+ */
+async function pushTo(
+  app: string,
+  definition: Record<string, unknown>,
+  commit: string,
+  cloneUrl: string,
+): Promise<string> {
+  const { secret } = await appWithSecret(stack, app, stringify(definition));
+  const res = await deliver(stack, app, signedDelivery(githubPushOf(commit, cloneUrl), secret));
+  expect(res.status).toBe(202);
+  expect(res.body.started).toBe(true);
+  return res.body.runId;
+}
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -55,10 +84,7 @@ describe("the build stage", () => {
       status: "SUCCEEDED",
       message: expect.stringContaining("logs at file://"),
     });
-    const log = await readFile(
-      fileURLToPath(/logs at (\S+)/.exec(build?.message ?? "")?.[1] ?? ""),
-      "utf8",
-    );
+    const log = await buildLog(run);
     expect(log).toContain("hello from the repository");
     expect(log).toContain(`built ${repo.commit}`);
   });
@@ -116,6 +142,53 @@ describe("the build stage", () => {
     expect(buildStage(run)).toMatchObject({
       status: "FAILED",
       message: expect.stringContaining("nothing to clone"),
+    });
+  });
+
+  describe("of a run a GitHub push started", () => {
+    let pushed: { dir: string; commits: string[] };
+    beforeAll(async () => {
+      const first = await makeGitRepo({ "version.txt": "pushed version\n" });
+      const later = await addCommit(first.dir, { "version.txt": "a later version\n" }, "later");
+      pushed = { dir: first.dir, commits: [first.commit, later] };
+    });
+    afterAll(() => rm(pushed.dir, { recursive: true, force: true }));
+
+    it("clones the pushed commit from the repository the push names", async () => {
+      // The pushed commit is not the branch's tip, so only checking it out exactly builds it.
+      const [commit = ""] = pushed.commits;
+      const definition = {
+        executionMode: "parallel",
+        build: { commands: ["cat version.txt", 'echo "HEAD is $(git rev-parse HEAD)"'] },
+      };
+
+      const run = await runEnded(await pushTo("pushed-builder", definition, commit, pushed.dir));
+
+      expect(run).toMatchObject({
+        status: "SUCCEEDED",
+        trigger: { type: "webhook" },
+        revision: { type: "git", repository: pushed.dir, commit },
+      });
+      expect(buildStage(run)).toMatchObject({ status: "SUCCEEDED" });
+      const log = await buildLog(run);
+      expect(log).toContain(`HEAD is ${commit}`);
+      expect(log).toContain("pushed version");
+      expect(log).not.toContain("a later version");
+    });
+
+    it("clones from the pipeline definition's repository when it names one", async () => {
+      const [commit = ""] = pushed.commits;
+      const definition = {
+        repository: pushed.dir,
+        executionMode: "parallel",
+        build: { commands: ['echo "HEAD is $(git rev-parse HEAD)"'] },
+      };
+
+      const runId = await pushTo("named-repo", definition, commit, `${pushed.dir}-nowhere`);
+      const run = await runEnded(runId);
+
+      expect(run).toMatchObject({ status: "SUCCEEDED", revision: { repository: pushed.dir } });
+      expect(await buildLog(run)).toContain(`HEAD is ${commit}`);
     });
   });
 });

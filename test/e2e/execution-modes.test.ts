@@ -1,30 +1,34 @@
 import { rm } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { makeGitRepo } from "../support/git-repo";
+import { BuildGate } from "../support/held-builds";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 const ENDED = ["SUCCEEDED", "FAILED", "SUPERSEDED"];
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commit: string };
+let gate: BuildGate | undefined;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  repo = await makeGitRepo({ "README.md": "slow build\n" });
+  repo = await makeGitRepo({ "README.md": "held build\n" });
+});
+afterEach(async () => {
+  await gate?.cleanup();
+  gate = undefined;
 });
 afterAll(async () => {
   await stack.cleanup();
   await rm(repo.dir, { recursive: true, force: true });
 });
 
-/** An app whose builds take a while, so a run is still in progress when the next arrives. */
-async function register(app: string, executionMode: string) {
-  const definition = stringify({
-    repository: repo.dir,
-    executionMode,
-    build: { commands: ["sleep 0.4"] },
-  });
+/** An app whose builds wait at a gate the test opens, so a run is in progress while more arrive. */
+async function register(app: string, executionMode: string): Promise<BuildGate> {
+  gate = await BuildGate.create();
+  const definition = stringify({ repository: repo.dir, executionMode, build: gate.build });
   expect((await api(stack, "PUT", `/apps/${app}`, definition)).status).toBe(201);
+  return gate;
 }
 
 async function startRuns(app: string, count: number): Promise<string[]> {
@@ -37,6 +41,10 @@ async function startRuns(app: string, count: number): Promise<string[]> {
     ids.push(res.body.id);
   }
   return ids;
+}
+
+async function statuses(ids: string[]): Promise<string[]> {
+  return Promise.all(ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body.status));
 }
 
 async function allEnded(ids: string[]) {
@@ -53,21 +61,33 @@ async function allEnded(ids: string[]) {
 
 describe("execution modes over the local stack", () => {
   it("queued: runs one at a time, in the order they came", async () => {
-    await register("one-by-one", "queued");
+    const held = await register("one-by-one", "queued");
 
-    const runs = await allEnded(await startRuns("one-by-one", 3));
+    const ids = await startRuns("one-by-one", 3);
+    const [first] = await held.waitForArrivals(1);
+    const whileHeld = await statuses(ids);
+    await held.open();
+    const runs = await allEnded(ids);
 
+    expect(first?.runId).toBe(ids[0]);
+    expect(whileHeld).toEqual(["RUNNING", "QUEUED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    expect((await held.arrivals()).map((a) => a.runId)).toEqual(ids);
     for (let i = 1; i < runs.length; i++) {
       expect(Date.parse(runs[i].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1].endedAt));
     }
   });
 
   it("superseded: the newest waiting change replaces the older ones", async () => {
-    await register("newest-wins", "superseded");
+    const held = await register("newest-wins", "superseded");
 
-    const runs = await allEnded(await startRuns("newest-wins", 4));
+    const ids = await startRuns("newest-wins", 4);
+    await held.waitForArrivals(1);
+    const whileHeld = await statuses(ids);
+    await held.open();
+    const runs = await allEnded(ids);
 
+    expect(whileHeld).toEqual(["RUNNING", "SUPERSEDED", "SUPERSEDED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual([
       "SUCCEEDED",
       "SUPERSEDED",
@@ -75,14 +95,21 @@ describe("execution modes over the local stack", () => {
       "SUCCEEDED",
     ]);
     expect(runs[1].error.cause).toContain(runs[2].id);
+    expect(runs[2].error.cause).toContain(runs[3].id);
+    expect((await held.arrivals()).map((a) => a.runId)).toEqual([ids[0], ids[3]]);
     expect(Date.parse(runs[3].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[0].endedAt));
   });
 
   it("parallel: every run starts without waiting for the others", async () => {
-    await register("all-at-once", "parallel");
+    const held = await register("all-at-once", "parallel");
 
-    const runs = await allEnded(await startRuns("all-at-once", 3));
+    const ids = await startRuns("all-at-once", 3);
+    // Every build is under way at once, none of them able to finish until the gate opens.
+    const arrivals = await held.waitForArrivals(3);
+    await held.open();
+    const runs = await allEnded(ids);
 
+    expect(arrivals.map((a) => a.runId).sort()).toEqual([...ids].sort());
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
     const lastStart = Math.max(...runs.map((r) => Date.parse(r.startedAt)));
     const firstEnd = Math.min(...runs.map((r) => Date.parse(r.endedAt)));
