@@ -1,3 +1,4 @@
+import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { AppNameSchema } from "./app";
 import { RevisionSchema } from "./revision";
@@ -5,6 +6,16 @@ import { RevisionSchema } from "./revision";
 export const RunIdSchema = z
   .string()
   .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "run ids are 26-character ULIDs");
+
+const monotonicUlid = monotonicFactory();
+
+/**
+ * A new run id. Ids sort in the order their runs were made, also within one millisecond, so a
+ * queue ordered by creation time and id keeps arrival order.
+ */
+export function newRunId(at: Date): string {
+  return monotonicUlid(at.getTime());
+}
 
 export const RunStatusSchema = z.enum([
   "QUEUED",

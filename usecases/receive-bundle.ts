@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ulid } from "ulid";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
 import { parseReleaseKey, type ReleaseKey } from "../domain/bundles/release-key";
@@ -12,7 +11,7 @@ import {
 } from "../domain/bundles/release-record";
 import { ConflictError } from "../domain/errors";
 import type { BundleDownloads, BundleLedger } from "../domain/ports";
-import type { RunTrigger } from "../domain/run";
+import { newRunId, type RunTrigger } from "../domain/run";
 import { type StartRunPorts, startRun } from "./start-run";
 
 export interface ReceiveBundlePorts extends StartRunPorts {
@@ -117,7 +116,7 @@ export async function receiveBundle(
       etag: object.etag,
       size: object.size,
       sha256: object.sha256,
-      runId: ulid(now.getTime()),
+      runId: newRunId(now),
       ...pick(upload, "by"),
       recordedAt: now.toISOString(),
     };

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import { ulid } from "ulid";
 import { type App, AppNameSchema } from "../domain/app";
 import { BadRequestError, ConflictError, NotFoundError, SluiceError } from "../domain/errors";
 import type { DeliveryRecord, DeliveryRepository, WebhookSecretRepository } from "../domain/ports";
 import { type GitRevision, GitRevisionSchema } from "../domain/revision";
-import type { Run, RunStatus, RunTrigger } from "../domain/run";
+import { newRunId, type Run, type RunStatus, type RunTrigger } from "../domain/run";
 import { matchTriggers } from "../domain/triggers";
 import { formatIssues } from "../domain/validation";
 import { type Change, type Provider, ProviderSchema } from "../domain/webhooks/change";
@@ -179,7 +178,7 @@ async function deploy(
     app: app.name,
     provider: change.provider,
     deliveryId,
-    runId: ulid(now.getTime()),
+    runId: newRunId(now),
     payloadSha256,
     receivedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + DELIVERY_RECORD_SECONDS,
@@ -216,7 +215,7 @@ async function deploy(
   }
   if (failedToStart(run)) {
     // The host retries because the first attempt answered 503: this one gets a run of its own.
-    const retry = { ...holder, runId: ulid(now.getTime()) };
+    const retry = { ...holder, runId: newRunId(now) };
     if (await ports.deliveries.reassign(holder, retry.runId)) {
       return startClaimed(ports, retry, revision, trigger);
     }

@@ -41,7 +41,7 @@ export async function admitRun(ports: QueuePorts, app: App, run: Run): Promise<R
   await ports.queue.enqueue(app.name, queued);
   if (app.pipeline.executionMode === "superseded") {
     for (const older of await ports.queue.waiting(app.name)) {
-      if (older.runId === run.id || older.createdAt > run.createdAt) continue;
+      if (!isBefore(older, queued)) continue;
       await supersede(ports, app.name, older, run.id);
     }
   }
@@ -57,6 +57,11 @@ export function failedToStart(run: Run): boolean {
 }
 
 const PIPELINE_START_FAILED = "PipelineStartFailed";
+
+/** Queue order: by creation time, and by run id within the same millisecond. */
+function isBefore(a: QueuedRun, b: QueuedRun): boolean {
+  return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.runId < b.runId);
+}
 
 /** Called when a run has ended: frees the app's slot and starts whoever waits next. */
 export async function runEnded(ports: QueuePorts, app: string, runId: string): Promise<void> {

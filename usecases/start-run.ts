@@ -1,9 +1,8 @@
-import { ulid } from "ulid";
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { type Revision, RevisionSchema } from "../domain/revision";
-import type { Run, RunTrigger } from "../domain/run";
+import { newRunId, type Run, type RunTrigger } from "../domain/run";
 import { formatIssues } from "../domain/validation";
 import { admitRun, type QueuePorts } from "./run-queue";
 
@@ -36,7 +35,7 @@ export async function startRun(
   revision: Revision,
   trigger: RunTrigger,
   /** A caller that must be able to retry without starting twice names the run itself. */
-  runId: string = ulid(ports.clock.now().getTime()),
+  runId: string = newRunId(ports.clock.now()),
 ): Promise<Run> {
   const app = await ports.apps.get(appName);
   if (!app) throw new NotFoundError(`app "${appName}" is not registered`);

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ExecutionMode } from "../../domain/app";
+import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { recordProgress } from "../../usecases/record-progress";
 import { startRun } from "../../usecases/start-run";
@@ -21,7 +22,7 @@ let ports: {
   queue: MemoryQueue;
   events: MemoryEvents;
   executions: MemoryExecutions;
-  clock: ReturnType<typeof steppingClock>;
+  clock: Clock;
 };
 
 async function register(executionMode: ExecutionMode) {
@@ -202,6 +203,24 @@ describe("superseded mode", () => {
     await runToEnd(running.id);
 
     expect(ports.executions.started).toEqual([running.id, newest.id]);
+  });
+
+  it("keeps the later of two changes made in the same millisecond, arriving at once", async () => {
+    await register("superseded");
+    const running = await startRun(ports, "shop", revision, trigger);
+    const sameTime = new Date("2026-01-01T00:01:00.000Z");
+    ports.clock = { now: () => sameTime };
+
+    const [a, b] = await Promise.all([
+      startRun(ports, "shop", revision, trigger),
+      startRun(ports, "shop", revision, trigger),
+    ]);
+    const [earlier, later] = [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
+
+    expect(await status(earlier?.id ?? "")).toBe("SUPERSEDED");
+    expect(await status(later?.id ?? "")).toBe("QUEUED");
+    await runToEnd(running.id);
+    expect(ports.executions.started).toEqual([running.id, later?.id]);
   });
 
   it("never interrupts the run in progress", async () => {
