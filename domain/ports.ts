@@ -134,6 +134,11 @@ export interface BundleLedger {
   /** Records the release unless the version has one already; only one caller gets true. */
   claim(release: BundleRelease): Promise<boolean>;
   recordRejection(rejection: BundleRejection): Promise<void>;
+  /** The version's release if it has one, and every refused upload of it, latest first. */
+  history(
+    app: string,
+    version: string,
+  ): Promise<{ release: BundleRelease | undefined; rejections: BundleRejection[] }>;
 }
 
 export interface Clock {

@@ -1,21 +1,13 @@
 import { adapters } from "../adapters/clients";
+import { AppNameSchema } from "../domain/app";
 import { systemClock } from "../domain/ports";
 import { apiHandler, json, jsonBody, pathParameter } from "../http/api";
-import { parseCreateRunRequest, startRun } from "../usecases/start-run";
+import { parseCreateRunRequest, requestRun } from "../usecases/start-run";
 
 /** POST /apps/{app}/runs: start a run of a given revision (the CLI and API path). */
 export const handler = apiHandler(async (event) => {
+  const app = pathParameter(event, "app", AppNameSchema);
   const request = parseCreateRunRequest(jsonBody(event));
-  const a = adapters();
-  const run = await startRun(
-    { ...a, clock: systemClock },
-    pathParameter(event, "app"),
-    request.revision,
-    {
-      type: "api",
-      ...(request.requestedBy ? { by: request.requestedBy } : {}),
-      ...(request.reason ? { reason: request.reason } : {}),
-    },
-  );
+  const run = await requestRun({ ...adapters(), clock: systemClock }, app, request);
   return json(202, run);
 });

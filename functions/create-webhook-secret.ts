@@ -1,4 +1,5 @@
 import { adapters } from "../adapters/clients";
+import { AppNameSchema } from "../domain/app";
 import { systemClock } from "../domain/ports";
 import { apiHandler, json, pathParameter } from "../http/api";
 import { rotateWebhookSecret } from "../usecases/webhook-secret";
@@ -8,7 +9,7 @@ export const handler = apiHandler(async (event) => {
   const { apps, secrets } = adapters();
   const issued = await rotateWebhookSecret(
     { apps, secrets, clock: systemClock },
-    pathParameter(event, "app"),
+    pathParameter(event, "app", AppNameSchema),
   );
   // The secret is in this body only: no cache, proxy or browser history may keep it.
   return {

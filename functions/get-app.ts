@@ -1,11 +1,9 @@
 import { adapters } from "../adapters/clients";
-import { NotFoundError } from "../domain/errors";
+import { AppNameSchema } from "../domain/app";
 import { apiHandler, json, pathParameter } from "../http/api";
+import { requireApp } from "../usecases/require-app";
 
 /** GET /apps/{app}: the app and its pipeline definition. */
-export const handler = apiHandler(async (event) => {
-  const name = pathParameter(event, "app");
-  const app = await adapters().apps.get(name);
-  if (!app) throw new NotFoundError(`app "${name}" is not registered`);
-  return json(200, app);
-});
+export const handler = apiHandler(async (event) =>
+  json(200, await requireApp(adapters().apps, pathParameter(event, "app", AppNameSchema))),
+);

@@ -1,19 +1,18 @@
 import { adapters } from "../adapters/clients";
-import { NotFoundError } from "../domain/errors";
+import { AppNameSchema } from "../domain/app";
+import { VersionSchema } from "../domain/bundles/release-key";
 import { apiHandler, json, pathParameter } from "../http/api";
+import { bundleHistory } from "../usecases/bundle-history";
 
 /**
  * GET /apps/{app}/bundles/{version}: what became of the bundles uploaded as that version, the
  * release and the run it started, and every refused upload with its reason.
  */
 export const handler = apiHandler(async (event) => {
-  const app = pathParameter(event, "app");
-  const version = pathParameter(event, "version");
-  const { apps, bundles } = adapters();
-  if (!(await apps.get(app))) throw new NotFoundError(`app "${app}" is not registered`);
-  const { release, rejections } = await bundles.history(app, version);
-  if (!release && rejections.length === 0) {
-    throw new NotFoundError(`no bundle of version ${version} of app "${app}" has been received`);
-  }
-  return json(200, { app, version, release: release ?? null, rejections });
+  const history = await bundleHistory(
+    adapters(),
+    pathParameter(event, "app", AppNameSchema),
+    pathParameter(event, "version", VersionSchema),
+  );
+  return json(200, history);
 });

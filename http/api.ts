@@ -4,7 +4,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import type { z } from "zod";
 import { BadRequestError, SluiceError } from "../domain/errors";
+import { formatIssues } from "../domain/validation";
 import { logger } from "./logger";
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -35,10 +37,14 @@ export function jsonBody(event: ApiEvent): unknown {
   }
 }
 
-export function pathParameter(event: ApiEvent, name: string): string {
+/** A path parameter, checked against its schema when it has one: a malformed one is a 400. */
+export function pathParameter(event: ApiEvent, name: string, schema?: z.ZodType<string>): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new BadRequestError(`missing path parameter ${name}`);
-  return value;
+  if (!schema) return value;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new BadRequestError(formatIssues(`${name} "${value}"`, parsed.error));
+  return parsed.data;
 }
 
 /**

@@ -2,6 +2,7 @@ import { planBuild } from "../domain/buildspec";
 import { NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import type { Revision } from "../domain/revision";
+import { requireApp } from "./require-app";
 
 export type BuildDecision =
   | { skip: true; reason: string }
@@ -26,8 +27,7 @@ export async function prepareBuild(
   if (revision.type === "bundle") {
     return { skip: true, reason: "uploaded bundles are deployed as they are" };
   }
-  const app = await ports.apps.get(input.app);
-  if (!app) throw new NotFoundError(`app "${input.app}" is not registered`);
+  const app = await requireApp(ports.apps, input.app);
   if (!app.pipeline.build) {
     return { skip: true, reason: `app ${app.name} has no build configured` };
   }

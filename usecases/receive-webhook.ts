@@ -9,6 +9,7 @@ import { formatIssues } from "../domain/validation";
 import { type Change, type Provider, ProviderSchema } from "../domain/webhooks/change";
 import { type ParsedWebhook, parseWebhook, WebhookPayloadError } from "../domain/webhooks/parse";
 import { type IncomingWebhook, verifyWebhook } from "../domain/webhooks/verify";
+import { requireApp } from "./require-app";
 import { admitRun, failedToStart } from "./run-queue";
 import { type StartRunPorts, startRun } from "./start-run";
 
@@ -102,9 +103,10 @@ async function registeredApp(ports: ReceiveWebhookPorts, name: string | undefine
   if (name === undefined || name === "") {
     throw new BadRequestError("missing app: send webhooks to /webhooks/{provider}?app=<app>");
   }
-  const app = AppNameSchema.safeParse(name).success ? await ports.apps.get(name) : undefined;
-  if (!app) throw new NotFoundError(`app "${name}" is not registered`);
-  return app;
+  if (!AppNameSchema.safeParse(name).success) {
+    throw new NotFoundError(`app "${name}" is not registered`);
+  }
+  return requireApp(ports.apps, name);
 }
 
 async function authentic(

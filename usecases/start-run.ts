@@ -1,9 +1,12 @@
 import { z } from "zod";
-import { BadRequestError, NotFoundError } from "../domain/errors";
-import type { AppRepository } from "../domain/ports";
-import { type Revision, RevisionSchema } from "../domain/revision";
+import { parseReleaseKey } from "../domain/bundles/release-key";
+import { releaseRevision } from "../domain/bundles/release-record";
+import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import type { AppRepository, BundleLedger } from "../domain/ports";
+import { type BundleRevision, type Revision, RevisionSchema } from "../domain/revision";
 import { newRunId, type Run, type RunTrigger } from "../domain/run";
 import { formatIssues } from "../domain/validation";
+import { requireApp } from "./require-app";
 import { admitRun, type QueuePorts } from "./run-queue";
 
 export const CreateRunRequestSchema = z
@@ -37,8 +40,7 @@ export async function startRun(
   /** A caller that must be able to retry without starting twice names the run itself. */
   runId: string = newRunId(ports.clock.now()),
 ): Promise<Run> {
-  const app = await ports.apps.get(appName);
-  if (!app) throw new NotFoundError(`app "${appName}" is not registered`);
+  const app = await requireApp(ports.apps, appName);
   const now = ports.clock.now().toISOString();
   const run: Run = {
     id: runId,
@@ -57,4 +59,54 @@ export async function startRun(
     },
   ]);
   return admitRun(ports, app, run);
+}
+
+/**
+ * A run asked for through the API. A bundle must be one the app released, and the run deploys
+ * it exactly as released (its version id or ETag, size and sha256): nothing is recorded for a
+ * bundle that does not exist.
+ */
+export async function requestRun(
+  ports: StartRunPorts & { bundles: BundleLedger },
+  appName: string,
+  request: CreateRunRequest,
+): Promise<Run> {
+  const trigger: RunTrigger = {
+    type: "api",
+    ...(request.requestedBy ? { by: request.requestedBy } : {}),
+    ...(request.reason ? { reason: request.reason } : {}),
+  };
+  const { revision } = request;
+  if (revision.type === "git") return startRun(ports, appName, revision, trigger);
+  const app = await requireApp(ports.apps, appName);
+  return startRun(ports, app.name, await releasedBundle(ports, app.name, revision), trigger);
+}
+
+async function releasedBundle(
+  ports: { bundles: BundleLedger },
+  app: string,
+  asked: BundleRevision,
+): Promise<BundleRevision> {
+  const key = parseReleaseKey(asked.key);
+  if (key?.app !== app) {
+    throw new BadRequestError(
+      `bundle key "${asked.key}" is not a release of app ${app}: name it ${app}/<version>.zip or ${app}/<version>.tar.gz`,
+    );
+  }
+  const release = await ports.bundles.release(app, key.version);
+  if (release?.key !== asked.key) {
+    throw new NotFoundError(
+      `version ${key.version} of app ${app} was never released as ${asked.key}: upload the bundle first`,
+    );
+  }
+  const released = releaseRevision(release);
+  const differs = (["bucket", "versionId", "etag", "sha256"] as const).filter(
+    (field) => asked[field] !== undefined && asked[field] !== released[field],
+  );
+  if (differs.length > 0) {
+    throw new ConflictError(
+      `${asked.key} was released with another ${differs.join(", ")}: ask for it as released, or release a new version`,
+    );
+  }
+  return released;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../domain/errors";
 import type { AppRepository, Clock, WebhookSecretRepository } from "../domain/ports";
+import { requireApp } from "./require-app";
 
 export interface WebhookSecretPorts {
   apps: AppRepository;
@@ -23,8 +23,7 @@ export async function rotateWebhookSecret(
   ports: WebhookSecretPorts,
   appName: string,
 ): Promise<IssuedWebhookSecret> {
-  const app = await ports.apps.get(appName);
-  if (!app) throw new NotFoundError(`app "${appName}" is not registered`);
+  const app = await requireApp(ports.apps, appName);
   const secret = randomBytes(32).toString("hex");
   await ports.secrets.put(app.name, secret);
   return { app: app.name, secret, rotatedAt: ports.clock.now().toISOString() };

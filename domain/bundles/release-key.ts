@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { AppNameSchema } from "../app";
+
 export type BundleFormat = "zip" | "tar.gz";
 
 export interface ReleaseKey {
@@ -6,8 +9,12 @@ export interface ReleaseKey {
   format: BundleFormat;
 }
 
-const APP_NAME = /^[a-z0-9][a-z0-9-]{1,62}$/;
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+export const VersionSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
+    "versions are 1-128 letters, digits, '.', '_', '+' and '-', starting with a letter or digit",
+  );
 // Greedy on the version so that "1.0.tar.gz" is version "1.0", and "v.tar.tar.gz" is "v.tar".
 const KEY = /^([^/]+)\/([^/]+)\.(zip|tar\.gz)$/;
 
@@ -20,7 +27,9 @@ export function parseReleaseKey(key: string): ReleaseKey | null {
   if (!match) return null;
   const [, app, version, extension] = match;
   if (app === undefined || version === undefined || extension === undefined) return null;
-  if (!APP_NAME.test(app) || !VERSION.test(version)) return null;
+  if (!AppNameSchema.safeParse(app).success || !VersionSchema.safeParse(version).success) {
+    return null;
+  }
   return { app, version, format: extension === "zip" ? "zip" : "tar.gz" };
 }
 

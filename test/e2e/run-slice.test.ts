@@ -79,24 +79,6 @@ describe("a run through the HTTP API", () => {
     const ids = body.runs.map((r: { id: string }) => r.id);
     expect(ids.indexOf(second.body.id)).toBeLessThan(ids.indexOf(first.body.id));
   });
-
-  it("fails the run at the source stage when the bundle it names is not in the bucket", async () => {
-    const created = await api(stack, "POST", "/apps/shop/runs", {
-      revision: { type: "bundle", key: "shop/9.9.9.tar.gz" },
-    });
-
-    const run = await finished(created.body.id);
-
-    expect(run.status).toBe("FAILED");
-    expect(run.error.error).toBe("NotFoundError");
-    expect(run.stages).toEqual([
-      expect.objectContaining({
-        name: "source",
-        status: "FAILED",
-        message: expect.stringContaining("shop/9.9.9.tar.gz does not exist"),
-      }),
-    ]);
-  });
 });
 
 describe("bad requests change nothing", () => {
@@ -115,6 +97,11 @@ describe("bad requests change nothing", () => {
     ],
     ["an unknown revision type", { revision: { type: "svn", commit: COMMIT } }, /revision/],
     ["an unknown field", { revision: { type: "git", commit: COMMIT }, force: true }, /force/],
+    [
+      "a bundle of another app",
+      { revision: { type: "bundle", key: "billing/1.0.0.zip" } },
+      /bundle key "billing\/1.0.0.zip" is not a release of app shop/,
+    ],
   ])("answers %s with 400 and a message", async (_what, body, message) => {
     const before = await runCount();
 
@@ -135,6 +122,27 @@ describe("bad requests change nothing", () => {
     expect(res.status).toBe(404);
     expect(res.body.message).toBe('app "ghost" is not registered');
     expect((await api(stack, "GET", "/apps/ghost/runs")).status).toBe(404);
+  });
+
+  it("answers 404 for a bundle that was never released, and records no run", async () => {
+    const before = await runCount();
+
+    const res = await api(stack, "POST", "/apps/shop/runs", {
+      revision: { type: "bundle", key: "shop/9.9.9.tar.gz" },
+    });
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe(
+      "version 9.9.9 of app shop was never released as shop/9.9.9.tar.gz: upload the bundle first",
+    );
+    expect(await runCount()).toBe(before);
+  });
+
+  it("answers 400 naming the rule for an app name no app can have", async () => {
+    const res = await api(stack, "GET", "/apps/Shop_1/runs");
+
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/invalid app "Shop_1": app names are 2-63 characters/);
   });
 
   it("answers 404 for a run that does not exist, and for a malformed id", async () => {

@@ -91,6 +91,16 @@ async function endedRunOf(key: string): Promise<Json> {
   );
 }
 
+async function endedRun(id: string): Promise<Json> {
+  return waitFor(
+    async () => {
+      const { body } = await api(stack, "GET", `/runs/${id}`);
+      return body.endedAt ? body : undefined;
+    },
+    { what: `run ${id} to end` },
+  );
+}
+
 async function rejectionOf(key: string): Promise<Json> {
   return waitFor(
     async () =>
@@ -290,6 +300,62 @@ describe("a released version", () => {
     expect(history.body.release.runId).toBe(run.id);
     expect(history.body.rejections).toEqual([
       expect.objectContaining({ code: "VERSION_EXISTS", etag: md5(other) }),
+    ]);
+  });
+
+  it("runs again when asked through the API, pinned to the bytes it was released with", async () => {
+    // Prepare
+    const key = "hello/4.0.0.tar.gz";
+    const bytes = await exampleBundle("tar.gz");
+    await upload(key, bytes);
+    const first = await endedRunOf(key);
+
+    // Act
+    const again = await api(stack, "POST", "/apps/hello/runs", {
+      revision: { type: "bundle", key },
+      reason: "redeploy 4.0.0",
+    });
+
+    // Assess
+    expect(again.status).toBe(202);
+    expect(again.body.id).not.toBe(first.id);
+    expect(again.body.revision).toMatchObject({
+      key,
+      etag: md5(bytes),
+      size: bytes.length,
+      sha256: sha256(bytes),
+    });
+    const ended = await endedRun(again.body.id);
+    expect(ended.status).toBe("SUCCEEDED");
+    const other = await api(stack, "POST", "/apps/hello/runs", {
+      revision: { type: "bundle", key, sha256: "0".repeat(64) },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body.message).toMatch(/4.0.0.tar.gz was released with another sha256/);
+  });
+
+  it("fails at the source stage when run again after its object was replaced", async () => {
+    // Prepare
+    const key = "hello/5.0.0.zip";
+    await upload(key, await exampleBundle("zip"));
+    await endedRunOf(key);
+    await upload(key, await bundle("zip", validEntries()));
+    await rejectionOf(key);
+
+    // Act
+    const again = await api(stack, "POST", "/apps/hello/runs", {
+      revision: { type: "bundle", key },
+    });
+
+    // Assess
+    const ended = await endedRun(again.body.id);
+    expect(ended.status).toBe("FAILED");
+    expect(ended.stages).toEqual([
+      expect.objectContaining({
+        name: "source",
+        status: "FAILED",
+        message: expect.stringContaining(`${key} changed since it was recorded`),
+      }),
     ]);
   });
 });
