@@ -12,6 +12,9 @@ import {
   splitRef,
 } from "./payload";
 
+/** GitHub lists at most this many commits in a push delivery. */
+const MAX_LISTED_COMMITS = 2048;
+
 const FileListSchema = z.array(z.string()).optional();
 
 const GithubPushSchema = z.looseObject({
@@ -63,7 +66,9 @@ export function parseGithub(webhook: IncomingWebhook): ParsedWebhook {
       commitSha: head?.id ?? push.after,
       author: head?.author.name ?? push.pusher.name,
       message: head?.message ?? "",
-      changedPaths: changedPathsOf(push.commits, undefined),
+      // A push of more commits than a delivery lists may have changed files it does not name.
+      changedPaths:
+        push.commits.length >= MAX_LISTED_COMMITS ? null : changedPathsOf(push.commits, undefined),
       receivedAt: webhook.receivedAt.toISOString(),
     },
   };

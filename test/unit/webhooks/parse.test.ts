@@ -88,6 +88,23 @@ describe("parseWebhook", () => {
       expect(change.changedPaths?.toSorted()).toEqual(unionOfFiles(payload.commits).toSorted());
     });
 
+    it("leaves the files unknown when the push lists as many commits as GitHub ever lists", () => {
+      // Prepare
+      const sample = withBody(githubSample("push-branch"), (payload) => {
+        const [commit] = payload.commits;
+        payload.commits = Array.from({ length: 2048 }, (_, i) => ({
+          ...commit,
+          id: i.toString(16),
+        }));
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("github", incoming(sample)));
+
+      // Assess
+      expect(change.changedPaths).toBeNull();
+    });
+
     it("reads a tag push, whose file list is unknown because it lists no commits", () => {
       // Prepare
       const sample = githubSample("push-tag");
