@@ -126,9 +126,8 @@ function buildProgram(io: Io): Command {
       },
     );
 
-  program
-    .command("apps")
-    .description("manage apps")
+  const apps = program.command("apps").description("manage apps");
+  apps
     .command("put")
     .description("register an app, or replace its pipeline definition")
     .argument("<app>", "the app's name")
@@ -139,6 +138,14 @@ function buildProgram(io: Io): Command {
       });
       const answer = await api(command).put(`/apps/${app}`, definition, "application/yaml");
       io.stdout(`app ${app} ${answer.status === 201 ? "registered" : "updated"}\n`);
+    });
+  apps
+    .command("webhook-secret")
+    .description("generate the app's webhook secret, or rotate it; printed this once")
+    .argument("<app>", "the app's name")
+    .action(async (app: string, _options: unknown, command: Command) => {
+      const issued = await api(command).post(`/apps/${encodeURIComponent(app)}/webhook-secret`, {});
+      io.stdout(`${issued.secret}\n`);
     });
 
   return program;

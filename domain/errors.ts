@@ -21,6 +21,13 @@ export class BadRequestError extends SluiceError {
   }
 }
 
+export class UnauthorizedError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(401, message, options);
+    this.name = "UnauthorizedError";
+  }
+}
+
 export class NotFoundError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
     super(404, message, options);
@@ -32,6 +39,13 @@ export class ConflictError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
     super(409, message, options);
     this.name = "ConflictError";
+  }
+}
+
+export class PayloadTooLargeError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(413, message, options);
+    this.name = "PayloadTooLargeError";
   }
 }
 

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { type App, AppNameSchema } from "../domain/app";
-import { BadRequestError, ConflictError, NotFoundError, SluiceError } from "../domain/errors";
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+} from "../domain/errors";
 import type { DeliveryRecord, DeliveryRepository, WebhookSecretRepository } from "../domain/ports";
 import { type GitRevision, GitRevisionSchema } from "../domain/revision";
 import { newRunId, type Run, type RunStatus, type RunTrigger } from "../domain/run";
@@ -29,20 +35,6 @@ const SIGNATURE_HEADERS: Record<Provider, string> = {
   bitbucket: "X-Hub-Signature",
   gitea: "X-Gitea-Signature",
 };
-
-export class UnauthorizedError extends SluiceError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(401, message, options);
-    this.name = "UnauthorizedError";
-  }
-}
-
-export class PayloadTooLargeError extends SluiceError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(413, message, options);
-    this.name = "PayloadTooLargeError";
-  }
-}
 
 export interface ReceiveWebhookPorts extends StartRunPorts {
   secrets: WebhookSecretRepository;

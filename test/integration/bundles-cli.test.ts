@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/main";
 import { packDirectory, useTempDirs, validEntries, writeBundle } from "../support/bundles";
 import { api, startTestStack, waitFor } from "../support/local-stack";
+import { deliver, pushSample, signedDelivery } from "../support/webhooks";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const EXAMPLE = join(ROOT, "examples/hello-service");
@@ -48,6 +49,30 @@ describe("sluice apps put", () => {
     expect(first).toEqual({ code: 0, stdout: "app cli-app registered\n", stderr: "" });
     expect(second.stdout).toBe("app cli-app updated\n");
     expect((await api(stack, "GET", "/apps/cli-app")).body.pipeline.executionMode).toBe("parallel");
+  });
+});
+
+describe("sluice apps webhook-secret", () => {
+  it("prints a new secret that git hosts can then sign with, and the old one stops working", async () => {
+    await registered("cli-hooks");
+    const push = pushSample("github", "branch");
+
+    const first = await sluice("apps", "webhook-secret", "cli-hooks");
+    const second = await sluice("apps", "webhook-secret", "cli-hooks");
+
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    const [secret, rotated] = [first.stdout.trim(), second.stdout.trim()];
+    expect(rotated).not.toBe(secret);
+    expect((await deliver(stack, "cli-hooks", signedDelivery(push, secret))).status).toBe(401);
+    expect((await deliver(stack, "cli-hooks", signedDelivery(push, rotated))).status).toBe(202);
+  });
+
+  it("fails with the API's reason for an app that is not registered", async () => {
+    const result = await sluice("apps", "webhook-secret", "nobody");
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/404 app "nobody" is not registered/);
   });
 });
 

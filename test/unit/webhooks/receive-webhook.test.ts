@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PayloadTooLargeError, UnauthorizedError } from "../../../domain/errors";
 import type {
   DeliveryKey,
   DeliveryRecord,
@@ -10,10 +11,8 @@ import type { Run } from "../../../domain/run";
 import type { Provider } from "../../../domain/webhooks/change";
 import {
   MAX_WEBHOOK_BODY_BYTES,
-  PayloadTooLargeError,
   type ReceiveWebhookPorts,
   receiveWebhook,
-  UnauthorizedError,
 } from "../../../usecases/receive-webhook";
 import {
   MemoryApps,
