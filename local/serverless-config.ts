@@ -22,7 +22,10 @@ const ServerlessSchema = z.object({
   provider: z.object({ timeout: z.number().default(6) }),
   functions: z.record(z.string(), FunctionSchema),
   stepFunctions: z.object({
-    stateMachines: z.record(z.string(), z.object({ definition: z.unknown() })),
+    stateMachines: z.record(
+      z.string(),
+      z.object({ name: z.string().optional(), definition: z.unknown() }),
+    ),
   }),
   resources: z.object({
     Resources: z.record(z.string(), z.object({ Type: z.string(), Properties: z.unknown() })),
@@ -48,6 +51,10 @@ export interface ServerlessConfig {
   routes: HttpRoute[];
   /** State machine key → its ASL definition, still holding `Fn::GetAtt` function references. */
   stateMachines: Map<string, unknown>;
+  /** State machine key → its name, as the stage gives it. */
+  stateMachineNames: Map<string, string>;
+  /** A `custom` value of serverless.yml (a resource name, say) as osls resolves it for the stage. */
+  custom(name: string): string;
   /** CloudFormation resource properties by logical id (the table's key schema, say). */
   resources: Map<string, { Type: string; Properties: unknown }>;
 }
@@ -84,15 +91,28 @@ export async function loadServerlessConfig(
     }
   }
   const stateMachines = new Map<string, unknown>();
+  const stateMachineNames = new Map<string, string>();
   for (const [key, machine] of Object.entries(parsed.stepFunctions.stateMachines)) {
     stateMachines.set(key, variables(await resolveFileVariable(root, machine.definition)));
+    stateMachineNames.set(
+      key,
+      String(variables(machine.name ?? `${parsed.service}-${stage}-${key}`)),
+    );
   }
   return {
     service: parsed.service,
     functions,
     routes,
     stateMachines,
+    stateMachineNames,
     resources: new Map(Object.entries(parsed.resources.Resources)),
+    custom: (name) => {
+      const value = variables(parsed.custom[name]);
+      if (typeof value !== "string") {
+        throw new Error(`custom.${name} in serverless.yml is not a string the local stack can use`);
+      }
+      return value;
+    },
   };
 }
 

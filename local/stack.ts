@@ -75,12 +75,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await mkdir(path.join(stateDir, "s3"), { recursive: true });
   const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
   const resources = {
-    table: `${config.service}-${STAGE}`,
-    eventBus: `${config.service}-${STAGE}`,
+    table: config.custom("tableName"),
+    eventBus: config.custom("eventBusName"),
+    // In AWS the name also carries the account and region, since bucket names are global.
     releasesBucket: `${config.service}-${STAGE}-releases`,
     pipelineArn: "",
-    secretsPrefix: `/${config.service}/${STAGE}`,
-    buildProject: `${config.service}-${STAGE}-build`,
+    secretsPrefix: config.custom("secretsPrefix"),
+    buildProject: config.custom("buildProjectName"),
   };
   // Closed in reverse: intake first, then work in flight, then the services it talks to.
   const closers: (() => Promise<void>)[] = [];
@@ -124,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ACCOUNT_ID,
     );
     for (const [key, definition] of config.stateMachines) {
-      const arn = stepFunctions.register(`${config.service}-${STAGE}-${key}`, definition);
+      const arn = stepFunctions.register(config.stateMachineNames.get(key) ?? key, definition);
       if (key === "pipeline") resources.pipelineArn = arn;
     }
     const sfnServer = serveAwsJson(

@@ -1,5 +1,5 @@
 import { NotFoundError } from "../domain/errors";
-import type { ReleaseObjects } from "../domain/ports";
+import type { Clock, ReleaseObjects, RunRepository } from "../domain/ports";
 import type { Revision } from "../domain/revision";
 
 /**
@@ -30,4 +30,15 @@ export async function resolveRevision(
     size: head.size,
     ...(head.versionId ? { versionId: head.versionId } : {}),
   };
+}
+
+/** The source stage's task: pins the run's revision and records it on the run. */
+export async function pinRunRevision(
+  ports: { releases: ReleaseObjects; runs: RunRepository; clock: Clock },
+  runId: string,
+  revision: Revision,
+): Promise<Revision> {
+  const pinned = await resolveRevision(ports, revision);
+  await ports.runs.pinRevision(runId, pinned, ports.clock.now().toISOString());
+  return pinned;
 }
