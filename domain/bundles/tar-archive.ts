@@ -1,8 +1,10 @@
 import { createReadStream } from "node:fs";
+import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry, extract as untar } from "tar";
 import type { ArchiveEntry } from "./archive";
 import { entryLookupPath, type RawEntry } from "./entry-rules";
 import { BundleRejectedError } from "./rejection";
+import { TarEndGuard } from "./tar-end-guard";
 
 // tar's own ratio guard would report a highly compressible but legitimate bundle as an error;
 // the entry-size limits are checked on each header before its body is inflated instead.
@@ -34,15 +36,31 @@ function corrupt(error: unknown): BundleRejectedError {
 
 type Finish = (error?: unknown) => void;
 
+/** The archive's tar stream: inflated, and cut at its end-of-archive marker. */
+function tarStream(filePath: string): { stream: TarEndGuard; destroy(): void } {
+  const source = createReadStream(filePath);
+  const gunzip = createGunzip();
+  const guard = new TarEndGuard();
+  source.on("error", (error: Error) => guard.destroy(error));
+  gunzip.on("error", (error: Error) => guard.destroy(error));
+  source.pipe(gunzip).pipe(guard);
+  return {
+    stream: guard,
+    destroy: () => {
+      for (const stream of [source, gunzip, guard]) stream.destroy();
+    },
+  };
+}
+
 /** Streams the entries to onEntry, which must consume or resume each one, or call finish. */
 function scanTar(filePath: string, onEntry: (entry: ReadEntry, finish: Finish) => void) {
   return new Promise<void>((resolve, reject) => {
-    const source = createReadStream(filePath);
+    const tar = tarStream(filePath);
     let settled = false;
     const finish: Finish = (error) => {
       if (settled) return;
       settled = true;
-      source.destroy();
+      tar.destroy();
       if (error === undefined) resolve();
       else reject(corrupt(error));
     };
@@ -56,8 +74,8 @@ function scanTar(filePath: string, onEntry: (entry: ReadEntry, finish: Finish) =
     });
     parser.on("error", finish);
     parser.on("end", () => finish());
-    source.on("error", finish);
-    source.pipe(parser);
+    tar.stream.on("error", finish);
+    tar.stream.pipe(parser);
   });
 }
 
@@ -115,8 +133,7 @@ export function extractTar(
   destDir: string,
   listed: ReadonlyMap<string, ArchiveEntry>,
 ): Promise<void> {
-  return untar({
-    file: filePath,
+  const unpack = untar({
     cwd: destDir,
     strict: true,
     preserveOwner: false,
@@ -125,5 +142,16 @@ export function extractTar(
     onReadEntry: (entry) => {
       if (entry.mode !== undefined) entry.mode &= PERMISSION_BITS;
     },
+  });
+  return new Promise((resolve, reject) => {
+    const tar = tarStream(filePath);
+    const fail = (error: unknown) => {
+      tar.destroy();
+      reject(corrupt(error));
+    };
+    tar.stream.on("error", fail);
+    unpack.on("error", fail);
+    unpack.on("close", resolve);
+    tar.stream.pipe(unpack);
   });
 }
