@@ -12,24 +12,60 @@ export const HOOK_NAMES = [
   "ValidateService",
 ] as const;
 
+export type HookName = (typeof HOOK_NAMES)[number];
+
 /** CodeDeploy's own default and ceiling for one hook script. */
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
 
+/** CodeDeploy gives all the scripts of one lifecycle event this long together. */
+export const MAX_HOOK_TOTAL_SECONDS = 3600;
+
+// CodeDeploy's agent hands the name to `su` in a shell command; a portable POSIX user name can
+// be neither an option nor shell syntax. No trailing "$": that is for Samba machine accounts.
+const RUNAS_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
 const HookScriptSchema = z.strictObject({
   location: z.string().min(1),
-  timeout: z.number().int().min(1).max(3600).default(DEFAULT_HOOK_TIMEOUT_SECONDS),
-  runas: z.string().min(1).optional(),
+  timeout: z
+    .number()
+    .int()
+    .min(1)
+    .max(DEFAULT_HOOK_TIMEOUT_SECONDS)
+    .default(DEFAULT_HOOK_TIMEOUT_SECONDS),
+  runas: z
+    .string()
+    .regex(
+      RUNAS_PATTERN,
+      'expected a user name: lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters',
+    )
+    .optional(),
 });
 
-const hookListSchema = z.array(HookScriptSchema).min(1);
+// Checked after defaults are filled in, so a script without `timeout` counts as CodeDeploy
+// counts it: the full 3600 s, which leaves nothing for the event's other scripts.
+const hookList = (hook: HookName) =>
+  z
+    .array(HookScriptSchema)
+    .min(1)
+    .superRefine((scripts, ctx) => {
+      const total = scripts.reduce((sum, script) => sum + script.timeout, 0);
+      if (total <= MAX_HOOK_TOTAL_SECONDS) return;
+      const defaults = scripts.some((script) => script.timeout === DEFAULT_HOOK_TIMEOUT_SECONDS)
+        ? ` (a script without timeout counts as ${DEFAULT_HOOK_TIMEOUT_SECONDS} s)`
+        : "";
+      ctx.addIssue({
+        code: "custom",
+        message: `the scripts of hook ${hook} add up to ${total} s${defaults}; CodeDeploy allows at most ${MAX_HOOK_TOTAL_SECONDS} s for all scripts of one lifecycle event`,
+      });
+    });
 
 const HooksSchema = z.strictObject(
   {
-    ApplicationStop: hookListSchema.optional(),
-    BeforeInstall: hookListSchema.optional(),
-    AfterInstall: hookListSchema.optional(),
-    ApplicationStart: hookListSchema.optional(),
-    ValidateService: hookListSchema.optional(),
+    ApplicationStop: hookList("ApplicationStop").optional(),
+    BeforeInstall: hookList("BeforeInstall").optional(),
+    AfterInstall: hookList("AfterInstall").optional(),
+    ApplicationStart: hookList("ApplicationStart").optional(),
+    ValidateService: hookList("ValidateService").optional(),
   },
   {
     error: (issue) =>
@@ -45,31 +81,69 @@ const ModeSchema = z
   .transform(String)
   .pipe(z.string().regex(/^[0-7]{3,4}$/, "expected 3 or 4 octal digits, such as 644 or 4755"));
 
-export const AppSpecSchema = z.strictObject({
-  // CodeDeploy writes `version: 0.0`, which YAML reads as the number 0.
-  version: z.union([z.literal(0), z.literal("0.0")]).transform(() => "0.0" as const),
-  os: z.enum(["linux", "windows"]),
-  files: z
-    .array(z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }))
-    .optional(),
-  permissions: z
-    .array(
-      z.strictObject({
-        object: z.string().min(1),
-        pattern: z.string().min(1).optional(),
-        except: z.array(z.string()).optional(),
-        owner: z.string().min(1).optional(),
-        group: z.string().min(1).optional(),
-        mode: ModeSchema.optional(),
-        type: z
-          .array(z.enum(["file", "directory"]))
-          .min(1)
-          .optional(),
-      }),
-    )
-    .optional(),
-  hooks: HooksSchema.optional(),
-});
+export const AppSpecSchema = z
+  .strictObject({
+    // CodeDeploy writes `version: 0.0`, which YAML reads as the number 0.
+    version: z.union([z.literal(0), z.literal("0.0")]).transform(() => "0.0" as const),
+    os: z.enum(["linux", "windows"]),
+    files: z
+      .array(z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }))
+      .optional(),
+    permissions: z
+      .array(
+        z.strictObject({
+          object: z.string().min(1),
+          pattern: z.string().min(1).optional(),
+          except: z.array(z.string()).optional(),
+          owner: z.string().min(1).optional(),
+          group: z.string().min(1).optional(),
+          mode: ModeSchema.optional(),
+          type: z
+            .array(z.enum(["file", "directory"]))
+            .min(1)
+            .optional(),
+        }),
+      )
+      .optional(),
+    hooks: HooksSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.os === "windows") {
+      // CodeDeploy documents runas for Amazon Linux and Ubuntu only; a Windows agent would run
+      // the script as itself, which is not what the appspec asks for.
+      for (const hook of HOOK_NAMES) {
+        for (const [index, script] of (spec.hooks?.[hook] ?? []).entries()) {
+          if (script.runas === undefined) continue;
+          ctx.addIssue({
+            code: "custom",
+            path: ["hooks", hook, index, "runas"],
+            message: "runas is not supported when os is windows",
+          });
+        }
+      }
+      return;
+    }
+    // A relative path would be resolved against the agent's working folder, which nobody chose.
+    // Windows paths (drive letters, UNC shares) take too many forms to check here; they are not.
+    for (const [index, file] of (spec.files ?? []).entries()) {
+      if (!file.destination.startsWith("/")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["files", index, "destination"],
+          message: `${JSON.stringify(file.destination)} is not an absolute path; on linux it must start with "/"`,
+        });
+      }
+    }
+    for (const [index, permission] of (spec.permissions ?? []).entries()) {
+      if (!permission.object.startsWith("/")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["permissions", index, "object"],
+          message: `${JSON.stringify(permission.object)} is not an absolute path; on linux it must start with "/"`,
+        });
+      }
+    }
+  });
 
 export type AppSpec = z.infer<typeof AppSpecSchema>;
 

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { APPSPEC_FILE, type AppSpec, HOOK_NAMES, parseAppSpec } from "./appspec";
+import { APPSPEC_FILE, type AppSpec, HOOK_NAMES, type HookName, parseAppSpec } from "./appspec";
 import { type ArchiveEntry, listEntries, readEntry } from "./archive";
+import { normaliseEntryPath } from "./entry-rules";
 import { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "./limits";
 import { BundleRejectedError } from "./rejection";
 import type { BundleFormat } from "./release-key";
@@ -71,15 +72,41 @@ const fromRoot = (location: string): string =>
 function assertHookScriptsExist(appspec: AppSpec, byPath: ReadonlyMap<string, ArchiveEntry>) {
   for (const hook of HOOK_NAMES) {
     for (const script of appspec.hooks?.[hook] ?? []) {
-      const entry = byPath.get(fromRoot(script.location));
+      const path = hookScriptPath(hook, script.location);
+      const entry = path === null ? undefined : byPath.get(path);
       if (entry?.type === "file") continue;
       const problem =
-        entry === undefined ? "is not in the bundle" : `is a ${entry.type}, not a regular file`;
+        path === null
+          ? "is the bundle root, not a regular file"
+          : entry === undefined
+            ? "is not in the bundle"
+            : `is a ${entry.type}, not a regular file`;
       throw new BundleRejectedError(
         "MISSING_HOOK_SCRIPT",
         `hook ${hook} runs ${JSON.stringify(script.location)}, which ${problem}`,
       );
     }
+  }
+}
+
+/**
+ * The bundle path a hook runs, or null for the root. Held to the rules entries are held to, so
+ * that a location such as "../x.sh" is refused for what it is (a way out of the revision), not
+ * merely as missing.
+ */
+function hookScriptPath(hook: HookName, location: string): string | null {
+  try {
+    return normaliseEntryPath(fromRoot(location));
+  } catch (error) {
+    if (!(error instanceof BundleRejectedError)) throw error;
+    // The entry rule quotes the path with its "/" or "./" already stripped; name the location
+    // as the appspec writes it instead, and keep only the rule's reason.
+    const reason = error.message.replace(/^entry "(?:[^"\\]|\\.)*" /, "");
+    throw new BundleRejectedError(
+      "UNSAFE_PATH",
+      `hook ${hook} runs ${JSON.stringify(location)}, which ${reason}`,
+      { cause: error },
+    );
   }
 }
 

@@ -266,6 +266,57 @@ describe.each(FORMATS)("inspectBundle on a %s bundle", (format) => {
     expect(inspection.appspec.files).toEqual([{ source: "/scripts", destination: "/srv/app" }]);
   });
 
+  it.each([
+    ["a parent folder", "../start.sh", 'climbs out of the bundle root with ".."'],
+    ["a nested parent folder", "scripts/../../start.sh", 'climbs out of the bundle root with ".."'],
+    ["a backslash", "scripts\\start.sh", "backslash"],
+    ["an empty segment", "scripts//start.sh", "not a normalised path"],
+  ])(
+    "refuses a hook location with %s as UNSAFE_PATH, naming hook and location",
+    async (_, location, reason) => {
+      // Prepare
+      const text = APPSPEC.replace("location: scripts/start.sh", `location: '${location}'`);
+      const file = await bundleOf(withAppSpec(text));
+
+      // Act
+      const error = await rejectionOf(inspectBundle(file, format));
+
+      // Assess
+      expect(error.code).toBe("UNSAFE_PATH");
+      expect(error.message).toContain(
+        `hook ApplicationStart runs ${JSON.stringify(location)}, which`,
+      );
+      expect(error.message).toContain(reason);
+    },
+  );
+
+  it("accepts a hook location written with a leading ./", async () => {
+    // Prepare
+    const text = APPSPEC.replace("location: scripts/start.sh", "location: ./scripts/start.sh");
+    const file = await bundleOf(withAppSpec(text));
+
+    // Act
+    const inspection = await inspectBundle(file, format);
+
+    // Assess
+    expect(inspection.appspec.hooks?.ApplicationStart).toEqual([
+      { location: "./scripts/start.sh", timeout: 60 },
+    ]);
+  });
+
+  it("refuses a hook location naming the bundle root as MISSING_HOOK_SCRIPT", async () => {
+    // Prepare
+    const text = APPSPEC.replace("location: scripts/start.sh", "location: ./");
+    const file = await bundleOf(withAppSpec(text));
+
+    // Act
+    const error = await rejectionOf(inspectBundle(file, format));
+
+    // Assess
+    expect(error.code).toBe("MISSING_HOOK_SCRIPT");
+    expect(error.message).toContain('hook ApplicationStart runs "./", which is the bundle root');
+  });
+
   it("refuses a files source that is not in the bundle as INVALID_APPSPEC", async () => {
     // Prepare
     const file = await bundleOf(withAppSpec(APPSPEC.replace("source: /", "source: dist")));
