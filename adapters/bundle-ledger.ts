@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
   type BundleRejection,
@@ -45,6 +46,19 @@ export class DynamoBundleLedger implements BundleLedger {
         TableName: this.table,
         Item: { pk: partition(release.app, release.version), sk: "RELEASE", ...release },
         ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async reassign(release: BundleRelease, runId: string): Promise<boolean> {
+    return conditionalWrite(
+      this.doc,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: partition(release.app, release.version), sk: "RELEASE" },
+        UpdateExpression: "SET runId = :runId",
+        ConditionExpression: "runId = :was",
+        ExpressionAttributeValues: { ":runId": runId, ":was": release.runId },
       }),
     );
   }

@@ -133,6 +133,8 @@ export interface BundleLedger {
   release(app: string, version: string): Promise<BundleRelease | undefined>;
   /** Records the release unless the version has one already; only one caller gets true. */
   claim(release: BundleRelease): Promise<boolean>;
+  /** Points the release at another run if it still names release's run; only one caller gets true. */
+  reassign(release: BundleRelease, runId: string): Promise<boolean>;
   recordRejection(rejection: BundleRejection): Promise<void>;
   /** The version's release if it has one, and every refused upload of it, latest first. */
   history(

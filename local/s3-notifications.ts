@@ -128,9 +128,16 @@ type NotificationRecord = Omit<S3EventRecord, "s3"> & {
 };
 
 /**
+ * Lambda tries an asynchronous invocation twice more when it fails, a minute and then two
+ * minutes later; locally the same two retries come after a second and two.
+ */
+export const LOCAL_RETRY_DELAYS_MS: readonly number[] = [1000, 2000];
+
+/**
  * S3 → Lambda for the local stack: each event s3rver emits for the bucket is matched against
  * the bucket's notifications and handed to the named function as S3 would, asynchronously. A
- * failing function is logged, as Lambda would; the upload has succeeded either way.
+ * failing function is tried again, as Lambda does, and then logged; the upload has succeeded
+ * either way.
  */
 export class BucketNotifier {
   readonly #inFlight = new Set<Promise<void>>();
@@ -140,6 +147,7 @@ export class BucketNotifier {
     private readonly notifications: readonly LambdaNotification[],
     private readonly lambdas: LambdaRuntime,
     private readonly region: string,
+    private readonly retryDelaysMs: readonly number[] = LOCAL_RETRY_DELAYS_MS,
   ) {}
 
   /** Takes an event as s3rver emits it. */
@@ -166,17 +174,31 @@ export class BucketNotifier {
   }
 
   private invoke(functionName: string, event: { Records: NotificationRecord[] }): void {
+    const delivery = this.deliver(functionName, event).finally(() =>
+      this.#inFlight.delete(delivery),
+    );
+    this.#inFlight.add(delivery);
+  }
+
+  private async deliver(functionName: string, event: { Records: NotificationRecord[] }) {
     const key = event.Records[0]?.s3.object.key;
     // After the upload's answer, as S3 does: the function never holds up the uploader.
-    const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.lambdas.invoke(functionName, event))
-      .then(
-        () => logger.info("bucket notification delivered", { functionName, key }),
-        (error: unknown) =>
-          logger.error("bucket notification failed", { functionName, key, error }),
-      )
-      .finally(() => this.#inFlight.delete(delivery));
-    this.#inFlight.add(delivery);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.lambdas.invoke(functionName, event);
+        logger.info("bucket notification delivered", { functionName, key, attempt });
+        return;
+      } catch (error) {
+        const delay = this.retryDelaysMs[attempt];
+        if (delay === undefined) {
+          logger.error("bucket notification failed", { functionName, key, attempt, error });
+          return;
+        }
+        logger.warn("bucket notification failed; trying again", { functionName, key, delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private toRecord(

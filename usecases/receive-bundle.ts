@@ -12,6 +12,8 @@ import {
 import { ConflictError } from "../domain/errors";
 import type { BundleDownloads, BundleLedger } from "../domain/ports";
 import { newRunId, type RunTrigger } from "../domain/run";
+import { requireApp } from "./require-app";
+import { admitRun, failedToStart } from "./run-queue";
 import { type StartRunPorts, startRun } from "./start-run";
 
 export interface ReceiveBundlePorts extends StartRunPorts {
@@ -34,11 +36,6 @@ export interface ReceiveOptions {
   limits: BundleLimits;
   /** Where the bundle is downloaded to be inspected (Lambda's /tmp). */
   workDir: string;
-  /**
-   * How long a release whose run does not exist yet is left to the delivery that recorded it;
-   * after that, a later delivery of the same bundle starts the run itself.
-   */
-  resumeAfterMs?: number;
 }
 
 export type ReceiveOutcome =
@@ -46,8 +43,6 @@ export type ReceiveOutcome =
   | { outcome: "duplicate"; runId: string }
   | { outcome: "rejected"; code: UploadRejectionCode; reason: string }
   | { outcome: "gone" };
-
-const DEFAULT_RESUME_AFTER_MS = 60_000;
 
 /**
  * Turns one upload to the releases bucket into at most one run. S3 may deliver its event more
@@ -82,7 +77,7 @@ export async function receiveBundle(
     );
   }
   const recorded = await ports.ledger.release(release.app, release.version);
-  if (recorded && isSameObject(recorded, upload)) return settle(ports, recorded, options);
+  if (recorded && isSameObject(recorded, upload)) return settle(ports, recorded);
   const dir = await mkdtemp(join(options.workDir, "sluice-bundle-"));
   let seen = upload;
   try {
@@ -104,7 +99,7 @@ export async function receiveBundle(
     );
     if (!object) return { outcome: "gone" };
     seen = { ...upload, etag: object.etag, ...pick(object, "versionId") };
-    if (recorded) return sameBytesOrRefuse(ports, seen, release, recorded, object.sha256, options);
+    if (recorded) return sameBytesOrRefuse(ports, seen, release, recorded, object.sha256);
     await inspectBundle(file, release.format, options.limits);
     const now = ports.clock.now();
     const candidate: BundleRelease = {
@@ -123,16 +118,9 @@ export async function receiveBundle(
     if (!(await ports.ledger.claim(candidate))) {
       const winner = await ports.ledger.release(release.app, release.version);
       if (!winner) throw new Error(`release of ${upload.key} was claimed, then vanished`);
-      return sameBytesOrRefuse(ports, seen, release, winner, object.sha256, options);
+      return sameBytesOrRefuse(ports, seen, release, winner, object.sha256);
     }
-    await startRun(
-      ports,
-      release.app,
-      releaseRevision(candidate),
-      triggerOf(candidate),
-      candidate.runId,
-    );
-    return { outcome: "started", runId: candidate.runId };
+    return startReleaseRun(ports, candidate);
   } catch (err) {
     if (!(err instanceof BundleRejectedError)) throw err;
     return reject(ports, seen, release, { code: err.code, reason: err.message });
@@ -147,9 +135,8 @@ function sameBytesOrRefuse(
   release: ReleaseKey,
   recorded: BundleRelease,
   sha256: string,
-  options: ReceiveOptions,
 ): Promise<ReceiveOutcome> {
-  if (recorded.sha256 === sha256) return settle(ports, recorded, options);
+  if (recorded.sha256 === sha256) return settle(ports, recorded);
   return reject(ports, upload, release, {
     code: "VERSION_EXISTS",
     reason: `version ${release.version} of app ${release.app} was already released with sha256 ${recorded.sha256} (run ${recorded.runId}); this upload's sha256 is ${sha256}: release it as a new version`,
@@ -157,24 +144,37 @@ function sameBytesOrRefuse(
 }
 
 /**
- * A release already recorded. Its run is started by the delivery that recorded it; only when
- * that run is still missing well after (that delivery died) is it started here, under the
- * recorded run id, so that two late deliveries still make one run.
+ * A release already recorded, delivered again. Whatever the delivery that recorded it did not
+ * finish is finished here, so a delivery that died half-way loses no run: a missing run is
+ * created under the recorded id (conditionally, so two deliveries still make one run), one
+ * recorded but never let in is let in, and one whose pipeline could not start is replaced by
+ * a new run of the same release.
  */
-async function settle(
+async function settle(ports: ReceiveBundlePorts, release: BundleRelease): Promise<ReceiveOutcome> {
+  const duplicate = { outcome: "duplicate", runId: release.runId } as const;
+  const run = await ports.runs.get(release.runId);
+  if (!run) return startReleaseRun(ports, release);
+  if (failedToStart(run)) {
+    const retry = { ...release, runId: newRunId(ports.clock.now()) };
+    if (!(await ports.ledger.reassign(release, retry.runId))) return duplicate;
+    return startReleaseRun(ports, retry);
+  }
+  if (run.status === "QUEUED" && !run.executionArn) {
+    await admitRun(ports, await requireApp(ports.apps, release.app), run);
+  }
+  return duplicate;
+}
+
+/** Starts the release's run under its recorded id; someone who got there first made it. */
+async function startReleaseRun(
   ports: ReceiveBundlePorts,
   release: BundleRelease,
-  options: ReceiveOptions,
 ): Promise<ReceiveOutcome> {
-  const duplicate = { outcome: "duplicate", runId: release.runId } as const;
-  if (await ports.runs.get(release.runId)) return duplicate;
-  const age = ports.clock.now().getTime() - Date.parse(release.recordedAt);
-  if (age < (options.resumeAfterMs ?? DEFAULT_RESUME_AFTER_MS)) return duplicate;
   try {
     await startRun(ports, release.app, releaseRevision(release), triggerOf(release), release.runId);
     return { outcome: "started", runId: release.runId };
   } catch (err) {
-    if (err instanceof ConflictError) return duplicate;
+    if (err instanceof ConflictError) return { outcome: "duplicate", runId: release.runId };
     throw err;
   }
 }

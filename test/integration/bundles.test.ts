@@ -245,7 +245,7 @@ describe("delivery at least once", () => {
     expect(await runsOf(key)).toHaveLength(1);
   });
 
-  it("leaves a release recorded moments ago to the delivery that recorded it", async () => {
+  it("starts the recorded run at once when a release recorded moments ago has none", async () => {
     // Prepare
     const key = "hello/2.3.0.zip";
     const bytes = Buffer.from("not uploaded: the release record is all the handler reads");
@@ -270,8 +270,11 @@ describe("delivery at least once", () => {
     const [outcome] = await deliver(putEvent(key, bytes, md5(bytes)));
 
     // Assess
-    expect(outcome).toEqual({ key, outcome: "duplicate", runId });
-    expect((await api(stack, "GET", `/runs/${runId}`)).status).toBe(404);
+    expect(outcome).toEqual({ key, outcome: "started", runId });
+    expect((await api(stack, "GET", `/runs/${runId}`)).body.trigger).toMatchObject({
+      type: "upload",
+      reason: `bundle ${key}`,
+    });
   });
 });
 

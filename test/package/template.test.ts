@@ -124,6 +124,16 @@ describe("the packaged CloudFormation template", () => {
     );
   });
 
+  it("sends an upload receiveBundle failed on, after Lambda's retries, to the event bus", () => {
+    const configs = ofType("AWS::Lambda::EventInvokeConfig").filter(
+      (c) => JSON.stringify(c.Properties.FunctionName) === '{"Ref":"ReceiveBundleLambdaFunction"}',
+    );
+
+    expect(configs.map((c) => c.Properties.DestinationConfig)).toEqual([
+      { OnFailure: { Destination: { "Fn::GetAtt": ["SluiceEventBus", "Arn"] } } },
+    ]);
+  });
+
   it("grants no IAM statement every action on every resource", () => {
     const documents = [
       ...ofType("AWS::IAM::Role").flatMap((role) =>

@@ -48,12 +48,18 @@ function emitted(key: string, { bucket = BUCKET, eventName = "ObjectCreated:Put"
   };
 }
 
-function recordingRuntime() {
+/** Records every invocation; "failing" always fails, "flaky" fails its first `flakes` calls. */
+function recordingRuntime(flakes = 0) {
   const calls: { name: string; event: { Records: Record<string, never>[] } }[] = [];
+  let failures = 0;
   const runtime = {
     invoke: async (name: string, event: { Records: Record<string, never>[] }) => {
       calls.push({ name, event });
       if (name === "failing") throw new Error("handler failed");
+      if (name === "flaky" && failures < flakes) {
+        failures += 1;
+        throw new Error("handler failed this time");
+      }
     },
   } as unknown as LambdaRuntime;
   return { calls, runtime };
@@ -113,10 +119,15 @@ describe("BucketNotifier", () => {
             Filter: { S3Key: { Rules: [{ Name: "prefix", Value: "broken/" }] } },
             Function: { "Fn::GetAtt": ["FailingLambdaFunction", "Arn"] },
           },
+          {
+            Event: "s3:ObjectCreated:*",
+            Filter: { S3Key: { Rules: [{ Name: "prefix", Value: "flaky/" }] } },
+            Function: { "Fn::GetAtt": ["FlakyLambdaFunction", "Arn"] },
+          },
         ],
       },
     },
-    ["receiveBundle", "failing"],
+    ["receiveBundle", "failing", "flaky"],
   );
 
   it("invokes the function whose event and filters match, with the event S3 would send", async () => {
@@ -149,9 +160,9 @@ describe("BucketNotifier", () => {
     ]);
   });
 
-  it("survives a function that fails, as an asynchronous invocation does", async () => {
+  it("tries a failing function twice more, as Lambda does, then logs and survives it", async () => {
     const { calls, runtime } = recordingRuntime();
-    const notifier = new BucketNotifier(BUCKET, notifications, runtime, "us-east-1");
+    const notifier = new BucketNotifier(BUCKET, notifications, runtime, "us-east-1", [1, 1]);
 
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
 
@@ -160,15 +171,28 @@ describe("BucketNotifier", () => {
     const logged = stderr.mock.calls.map(([line]) => JSON.parse(String(line)));
     stderr.mockRestore();
 
-    expect(calls.map((call) => call.name)).toEqual(["failing"]);
-    expect(logged).toEqual([
+    expect(calls.map((call) => call.name)).toEqual(["failing", "failing", "failing"]);
+    expect(logged.filter((line) => line.level === "error")).toEqual([
       expect.objectContaining({
-        level: "error",
         message: "bucket notification failed",
         functionName: "failing",
         key: "broken/x.bin",
+        attempt: 2,
       }),
     ]);
+  });
+
+  it("delivers the event when a retry succeeds", async () => {
+    const { calls, runtime } = recordingRuntime(1);
+    const notifier = new BucketNotifier(BUCKET, notifications, runtime, "us-east-1", [1, 1]);
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+
+    notifier.notify(emitted("flaky/1.0.0.bin"));
+    await notifier.drain();
+    stderr.mockRestore();
+
+    expect(calls.map((call) => call.name)).toEqual(["flaky", "flaky"]);
+    expect(calls[1]?.event).toEqual(calls[0]?.event);
   });
 });
 
