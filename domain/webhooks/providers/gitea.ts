@@ -31,6 +31,7 @@ const GiteaCommitSchema = z.looseObject({
 
 const GiteaPushSchema = z.looseObject({
   ref: z.string(),
+  before: z.string().optional(),
   after: z.string(),
   repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
   pusher: z.looseObject({ login: z.string(), full_name: z.string().optional() }),
@@ -49,6 +50,9 @@ export function parseGitea(webhook: IncomingWebhook): ParsedWebhook {
   const deliveryId = requireHeader(webhook, "x-gitea-delivery", "Gitea");
 
   const push = readJsonBody(webhook, GiteaPushSchema, "Gitea push payload");
+  // A real push moves its ref. The Test Delivery button sends a push that does not: of the
+  // latest commit onto itself in older Gitea, of the all-zeros id in newer.
+  if (push.before === push.after) return { kind: "ping", deliveryId };
   const ref = splitRef(push.ref);
   if (ref === undefined)
     return { kind: "ignored", deliveryId, reason: notBranchOrTagReason(push.ref) };

@@ -446,6 +446,25 @@ describe("parseWebhook", () => {
       // Assess
       expect(parsed).toMatchObject({ kind: "ignored", reason: expect.stringContaining("deleted") });
     });
+
+    it.each([
+      ["newer Gitea: a fake commit of all zeros", "0".repeat(40)],
+      ["older Gitea: the latest commit onto itself", "ab".repeat(20)],
+    ])("takes the Test Delivery button's push (%s) as a ping", (_, sha) => {
+      // Prepare
+      const sample = withBody(hostSample("gitea", "push"), (payload) => {
+        payload.before = sha;
+        payload.after = sha;
+        payload.commits = [{ ...payload.commits[0], id: sha }];
+        payload.head_commit = null;
+      });
+
+      // Act
+      const parsed = parseWebhook("gitea", incoming(sample));
+
+      // Assess
+      expect(parsed).toEqual({ kind: "ping", deliveryId: sample.headers["x-gitea-delivery"] });
+    });
   });
 
   it("ignores a push to a ref that is neither a branch nor a tag", () => {
