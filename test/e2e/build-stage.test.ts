@@ -2,8 +2,8 @@ import { readFile, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { makeGitRepo } from "../support/git-repo";
-import { addCommit, githubPushOf } from "../support/local-pushes";
+import { addCommit, makeGitRepo } from "../support/git-repo";
+import { githubPushOf } from "../support/local-pushes";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 import { appWithSecret, deliver, signedDelivery } from "../support/webhooks";
 

@@ -3,9 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { allRunsEnded, api, runStatuses, startTestStack } from "../support/local-stack";
 
-const ENDED = ["SUCCEEDED", "FAILED", "SUPERSEDED"];
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commit: string };
 let gate: BuildGate | undefined;
@@ -43,31 +42,15 @@ async function startRuns(app: string, count: number): Promise<string[]> {
   return ids;
 }
 
-async function statuses(ids: string[]): Promise<string[]> {
-  return Promise.all(ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body.status));
-}
-
-async function allEnded(ids: string[]) {
-  return waitFor(
-    async () => {
-      const runs = await Promise.all(
-        ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body),
-      );
-      return runs.every((r) => ENDED.includes(r.status)) ? runs : undefined;
-    },
-    { what: "every run to end", timeoutMs: 30_000 },
-  );
-}
-
 describe("execution modes over the local stack", () => {
   it("queued: runs one at a time, in the order they came", async () => {
     const held = await register("one-by-one", "queued");
 
     const ids = await startRuns("one-by-one", 3);
     const [first] = await held.waitForArrivals(1);
-    const whileHeld = await statuses(ids);
+    const whileHeld = await runStatuses(stack, ids);
     await held.open();
-    const runs = await allEnded(ids);
+    const runs = await allRunsEnded(stack, ids);
 
     expect(first?.runId).toBe(ids[0]);
     expect(whileHeld).toEqual(["RUNNING", "QUEUED", "QUEUED"]);
@@ -83,9 +66,9 @@ describe("execution modes over the local stack", () => {
 
     const ids = await startRuns("newest-wins", 4);
     await held.waitForArrivals(1);
-    const whileHeld = await statuses(ids);
+    const whileHeld = await runStatuses(stack, ids);
     await held.open();
-    const runs = await allEnded(ids);
+    const runs = await allRunsEnded(stack, ids);
 
     expect(whileHeld).toEqual(["RUNNING", "SUPERSEDED", "SUPERSEDED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual([
@@ -107,7 +90,7 @@ describe("execution modes over the local stack", () => {
     // Every build is under way at once, none of them able to finish until the gate opens.
     const arrivals = await held.waitForArrivals(3);
     await held.open();
-    const runs = await allEnded(ids);
+    const runs = await allRunsEnded(stack, ids);
 
     expect(arrivals.map((a) => a.runId).sort()).toEqual([...ids].sort());
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);

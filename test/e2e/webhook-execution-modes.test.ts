@@ -1,13 +1,12 @@
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { makeGitRepo } from "../support/git-repo";
+import { addCommit, makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
-import { addCommit, githubPushOf } from "../support/local-pushes";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { githubPushOf } from "../support/local-pushes";
+import { allRunsEnded, runStatuses, startTestStack } from "../support/local-stack";
 import { appWithSecret, deliver, runsOf, signedDelivery } from "../support/webhooks";
 
-const ENDED = ["SUCCEEDED", "FAILED", "SUPERSEDED"];
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commits: string[] };
 let gate: BuildGate | undefined;
@@ -49,22 +48,6 @@ async function push(app: { name: string; secret: string }, commit: string): Prom
   return res.body.runId;
 }
 
-async function statuses(ids: string[]): Promise<string[]> {
-  return Promise.all(ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body.status));
-}
-
-async function allEnded(ids: string[]) {
-  return waitFor(
-    async () => {
-      const runs = await Promise.all(
-        ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body),
-      );
-      return runs.every((r) => ENDED.includes(r.status)) ? runs : undefined;
-    },
-    { what: "every run to end", timeoutMs: 30_000 },
-  );
-}
-
 describe("execution modes of webhook-started runs", () => {
   it("queued: pushes that arrive during a build run one after another, in order", async () => {
     const app = await heldApp("hooked-queue", "queued");
@@ -73,9 +56,9 @@ describe("execution modes of webhook-started runs", () => {
     const first = await push(app, c1);
     await app.gate.waitForArrivals(1);
     const ids = [first, await push(app, c2), await push(app, c3)];
-    const whileHeld = await statuses(ids);
+    const whileHeld = await runStatuses(stack, ids);
     await app.gate.open();
-    const runs = await allEnded(ids);
+    const runs = await allRunsEnded(stack, ids);
 
     expect(whileHeld).toEqual(["RUNNING", "QUEUED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
@@ -102,9 +85,9 @@ describe("execution modes of webhook-started runs", () => {
     const first = await push(app, c1);
     await app.gate.waitForArrivals(1);
     const ids = [first, await push(app, c2), await push(app, c3)];
-    const whileHeld = await statuses(ids);
+    const whileHeld = await runStatuses(stack, ids);
     await app.gate.open();
-    const runs = await allEnded(ids);
+    const runs = await allRunsEnded(stack, ids);
 
     expect(whileHeld).toEqual(["RUNNING", "SUPERSEDED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUPERSEDED", "SUCCEEDED"]);

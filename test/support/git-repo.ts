@@ -18,12 +18,22 @@ export async function makeGitRepo(
   files: Record<string, string>,
 ): Promise<{ dir: string; commit: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), "sluice-repo-"));
+  await run("git", ["init", "--quiet", "--initial-branch=main"], { cwd: dir, env: GIT_ENV });
+  return { dir, commit: await addCommit(dir, files, "first") };
+}
+
+/** Commits `files` on top of the repository's current branch; returns the new commit's sha. */
+export async function addCommit(
+  dir: string,
+  files: Record<string, string>,
+  message: string,
+): Promise<string> {
   const git = (...args: string[]) => run("git", args, { cwd: dir, env: GIT_ENV });
-  await git("init", "--quiet", "--initial-branch=main");
-  for (const [name, content] of Object.entries(files))
+  for (const [name, content] of Object.entries(files)) {
     await writeFile(path.join(dir, name), content);
+  }
   await git("add", ".");
-  await git("commit", "--quiet", "--message", "first");
+  await git("commit", "--quiet", "--message", message);
   const { stdout } = await git("rev-parse", "HEAD");
-  return { dir, commit: stdout.trim() };
+  return stdout.trim();
 }

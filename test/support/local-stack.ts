@@ -69,3 +69,23 @@ export async function api(
   }
   return { status: res.status, body: parsed };
 }
+
+/** Each run's status, in the order of `ids`. */
+export async function runStatuses(stack: LocalStack, ids: readonly string[]): Promise<string[]> {
+  return Promise.all(ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body.status));
+}
+
+const ENDED = ["SUCCEEDED", "FAILED", "SUPERSEDED"];
+
+/** The runs, once every one of them has ended. */
+export async function allRunsEnded(stack: LocalStack, ids: readonly string[]): Promise<Json[]> {
+  return waitFor(
+    async () => {
+      const runs = await Promise.all(
+        ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body),
+      );
+      return runs.every((r) => ENDED.includes(r.status)) ? runs : undefined;
+    },
+    { what: "every run to end", timeoutMs: 30_000 },
+  );
+}
