@@ -58,11 +58,15 @@ export function apiHandler(
     onError: async (request) => {
       const err = request.error;
       if (err instanceof SluiceError && err.expose) {
-        logger.info("request refused", {
+        const answered = {
           status: err.statusCode,
           reason: err.message,
           route: request.event.routeKey,
-        });
+        };
+        // A 5xx the caller may read about is still Sluice's failure: its cause goes to the log.
+        if (err.statusCode >= 500)
+          logger.error("request failed", { ...answered, error: err.cause });
+        else logger.info("request refused", answered);
         request.response = json(err.statusCode, { message: err.message });
         return;
       }

@@ -26,6 +26,12 @@ const DELIVERY_RECORD_SECONDS = 7 * 24 * 60 * 60;
 /** Longer than any webhook request may take, so a claim this old without its run was abandoned. */
 const ABANDONED_CLAIM_MS = 60_000;
 const MAX_DELIVERY_ID_LENGTH = 200;
+/**
+ * Hosts whose push bodies carry the time of the push (GitHub's `repository.pushed_at`, Gitea's
+ * `repository.updated_at`), so the same bytes twice are one push sent twice, never two pushes.
+ * GitLab's and Bitbucket's bodies do not: pushing the same change again sends the same bytes.
+ */
+const PUSH_TIMED: ReadonlySet<Provider> = new Set(["github", "gitea"]);
 const MAX_REASON_LENGTH = 500;
 
 /** The header each host authenticates a delivery with, as its users know it. */
@@ -178,9 +184,12 @@ async function deploy(
     expiresAt: Math.floor(now.getTime() / 1000) + DELIVERY_RECORD_SECONDS,
   };
   if (await ports.deliveries.claim(claim)) {
-    const original = await ports.deliveries.claimPayload(claim);
+    const original = PUSH_TIMED.has(change.provider)
+      ? await ports.deliveries.claimPayload(claim)
+      : undefined;
     if (original === undefined) return startClaimed(ports, claim, revision, trigger);
-    // The same signed bytes under a new delivery id: a replay, never a change of its own.
+    // The same signed bytes under a new delivery id: a replay of that delivery (Gitea's
+    // Redeliver sends one too), never a change of its own.
     await ports.deliveries.release(claim);
     const first = await ports.deliveries.get({ ...claim, deliveryId: original });
     if (!first) {
@@ -188,23 +197,44 @@ async function deploy(
         `this payload was delivered before, as delivery ${original}; redeliver that one`,
       );
     }
-    return { kind: "duplicate", deliveryId, runId: first.runId, replayOf: original };
+    const outcome = await followUp(ports, app, first, revision, trigger);
+    return outcome.kind === "duplicate"
+      ? { ...outcome, deliveryId, replayOf: original }
+      : { ...outcome, deliveryId };
   }
-
   const holder = await ports.deliveries.get(claim);
   if (!holder) {
     // Released by a claimer whose run failed to start; the host's next attempt claims it.
     throw new Error(`delivery ${deliveryId} was released while being read`);
   }
+  return followUp(ports, app, holder, revision, trigger);
+}
+
+/**
+ * A delivery that came before: whatever its first attempt left undone is finished here, so a
+ * host's retry never finds its change lost. A run not recorded after a minute is created under
+ * the claimed id; one whose pipeline could not start is replaced by a new run; one recorded but
+ * never let in is let in. Anything else is a duplicate.
+ */
+async function followUp(
+  ports: ReceiveWebhookPorts,
+  app: App,
+  holder: DeliveryRecord,
+  revision: GitRevision,
+  trigger: RunTrigger,
+): Promise<WebhookOutcome> {
+  const { deliveryId } = holder;
+  const duplicate = (runId: string) => ({ kind: "duplicate", deliveryId, runId }) as const;
+  const now = ports.clock.now();
   const run = await ports.runs.get(holder.runId);
   if (!run) {
-    if (!isAbandoned(holder, now)) return { kind: "duplicate", deliveryId, runId: holder.runId };
+    if (!isAbandoned(holder, now)) return duplicate(holder.runId);
     try {
       return started(deliveryId, await startRun(ports, app.name, revision, trigger, holder.runId));
     } catch (err) {
       // Run creation is conditional: another redelivery took the claim over first.
       if (!(err instanceof ConflictError)) throw err;
-      return { kind: "duplicate", deliveryId, runId: holder.runId };
+      return duplicate(holder.runId);
     }
   }
   if (failedToStart(run)) {
@@ -213,15 +243,11 @@ async function deploy(
     if (await ports.deliveries.reassign(holder, retry.runId)) {
       return startClaimed(ports, retry, revision, trigger);
     }
-    return {
-      kind: "duplicate",
-      deliveryId,
-      runId: (await ports.deliveries.get(claim))?.runId ?? run.id,
-    };
+    return duplicate((await ports.deliveries.get(holder))?.runId ?? run.id);
   }
   // Whoever recorded the run may have died before letting it in; letting it in again is harmless.
   if (run.status === "QUEUED" && !run.executionArn) await admitRun(ports, app, run);
-  return { kind: "duplicate", deliveryId, runId: run.id };
+  return duplicate(run.id);
 }
 
 function sha256(body: Uint8Array): string {

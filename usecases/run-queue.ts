@@ -1,5 +1,5 @@
 import type { App } from "../domain/app";
-import { PipelineStartError } from "../domain/errors";
+import { ConflictError, PipelineStartError } from "../domain/errors";
 import type {
   Clock,
   EventPublisher,
@@ -112,10 +112,13 @@ async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
   if (!run || isTerminal(run.status)) return false;
   if (!run.executionArn) {
     // Starting is idempotent, should its dispatcher be alive after all.
-    return launchRun(ports, run).then(
-      () => true,
-      () => false,
-    );
+    try {
+      await launchRun(ports, run);
+      return true;
+    } catch (err) {
+      if (err instanceof PipelineStartError) return false;
+      throw err;
+    }
   }
   const status = await ports.executions.status(run.executionArn);
   if (status === "RUNNING") return true;
@@ -172,19 +175,25 @@ async function endRun(
   error: RunError,
 ): Promise<void> {
   const at = ports.clock.now().toISOString();
-  await ports.runs.applyProgress(
-    run.id,
-    {
-      run: {
-        // A superseded run was waiting; a failed one may have had an execution that is gone.
-        expectedStatus: status === "SUPERSEDED" ? ["QUEUED"] : ["QUEUED", "RUNNING"],
-        status,
-        endedAt: at,
-        error,
+  try {
+    await ports.runs.applyProgress(
+      run.id,
+      {
+        run: {
+          // A superseded run was waiting; a failed one may have had an execution that is gone.
+          expectedStatus: status === "SUPERSEDED" ? ["QUEUED"] : ["QUEUED", "RUNNING"],
+          status,
+          endedAt: at,
+          error,
+        },
       },
-    },
-    at,
-  );
+      at,
+    );
+  } catch (err) {
+    // It ended meanwhile by its own pipeline's hand, which has announced it.
+    if (err instanceof ConflictError) return;
+    throw err;
+  }
   const detail = { runId: run.id, app: run.app, status, revision: run.revision, at, error };
   await ports.events.publish([
     status === "FAILED"

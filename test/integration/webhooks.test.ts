@@ -149,26 +149,40 @@ describe.each(PROVIDERS)("%s webhooks", (provider) => {
     expect(genuine.body.started).toBe(true);
   });
 
-  it("start nothing for a genuine signed delivery replayed under another delivery id", async () => {
-    // Prepare
-    const app = await newApp(provider);
-    const original = signedDelivery(branchPush, app.secret);
-    const first = await deliver(stack, app.name, original);
+  // GitHub and Gitea bodies carry the push's time; GitLab's and Bitbucket's do not, so the same
+  // bytes from them may be the same change pushed again.
+  if (provider === "github" || provider === "gitea") {
+    it("start nothing for a genuine signed delivery replayed under another delivery id", async () => {
+      // Prepare
+      const app = await newApp(provider);
+      const original = signedDelivery(branchPush, app.secret);
+      const first = await deliver(stack, app.name, original);
 
-    // Act: the same signed bytes, with only the (unsigned) delivery id header changed
-    const replay = await deliver(stack, app.name, withDeliveryId(original, randomUUID()));
+      // Act: the same signed bytes, with only the (unsigned) delivery id header changed
+      const replay = await deliver(stack, app.name, withDeliveryId(original, randomUUID()));
 
-    // Assess
-    expect(first.body.started).toBe(true);
-    expect(replay.status).toBe(202);
-    expect(replay.body).toMatchObject({
-      started: false,
-      duplicate: true,
-      runId: first.body.runId,
-      replayOf: deliveryIdOf(original),
+      // Assess
+      expect(first.body.started).toBe(true);
+      expect(replay.status).toBe(202);
+      expect(replay.body).toMatchObject({
+        started: false,
+        duplicate: true,
+        runId: first.body.runId,
+        replayOf: deliveryIdOf(original),
+      });
+      expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([first.body.runId]);
     });
-    expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([first.body.runId]);
-  });
+  } else {
+    it("start a run again when the same push body comes under another delivery id", async () => {
+      const app = await newApp(provider);
+      const first = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+
+      const again = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+
+      expect([first.body.started, again.body.started]).toEqual([true, true]);
+      expect(await runsOf(stack, app.name)).toHaveLength(2);
+    });
+  }
 
   it("skip a branch the triggers do not include, saying why", async () => {
     const app = await newApp(provider, "triggers:\n  - branches: { includes: [release/**] }\n");

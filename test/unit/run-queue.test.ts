@@ -130,6 +130,30 @@ describe("queued mode", () => {
     },
   );
 
+  it("takes a holder that ends while it is being looked at in its stride", async () => {
+    await register("queued");
+    const holder = await startRun(ports, "shop", revision, trigger);
+    await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+    const executions = ports.executions;
+    // Its pipeline records its end just as the queue asks Step Functions about it.
+    executions.status = async () => {
+      await recordProgress(
+        { ...ports, executions },
+        {
+          runId: holder.id,
+          progress: { type: "RunSucceeded" },
+        },
+      );
+      return "SUCCEEDED";
+    };
+
+    const next = await startRun(ports, "shop", revision, trigger);
+
+    expect(await status(holder.id)).toBe("SUCCEEDED");
+    expect(ports.executions.started).toEqual([holder.id, next.id]);
+    expect(ports.events.published.map((e) => e.detailType)).not.toContain("Run Failed");
+  });
+
   it("keeps waiting behind a holder whose execution is still running", async () => {
     await register("queued");
     const holder = await startRun(ports, "shop", revision, trigger);

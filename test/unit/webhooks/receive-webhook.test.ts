@@ -292,6 +292,32 @@ describe("a replayed payload", () => {
     expect(ports.deliveries.items.size).toBe(1);
   });
 
+  it("is how Gitea redelivers: it finishes what the first attempt left, a 503 included", async () => {
+    const gitea = pushSample("gitea", "branch");
+    ports.executions.failNext = true;
+    await expect(receive(signedDelivery(gitea, SECRET, "gitea-1"))).rejects.toMatchObject({
+      statusCode: 503,
+    });
+
+    const redelivered = await receive(signedDelivery(gitea, SECRET, "gitea-2"));
+
+    expect(redelivered).toMatchObject({ kind: "started", deliveryId: "gitea-2" });
+    expect(ports.executions.started).toEqual([(redelivered as { runId: string }).runId]);
+  });
+
+  it.each(["gitlab", "bitbucket"] as const)(
+    "starts a run again for the same %s bytes, whose bodies carry no push time",
+    async (provider) => {
+      const sample = pushSample(provider, "branch");
+
+      const first = await receive(signedDelivery(sample, SECRET, "push-1"));
+      const again = await receive(signedDelivery(sample, SECRET, "push-2"));
+
+      expect([first.kind, again.kind]).toEqual(["started", "started"]);
+      expect(ports.runs.items.size).toBe(2);
+    },
+  );
+
   it("still starts a run for another push under another delivery id", async () => {
     const other = JSON.parse(githubPush.rawBody);
     other.after = "ab".repeat(20);
