@@ -58,49 +58,57 @@ export class LocalEventBridge {
       if (entries.length === 0 || entries.length > MAX_ENTRIES) {
         return this.invalid(`Entries must hold 1 to ${MAX_ENTRIES} events`);
       }
-      const accepted: BusEvent[] = [];
-      const results = entries.map((entry) => {
-        const busName = String(entry.EventBusName ?? "default");
-        if (!this.busNames.has(busName)) {
-          return { ErrorCode: "NotFound", ErrorMessage: `Event bus ${busName} does not exist.` };
-        }
-        let detail: unknown;
-        try {
-          detail = JSON.parse(String(entry.Detail ?? ""));
-        } catch {
-          return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
-        }
-        if (!entry.Source || !entry.DetailType) {
-          return {
-            ErrorCode: "InvalidArgument",
-            ErrorMessage: "Source and DetailType are required.",
-          };
-        }
-        const event: BusEvent = {
-          version: "0",
-          id: randomUUID(),
-          "detail-type": String(entry.DetailType),
-          source: String(entry.Source),
-          account: this.accountId,
-          time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
-          region: this.region,
-          resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
-          detail,
-          "event-bus-name": busName,
-        };
-        accepted.push(event);
-        return { EventId: event.id };
-      });
-      const lines = accepted.map((e) => `${JSON.stringify(e)}\n`).join("");
-      this.writing = this.writing.then(() => (lines ? appendFile(this.logFile, lines) : undefined));
-      await this.writing;
-      for (const event of accepted) for (const listener of this.listeners) listener(event);
-      return {
-        FailedEntryCount: results.filter((r) => "ErrorCode" in r).length,
-        Entries: results,
-      };
+      return this.put(entries);
     },
   };
+
+  /**
+   * Puts PutEvents entries on their buses, as the API does; AWS services' own events (a Step
+   * Functions status change, say) come in this way too.
+   */
+  async put(entries: readonly Record<string, unknown>[]) {
+    const accepted: BusEvent[] = [];
+    const results = entries.map((entry) => {
+      const busName = String(entry.EventBusName ?? "default");
+      if (!this.busNames.has(busName)) {
+        return { ErrorCode: "NotFound", ErrorMessage: `Event bus ${busName} does not exist.` };
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(entry.Detail ?? ""));
+      } catch {
+        return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
+      }
+      if (!entry.Source || !entry.DetailType) {
+        return {
+          ErrorCode: "InvalidArgument",
+          ErrorMessage: "Source and DetailType are required.",
+        };
+      }
+      const event: BusEvent = {
+        version: "0",
+        id: randomUUID(),
+        "detail-type": String(entry.DetailType),
+        source: String(entry.Source),
+        account: this.accountId,
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+        region: this.region,
+        resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+        detail,
+        "event-bus-name": busName,
+      };
+      accepted.push(event);
+      return { EventId: event.id };
+    });
+    const lines = accepted.map((e) => `${JSON.stringify(e)}\n`).join("");
+    this.writing = this.writing.then(() => (lines ? appendFile(this.logFile, lines) : undefined));
+    await this.writing;
+    for (const event of accepted) for (const listener of this.listeners) listener(event);
+    return {
+      FailedEntryCount: results.filter((r) => "ErrorCode" in r).length,
+      Entries: results,
+    };
+  }
 
   private invalid(message: string): never {
     throw new AwsServiceError("ValidationException", message);

@@ -11,6 +11,9 @@ import { z } from "zod";
 const HttpApiEventSchema = z.object({
   httpApi: z.object({ method: z.string(), path: z.string() }),
 });
+const EventBridgeEventSchema = z.object({
+  eventBridge: z.object({ pattern: z.record(z.string(), z.unknown()) }),
+});
 const FunctionSchema = z.object({
   handler: z.string().regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export"),
   timeout: z.number().optional(),
@@ -38,6 +41,12 @@ export interface HttpRoute {
   functionName: string;
 }
 
+/** A rule on the default bus that invokes a function, from a function's `eventBridge` event. */
+export interface EventRule {
+  functionName: string;
+  pattern: Record<string, unknown>;
+}
+
 export interface LocalFunction {
   name: string;
   modulePath: string;
@@ -49,6 +58,7 @@ export interface ServerlessConfig {
   service: string;
   functions: Map<string, LocalFunction>;
   routes: HttpRoute[];
+  eventRules: EventRule[];
   /** State machine key → its ASL definition, still holding `Fn::GetAtt` function references. */
   stateMachines: Map<string, unknown>;
   /** State machine key → its name, as the stage gives it. */
@@ -71,6 +81,7 @@ export async function loadServerlessConfig(
     resolveVariables(value, parsed.service, stage, parsed.custom);
   const functions = new Map<string, LocalFunction>();
   const routes: HttpRoute[] = [];
+  const eventRules: EventRule[] = [];
   for (const [name, fn] of Object.entries(parsed.functions)) {
     const dot = fn.handler.lastIndexOf(".");
     functions.set(name, {
@@ -88,6 +99,9 @@ export async function loadServerlessConfig(
           functionName: name,
         });
       }
+      const rule = EventBridgeEventSchema.safeParse(event);
+      if (rule.success)
+        eventRules.push({ functionName: name, pattern: rule.data.eventBridge.pattern });
     }
   }
   const stateMachines = new Map<string, unknown>();
@@ -103,6 +117,7 @@ export async function loadServerlessConfig(
     service: parsed.service,
     functions,
     routes,
+    eventRules,
     stateMachines,
     stateMachineNames,
     resources: new Map(Object.entries(parsed.resources.Resources)),

@@ -9,15 +9,17 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
+import { logger } from "../http/logger";
 import { close, listen, serveAwsJson } from "./aws-json-server";
 import { LocalCodeBuild } from "./codebuild";
+import { matchesPattern } from "./event-pattern";
 import { LocalEventBridge } from "./eventbridge";
 import { createHttpApi } from "./http-api";
 import { LambdaRuntime } from "./lambda-runtime";
 import { BucketNotifier, lambdaNotifications } from "./s3-notifications";
-import { loadServerlessConfig } from "./serverless-config";
+import { type EventRule, loadServerlessConfig } from "./serverless-config";
 import { LocalSsm } from "./ssm";
-import { LocalStepFunctions } from "./stepfunctions";
+import { type ExecutionStatusChange, LocalStepFunctions } from "./stepfunctions";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REGION = "us-east-1";
@@ -139,10 +141,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const eventLog = path.join(stateDir, "events.jsonl");
     const eventBridge = new LocalEventBridge(
       eventLog,
-      new Set([resources.eventBus]),
+      new Set([resources.eventBus, "default"]),
       REGION,
       ACCOUNT_ID,
     );
+    routeEventRules(eventBridge, config.eventRules, lambdas);
+    stepFunctions.onEnded((change) => {
+      eventBridge.put([statusChangeEntry(change)]).catch((error: unknown) => {
+        logger.error("could not announce an execution's end", { error });
+      });
+    });
     const eventsServer = serveAwsJson(
       "AWSEvents",
       "application/x-amz-json-1.1",
@@ -239,4 +247,41 @@ async function createTable(properties: unknown, tableName: string): Promise<void
   } finally {
     client.destroy();
   }
+}
+
+/** The default bus's rules from serverless.yml: each matching event invokes its function. */
+function routeEventRules(
+  eventBridge: LocalEventBridge,
+  rules: readonly EventRule[],
+  lambdas: LambdaRuntime,
+): void {
+  eventBridge.subscribe((event) => {
+    if (event["event-bus-name"] !== "default") return;
+    for (const rule of rules) {
+      if (!matchesPattern(rule.pattern, event)) continue;
+      lambdas.invoke(rule.functionName, event).catch((error: unknown) => {
+        logger.error("event rule target failed", { functionName: rule.functionName, error });
+      });
+    }
+  });
+}
+
+/** A "Step Functions Execution Status Change" event as Step Functions puts it on the bus. */
+function statusChangeEntry(change: ExecutionStatusChange): Record<string, unknown> {
+  return {
+    Source: "aws.states",
+    DetailType: "Step Functions Execution Status Change",
+    EventBusName: "default",
+    Resources: [change.executionArn],
+    Detail: JSON.stringify({
+      executionArn: change.executionArn,
+      stateMachineArn: change.stateMachineArn,
+      name: change.name,
+      status: change.status,
+      startDate: Math.round(change.startDate * 1000),
+      stopDate: Math.round(change.stopDate * 1000),
+      ...(change.error ? { error: change.error } : {}),
+      ...(change.cause ? { cause: change.cause } : {}),
+    }),
+  };
 }

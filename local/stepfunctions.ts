@@ -49,9 +49,23 @@ const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
  * with each Lambda task state calling its function in-process. It answers the SFN API calls
  * Sluice makes, in the shapes the SDK expects (dates as epoch seconds, errors by `__type`).
  */
+/** What Step Functions tells EventBridge when an execution ends. */
+export interface ExecutionStatusChange {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate: number;
+  error?: string | undefined;
+  cause?: string | undefined;
+}
+
 export class LocalStepFunctions {
   private readonly machines = new Map<string, Machine>();
   private readonly executions = new Map<string, Execution>();
+  private readonly endListeners = new Set<(change: ExecutionStatusChange) => void>();
+  private stopping = false;
 
   constructor(
     private readonly lambdas: LambdaRuntime,
@@ -99,7 +113,17 @@ export class LocalStepFunctions {
     await Promise.all([...this.executions.values()].map((e) => e.done));
   }
 
+  /** Calls `listener` with each execution that ends, as EventBridge's status change events. */
+  onEnded(listener: (change: ExecutionStatusChange) => void): void {
+    this.endListeners.add(listener);
+  }
+
+  /**
+   * Stops every execution, as the local stack does when it stops. These ends are not announced:
+   * they are the laptop's, not the pipeline's, and reacting to them would start queued runs.
+   */
   abortAll(): void {
+    this.stopping = true;
     for (const e of this.executions.values()) if (e.status === "RUNNING") e.abort();
   }
 
@@ -246,8 +270,13 @@ export class LocalStepFunctions {
         },
       )
       .then(async () => {
-        execution.stopDate = Date.now() / 1000;
+        const stopDate = Date.now() / 1000;
+        execution.stopDate = stopDate;
         await recording;
+        if (this.stopping) return;
+        const { executionArn, stateMachineArn, status, error, cause } = execution;
+        const change = { executionArn, stateMachineArn, name, status, startDate, stopDate };
+        for (const listener of this.endListeners) listener({ ...change, error, cause });
       });
     this.executions.set(executionArn, execution);
     return { executionArn, startDate };

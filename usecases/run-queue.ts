@@ -63,6 +63,29 @@ function isBefore(a: QueuedRun, b: QueuedRun): boolean {
   return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.runId < b.runId);
 }
 
+/**
+ * Step Functions says a run's execution ended badly (failed, timed out, stopped). If the run
+ * did not record its own end, as when its last step failed, it is ended here and its app's
+ * slot passed on, rather than left RUNNING with nothing behind it.
+ */
+export async function executionEnded(
+  ports: QueuePorts,
+  runId: string,
+  status: string,
+): Promise<void> {
+  const run = await ports.runs.get(runId);
+  if (!run || isTerminal(run.status)) return;
+  await endRun(ports, run, "FAILED", executionEndedError(status));
+  await runEnded(ports, run.app, run.id);
+}
+
+function executionEndedError(status: string): RunError {
+  return {
+    error: "ExecutionEnded",
+    cause: `its pipeline execution ended (${status}) without recording the run's end`,
+  };
+}
+
 /** Called when a run has ended: frees the app's slot and starts whoever waits next. */
 export async function runEnded(ports: QueuePorts, app: string, runId: string): Promise<void> {
   await ports.queue.release(app, runId);
@@ -122,10 +145,7 @@ async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
   }
   const status = await ports.executions.status(run.executionArn);
   if (status === "RUNNING") return true;
-  await endRun(ports, run, "FAILED", {
-    error: "ExecutionEnded",
-    cause: `its pipeline execution ended (${status}) without recording the run's end`,
-  });
+  await endRun(ports, run, "FAILED", executionEndedError(status));
   return false;
 }
 

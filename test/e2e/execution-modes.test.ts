@@ -1,9 +1,10 @@
 import { rm } from "node:fs/promises";
+import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
-import { allRunsEnded, api, runStatuses, startTestStack } from "../support/local-stack";
+import { allRunsEnded, api, runStatuses, startTestStack, waitFor } from "../support/local-stack";
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commit: string };
@@ -97,5 +98,38 @@ describe("execution modes over the local stack", () => {
     const lastStart = Math.max(...runs.map((r) => Date.parse(r.startedAt)));
     const firstEnd = Math.min(...runs.map((r) => Date.parse(r.endedAt)));
     expect(lastStart).toBeLessThan(firstEnd);
+  });
+});
+
+describe("a run whose pipeline execution ends without it", () => {
+  it("is ended as FAILED when its execution is stopped, and the next queued run starts", async () => {
+    // Prepare: a queued app whose first run is held in its build, a second waiting
+    const held = await register("stopped-midway", "queued");
+    const [first = "", second = ""] = await startRuns("stopped-midway", 2);
+    await held.waitForArrivals(1);
+    const { executionArn } = (await api(stack, "GET", `/runs/${first}`)).body;
+
+    // Act: someone stops the execution in the Step Functions console (or it times out)
+    await new SFNClient({}).send(new StopExecutionCommand({ executionArn }));
+    const stopped = await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${first}`);
+        return body.status === "FAILED" ? body : undefined;
+      },
+      { what: "the stopped run to be ended" },
+    );
+    await held.open();
+    const [, next] = await allRunsEnded(stack, [first, second]);
+
+    // Assess
+    expect(stopped.error).toEqual({
+      error: "ExecutionEnded",
+      cause: "its pipeline execution ended (ABORTED) without recording the run's end",
+    });
+    expect(next.status).toBe("SUCCEEDED");
+    const failed = (await stack.eventBridge.read()).filter(
+      (e) => e["detail-type"] === "Run Failed" && (e.detail as { runId: string }).runId === first,
+    );
+    expect(failed).toHaveLength(1);
   });
 });

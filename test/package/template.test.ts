@@ -134,6 +134,20 @@ describe("the packaged CloudFormation template", () => {
     ]);
   });
 
+  it("ends runs whose pipeline execution failed, timed out or was stopped unrecorded", () => {
+    const rules = ofType("AWS::Events::Rule").filter((rule) =>
+      JSON.stringify(rule.Properties.Targets).includes("ExecutionEndedLambdaFunction"),
+    );
+
+    expect(rules.map((rule) => rule.Properties.EventPattern)).toEqual([
+      {
+        source: ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"] },
+      },
+    ]);
+  });
+
   it("grants no IAM statement every action on every resource", () => {
     const documents = [
       ...ofType("AWS::IAM::Role").flatMap((role) =>
