@@ -8,7 +8,7 @@ import type {
   RunQueue,
   RunRepository,
 } from "../domain/ports";
-import { isTerminal, type Run, type RunError } from "../domain/run";
+import { isTerminal, type Run, type RunError, type RunView } from "../domain/run";
 
 export interface QueuePorts {
   runs: RunRepository;
@@ -190,11 +190,13 @@ async function supersede(
  */
 async function endRun(
   ports: QueuePorts,
-  run: Run,
+  run: Run | RunView,
   status: "FAILED" | "SUPERSEDED",
   error: RunError,
 ): Promise<void> {
   const at = ports.clock.now().toISOString();
+  // The stage its execution was in ends with it, rather than stay RUNNING on an ended run.
+  const open = "stages" in run ? run.stages.find((stage) => stage.status === "RUNNING") : undefined;
   try {
     await ports.runs.applyProgress(
       run.id,
@@ -206,6 +208,9 @@ async function endRun(
           endedAt: at,
           error,
         },
+        ...(open
+          ? { stage: { ...open, status: "FAILED", endedAt: at, message: error.cause } }
+          : {}),
       },
       at,
     );

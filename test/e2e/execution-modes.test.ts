@@ -126,6 +126,9 @@ describe("a run whose pipeline execution ends without it", () => {
       error: "ExecutionEnded",
       cause: "its pipeline execution ended (ABORTED) without recording the run's end",
     });
+    expect(stopped.stages).toContainEqual(
+      expect.objectContaining({ name: "build", status: "FAILED", message: stopped.error.cause }),
+    );
     expect(next.status).toBe("SUCCEEDED");
     const failed = (await stack.eventBridge.read()).filter(
       (e) => e["detail-type"] === "Run Failed" && (e.detail as { runId: string }).runId === first,
