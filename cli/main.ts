@@ -104,22 +104,21 @@ function buildProgram(io: Io): Command {
     });
   run
     .command("start")
-    .description("start a run of a git commit")
+    .description("start a run of a git commit, or of a released version again")
     .requiredOption("--app <app>", "the app")
-    .requiredOption("--commit <sha>", "the full commit sha to deploy")
+    .option("--commit <sha>", "the full commit sha to deploy")
     .option("--ref <ref>", "the ref the commit is on, e.g. refs/heads/main")
+    .option("--version <version>", "a released version to deploy again, e.g. to roll back")
     .option("--reason <text>", "why, shown on the run")
     .action(
       async (
-        options: { app: string; commit: string; ref?: string; reason?: string },
+        options: { app: string; commit?: string; ref?: string; version?: string; reason?: string },
         command: Command,
       ) => {
-        const created: RunView = await api(command).post(`/apps/${options.app}/runs`, {
-          revision: {
-            type: "git",
-            commit: options.commit,
-            ...(options.ref ? { ref: options.ref } : {}),
-          },
+        const client = api(command);
+        const revision = await revisionToStart(client, options);
+        const created: RunView = await client.post(`/apps/${options.app}/runs`, {
+          revision,
           ...(options.reason ? { reason: options.reason } : {}),
         });
         io.stdout(`run ${created.id} ${created.status}\n`);
@@ -156,4 +155,25 @@ function seconds(value: string): number {
   if (!Number.isFinite(parsed) || parsed <= 0)
     throw new InvalidArgumentError("a number of seconds");
   return parsed;
+}
+
+/** What `run start` deploys: the commit, or the bundle the version was released with. */
+async function revisionToStart(
+  api: ApiClient,
+  options: { app: string; commit?: string; ref?: string; version?: string },
+): Promise<Record<string, string>> {
+  if ((options.commit === undefined) === (options.version === undefined)) {
+    throw new CliError("name what to deploy: --commit <sha> or --version <version>, not both");
+  }
+  if (options.commit !== undefined) {
+    return { type: "git", commit: options.commit, ...(options.ref ? { ref: options.ref } : {}) };
+  }
+  const version = options.version ?? "";
+  const history = await api.find(
+    `/apps/${encodeURIComponent(options.app)}/bundles/${encodeURIComponent(version)}`,
+  );
+  if (!history?.release) {
+    throw new CliError(`version ${version} of app ${options.app} was never released`);
+  }
+  return { type: "bundle", key: history.release.key };
 }

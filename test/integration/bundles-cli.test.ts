@@ -76,6 +76,40 @@ describe("sluice apps webhook-secret", () => {
   });
 });
 
+describe("sluice run start --version", () => {
+  it("deploys a released version again, as the bytes it was released with", async () => {
+    // Prepare
+    await registered("redeploy");
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "r.zip"), "zip");
+    const pushed = await sluice("push", file, "--app", "redeploy", "--version", "2.0.0");
+    const released = await api(stack, "GET", `/runs/${runIdIn(pushed.stdout)}`);
+
+    // Act
+    const again = await sluice("run", "start", "--app", "redeploy", "--version", "2.0.0");
+
+    // Assess
+    expect(again.code).toBe(0);
+    const rerun = await api(stack, "GET", `/runs/${runIdIn(again.stdout)}`);
+    expect(rerun.body.id).not.toBe(released.body.id);
+    expect(rerun.body.revision).toMatchObject({
+      key: "redeploy/2.0.0.zip",
+      sha256: released.body.revision.sha256,
+    });
+  });
+
+  it("refuses a version that was never released, and one of --commit or --version", async () => {
+    await registered("redeploy-none");
+
+    const never = await sluice("run", "start", "--app", "redeploy-none", "--version", "9.9.9");
+    const neither = await sluice("run", "start", "--app", "redeploy-none");
+
+    expect(never).toMatchObject({ code: 1 });
+    expect(never.stderr).toContain("version 9.9.9 of app redeploy-none was never released");
+    expect(neither.stderr).toContain("--commit <sha> or --version <version>");
+    expect((await api(stack, "GET", "/apps/redeploy-none/runs")).body.runs).toEqual([]);
+  });
+});
+
 describe("sluice push", () => {
   it("uploads the bundle under <app>/<version> and prints the run it started", async () => {
     // Prepare
