@@ -19,6 +19,7 @@ export interface BusEvent {
 type Listener = (event: BusEvent) => void;
 
 const MAX_ENTRIES = 10;
+export const DEFAULT_BUS = "default";
 
 /**
  * An EventBridge stand-in for PutEvents: each accepted event is appended to the event log
@@ -69,7 +70,7 @@ export class LocalEventBridge {
   async put(entries: readonly Record<string, unknown>[]) {
     const accepted: BusEvent[] = [];
     const results = entries.map((entry) => {
-      const busName = String(entry.EventBusName ?? "default");
+      const busName = String(entry.EventBusName ?? DEFAULT_BUS);
       if (!this.busNames.has(busName)) {
         return { ErrorCode: "NotFound", ErrorMessage: `Event bus ${busName} does not exist.` };
       }
@@ -100,7 +101,11 @@ export class LocalEventBridge {
       accepted.push(event);
       return { EventId: event.id };
     });
-    const lines = accepted.map((e) => `${JSON.stringify(e)}\n`).join("");
+    // The log is Sluice's own bus; the default bus carries AWS services' events to rules only.
+    const lines = accepted
+      .filter((e) => e["event-bus-name"] !== DEFAULT_BUS)
+      .map((e) => `${JSON.stringify(e)}\n`)
+      .join("");
     this.writing = this.writing.then(() => (lines ? appendFile(this.logFile, lines) : undefined));
     await this.writing;
     for (const event of accepted) for (const listener of this.listeners) listener(event);

@@ -13,7 +13,7 @@ import { logger } from "../http/logger";
 import { close, listen, serveAwsJson } from "./aws-json-server";
 import { LocalCodeBuild } from "./codebuild";
 import { matchesPattern } from "./event-pattern";
-import { LocalEventBridge } from "./eventbridge";
+import { DEFAULT_BUS, LocalEventBridge } from "./eventbridge";
 import { createHttpApi } from "./http-api";
 import { LambdaRuntime } from "./lambda-runtime";
 import { BucketNotifier, lambdaNotifications } from "./s3-notifications";
@@ -141,15 +141,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const eventLog = path.join(stateDir, "events.jsonl");
     const eventBridge = new LocalEventBridge(
       eventLog,
-      new Set([resources.eventBus, "default"]),
+      new Set([resources.eventBus, DEFAULT_BUS]),
       REGION,
       ACCOUNT_ID,
     );
     routeEventRules(eventBridge, config.eventRules, lambdas);
+    const announcing = new Set<Promise<unknown>>();
     stepFunctions.onEnded((change) => {
-      eventBridge.put([statusChangeEntry(change)]).catch((error: unknown) => {
-        logger.error("could not announce an execution's end", { error });
-      });
+      const announced = eventBridge
+        .put([statusChangeEntry(change)])
+        .catch((error: unknown) => logger.error("could not announce an execution's end", { error }))
+        .finally(() => announcing.delete(announced));
+      announcing.add(announced);
     });
     const eventsServer = serveAwsJson(
       "AWSEvents",
@@ -198,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(async () => {
       stepFunctions.abortAll();
       await stepFunctions.drain();
+      await Promise.allSettled([...announcing]);
       await lambdas.drain();
     });
     closers.push(() => notifier.drain());
@@ -256,7 +260,7 @@ function routeEventRules(
   lambdas: LambdaRuntime,
 ): void {
   eventBridge.subscribe((event) => {
-    if (event["event-bus-name"] !== "default") return;
+    if (event["event-bus-name"] !== DEFAULT_BUS) return;
     for (const rule of rules) {
       if (!matchesPattern(rule.pattern, event)) continue;
       lambdas.invoke(rule.functionName, event).catch((error: unknown) => {
@@ -271,7 +275,7 @@ function statusChangeEntry(change: ExecutionStatusChange): Record<string, unknow
   return {
     Source: "aws.states",
     DetailType: "Step Functions Execution Status Change",
-    EventBusName: "default",
+    EventBusName: DEFAULT_BUS,
     Resources: [change.executionArn],
     Detail: JSON.stringify({
       executionArn: change.executionArn,
