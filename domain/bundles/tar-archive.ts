@@ -6,9 +6,6 @@ import { entryLookupPath, type RawEntry } from "./entry-rules";
 import { BundleRejectedError } from "./rejection";
 import { TarEndGuard } from "./tar-end-guard";
 
-// tar's own ratio guard would report a highly compressible but legitimate bundle as an error;
-// the entry-size limits are checked on each header before its body is inflated instead.
-const NO_RATIO_LIMIT = Number.POSITIVE_INFINITY;
 const PERMISSION_BITS = 0o777;
 
 function entryType(entry: ReadEntry): ArchiveEntry["type"] {
@@ -36,7 +33,11 @@ function corrupt(error: unknown): BundleRejectedError {
 
 type Finish = (error?: unknown) => void;
 
-/** The archive's tar stream: inflated, and cut at its end-of-archive marker. */
+/**
+ * The archive's tar stream: inflated here rather than by tar (whose ratio guard would refuse a
+ * highly compressible but legitimate bundle; entry sizes are checked on each header instead),
+ * and cut at its end-of-archive marker.
+ */
 function tarStream(filePath: string): { stream: TarEndGuard; destroy(): void } {
   const source = createReadStream(filePath);
   const gunzip = createGunzip();
@@ -66,7 +67,6 @@ function scanTar(filePath: string, onEntry: (entry: ReadEntry, finish: Finish) =
     };
     const parser = new Parser({
       strict: true,
-      maxDecompressionRatio: NO_RATIO_LIMIT,
       onReadEntry: (entry) => {
         if (settled) entry.resume();
         else onEntry(entry, finish);
@@ -137,7 +137,6 @@ export function extractTar(
     cwd: destDir,
     strict: true,
     preserveOwner: false,
-    maxDecompressionRatio: NO_RATIO_LIMIT,
     filter: (path) => listed.has(entryLookupPath(path)),
     onReadEntry: (entry) => {
       if (entry.mode !== undefined) entry.mode &= PERMISSION_BITS;
