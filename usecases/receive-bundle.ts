@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { App } from "../domain/app";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
 import { parseReleaseKey, type ReleaseKey } from "../domain/bundles/release-key";
@@ -12,7 +13,6 @@ import {
 import { ConflictError } from "../domain/errors";
 import type { BundleDownloads, BundleLedger } from "../domain/ports";
 import { newRunId, type RunTrigger } from "../domain/run";
-import { requireApp } from "./require-app";
 import { admitRun, failedToStart } from "./run-queue";
 import { type StartRunPorts, startRun } from "./start-run";
 
@@ -63,7 +63,8 @@ export async function receiveBundle(
       reason: `key ${JSON.stringify(upload.key)} is not a release bundle: expected <app>/<version>.zip or <app>/<version>.tar.gz, with a lower-case app name and a version of letters, digits, ".", "_", "+" and "-"`,
     });
   }
-  if (!(await ports.apps.get(release.app))) {
+  const app = await ports.apps.get(release.app);
+  if (!app) {
     // Not kept in the ledger: only registered apps get a place there.
     return reject(
       ports,
@@ -77,7 +78,7 @@ export async function receiveBundle(
     );
   }
   const recorded = await ports.ledger.release(release.app, release.version);
-  if (recorded && isSameObject(recorded, upload)) return settle(ports, recorded);
+  if (recorded && isSameObject(recorded, upload)) return settle(ports, app, recorded);
   const dir = await mkdtemp(join(options.workDir, "sluice-bundle-"));
   let seen = upload;
   try {
@@ -99,7 +100,7 @@ export async function receiveBundle(
     );
     if (!object) return { outcome: "gone" };
     seen = { ...upload, etag: object.etag, ...pick(object, "versionId") };
-    if (recorded) return sameBytesOrRefuse(ports, seen, release, recorded, object.sha256);
+    if (recorded) return sameBytesOrRefuse(ports, app, seen, release, recorded, object.sha256);
     await inspectBundle(file, release.format, options.limits);
     const now = ports.clock.now();
     const candidate: BundleRelease = {
@@ -118,9 +119,9 @@ export async function receiveBundle(
     if (!(await ports.ledger.claim(candidate))) {
       const winner = await ports.ledger.release(release.app, release.version);
       if (!winner) throw new Error(`release of ${upload.key} was claimed, then vanished`);
-      return sameBytesOrRefuse(ports, seen, release, winner, object.sha256);
+      return sameBytesOrRefuse(ports, app, seen, release, winner, object.sha256);
     }
-    return startReleaseRun(ports, candidate);
+    return startReleaseRun(ports, app, candidate);
   } catch (err) {
     if (!(err instanceof BundleRejectedError)) throw err;
     return reject(ports, seen, release, { code: err.code, reason: err.message });
@@ -131,12 +132,13 @@ export async function receiveBundle(
 
 function sameBytesOrRefuse(
   ports: ReceiveBundlePorts,
+  app: App,
   upload: UploadedObject,
   release: ReleaseKey,
   recorded: BundleRelease,
   sha256: string,
 ): Promise<ReceiveOutcome> {
-  if (recorded.sha256 === sha256) return settle(ports, recorded);
+  if (recorded.sha256 === sha256) return settle(ports, app, recorded);
   return reject(ports, upload, release, {
     code: "VERSION_EXISTS",
     reason: `version ${release.version} of app ${release.app} was already released with sha256 ${recorded.sha256} (run ${recorded.runId}); this upload's sha256 is ${sha256}: release it as a new version`,
@@ -150,28 +152,31 @@ function sameBytesOrRefuse(
  * recorded but never let in is let in, and one whose pipeline could not start is replaced by
  * a new run of the same release.
  */
-async function settle(ports: ReceiveBundlePorts, release: BundleRelease): Promise<ReceiveOutcome> {
+async function settle(
+  ports: ReceiveBundlePorts,
+  app: App,
+  release: BundleRelease,
+): Promise<ReceiveOutcome> {
   const duplicate = { outcome: "duplicate", runId: release.runId } as const;
   const run = await ports.runs.get(release.runId);
-  if (!run) return startReleaseRun(ports, release);
+  if (!run) return startReleaseRun(ports, app, release);
   if (failedToStart(run)) {
     const retry = { ...release, runId: newRunId(ports.clock.now()) };
     if (!(await ports.ledger.reassign(release, retry.runId))) return duplicate;
-    return startReleaseRun(ports, retry);
+    return startReleaseRun(ports, app, retry);
   }
-  if (run.status === "QUEUED" && !run.executionArn) {
-    await admitRun(ports, await requireApp(ports.apps, release.app), run);
-  }
+  if (run.status === "QUEUED" && !run.executionArn) await admitRun(ports, app, run);
   return duplicate;
 }
 
 /** Starts the release's run under its recorded id; someone who got there first made it. */
 async function startReleaseRun(
   ports: ReceiveBundlePorts,
+  app: App,
   release: BundleRelease,
 ): Promise<ReceiveOutcome> {
   try {
-    await startRun(ports, release.app, releaseRevision(release), triggerOf(release), release.runId);
+    await startRun(ports, app, releaseRevision(release), triggerOf(release), release.runId);
     return { outcome: "started", runId: release.runId };
   } catch (err) {
     if (err instanceof ConflictError) return { outcome: "duplicate", runId: release.runId };

@@ -168,8 +168,11 @@ async function deploy(
       `delivery id is ${deliveryId.length} characters; at most ${MAX_DELIVERY_ID_LENGTH}`,
     );
   }
-  const revision = revisionOf(app, change);
-  const trigger = triggerOf(change);
+  const toStart: RunToStart = {
+    app,
+    revision: revisionOf(app, change),
+    trigger: triggerOf(change),
+  };
 
   const now = ports.clock.now();
   // The run id is chosen before the claim and stored with it, so whoever finds the claim
@@ -187,7 +190,7 @@ async function deploy(
     const original = PUSH_TIMED.has(change.provider)
       ? await ports.deliveries.claimPayload(claim)
       : undefined;
-    if (original === undefined) return startClaimed(ports, claim, revision, trigger);
+    if (original === undefined) return startClaimed(ports, claim, toStart);
     // The same signed bytes under a new delivery id: a replay of that delivery (Gitea's
     // Redeliver sends one too), never a change of its own.
     await ports.deliveries.release(claim);
@@ -197,7 +200,7 @@ async function deploy(
         `this payload was delivered before, as delivery ${original}; redeliver that one`,
       );
     }
-    const outcome = await followUp(ports, app, first, revision, trigger);
+    const outcome = await followUp(ports, first, toStart);
     return outcome.kind === "duplicate"
       ? { ...outcome, deliveryId, replayOf: original }
       : { ...outcome, deliveryId };
@@ -207,7 +210,14 @@ async function deploy(
     // Released by a claimer whose run failed to start; the host's next attempt claims it.
     throw new Error(`delivery ${deliveryId} was released while being read`);
   }
-  return followUp(ports, app, holder, revision, trigger);
+  return followUp(ports, holder, toStart);
+}
+
+/** What a delivery's run deploys, and for whom. */
+interface RunToStart {
+  app: App;
+  revision: GitRevision;
+  trigger: RunTrigger;
 }
 
 /**
@@ -218,11 +228,10 @@ async function deploy(
  */
 async function followUp(
   ports: ReceiveWebhookPorts,
-  app: App,
   holder: DeliveryRecord,
-  revision: GitRevision,
-  trigger: RunTrigger,
+  toStart: RunToStart,
 ): Promise<WebhookOutcome> {
+  const { app, revision, trigger } = toStart;
   const { deliveryId } = holder;
   const duplicate = (runId: string) => ({ kind: "duplicate", deliveryId, runId }) as const;
   const now = ports.clock.now();
@@ -230,7 +239,7 @@ async function followUp(
   if (!run) {
     if (!isAbandoned(holder, now)) return duplicate(holder.runId);
     try {
-      return started(deliveryId, await startRun(ports, app.name, revision, trigger, holder.runId));
+      return started(deliveryId, await startRun(ports, app, revision, trigger, holder.runId));
     } catch (err) {
       // Run creation is conditional: another redelivery took the claim over first.
       if (!(err instanceof ConflictError)) throw err;
@@ -241,7 +250,7 @@ async function followUp(
     // The host retries because the first attempt answered 503: this one gets a run of its own.
     const retry = { ...holder, runId: newRunId(now) };
     if (await ports.deliveries.reassign(holder, retry.runId)) {
-      return startClaimed(ports, retry, revision, trigger);
+      return startClaimed(ports, retry, toStart);
     }
     return duplicate((await ports.deliveries.get(holder))?.runId ?? run.id);
   }
@@ -281,14 +290,10 @@ function triggerOf(change: Change): RunTrigger {
 async function startClaimed(
   ports: ReceiveWebhookPorts,
   claim: DeliveryRecord,
-  revision: GitRevision,
-  trigger: RunTrigger,
+  { app, revision, trigger }: RunToStart,
 ): Promise<WebhookOutcome> {
   try {
-    return started(
-      claim.deliveryId,
-      await startRun(ports, claim.app, revision, trigger, claim.runId),
-    );
+    return started(claim.deliveryId, await startRun(ports, app, revision, trigger, claim.runId));
   } catch (err) {
     // Without its run the claim would turn the host's retry away as a duplicate for a
     // minute; if this clean-up fails too, the abandoned-claim rule still frees it later.

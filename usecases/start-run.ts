@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { App } from "../domain/app";
 import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
@@ -29,18 +30,17 @@ export function parseCreateRunRequest(body: unknown): CreateRunRequest {
 }
 
 /**
- * Records a run, then lets it in by the app's execution mode. The run is written before any
- * execution starts, so an execution never exists without its run.
+ * Records a run of a registered app, then lets it in by the app's execution mode. The run is
+ * written before any execution starts, so an execution never exists without its run.
  */
 export async function startRun(
-  ports: StartRunPorts,
-  appName: string,
+  ports: QueuePorts,
+  app: App,
   revision: Revision,
   trigger: RunTrigger,
   /** A caller that must be able to retry without starting twice names the run itself. */
   runId: string = newRunId(ports.clock.now()),
 ): Promise<Run> {
-  const app = await requireApp(ports.apps, appName);
   const now = ports.clock.now().toISOString();
   const run: Run = {
     id: runId,
@@ -76,10 +76,10 @@ export async function requestRun(
     ...(request.requestedBy ? { by: request.requestedBy } : {}),
     ...(request.reason ? { reason: request.reason } : {}),
   };
-  const { revision } = request;
-  if (revision.type === "git") return startRun(ports, appName, revision, trigger);
   const app = await requireApp(ports.apps, appName);
-  return startRun(ports, app.name, await releasedBundle(ports, app.name, revision), trigger);
+  const { revision } = request;
+  if (revision.type === "git") return startRun(ports, app, revision, trigger);
+  return startRun(ports, app, await releasedBundle(ports, app.name, revision), trigger);
 }
 
 async function releasedBundle(

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ExecutionMode } from "../../domain/app";
+import type { App, ExecutionMode } from "../../domain/app";
 import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { recordProgress } from "../../usecases/record-progress";
@@ -25,14 +25,13 @@ let ports: {
   clock: Clock;
 };
 
+/** The app every test runs, registered by `register`. */
+let shop: App;
+
 async function register(executionMode: ExecutionMode) {
   const at = "2026-01-01T00:00:00.000Z";
-  await ports.apps.put({
-    name: "shop",
-    pipeline: { executionMode, triggers: [] },
-    createdAt: at,
-    updatedAt: at,
-  });
+  shop = { name: "shop", pipeline: { executionMode, triggers: [] }, createdAt: at, updatedAt: at };
+  await ports.apps.put(shop);
 }
 
 /** What the pipeline's first and last steps do to a run. */
@@ -58,8 +57,8 @@ describe("parallel mode", () => {
   it("starts every run at once", async () => {
     await register("parallel");
 
-    const a = await startRun(ports, "shop", revision, trigger);
-    const b = await startRun(ports, "shop", revision, trigger);
+    const a = await startRun(ports, shop, revision, trigger);
+    const b = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([a.id, b.id]);
     expect(b.executionArn).toContain(b.id);
@@ -69,9 +68,9 @@ describe("parallel mode", () => {
 describe("queued mode", () => {
   it("holds a run while another is in progress, and starts it when that one ends", async () => {
     await register("queued");
-    const first = await startRun(ports, "shop", revision, trigger);
+    const first = await startRun(ports, shop, revision, trigger);
 
-    const second = await startRun(ports, "shop", revision, trigger);
+    const second = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([first.id]);
     expect(second.status).toBe("QUEUED");
@@ -85,7 +84,7 @@ describe("queued mode", () => {
   it("starts waiting runs in the order they arrived", async () => {
     await register("queued");
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push((await startRun(ports, "shop", revision, trigger)).id);
+    for (let i = 0; i < 4; i++) ids.push((await startRun(ports, shop, revision, trigger)).id);
 
     for (const id of ids) await runToEnd(id);
 
@@ -95,7 +94,7 @@ describe("queued mode", () => {
 
   it("moves on to the next run when the slot's holder died without saying so", async () => {
     await register("queued");
-    const stuck = await startRun(ports, "shop", revision, trigger);
+    const stuck = await startRun(ports, shop, revision, trigger);
     // Its execution failed so early that it never recorded an end: mark it failed by hand.
     await ports.runs.applyProgress(
       stuck.id,
@@ -103,7 +102,7 @@ describe("queued mode", () => {
       "2026-01-01T00:00:01.000Z",
     );
 
-    const next = await startRun(ports, "shop", revision, trigger);
+    const next = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([stuck.id, next.id]);
   });
@@ -112,11 +111,11 @@ describe("queued mode", () => {
     "ends a holder whose execution is %s without having said so, and starts the next",
     async (ended) => {
       await register("queued");
-      const holder = await startRun(ports, "shop", revision, trigger);
+      const holder = await startRun(ports, shop, revision, trigger);
       await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
       ports.executions.end(holder.id, ended);
 
-      const next = await startRun(ports, "shop", revision, trigger);
+      const next = await startRun(ports, shop, revision, trigger);
 
       expect(await ports.runs.get(holder.id)).toMatchObject({
         status: "FAILED",
@@ -132,7 +131,7 @@ describe("queued mode", () => {
 
   it("takes a holder that ends while it is being looked at in its stride", async () => {
     await register("queued");
-    const holder = await startRun(ports, "shop", revision, trigger);
+    const holder = await startRun(ports, shop, revision, trigger);
     await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
     const executions = ports.executions;
     // Its pipeline records its end just as the queue asks Step Functions about it.
@@ -147,7 +146,7 @@ describe("queued mode", () => {
       return "SUCCEEDED";
     };
 
-    const next = await startRun(ports, "shop", revision, trigger);
+    const next = await startRun(ports, shop, revision, trigger);
 
     expect(await status(holder.id)).toBe("SUCCEEDED");
     expect(ports.executions.started).toEqual([holder.id, next.id]);
@@ -156,10 +155,10 @@ describe("queued mode", () => {
 
   it("keeps waiting behind a holder whose execution is still running", async () => {
     await register("queued");
-    const holder = await startRun(ports, "shop", revision, trigger);
+    const holder = await startRun(ports, shop, revision, trigger);
     await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
 
-    const next = await startRun(ports, "shop", revision, trigger);
+    const next = await startRun(ports, shop, revision, trigger);
 
     expect(await status(holder.id)).toBe("RUNNING");
     expect(await status(next.id)).toBe("QUEUED");
@@ -185,7 +184,7 @@ describe("queued mode", () => {
     if (listed) await ports.queue.enqueue("shop", { runId: orphan.id, createdAt: at });
     await ports.queue.acquire("shop", orphan.id);
 
-    const next = await startRun(ports, "shop", revision, trigger);
+    const next = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([orphan.id]);
     expect((await ports.runs.get(orphan.id))?.executionArn).toContain(orphan.id);
@@ -195,9 +194,9 @@ describe("queued mode", () => {
 
   it("fails a run whose execution cannot start, and gives the slot to the next", async () => {
     await register("queued");
-    const first = await startRun(ports, "shop", revision, trigger);
-    const second = await startRun(ports, "shop", revision, trigger);
-    const third = await startRun(ports, "shop", revision, trigger);
+    const first = await startRun(ports, shop, revision, trigger);
+    const second = await startRun(ports, shop, revision, trigger);
+    const third = await startRun(ports, shop, revision, trigger);
     ports.executions.failNext = true;
 
     await runToEnd(first.id);
@@ -211,11 +210,11 @@ describe("queued mode", () => {
 describe("superseded mode", () => {
   it("replaces every waiting run with the newest change", async () => {
     await register("superseded");
-    const running = await startRun(ports, "shop", revision, trigger);
-    const older = await startRun(ports, "shop", revision, trigger);
-    const old = await startRun(ports, "shop", revision, trigger);
+    const running = await startRun(ports, shop, revision, trigger);
+    const older = await startRun(ports, shop, revision, trigger);
+    const old = await startRun(ports, shop, revision, trigger);
 
-    const newest = await startRun(ports, "shop", revision, trigger);
+    const newest = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([running.id]);
     expect(await status(older.id)).toBe("SUPERSEDED");
@@ -231,13 +230,13 @@ describe("superseded mode", () => {
 
   it("keeps the later of two changes made in the same millisecond, arriving at once", async () => {
     await register("superseded");
-    const running = await startRun(ports, "shop", revision, trigger);
+    const running = await startRun(ports, shop, revision, trigger);
     const sameTime = new Date("2026-01-01T00:01:00.000Z");
     ports.clock = { now: () => sameTime };
 
     const [a, b] = await Promise.all([
-      startRun(ports, "shop", revision, trigger),
-      startRun(ports, "shop", revision, trigger),
+      startRun(ports, shop, revision, trigger),
+      startRun(ports, shop, revision, trigger),
     ]);
     const [earlier, later] = [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
 
@@ -249,10 +248,10 @@ describe("superseded mode", () => {
 
   it("never interrupts the run in progress", async () => {
     await register("superseded");
-    const running = await startRun(ports, "shop", revision, trigger);
+    const running = await startRun(ports, shop, revision, trigger);
     await recordProgress(ports, { runId: running.id, progress: { type: "RunStarted" } });
 
-    await startRun(ports, "shop", revision, trigger);
+    await startRun(ports, shop, revision, trigger);
 
     expect(await status(running.id)).toBe("RUNNING");
   });
