@@ -48,17 +48,25 @@ async function push(app: { name: string; secret: string }, commit: string): Prom
   return res.body.runId;
 }
 
+/**
+ * Pushes the repository's three commits to a new held app: the second and third while the first
+ * is in its build. Returns the statuses seen then, and the runs once all have ended.
+ */
+async function pushThreeDuringFirstBuild(name: string, executionMode: string) {
+  const app = await heldApp(name, executionMode);
+  const [c1 = "", c2 = "", c3 = ""] = repo.commits;
+  const first = await push(app, c1);
+  await app.gate.waitForArrivals(1);
+  const ids = [first, await push(app, c2), await push(app, c3)];
+  const whileHeld = await runStatuses(stack, ids);
+  await app.gate.open();
+  return { app, ids, whileHeld, runs: await allRunsEnded(stack, ids) };
+}
+
 describe("execution modes of webhook-started runs", () => {
   it("queued: pushes that arrive during a build run one after another, in order", async () => {
-    const app = await heldApp("hooked-queue", "queued");
     const [c1 = "", c2 = "", c3 = ""] = repo.commits;
-
-    const first = await push(app, c1);
-    await app.gate.waitForArrivals(1);
-    const ids = [first, await push(app, c2), await push(app, c3)];
-    const whileHeld = await runStatuses(stack, ids);
-    await app.gate.open();
-    const runs = await allRunsEnded(stack, ids);
+    const { app, ids, whileHeld, runs } = await pushThreeDuringFirstBuild("hooked-queue", "queued");
 
     expect(whileHeld).toEqual(["RUNNING", "QUEUED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
@@ -79,15 +87,11 @@ describe("execution modes of webhook-started runs", () => {
   });
 
   it("superseded: the newest push replaces the one waiting, which is never built", async () => {
-    const app = await heldApp("hooked-newest", "superseded");
     const [c1 = "", c2 = "", c3 = ""] = repo.commits;
-
-    const first = await push(app, c1);
-    await app.gate.waitForArrivals(1);
-    const ids = [first, await push(app, c2), await push(app, c3)];
-    const whileHeld = await runStatuses(stack, ids);
-    await app.gate.open();
-    const runs = await allRunsEnded(stack, ids);
+    const { app, ids, whileHeld, runs } = await pushThreeDuringFirstBuild(
+      "hooked-newest",
+      "superseded",
+    );
 
     expect(whileHeld).toEqual(["RUNNING", "SUPERSEDED", "QUEUED"]);
     expect(runs.map((r) => r.status)).toEqual(["SUCCEEDED", "SUPERSEDED", "SUCCEEDED"]);
