@@ -275,8 +275,17 @@ export class LocalStepFunctions {
         await recording;
         if (this.stopping) return;
         const { executionArn, stateMachineArn, status, error, cause } = execution;
-        const change = { executionArn, stateMachineArn, name, status, startDate, stopDate };
-        for (const listener of this.endListeners) listener({ ...change, error, cause });
+        const change = {
+          executionArn,
+          stateMachineArn,
+          name,
+          status,
+          startDate,
+          stopDate,
+          error,
+          cause,
+        };
+        for (const listener of this.endListeners) listener(change);
       });
     this.executions.set(executionArn, execution);
     return { executionArn, startDate };
