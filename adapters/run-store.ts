@@ -1,67 +1,84 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError } from "../domain/errors";
-import type { RunChange } from "../domain/progress";
-import type { Revision } from "../domain/revision";
+import { monotonicFactory } from "ulid";
+import { ConflictError, TransientError } from "../domain/errors";
+import { EVENT_ID_FIELD, type LifecycleEvent } from "../domain/lifecycle-events";
+import type { RunRepository } from "../domain/ports";
 import {
   type Run,
   RunSchema,
-  type RunStatus,
   type RunView,
-  StageNameSchema,
-  type StageRecord,
-  StageRecordSchema,
+  type StepRecord,
+  StepRecordSchema,
+  stagesOf,
 } from "../domain/run";
+import type { RunTransition } from "../domain/steps";
 
-const STAGE_ORDER = StageNameSchema.options;
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** How long a published event's outbox item is kept (DynamoDB's TTL removes it after). */
+const OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600;
+
+const eventId = monotonicFactory();
 
 /**
- * Runs in the single Sluice table. A run is one item whose `stages` map holds its stage
- * history, so a status change and its stage record are written together by one conditional
- * update (no transactions needed, and a retried step cannot half-apply).
+ * Runs in the single Sluice table, each in its own partition: the run item, one item per step
+ * attempt, and its outbox (one item per lifecycle event, which the table's stream publishes to
+ * the bus). Every change to a run is one transaction with its step records and its events, so
+ * none of them is ever written without the others.
  */
-export class RunStore {
+export class RunStore implements RunRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
-  async create(run: Run): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...runKeys(run), ...run, stages: {} },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        throw new ConflictError(`run ${run.id} already exists`, { cause: err });
-      }
-      throw err;
-    }
+  async create(run: Run, events: readonly LifecycleEvent[]): Promise<void> {
+    const now = run.createdAt;
+    await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...runKeys(run), ...run },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        },
+        ...events.map((e) => this.outboxPut(run.id, e, now)),
+      ],
+      run.id,
+      `run ${run.id} already exists`,
+    );
   }
 
   async get(runId: string): Promise<RunView | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
+    const { Items = [] } = await this.doc.send(
+      new QueryCommand({
         TableName: this.table,
-        Key: { pk: `RUN#${runId}`, sk: "RUN" },
+        // "RUN" sorts before "STEP#..." and "STEP$" after every one of them, so the outbox
+        // (EVENT#...) and the task tokens (TOKEN#...) stay out of the answer.
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :run AND :stepsEnd",
+        ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":run": "RUN", ":stepsEnd": "STEP$" },
         ConsistentRead: true,
       }),
     );
-    return Item ? toRunView(Item) : undefined;
+    const item = Items.find((i) => i.sk === "RUN");
+    if (!item) return undefined;
+    const steps = Items.filter((i) => String(i.sk).startsWith("STEP#")).map(
+      (i): StepRecord => StepRecordSchema.parse(i),
+    );
+    return { ...RunSchema.parse(item), stages: stagesOf(steps), steps };
   }
 
-  /** Newest first. */
-  async listByApp(app: string, limit = 50): Promise<RunView[]> {
+  /** Newest first; the runs alone, without their steps. */
+  async listByApp(app: string, limit = 50): Promise<Run[]> {
     const { Items = [] } = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
@@ -72,84 +89,116 @@ export class RunStore {
         Limit: limit,
       }),
     );
-    return Items.map(toRunView);
+    return Items.map((i) => RunSchema.parse(i));
   }
 
-  async setExecutionArn(runId: string, executionArn: string, now: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: `RUN#${runId}`, sk: "RUN" },
-        UpdateExpression: "SET executionArn = :arn, updatedAt = :now",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":arn": executionArn, ":now": now },
-      }),
-    );
-  }
-
-  /** Records the exact revision the source stage resolved; only while the run is going. */
-  async pinRevision(runId: string, revision: Revision, now: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: `RUN#${runId}`, sk: "RUN" },
-        UpdateExpression: "SET revision = :revision, updatedAt = :now",
-        ConditionExpression: "#status = :running",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: { ":revision": revision, ":now": now, ":running": "RUNNING" },
-      }),
-    );
-  }
-
-  /**
-   * Writes a planned step: the run's new status and/or one stage record, only while the run
-   * still has an expected status (a stage may only change while the run is RUNNING).
-   */
-  async applyProgress(
-    runId: string,
-    change: { run?: RunChange; stage?: StageRecord },
-    now: string,
-  ): Promise<void> {
+  async apply(runId: string, t: RunTransition, now: string): Promise<void> {
     const sets = ["updatedAt = :now"];
     const names: Record<string, string> = { "#status": "status" };
     const values: Record<string, unknown> = { ":now": now };
-    let expected: readonly RunStatus[] = ["RUNNING"];
-    if (change.run) {
-      const { expectedStatus, status, ...fields } = change.run;
-      expected = expectedStatus;
-      sets.push("#status = :status");
-      values[":status"] = status;
-      for (const [field, value] of Object.entries(fields)) {
-        sets.push(`#${field} = :${field}`);
-        names[`#${field}`] = field;
-        values[`:${field}`] = value;
-      }
+    for (const [field, value] of Object.entries(t.set)) {
+      if (value === undefined) continue;
+      sets.push(`#${field} = :${field}`);
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
     }
-    if (change.stage) {
-      sets.push("stages.#stage = :stage");
-      names["#stage"] = change.stage.name;
-      values[":stage"] = change.stage;
-    }
-    const allowed = expected.map((_, i) => `:expected${i}`);
-    expected.forEach((s, i) => {
+    const removes = (t.remove ?? []).map((field) => {
+      names[`#${field}`] = field;
+      return `#${field}`;
+    });
+    const conditions = [
+      `#status IN (${t.expect.status.map((_, i) => `:expected${i}`).join(", ")})`,
+    ];
+    t.expect.status.forEach((s, i) => {
       values[`:expected${i}`] = s;
     });
+    if (t.expect.cursor !== undefined) {
+      names["#cursor"] = "cursor";
+      values[":expectedCursor"] = t.expect.cursor;
+      conditions.push("#cursor = :expectedCursor");
+    }
+    if (t.expect.attempt !== undefined) {
+      names["#attempt"] = "attempt";
+      values[":expectedAttempt"] = t.expect.attempt;
+      conditions.push("#attempt = :expectedAttempt");
+    }
+    await this.transact(
+      [
+        {
+          Update: {
+            TableName: this.table,
+            Key: { pk: `RUN#${runId}`, sk: "RUN" },
+            UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+            ConditionExpression: conditions.join(" AND "),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          },
+        },
+        ...t.steps.map(
+          (step): TransactItem => ({
+            Put: { TableName: this.table, Item: { ...stepKeys(runId, step), ...step } },
+          }),
+        ),
+        ...t.events.map((e) => this.outboxPut(runId, e, now)),
+      ],
+      runId,
+      `run ${runId} changed meanwhile (expected ${t.expect.status.join(" or ")})`,
+    );
+  }
+
+  /** The Step Functions task token a step waits on; kept out of every answer about the run. */
+  async putTaskToken(runId: string, index: number, attempt: number, token: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `RUN#${runId}`, sk: tokenSortKey(index, attempt), token },
+      }),
+    );
+  }
+
+  async taskToken(runId: string, index: number, attempt: number): Promise<string | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: tokenSortKey(index, attempt) },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.token === "string" ? Item.token : undefined;
+  }
+
+  private outboxPut(runId: string, event: LifecycleEvent, now: string): TransactItem {
+    const id = eventId(Date.parse(now));
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: `RUN#${runId}`,
+          sk: `EVENT#${id}`,
+          [EVENT_ID_FIELD]: id,
+          detailType: event.detailType,
+          detail: { ...event.detail, [EVENT_ID_FIELD]: id },
+          expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
+        },
+      },
+    };
+  }
+
+  /** The run item's condition is always the first item's; its failure is a ConflictError. */
+  private async transact(items: TransactItem[], runId: string, conflict: string): Promise<void> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: `RUN#${runId}`, sk: "RUN" },
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: `#status IN (${allowed.join(", ")})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        throw new ConflictError(
-          `run ${runId} changed status meanwhile (expected ${expected.join(" or ")})`,
-          { cause: err },
+      if (err instanceof TransactionCanceledException) {
+        const reasons = err.CancellationReasons ?? [];
+        if (reasons[0]?.Code === "ConditionalCheckFailed") {
+          throw new ConflictError(conflict, { cause: err });
+        }
+        throw new TransientError(
+          `the write to run ${runId} was cancelled by another one; try again`,
+          {
+            cause: err,
+          },
         );
       }
       throw err;
@@ -166,10 +215,12 @@ function runKeys(run: Run): Record<string, string> {
   };
 }
 
-function toRunView(item: Record<string, unknown>): RunView {
-  const run = RunSchema.parse(item);
-  const stages = Object.values((item.stages ?? {}) as Record<string, unknown>)
-    .map((s) => StageRecordSchema.parse(s))
-    .sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
-  return { ...run, stages };
+const pad = (n: number) => String(n).padStart(3, "0");
+
+function stepKeys(runId: string, step: StepRecord) {
+  return { pk: `RUN#${runId}`, sk: `STEP#${pad(step.index)}#${pad(step.attempt)}` };
+}
+
+function tokenSortKey(index: number, attempt: number): string {
+  return `TOKEN#${pad(index)}#${pad(attempt)}`;
 }

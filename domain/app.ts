@@ -25,6 +25,54 @@ export const BuildConfigSchema = z
   .strict();
 export type BuildConfig = z.infer<typeof BuildConfigSchema>;
 
+/** Names the run's own steps take; a stage of the definition cannot take them. */
+const RESERVED_STAGE_NAMES = new Set(["source", "build"]);
+
+const StageNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,31}$/,
+    "stage names are 1-32 lower-case letters, digits and '-', starting with a letter",
+  )
+  .refine((name) => !RESERVED_STAGE_NAMES.has(name), "source and build are the run's own steps");
+
+/** A wait (Spinnaker's Wait stage): the run pauses this long, e.g. to let a change soak. */
+export const WaitStageSchema = z
+  .object({
+    name: StageNameSchema,
+    wait: z
+      .object({
+        minutes: z.number().int().min(0).max(525_600).optional(),
+        seconds: z.number().int().min(0).max(59).optional(),
+      })
+      .strict()
+      .refine((w) => w.minutes !== undefined || w.seconds !== undefined, "give minutes or seconds"),
+  })
+  .strict();
+
+/**
+ * A manual approval: the run waits for someone to approve or reject it. Undecided after
+ * timeoutMinutes (CodePipeline's default is 7 days), the run fails.
+ */
+export const ApprovalStageSchema = z
+  .object({
+    name: StageNameSchema,
+    approval: z
+      .object({
+        timeoutMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(60 * 24 * 60)
+          .default(60 * 24 * 7),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const StageDefinitionSchema = z.union([WaitStageSchema, ApprovalStageSchema]);
+export type StageDefinition = z.infer<typeof StageDefinitionSchema>;
+
 export const PipelineDefinitionSchema = z
   .object({
     description: z.string().max(500).optional(),
@@ -35,6 +83,24 @@ export const PipelineDefinitionSchema = z
     executionMode: ExecutionModeSchema.default("queued"),
     /** Without a build, git runs go straight from source to the stages after build. */
     build: BuildConfigSchema.optional(),
+    /** What a run goes through after its source and build, in this order. */
+    stages: z
+      .array(StageDefinitionSchema)
+      .max(50)
+      .default([])
+      .superRefine((stages, ctx) => {
+        const seen = new Set<string>();
+        stages.forEach((stage, i) => {
+          if (seen.has(stage.name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "name"],
+              message: `stage name ${stage.name} is used twice`,
+            });
+          }
+          seen.add(stage.name);
+        });
+      }),
   })
   .strict();
 

@@ -1,51 +1,80 @@
 /**
- * Errors a caller can act on. Handlers turn them into HTTP answers: the status and the message
- * of a 4xx reach the client; anything else is logged and answered as a bare 500.
+ * The kinds of failure Sluice knows. Each transport maps them once: HTTP to a status (see
+ * http/api.ts), the state machine to an error name `Sluice.<Kind>` (see functions/task.ts), so
+ * the ASL can retry what is transient and let the rest end the run.
  */
+export type ErrorKind = "InvalidInput" | "NotFound" | "Conflict" | "Transient" | "Rejected";
+
 export class SluiceError extends Error {
-  readonly statusCode: number;
+  readonly kind: ErrorKind;
+  /** Whether a caller may read the message; a transient failure's cause goes to the log only. */
   readonly expose: boolean;
 
-  constructor(statusCode: number, message: string, options?: ErrorOptions & { expose?: boolean }) {
+  constructor(kind: ErrorKind, message: string, options?: ErrorOptions & { expose?: boolean }) {
     super(message, options);
     this.name = "SluiceError";
-    this.statusCode = statusCode;
-    this.expose = options?.expose ?? statusCode < 500;
+    this.kind = kind;
+    this.expose = options?.expose ?? kind !== "Transient";
   }
 }
 
 export class BadRequestError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
-    super(400, message, options);
+    super("InvalidInput", message, options);
     this.name = "BadRequestError";
   }
 }
 
+/** Invalid input of one particular sort: a request that does not prove who sent it. */
 export class UnauthorizedError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
-    super(401, message, options);
+    super("InvalidInput", message, options);
     this.name = "UnauthorizedError";
+  }
+}
+
+/** Invalid input of one particular sort: more bytes than Sluice reads. */
+export class PayloadTooLargeError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("InvalidInput", message, options);
+    this.name = "PayloadTooLargeError";
   }
 }
 
 export class NotFoundError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
-    super(404, message, options);
+    super("NotFound", message, options);
     this.name = "NotFoundError";
   }
 }
 
 export class ConflictError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
-    super(409, message, options);
+    super("Conflict", message, options);
     this.name = "ConflictError";
   }
 }
 
-export class PayloadTooLargeError extends SluiceError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(413, message, options);
-    this.name = "PayloadTooLargeError";
+/** Worth trying again as it is: throttling, a timeout, a service's 5xx. */
+export class TransientError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions & { expose?: boolean }) {
+    super("Transient", message, options);
+    this.name = "TransientError";
+  }
+}
+
+/**
+ * Refused for a reason with a name (an approval rejected, a bundle that breaks a rule): final,
+ * and the code says which rule.
+ */
+export class RejectedError extends SluiceError {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super("Rejected", message, options);
+    this.name = "RejectedError";
   }
 }
 
@@ -53,12 +82,34 @@ export class PayloadTooLargeError extends SluiceError {
  * The pipeline could not be started for a recorded run, which is now FAILED. Shown to the caller
  * (a git host retries on a 5xx) without the AWS error, which only the log gets.
  */
-export class PipelineStartError extends SluiceError {
+export class PipelineStartError extends TransientError {
   constructor(runId: string, options?: ErrorOptions) {
-    super(503, `the pipeline could not start run ${runId}, which is marked FAILED; try again`, {
+    super(`the pipeline could not start run ${runId}, which is marked FAILED; try again`, {
       ...options,
       expose: true,
     });
     this.name = "PipelineStartError";
   }
+}
+
+/**
+ * Whether an AWS SDK error is worth retrying: throttling, a timeout, a 5xx, or a connection that
+ * failed. The SDK already retried it a few times; the state machine's Retry tries for longer.
+ */
+export function isTransientAwsError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & {
+    $retryable?: unknown;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+    code?: string;
+  };
+  if (e.$retryable || e.$fault === "server") return true;
+  if ((e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  if (/Throttl|TooManyRequests|RequestLimitExceeded|ProvisionedThroughputExceeded/.test(e.name)) {
+    return true;
+  }
+  return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "TimeoutError"].includes(
+    e.code ?? e.name,
+  );
 }

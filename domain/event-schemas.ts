@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { EVENT_SOURCE, LIFECYCLE_EVENTS, type LifecycleDetailType } from "./lifecycle-events";
+import {
+  EVENT_ID_FIELD,
+  EVENT_SOURCE,
+  LIFECYCLE_EVENTS,
+  type LifecycleDetailType,
+} from "./lifecycle-events";
 
 /** File name of a detail-type's schema under events/schemas/: "Run Started" → run-started.json. */
 export function schemaFileName(detailType: LifecycleDetailType): string {
@@ -20,7 +25,10 @@ export function lifecycleEventJsonSchema(detailType: LifecycleDetailType): Recor
     properties: {
       source: { const: EVENT_SOURCE },
       "detail-type": { const: detailType },
-      detail: z.toJSONSchema(LIFECYCLE_EVENTS[detailType], { target: "draft-2020-12" }),
+      detail: z.toJSONSchema(
+        LIFECYCLE_EVENTS[detailType].extend({ [EVENT_ID_FIELD]: z.string() }),
+        { target: "draft-2020-12" },
+      ),
     },
   };
 }

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { RevisionSchema } from "./revision";
-import { RunErrorSchema, RunStatusSchema, StageNameSchema, StageStatusSchema } from "./run";
+import {
+  ApprovalDecisionSchema,
+  OperatorActionSchema,
+  RunErrorSchema,
+  RunStatusSchema,
+  StageStatusSchema,
+} from "./run";
 
 /** Every event Sluice puts on its bus has this source, so one rule pattern catches them all. */
 export const EVENT_SOURCE = "sluice";
@@ -12,12 +18,29 @@ export const RunEventDetailSchema = z.object({
   revision: RevisionSchema,
   at: z.string(),
   error: RunErrorSchema.optional(),
+  /** 1, and one more for each retry of the run. */
+  attempt: z.number().int().positive().optional(),
+});
+
+/** An operator stopped or retried the run: who, and why. */
+export const RunActionDetailSchema = RunEventDetailSchema.extend({
+  action: OperatorActionSchema,
 });
 
 export const StageEventDetailSchema = RunEventDetailSchema.extend({
-  stage: StageNameSchema,
+  /** The plan step: `source`, `build`, or a stage of the pipeline definition. */
+  stage: z.string(),
   stageStatus: StageStatusSchema,
   message: z.string().optional(),
+  /** A wait stage's end. */
+  until: z.string().optional(),
+});
+
+export const ApprovalEventDetailSchema = RunEventDetailSchema.extend({
+  stage: z.string(),
+  /** When an undecided approval times out. */
+  expiresAt: z.string().optional(),
+  decision: ApprovalDecisionSchema.optional(),
 });
 
 export const BundleRejectedDetailSchema = z.object({
@@ -37,13 +60,22 @@ export const LIFECYCLE_EVENTS = {
   "Run Succeeded": RunEventDetailSchema,
   "Run Failed": RunEventDetailSchema,
   "Run Superseded": RunEventDetailSchema,
-  "Run Cancelled": RunEventDetailSchema,
+  "Run Stopped": RunActionDetailSchema,
+  "Run Redriven": RunActionDetailSchema,
   "Stage Started": StageEventDetailSchema,
   "Stage Succeeded": StageEventDetailSchema,
   "Stage Failed": StageEventDetailSchema,
   "Stage Skipped": StageEventDetailSchema,
+  "Approval Requested": ApprovalEventDetailSchema,
+  "Approval Decided": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,
 } as const;
+
+/**
+ * Every event's detail also carries `eventId`, the same on every delivery of that event: events
+ * are published at least once, and a consumer de-duplicates on it.
+ */
+export const EVENT_ID_FIELD = "eventId";
 
 export type LifecycleDetailType = keyof typeof LIFECYCLE_EVENTS;
 export type LifecycleEvent = {

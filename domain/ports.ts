@@ -1,9 +1,8 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { LifecycleEvent } from "./lifecycle-events";
-import type { ProgressPlan } from "./progress";
-import type { Revision } from "./revision";
 import type { Run, RunView } from "./run";
+import type { RunTransition } from "./steps";
 
 /** What use cases need from the outside world; adapters/ implements them over AWS clients. */
 export interface AppRepository {
@@ -12,12 +11,17 @@ export interface AppRepository {
 }
 
 export interface RunRepository {
-  create(run: Run): Promise<void>;
+  /** Records a new run with its events; a ConflictError if it exists. */
+  create(run: Run, events: readonly LifecycleEvent[]): Promise<void>;
   get(runId: string): Promise<RunView | undefined>;
-  listByApp(app: string, limit?: number): Promise<RunView[]>;
-  setExecutionArn(runId: string, executionArn: string, now: string): Promise<void>;
-  pinRevision(runId: string, revision: Revision, now: string): Promise<void>;
-  applyProgress(runId: string, change: Omit<ProgressPlan, "event">, now: string): Promise<void>;
+  listByApp(app: string, limit?: number): Promise<Run[]>;
+  /**
+   * Writes the transition, its step records and its events together, or nothing: a
+   * ConflictError when the run is no longer as the transition expects.
+   */
+  apply(runId: string, transition: RunTransition, now: string): Promise<void>;
+  putTaskToken(runId: string, index: number, attempt: number, token: string): Promise<void>;
+  taskToken(runId: string, index: number, attempt: number): Promise<string | undefined>;
 }
 
 export interface QueuedRun {
@@ -52,10 +56,25 @@ export type ExecutionStatus =
   | "PENDING_REDRIVE"
   | "GONE";
 
+export interface ExecutionEnd {
+  status: ExecutionStatus;
+  error?: string;
+  cause?: string;
+}
+
 export interface PipelineEngine {
-  /** Returns the execution ARN; starting the same run twice returns the first execution. */
+  /** The run's execution is named after it, so its ARN is known before it starts. */
+  arnOf(runId: string): string;
+  /** Starting the same run twice returns the first execution. */
   start(runId: string, input: unknown): Promise<string>;
   status(executionArn: string): Promise<ExecutionStatus>;
+  describe(executionArn: string): Promise<ExecutionEnd>;
+  stop(executionArn: string, error: string, cause: string): Promise<void>;
+  /** Continues a failed, timed-out or stopped execution from the state it ended in. */
+  redrive(executionArn: string): Promise<void>;
+  /** Resumes a task waiting on its token. */
+  succeedTask(token: string, output: unknown): Promise<void>;
+  failTask(token: string, error: string, cause: string): Promise<void>;
 }
 
 export interface ObjectHead {

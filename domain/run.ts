@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { AppNameSchema } from "./app";
+import { PlanSchema } from "./plan";
 import { RevisionSchema } from "./revision";
 
 export const RunIdSchema = z
@@ -23,7 +24,7 @@ export const RunStatusSchema = z.enum([
   "SUCCEEDED",
   "FAILED",
   "SUPERSEDED",
-  "CANCELLED",
+  "STOPPED",
   "ROLLED_BACK",
 ]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -32,29 +33,58 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
   "SUCCEEDED",
   "FAILED",
   "SUPERSEDED",
-  "CANCELLED",
+  "STOPPED",
   "ROLLED_BACK",
 ]);
 
-export const StageNameSchema = z.enum([
-  "source",
-  "build",
-  "beta",
-  "gamma",
-  "approval",
-  "production",
-]);
+export const StageStatusSchema = z.enum(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "STOPPED"]);
+export type StageStatus = z.infer<typeof StageStatusSchema>;
 
-export const StageStatusSchema = z.enum(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"]);
+export const ApprovalDecisionSchema = z.object({
+  decision: z.enum(["approve", "reject"]),
+  by: z.string(),
+  comment: z.string().optional(),
+  at: z.string(),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
-export const StageRecordSchema = z.object({
-  name: StageNameSchema,
+/**
+ * What one attempt at one plan step did. A step run again (a retry of the run) gets a record of
+ * its own, so every attempt shows.
+ */
+export const StepRecordSchema = z.object({
+  step: z.string(),
+  kind: z.string(),
+  index: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
   status: StageStatusSchema,
   startedAt: z.string(),
   endedAt: z.string().optional(),
   message: z.string().optional(),
+  /** A wait step's end. */
+  until: z.string().optional(),
+  approval: ApprovalDecisionSchema.optional(),
 });
-export type StageRecord = z.infer<typeof StageRecordSchema>;
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+/** A stage as users see it: the latest attempt at one plan step. */
+export interface StageRecord {
+  name: string;
+  status: z.infer<typeof StageStatusSchema>;
+  attempt: number;
+  startedAt: string;
+  endedAt?: string;
+  message?: string;
+  until?: string;
+}
+
+/** Who asked for an operator's action on a run, and why. */
+export const OperatorActionSchema = z.object({
+  by: z.string(),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+export type OperatorAction = z.infer<typeof OperatorActionSchema>;
 
 export const RunTriggerSchema = z.object({
   type: z.enum(["api", "webhook", "upload"]),
@@ -79,11 +109,41 @@ export const RunSchema = z.object({
   endedAt: z.string().optional(),
   executionArn: z.string().optional(),
   error: RunErrorSchema.optional(),
+  plan: PlanSchema,
+  /** Index of the plan step the run is in; -1 before its first. */
+  cursor: z.number().int().min(-1).default(-1),
+  /** 1, and one more for each retry. */
+  attempt: z.number().int().positive().default(1),
+  stopRequest: OperatorActionSchema.optional(),
+  retries: z.array(OperatorActionSchema.extend({ attempt: z.number().int() })).default([]),
 });
 export type Run = z.infer<typeof RunSchema>;
 
-/** A run as shown to users: the record and its stage history in pipeline order. */
-export type RunView = Run & { stages: StageRecord[] };
+/**
+ * A run as shown to users: the record, its stages (the latest attempt at each plan step, in plan
+ * order) and every step attempt.
+ */
+export type RunView = Run & { stages: StageRecord[]; steps: StepRecord[] };
+
+/** The stages a person reads: the latest attempt at each step, in plan order. */
+export function stagesOf(steps: readonly StepRecord[]): StageRecord[] {
+  const latest = new Map<number, StepRecord>();
+  for (const step of steps) {
+    const seen = latest.get(step.index);
+    if (!seen || seen.attempt < step.attempt) latest.set(step.index, step);
+  }
+  return [...latest.values()]
+    .sort((a, b) => a.index - b.index)
+    .map((s) => ({
+      name: s.step,
+      status: s.status,
+      attempt: s.attempt,
+      startedAt: s.startedAt,
+      ...(s.endedAt ? { endedAt: s.endedAt } : {}),
+      ...(s.message ? { message: s.message } : {}),
+      ...(s.until ? { until: s.until } : {}),
+    }));
+}
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_RUN_STATUSES.has(status);

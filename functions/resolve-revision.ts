@@ -1,15 +1,16 @@
-import middy from "@middy/core";
 import { z } from "zod";
 import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { BadRequestError } from "../domain/errors";
 import { RevisionSchema } from "../domain/revision";
-import { RunIdSchema } from "../domain/run";
-import { pinRunRevision } from "../usecases/resolve-revision";
+import { formatIssues } from "../domain/validation";
+import { resolveRevision } from "../usecases/resolve-revision";
+import { taskHandler } from "./task";
 
-const InputSchema = z.object({ runId: RunIdSchema, revision: RevisionSchema });
+const InputSchema = z.object({ revision: RevisionSchema });
 
-/** Pipeline task of the source stage: pins the run's revision and records it on the run. */
-export const handler = middy(async (input: unknown) => {
-  const { runId, revision } = InputSchema.parse(input);
-  return pinRunRevision({ ...adapters(), clock: systemClock }, runId, revision);
+/** Pipeline task of the source stage: the run's revision, pinned. */
+export const handler = taskHandler(async (input: unknown) => {
+  const parsed = InputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues("source task", parsed.error));
+  return resolveRevision(adapters(), parsed.data.revision);
 });

@@ -5,7 +5,14 @@ import type {
   Context,
 } from "aws-lambda";
 import type { z } from "zod";
-import { BadRequestError, SluiceError } from "../domain/errors";
+import {
+  BadRequestError,
+  type ErrorKind,
+  PayloadTooLargeError,
+  RejectedError,
+  SluiceError,
+  UnauthorizedError,
+} from "../domain/errors";
 import { formatIssues } from "../domain/validation";
 import { logger } from "./logger";
 
@@ -37,6 +44,23 @@ export function jsonBody(event: ApiEvent): unknown {
   }
 }
 
+/** A JSON body that may also be left out (read as `{}`). */
+export function optionalJsonBody(event: ApiEvent): unknown {
+  return bodyText(event).trim() === "" ? {} : jsonBody(event);
+}
+
+/**
+ * Who made the request: the IAM principal API Gateway authorized (every route but the webhooks
+ * has IAM authorization), recorded on what they did.
+ */
+export function actorOf(event: ApiEvent): string {
+  const context = event.requestContext as ApiEvent["requestContext"] & {
+    authorizer?: { iam?: { userArn?: string; accessKey?: string } };
+  };
+  const iam = context.authorizer?.iam;
+  return iam?.userArn || iam?.accessKey || "anonymous";
+}
+
 /** A path parameter, checked against its schema when it has one: a malformed one is a 400. */
 export function pathParameter(event: ApiEvent, name: string, schema?: z.ZodType<string>): string {
   const value = event.pathParameters?.[name];
@@ -45,6 +69,21 @@ export function pathParameter(event: ApiEvent, name: string, schema?: z.ZodType<
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new BadRequestError(formatIssues(`${name} "${value}"`, parsed.error));
   return parsed.data;
+}
+
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  InvalidInput: 400,
+  NotFound: 404,
+  Conflict: 409,
+  Rejected: 422,
+  Transient: 503,
+};
+
+/** The one place an error kind becomes an HTTP status. */
+export function httpStatusOf(err: SluiceError): number {
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof PayloadTooLargeError) return 413;
+  return STATUS_OF_KIND[err.kind];
 }
 
 /**
@@ -58,16 +97,19 @@ export function apiHandler(
     onError: async (request) => {
       const err = request.error;
       if (err instanceof SluiceError && err.expose) {
+        const status = httpStatusOf(err);
         const answered = {
-          status: err.statusCode,
+          status,
           reason: err.message,
           route: request.event.routeKey,
         };
         // A 5xx the caller may read about is still Sluice's failure: its cause goes to the log.
-        if (err.statusCode >= 500)
-          logger.error("request failed", { ...answered, error: err.cause });
+        if (status >= 500) logger.error("request failed", { ...answered, error: err.cause });
         else logger.info("request refused", answered);
-        request.response = json(err.statusCode, { message: err.message });
+        request.response = json(status, {
+          message: err.message,
+          ...(err instanceof RejectedError ? { code: err.code } : {}),
+        });
         return;
       }
       logger.error("request failed", {

@@ -11,12 +11,14 @@ import {
   type UploadRejectionCode,
 } from "../domain/bundles/release-record";
 import { ConflictError } from "../domain/errors";
-import type { BundleDownloads, BundleLedger } from "../domain/ports";
+import type { BundleDownloads, BundleLedger, EventPublisher } from "../domain/ports";
 import { newRunId, type RunTrigger } from "../domain/run";
 import { admitRun, failedToStart } from "./run-queue";
 import { type StartRunPorts, startRun } from "./start-run";
 
 export interface ReceiveBundlePorts extends StartRunPorts {
+  /** Where a refused upload is announced; it belongs to no run, so it has no outbox. */
+  events: EventPublisher;
   downloads: BundleDownloads;
   ledger: BundleLedger;
 }

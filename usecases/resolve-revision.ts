@@ -1,11 +1,11 @@
 import { NotFoundError } from "../domain/errors";
-import type { Clock, ReleaseObjects, RunRepository } from "../domain/ports";
+import type { ReleaseObjects } from "../domain/ports";
 import type { Revision } from "../domain/revision";
 
 /**
  * The source stage: pins the revision so every later stage deploys exactly the same bytes.
  * A bundle is pinned to the object's current version id and etag; a git revision is already
- * pinned by its commit sha.
+ * pinned by its commit sha. The pipeline records the pinned revision when the stage ends.
  */
 export async function resolveRevision(
   ports: { releases: ReleaseObjects },
@@ -30,15 +30,4 @@ export async function resolveRevision(
     size: head.size,
     ...(head.versionId ? { versionId: head.versionId } : {}),
   };
-}
-
-/** The source stage's task: pins the run's revision and records it on the run. */
-export async function pinRunRevision(
-  ports: { releases: ReleaseObjects; runs: RunRepository; clock: Clock },
-  runId: string,
-  revision: Revision,
-): Promise<Revision> {
-  const pinned = await resolveRevision(ports, revision);
-  await ports.runs.pinRevision(runId, pinned, ports.clock.now().toISOString());
-  return pinned;
 }

@@ -1,28 +1,32 @@
 import type { App } from "../domain/app";
 import { ConflictError, PipelineStartError } from "../domain/errors";
+import { runErrorOf } from "../domain/execution-errors";
 import type {
   Clock,
-  EventPublisher,
+  ExecutionEnd,
   PipelineEngine,
   QueuedRun,
   RunQueue,
   RunRepository,
 } from "../domain/ports";
 import { isTerminal, type Run, type RunError, type RunView } from "../domain/run";
+import { endTransition } from "../domain/steps";
 
 export interface QueuePorts {
   runs: RunRepository;
   queue: RunQueue;
-  events: EventPublisher;
   executions: PipelineEngine;
   clock: Clock;
 }
 
-/** The input every pipeline execution gets. */
+/**
+ * The input every pipeline execution gets: the run, and no step finished yet. The state
+ * machine carries the step it is in and that step's result from then on.
+ */
 export interface PipelineInput {
   runId: string;
-  app: string;
-  revision: Run["revision"];
+  step: null;
+  result: null;
 }
 
 /**
@@ -34,8 +38,8 @@ export interface PipelineInput {
  */
 export async function admitRun(ports: QueuePorts, app: App, run: Run): Promise<Run> {
   if (app.pipeline.executionMode === "parallel") {
-    const executionArn = await launchRun(ports, run);
-    return { ...run, executionArn };
+    await launchRun(ports, run);
+    return run;
   }
   const queued: QueuedRun = { runId: run.id, createdAt: run.createdAt };
   await ports.queue.enqueue(app.name, queued);
@@ -64,22 +68,40 @@ function isBefore(a: QueuedRun, b: QueuedRun): boolean {
 }
 
 /**
- * Step Functions says a run's execution ended badly (failed, timed out, stopped). If the run
- * did not record its own end, as when its last step failed, it is ended here and its app's
- * slot passed on, rather than left RUNNING with nothing behind it.
+ * Step Functions says a run's execution ended. If the run did not record its own end (it failed,
+ * timed out or was stopped), it is ended here with the execution's error; either way the app's
+ * slot is passed on. This runs after the run's own last step, so it can never fail that run.
  */
 export async function executionEnded(
   ports: QueuePorts,
   runId: string,
-  status: string,
+  end: ExecutionEnd,
 ): Promise<void> {
   const run = await ports.runs.get(runId);
-  if (!run || isTerminal(run.status)) return;
-  await endRun(ports, run, "FAILED", executionEndedError(status));
+  if (!run) return;
+  if (!isTerminal(run.status) && end.status !== "RUNNING" && end.status !== "SUCCEEDED") {
+    // The event may say less than the execution knows (AWS leaves error and cause out of it).
+    const known = end.error ? end : await ports.executions.describe(ports.executions.arnOf(runId));
+    const stopped = end.status === "ABORTED" && run.stopRequest;
+    await endRun(
+      ports,
+      run,
+      stopped ? "STOPPED" : "FAILED",
+      stopped
+        ? { error: "Sluice.Stopped", cause: stopReason(run) }
+        : executionEndedError(end.status, known),
+    );
+  }
   await runEnded(ports, run.app, run.id);
 }
 
-function executionEndedError(status: string): RunError {
+function stopReason(run: Run): string {
+  const by = run.stopRequest ? `stopped by ${run.stopRequest.by}` : "stopped";
+  return run.stopRequest?.reason ? `${by}: ${run.stopRequest.reason}` : by;
+}
+
+function executionEndedError(status: string, end: ExecutionEnd): RunError {
+  if (end.error) return runErrorOf(end.error, end.cause);
   return {
     error: "ExecutionEnded",
     cause: `its pipeline execution ended (${status}) without recording the run's end`,
@@ -107,7 +129,7 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
     }
     const won = await ports.queue.take(app, next);
     const run = await ports.runs.get(next.runId);
-    if (!won || run?.status !== "QUEUED" || run.executionArn) {
+    if (!won || run?.status !== "QUEUED") {
       // Another dispatcher took it or started it, and the slot is rightly its own; or it ended
       // (superseded, say) while waiting, and the slot goes to whoever is next.
       if (run && !isTerminal(run.status)) return;
@@ -133,7 +155,9 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
 async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
   const run = await ports.runs.get(runId);
   if (!run || isTerminal(run.status)) return false;
-  if (!run.executionArn) {
+  const end = await ports.executions.describe(ports.executions.arnOf(run.id));
+  if (end.status === "RUNNING") return true;
+  if (end.status === "GONE") {
     // Starting is idempotent, should its dispatcher be alive after all.
     try {
       await launchRun(ports, run);
@@ -143,30 +167,29 @@ async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
       throw err;
     }
   }
-  const status = await ports.executions.status(run.executionArn);
-  if (status === "RUNNING") return true;
-  await endRun(ports, run, "FAILED", executionEndedError(status));
+  await endRun(ports, run, "FAILED", executionEndedError(end.status, end));
   return false;
 }
 
 /**
- * Starts the run's pipeline execution, named after the run. If the start fails, the run is
- * marked FAILED rather than left waiting for an execution that will never come.
+ * Starts the run's pipeline execution, named after the run, so nothing needs writing once it
+ * has started. If the start fails (and no execution came of it after all), the run is marked
+ * FAILED rather than left waiting for an execution that will never come.
  */
 export async function launchRun(ports: QueuePorts, run: Run): Promise<string> {
-  const input: PipelineInput = { runId: run.id, app: run.app, revision: run.revision };
-  let executionArn: string;
+  const input: PipelineInput = { runId: run.id, step: null, result: null };
   try {
-    executionArn = await ports.executions.start(run.id, input);
+    return await ports.executions.start(run.id, input);
   } catch (err) {
+    const arn = ports.executions.arnOf(run.id);
+    const started = await ports.executions.status(arn).catch(() => "GONE" as const);
+    if (started !== "GONE") return arn;
     await endRun(ports, run, "FAILED", {
       error: PIPELINE_START_FAILED,
       cause: (err as Error).message,
     });
     throw new PipelineStartError(run.id, { cause: err });
   }
-  await ports.runs.setExecutionArn(run.id, executionArn, ports.clock.now().toISOString());
-  return executionArn;
 }
 
 async function supersede(
@@ -186,43 +209,28 @@ async function supersede(
 
 /**
  * Ends a run its pipeline will not end: one that never started, or whose execution is gone.
- * Recorded on the run, then announced.
+ * Recorded on the run together with its events.
  */
-async function endRun(
+export async function endRun(
   ports: QueuePorts,
   run: Run | RunView,
-  status: "FAILED" | "SUPERSEDED",
+  status: "FAILED" | "SUPERSEDED" | "STOPPED",
   error: RunError,
 ): Promise<void> {
   const at = ports.clock.now().toISOString();
-  // The stage its execution was in ends with it, rather than stay RUNNING on an ended run.
-  const open = "stages" in run ? run.stages.find((stage) => stage.status === "RUNNING") : undefined;
+  const view = "steps" in run ? run : await ports.runs.get(run.id);
+  if (!view) return;
+  const transition = endTransition(view, status, error, at);
   try {
-    await ports.runs.applyProgress(
+    await ports.runs.apply(
       run.id,
-      {
-        run: {
-          // A superseded run was waiting; a failed one may have had an execution that is gone.
-          expectedStatus: status === "SUPERSEDED" ? ["QUEUED"] : ["QUEUED", "RUNNING"],
-          status,
-          endedAt: at,
-          error,
-        },
-        ...(open
-          ? { stage: { ...open, status: "FAILED", endedAt: at, message: error.cause } }
-          : {}),
-      },
+      // A superseded run was waiting; a failed or stopped one may have had an execution.
+      status === "SUPERSEDED" ? { ...transition, expect: { status: ["QUEUED"] } } : transition,
       at,
     );
   } catch (err) {
-    // It ended meanwhile by its own pipeline's hand, which has announced it.
+    // It ended meanwhile by its own pipeline's hand.
     if (err instanceof ConflictError) return;
     throw err;
   }
-  const detail = { runId: run.id, app: run.app, status, revision: run.revision, at, error };
-  await ports.events.publish([
-    status === "FAILED"
-      ? { detailType: "Run Failed", detail }
-      : { detailType: "Run Superseded", detail },
-  ]);
 }

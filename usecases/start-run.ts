@@ -3,6 +3,7 @@ import type { App } from "../domain/app";
 import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { planRun } from "../domain/plan";
 import type { AppRepository, BundleLedger } from "../domain/ports";
 import { type BundleRevision, type Revision, RevisionSchema } from "../domain/revision";
 import { newRunId, type Run, type RunTrigger } from "../domain/run";
@@ -30,8 +31,9 @@ export function parseCreateRunRequest(body: unknown): CreateRunRequest {
 }
 
 /**
- * Records a run of a registered app, then lets it in by the app's execution mode. The run is
- * written before any execution starts, so an execution never exists without its run.
+ * Records a run of a registered app with its plan (the app's definition as it is now: editing
+ * the app later never changes this run), then lets it in by the app's execution mode. The run
+ * is written before any execution starts, so an execution never exists without its run.
  */
 export async function startRun(
   ports: QueuePorts,
@@ -50,12 +52,16 @@ export async function startRun(
     trigger,
     createdAt: now,
     updatedAt: now,
+    executionArn: ports.executions.arnOf(runId),
+    plan: planRun(app, revision),
+    cursor: -1,
+    attempt: 1,
+    retries: [],
   };
-  await ports.runs.create(run);
-  await ports.events.publish([
+  await ports.runs.create(run, [
     {
       detailType: "Run Queued",
-      detail: { runId: run.id, app: run.app, status: run.status, revision, at: now },
+      detail: { runId: run.id, app: run.app, status: run.status, revision, at: now, attempt: 1 },
     },
   ]);
   return admitRun(ports, app, run);

@@ -5,54 +5,69 @@ import type {
   AppRepository,
   Clock,
   EventPublisher,
+  ExecutionEnd,
   ExecutionStatus,
   PipelineEngine,
   QueuedRun,
   RunQueue,
   RunRepository,
 } from "../../domain/ports";
-import type { ProgressPlan } from "../../domain/progress";
-import type { Revision } from "../../domain/revision";
-import type { Run, RunView } from "../../domain/run";
+import { type Run, type RunView, type StepRecord, stagesOf } from "../../domain/run";
+import type { RunTransition } from "../../domain/steps";
 
 /** In-memory ports with the same conditions as the DynamoDB adapters, for use-case tests. */
 export class MemoryRuns implements RunRepository {
-  readonly items = new Map<string, RunView>();
+  readonly items = new Map<string, Run>();
+  readonly steps = new Map<string, StepRecord[]>();
+  readonly tokens = new Map<string, string>();
+  /** Every event written with a run's change, in order: what the outbox would publish. */
+  readonly outbox: LifecycleEvent[] = [];
 
-  async create(run: Run) {
+  async create(run: Run, events: readonly LifecycleEvent[]) {
     if (this.items.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
-    this.items.set(run.id, { ...run, stages: [] });
+    this.items.set(run.id, structuredClone(run));
+    this.steps.set(run.id, []);
+    this.outbox.push(...events);
   }
-  async get(runId: string) {
+  async get(runId: string): Promise<RunView | undefined> {
     const run = this.items.get(runId);
-    return run ? structuredClone(run) : undefined;
+    if (!run) return undefined;
+    const steps = structuredClone(this.steps.get(runId) ?? []);
+    return { ...structuredClone(run), steps, stages: stagesOf(steps) };
   }
   async listByApp(app: string) {
     return [...this.items.values()].filter((r) => r.app === app).reverse();
   }
-  async setExecutionArn(runId: string, executionArn: string) {
-    this.must(runId).executionArn = executionArn;
-  }
-  async pinRevision(runId: string, revision: Revision) {
-    this.must(runId).revision = revision;
-  }
-  async applyProgress(runId: string, change: Omit<ProgressPlan, "event">, now: string) {
-    const run = this.must(runId);
-    const expected = change.run?.expectedStatus ?? ["RUNNING"];
-    if (!expected.includes(run.status)) throw new ConflictError(`run ${runId} changed status`);
-    if (change.run) {
-      const { expectedStatus: _, ...fields } = change.run;
-      Object.assign(run, fields);
-    }
-    if (change.stage) {
-      run.stages = [...run.stages.filter((s) => s.name !== change.stage?.name), change.stage];
-    }
-    run.updatedAt = now;
-  }
-  private must(runId: string): RunView {
+  async apply(runId: string, t: RunTransition, now: string) {
     const run = this.items.get(runId);
-    if (!run) throw new Error(`no run ${runId}`);
-    return run;
+    if (!run) throw new ConflictError(`run ${runId} does not exist`);
+    const { status, cursor, attempt } = t.expect;
+    if (
+      !status.includes(run.status) ||
+      (cursor !== undefined && run.cursor !== cursor) ||
+      (attempt !== undefined && run.attempt !== attempt)
+    ) {
+      throw new ConflictError(`run ${runId} changed meanwhile`);
+    }
+    for (const [field, value] of Object.entries(t.set)) {
+      if (value !== undefined) Object.assign(run, { [field]: structuredClone(value) });
+    }
+    for (const field of t.remove ?? []) delete run[field];
+    run.updatedAt = now;
+    const steps = this.steps.get(runId) ?? [];
+    for (const step of t.steps) {
+      const i = steps.findIndex((s) => s.index === step.index && s.attempt === step.attempt);
+      if (i >= 0) steps[i] = structuredClone(step);
+      else steps.push(structuredClone(step));
+    }
+    this.steps.set(runId, steps);
+    this.outbox.push(...t.events);
+  }
+  async putTaskToken(runId: string, index: number, attempt: number, token: string) {
+    this.tokens.set(`${runId}#${index}#${attempt}`, token);
+  }
+  async taskToken(runId: string, index: number, attempt: number) {
+    return this.tokens.get(`${runId}#${index}#${attempt}`);
   }
 }
 
@@ -101,20 +116,44 @@ export class MemoryEvents implements EventPublisher {
 /** Step Functions as the queue sees it: a run's execution starts once, and runs until ended. */
 export class MemoryExecutions implements PipelineEngine {
   readonly started: string[] = [];
+  readonly callbacks: { token: string; output?: unknown; error?: string; cause?: string }[] = [];
   private readonly ended = new Map<string, ExecutionStatus>();
   failNext = false;
+  arnOf(runId: string) {
+    return `${EXECUTION_ARN_PREFIX}${runId}`;
+  }
   async start(runId: string) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error("Step Functions is unavailable");
     }
     if (!this.started.includes(runId)) this.started.push(runId);
-    return `${EXECUTION_ARN_PREFIX}${runId}`;
+    return this.arnOf(runId);
   }
   async status(executionArn: string): Promise<ExecutionStatus> {
+    return (await this.describe(executionArn)).status;
+  }
+  async describe(executionArn: string): Promise<ExecutionEnd> {
     const runId = executionArn.slice(EXECUTION_ARN_PREFIX.length);
-    if (!this.started.includes(runId)) return "GONE";
-    return this.ended.get(runId) ?? "RUNNING";
+    if (!this.started.includes(runId)) return { status: "GONE" };
+    return { status: this.ended.get(runId) ?? "RUNNING" };
+  }
+  async stop(executionArn: string) {
+    this.ended.set(executionArn.slice(EXECUTION_ARN_PREFIX.length), "ABORTED");
+  }
+  async redrive(executionArn: string) {
+    const runId = executionArn.slice(EXECUTION_ARN_PREFIX.length);
+    const status = this.ended.get(runId);
+    if (!status || status === "SUCCEEDED") {
+      throw new ConflictError(`execution of ${runId} is not redrivable`);
+    }
+    this.ended.delete(runId);
+  }
+  async succeedTask(token: string, output: unknown) {
+    this.callbacks.push({ token, output });
+  }
+  async failTask(token: string, error: string, cause: string) {
+    this.callbacks.push({ token, error, cause });
   }
   /** The execution stops without its run hearing of it, as an aborted or crashed one does. */
   end(runId: string, status: ExecutionStatus) {

@@ -1,0 +1,395 @@
+import { z } from "zod";
+import { type BuildPlan, planBuild } from "./buildspec";
+import { ConflictError } from "./errors";
+import type { LifecycleEvent } from "./lifecycle-events";
+import type { PlanStep } from "./plan";
+import { describeRevision, type Revision, RevisionSchema } from "./revision";
+import {
+  type ApprovalDecision,
+  ApprovalDecisionSchema,
+  isTerminal,
+  type OperatorAction,
+  type Run,
+  type RunError,
+  type RunStatus,
+  type RunView,
+  type StageStatus,
+  type StepRecord,
+} from "./run";
+
+/**
+ * One conditional change to a run, written at once with the step records and lifecycle events
+ * that go with it (one transaction), so a step never happens without its record and its event.
+ */
+export interface RunTransition {
+  /** The write applies only while the run still is as it was read. */
+  expect: { status: readonly RunStatus[]; cursor?: number; attempt?: number };
+  set: Partial<
+    Pick<
+      Run,
+      | "status"
+      | "startedAt"
+      | "endedAt"
+      | "error"
+      | "cursor"
+      | "attempt"
+      | "revision"
+      | "stopRequest"
+      | "retries"
+    >
+  >;
+  remove?: readonly ("endedAt" | "error" | "stopRequest")[];
+  steps: readonly StepRecord[];
+  events: readonly LifecycleEvent[];
+}
+
+/** What the state machine does next: the step it enters, or the end of the run. */
+export type StepTask =
+  | { kind: "source"; index: number; attempt: number; id: string; revision: Revision }
+  | { kind: "build"; index: number; attempt: number; id: string; build: BuildPlan }
+  | { kind: "wait"; index: number; attempt: number; id: string; until: string }
+  | { kind: "approval"; index: number; attempt: number; id: string; timeoutSeconds: number }
+  | { kind: "done" }
+  | { kind: "failed"; error: string; cause: string };
+
+/** A step the state machine has finished, and what its task returned. */
+export interface FinishedStep {
+  index: number;
+  attempt: number;
+  result?: unknown;
+}
+
+/**
+ * Walks a run's plan one step: closes the step the state machine finished, skips what the plan
+ * says to skip, and enters the next step, or ends the run after the last. Called again for a
+ * step it already moved past (a retried task), it changes nothing and answers the same.
+ */
+export function advance(
+  run: RunView,
+  finished: FinishedStep | null,
+  now: string,
+): { transition?: RunTransition; task: StepTask } {
+  if (run.status === "SUCCEEDED" && finished) return { task: { kind: "done" } };
+  if (run.status !== "RUNNING" && run.status !== "QUEUED") {
+    throw new ConflictError(`run ${run.id} has ended (status ${run.status})`);
+  }
+  const moved = finished
+    ? finished.index !== run.cursor || finished.attempt !== run.attempt
+    : run.cursor >= 0;
+  if (moved) return { task: taskAt(run, run.cursor) };
+
+  const events: LifecycleEvent[] = [];
+  const steps: StepRecord[] = [];
+  const set: RunTransition["set"] = {};
+  const expect = {
+    status: [run.status],
+    cursor: run.cursor,
+    attempt: run.attempt,
+  } satisfies RunTransition["expect"];
+  let revision = run.revision;
+  if (!finished) {
+    set.status = "RUNNING";
+    set.startedAt = run.startedAt ?? now;
+    events.push(runEvent(run, "Run Started", "RUNNING", now));
+  } else {
+    const open = openStep(run);
+    const closed = close(open, finished.result, now);
+    if (closed.revision) {
+      revision = closed.revision;
+      set.revision = revision;
+    }
+    steps.push(closed.record);
+    events.push(stageEvent({ ...run, revision }, "Stage Succeeded", closed.record, now));
+  }
+  const viewed = { ...run, revision, status: "RUNNING" as const };
+  for (let index = run.cursor + 1; ; index++) {
+    const step = run.plan.steps[index];
+    if (!step) {
+      set.status = "SUCCEEDED";
+      set.endedAt = now;
+      set.cursor = index;
+      events.push(runEvent(viewed, "Run Succeeded", "SUCCEEDED", now));
+      return { transition: { expect, set, steps, events }, task: { kind: "done" } };
+    }
+    const base = { step: step.id, kind: step.kind, index, attempt: run.attempt, startedAt: now };
+    if (step.kind === "build" && step.skip) {
+      const skipped: StepRecord = { ...base, status: "SKIPPED", endedAt: now, message: step.skip };
+      steps.push(skipped);
+      events.push(stageEvent(viewed, "Stage Skipped", skipped, now));
+      continue;
+    }
+    set.cursor = index;
+    if (step.kind === "build" && !step.repository) {
+      const cause = `nothing to clone for run ${run.id}: set repository in the pipeline definition of ${run.app}`;
+      const error: RunError = { error: "Sluice.InvalidInput", cause };
+      const failed: StepRecord = { ...base, status: "FAILED", endedAt: now, message: cause };
+      steps.push(failed);
+      events.push(stageEvent(viewed, "Stage Failed", failed, now));
+      Object.assign(set, { status: "FAILED", endedAt: now, error });
+      events.push(runEvent({ ...viewed, error }, "Run Failed", "FAILED", now));
+      return {
+        transition: { expect, set, steps, events },
+        task: { kind: "failed", error: error.error, cause },
+      };
+    }
+    const until =
+      step.kind === "wait"
+        ? new Date(Date.parse(now) + step.seconds * 1000).toISOString()
+        : undefined;
+    const entered: StepRecord = { ...base, status: "RUNNING", ...(until ? { until } : {}) };
+    steps.push(entered);
+    events.push(stageEvent(viewed, "Stage Started", entered, now));
+    if (step.kind === "approval") {
+      const expiresAt = new Date(Date.parse(now) + step.timeoutSeconds * 1000).toISOString();
+      events.push({
+        detailType: "Approval Requested",
+        detail: { ...runDetail(viewed, "RUNNING", now), stage: step.id, expiresAt },
+      });
+    }
+    return {
+      transition: { expect, set, steps, events },
+      task: taskFor(step, index, run.attempt, revision, run, until),
+    };
+  }
+}
+
+/**
+ * Ends a run that did not end itself: its execution failed, timed out or was stopped, or it
+ * never started. The step it was in ends with it.
+ */
+export function endTransition(
+  run: RunView,
+  status: "FAILED" | "STOPPED" | "SUPERSEDED",
+  error: RunError,
+  now: string,
+): RunTransition {
+  const open = run.steps.find(
+    (s) => s.index === run.cursor && s.attempt === run.attempt && s.status === "RUNNING",
+  );
+  const stepStatus: StageStatus = status === "STOPPED" ? "STOPPED" : "FAILED";
+  const ended: StepRecord | undefined = open
+    ? { ...open, status: stepStatus, endedAt: now, message: `${error.error}: ${error.cause}` }
+    : undefined;
+  const detailType =
+    status === "FAILED" ? "Run Failed" : status === "STOPPED" ? "Run Stopped" : "Run Superseded";
+  const detail = { ...runDetail(run, status, now), error };
+  return {
+    expect: { status: ["QUEUED", "RUNNING"] },
+    set: {
+      status,
+      endedAt: now,
+      error,
+      ...(status === "STOPPED" && run.stopRequest ? { stopRequest: run.stopRequest } : {}),
+    },
+    steps: ended ? [ended] : [],
+    events: [
+      ...(ended ? [stageEvent(run, "Stage Failed", ended, now)] : []),
+      detailType === "Run Stopped"
+        ? {
+            detailType,
+            detail: {
+              ...detail,
+              action: run.stopRequest ?? { by: "unknown", at: now },
+            },
+          }
+        : { detailType, detail },
+    ],
+  };
+}
+
+/** Records who asked to stop a running run, and why, before its execution is stopped. */
+export function stopRequested(action: OperatorAction): RunTransition {
+  return { expect: { status: ["RUNNING"] }, set: { stopRequest: action }, steps: [], events: [] };
+}
+
+/**
+ * A failed or stopped run goes on from the step it ended in, as a new attempt: the run is
+ * RUNNING again and that step has a record of its own for the attempt.
+ */
+export function retryTransition(run: RunView, action: OperatorAction): RunTransition {
+  if (run.status !== "FAILED" && run.status !== "STOPPED") {
+    throw new ConflictError(
+      `run ${run.id} is ${run.status}: only a FAILED or STOPPED run can be retried`,
+    );
+  }
+  const attempt = run.attempt + 1;
+  const now = action.at;
+  const step = run.plan.steps[run.cursor];
+  const steps: StepRecord[] = [];
+  const events: LifecycleEvent[] = [];
+  const viewed = { ...run, attempt, status: "RUNNING" as const };
+  events.push({
+    detailType: "Run Redriven",
+    detail: { ...runDetail(viewed, "RUNNING", now), action },
+  });
+  if (step) {
+    const previous = run.steps.find((s) => s.index === run.cursor && s.attempt === run.attempt);
+    const until =
+      step.kind === "wait"
+        ? new Date(Date.parse(now) + step.seconds * 1000).toISOString()
+        : undefined;
+    const entered: StepRecord = {
+      step: step.id,
+      kind: step.kind,
+      index: run.cursor,
+      attempt,
+      status: "RUNNING",
+      startedAt: now,
+      ...(until ? { until } : previous?.until ? { until: previous.until } : {}),
+    };
+    steps.push(entered);
+    events.push(stageEvent(viewed, "Stage Started", entered, now));
+  }
+  return {
+    expect: { status: [run.status], attempt: run.attempt },
+    set: { status: "RUNNING", attempt, retries: [...run.retries, { ...action, attempt }] },
+    remove: ["endedAt", "error", "stopRequest"],
+    steps,
+    events,
+  };
+}
+
+/** Records an approver's decision on the approval step the run waits in; only the first counts. */
+export function decideTransition(
+  run: RunView,
+  decision: ApprovalDecision,
+): { transition: RunTransition; step: StepRecord } {
+  const open = openStep(run);
+  if (run.status !== "RUNNING" || open?.kind !== "approval" || open.status !== "RUNNING") {
+    throw new ConflictError(`run ${run.id} is not waiting for an approval`);
+  }
+  if (open.approval) {
+    throw new ConflictError(
+      `the approval of run ${run.id} was already decided by ${open.approval.by}`,
+    );
+  }
+  const step: StepRecord = { ...open, approval: decision };
+  return {
+    step,
+    transition: {
+      expect: { status: ["RUNNING"], cursor: run.cursor, attempt: run.attempt },
+      set: {},
+      steps: [step],
+      events: [
+        {
+          detailType: "Approval Decided",
+          detail: { ...runDetail(run, "RUNNING", decision.at), stage: open.step, decision },
+        },
+      ],
+    },
+  };
+}
+
+/** The record of the step the run is in now. */
+export function openStep(run: RunView): StepRecord | undefined {
+  return run.steps.find((s) => s.index === run.cursor && s.attempt === run.attempt);
+}
+
+const BuildResultSchema = z.object({ id: z.string(), logs: z.string().optional() });
+
+function close(
+  open: StepRecord | undefined,
+  result: unknown,
+  now: string,
+): { record: StepRecord; revision?: Revision } {
+  if (!open) throw new ConflictError("the step the pipeline finished has no record");
+  const record: StepRecord = { ...open, status: "SUCCEEDED", endedAt: now };
+  switch (open.kind) {
+    case "source": {
+      const revision = RevisionSchema.parse(result);
+      return { record: { ...record, message: `pinned ${describeRevision(revision)}` }, revision };
+    }
+    case "build": {
+      const build = BuildResultSchema.parse(result);
+      const logs = build.logs ? `; logs at ${build.logs}` : "";
+      return { record: { ...record, message: `build ${build.id} succeeded${logs}` } };
+    }
+    case "approval": {
+      const decision = ApprovalDecisionSchema.parse(result);
+      const comment = decision.comment ? `: ${decision.comment}` : "";
+      return {
+        record: { ...record, approval: decision, message: `approved by ${decision.by}${comment}` },
+      };
+    }
+    default:
+      return { record };
+  }
+}
+
+function taskAt(run: RunView, index: number): StepTask {
+  const step = run.plan.steps[index];
+  if (!step) {
+    if (run.status === "SUCCEEDED") return { kind: "done" };
+    throw new ConflictError(`run ${run.id} has no step ${index}`);
+  }
+  const record = run.steps.find((s) => s.index === index && s.attempt === run.attempt);
+  return taskFor(step, index, run.attempt, run.revision, run, record?.until);
+}
+
+function taskFor(
+  step: PlanStep,
+  index: number,
+  attempt: number,
+  revision: Revision,
+  run: Run,
+  until: string | undefined,
+): StepTask {
+  const base = { index, attempt, id: step.id };
+  switch (step.kind) {
+    case "source":
+      return { ...base, kind: "source", revision };
+    case "build": {
+      if (!step.build || !step.repository || revision.type !== "git") {
+        throw new ConflictError(`run ${run.id} has nothing to build`);
+      }
+      return {
+        ...base,
+        kind: "build",
+        build: planBuild(step.build, revision, step.repository, run.id),
+      };
+    }
+    case "wait":
+      return { ...base, kind: "wait", until: until ?? new Date().toISOString() };
+    case "approval":
+      return { ...base, kind: "approval", timeoutSeconds: step.timeoutSeconds };
+  }
+}
+
+function runDetail(run: Run, status: RunStatus, at: string) {
+  return {
+    runId: run.id,
+    app: run.app,
+    status,
+    revision: run.revision,
+    at,
+    attempt: run.attempt,
+    ...(run.error ? { error: run.error } : {}),
+  };
+}
+
+function runEvent(
+  run: Run,
+  detailType: "Run Started" | "Run Succeeded" | "Run Failed",
+  status: RunStatus,
+  at: string,
+): LifecycleEvent {
+  return { detailType, detail: runDetail(run, status, at) };
+}
+
+function stageEvent(
+  run: Run,
+  detailType: "Stage Started" | "Stage Succeeded" | "Stage Failed" | "Stage Skipped",
+  step: StepRecord,
+  at: string,
+): LifecycleEvent {
+  return {
+    detailType,
+    detail: {
+      ...runDetail(run, isTerminal(run.status) ? run.status : "RUNNING", at),
+      stage: step.step,
+      stageStatus: step.status,
+      ...(step.message ? { message: step.message } : {}),
+      ...(step.until ? { until: step.until } : {}),
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { adapters } from "../adapters/clients";
+import { systemClock } from "../domain/ports";
+import { RunIdSchema } from "../domain/run";
+import { actorOf, apiHandler, json, optionalJsonBody, pathParameter } from "../http/api";
+import { stopRun } from "../usecases/run-control";
+
+/** POST /runs/{id}/stop: stop a run, with an optional reason. */
+export const handler = apiHandler(async (event) => {
+  const runId = pathParameter(event, "id", RunIdSchema);
+  const run = await stopRun(
+    { ...adapters(), clock: systemClock },
+    runId,
+    actorOf(event),
+    optionalJsonBody(event),
+  );
+  return json(200, run);
+});

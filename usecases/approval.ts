@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import type { Clock, PipelineEngine, RunRepository } from "../domain/ports";
+import { type ApprovalDecision, RunIdSchema } from "../domain/run";
+import { decideTransition, openStep } from "../domain/steps";
+import { formatIssues } from "../domain/validation";
+
+export const ApprovalTaskInputSchema = z.object({
+  runId: RunIdSchema,
+  index: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+  taskToken: z.string().min(1).max(2048),
+});
+
+/**
+ * The approval step's task: keeps the token its wait resumes on, so a decision can resume it.
+ * Run again (a redrive asks again), it keeps the newer token.
+ */
+export async function awaitApproval(ports: { runs: RunRepository }, input: unknown): Promise<void> {
+  const parsed = ApprovalTaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues("approval task", parsed.error));
+  const { runId, index, attempt, taskToken } = parsed.data;
+  await ports.runs.putTaskToken(runId, index, attempt, taskToken);
+}
+
+export const DecisionRequestSchema = z
+  .object({
+    decision: z.enum(["approve", "reject"]),
+    comment: z.string().max(1000).optional(),
+  })
+  .strict();
+
+/**
+ * An approver's decision on the approval a run waits in. Only the first decision counts; the
+ * run goes on (approve) or fails (reject) at once.
+ */
+export async function decideApproval(
+  ports: { runs: RunRepository; executions: PipelineEngine; clock: Clock },
+  runId: string,
+  by: string,
+  body: unknown,
+): Promise<ApprovalDecision> {
+  const parsed = DecisionRequestSchema.safeParse(body);
+  if (!parsed.success) throw new BadRequestError(formatIssues("decision", parsed.error));
+  const run = await ports.runs.get(runId);
+  if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+  const open = openStep(run);
+  const token = open ? await ports.runs.taskToken(runId, open.index, open.attempt) : undefined;
+  if (open?.kind === "approval" && !token) {
+    throw new ConflictError(`the approval of run ${runId} is not ready yet; try again`);
+  }
+  const decision: ApprovalDecision = {
+    decision: parsed.data.decision,
+    by,
+    at: ports.clock.now().toISOString(),
+    ...(parsed.data.comment ? { comment: parsed.data.comment } : {}),
+  };
+  const { transition } = decideTransition(run, decision);
+  await ports.runs.apply(runId, transition, decision.at);
+  if (!token) throw new ConflictError(`run ${runId} is not waiting for an approval`);
+  if (decision.decision === "approve") {
+    await ports.executions.succeedTask(token, decision);
+  } else {
+    const comment = decision.comment ? `: ${decision.comment}` : "";
+    await ports.executions.failTask(token, "Sluice.Rejected", `rejected by ${by}${comment}`);
+  }
+  return decision;
+}

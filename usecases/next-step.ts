@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import type { Clock, RunRepository } from "../domain/ports";
+import { RunIdSchema } from "../domain/run";
+import { advance, type StepTask } from "../domain/steps";
+import { formatIssues } from "../domain/validation";
+
+/** What the state machine hands its NextStep task: the step it finished and that step's result. */
+export const NextStepInputSchema = z.object({
+  runId: RunIdSchema,
+  step: z.object({ index: z.number().int(), attempt: z.number().int() }).loose().nullable(),
+  result: z.unknown().optional(),
+});
+
+/** The state the pipeline goes on with: the step to enter (or the end) and no result yet. */
+export interface PipelineState {
+  runId: string;
+  step: StepTask;
+  result: null;
+}
+
+/**
+ * The pipeline's walk through a run's plan: records the end of the step the state machine
+ * finished and the start of the next, with their events, in one write. A retried call (the
+ * write went through but its answer was lost) finds the run already moved on and answers the
+ * same step again.
+ */
+export async function nextStep(
+  ports: { runs: RunRepository; clock: Clock },
+  input: unknown,
+): Promise<PipelineState> {
+  const parsed = NextStepInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues("next step", parsed.error));
+  const { runId, step, result } = parsed.data;
+  for (let tries = 0; ; tries++) {
+    const run = await ports.runs.get(runId);
+    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+    const now = ports.clock.now().toISOString();
+    const { transition, task } = advance(
+      run,
+      step ? { index: step.index, attempt: step.attempt, result } : null,
+      now,
+    );
+    try {
+      if (transition) await ports.runs.apply(runId, transition, now);
+      return { runId, step: task, result: null };
+    } catch (err) {
+      // Another call of the same step moved the run on first: read it again and answer as it did.
+      if (!(err instanceof ConflictError) || tries > 0) throw err;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { z } from "zod";
+import type { App } from "../domain/app";
+import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import type { AppRepository } from "../domain/ports";
+import { isTerminal, type OperatorAction, type RunView } from "../domain/run";
+import { retryTransition, stopRequested } from "../domain/steps";
+import { formatIssues } from "../domain/validation";
+import { requireApp } from "./require-app";
+import { endRun, type QueuePorts, runEnded } from "./run-queue";
+
+export const OperatorRequestSchema = z.object({ reason: z.string().max(500).optional() }).strict();
+
+function action(ports: QueuePorts, by: string, body: unknown): OperatorAction {
+  const parsed = OperatorRequestSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new BadRequestError(formatIssues("request", parsed.error));
+  return {
+    by,
+    at: ports.clock.now().toISOString(),
+    ...(parsed.data.reason ? { reason: parsed.data.reason } : {}),
+  };
+}
+
+async function requireRun(ports: QueuePorts, runId: string): Promise<RunView> {
+  const run = await ports.runs.get(runId);
+  if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+  return run;
+}
+
+/**
+ * Stops a run: one still waiting leaves its queue; a running one has its execution stopped
+ * (its current task is cancelled) and ends STOPPED. Recorded with who asked and why.
+ */
+export async function stopRun(
+  ports: QueuePorts,
+  runId: string,
+  by: string,
+  body: unknown,
+): Promise<RunView> {
+  const stop = action(ports, by, body);
+  const run = await requireRun(ports, runId);
+  if (isTerminal(run.status)) {
+    throw new ConflictError(`run ${runId} has already ended (status ${run.status})`);
+  }
+  const cause = stop.reason ? `stopped by ${by}: ${stop.reason}` : `stopped by ${by}`;
+  const arn = ports.executions.arnOf(runId);
+  if ((await ports.executions.status(arn)) === "RUNNING") {
+    // Recorded first, so that the execution's end, should it be heard first, reads as a stop.
+    if (run.status === "RUNNING") await ports.runs.apply(runId, stopRequested(stop), stop.at);
+    await ports.executions.stop(arn, "Sluice.Stopped", cause);
+  }
+  // The execution's end would end the run too; ending it here answers the caller at once.
+  await endRun(ports, { ...run, stopRequest: stop }, "STOPPED", {
+    error: "Sluice.Stopped",
+    cause,
+  });
+  await runEnded(ports, run.app, run.id);
+  return requireRun(ports, runId);
+}
+
+/**
+ * Retries a failed or stopped run from the step it ended in: a new attempt of the run, whose
+ * execution is redriven (it goes on from the state that failed, with everything before it kept).
+ * A queued or superseded app's run takes its app's slot again, so it never runs beside another.
+ */
+export async function retryRun(
+  ports: QueuePorts & { apps: AppRepository },
+  runId: string,
+  by: string,
+  body: unknown,
+): Promise<RunView> {
+  const retry = action(ports, by, body);
+  const run = await requireRun(ports, runId);
+  const app: App = await requireApp(ports.apps, run.app);
+  const transition = retryTransition(run, retry);
+  if (run.cursor < 0) {
+    throw new ConflictError(`run ${runId} never started a step; start a new run instead`);
+  }
+  const exclusive = app.pipeline.executionMode !== "parallel";
+  if (exclusive && !(await ports.queue.acquire(app.name, run.id))) {
+    const holder = await ports.queue.holder(app.name);
+    throw new ConflictError(
+      `app ${app.name} is running ${holder ?? "another run"}; retry once it has ended`,
+    );
+  }
+  try {
+    await ports.runs.apply(runId, transition, retry.at);
+  } catch (err) {
+    if (exclusive) await ports.queue.release(app.name, run.id);
+    throw err;
+  }
+  try {
+    await ports.executions.redrive(ports.executions.arnOf(runId));
+  } catch (err) {
+    // Nothing goes on after all: the run ends again as it was, and gives its slot back.
+    const view = await requireRun(ports, runId);
+    await endRun(ports, view, run.status === "STOPPED" ? "STOPPED" : "FAILED", {
+      error: run.error?.error ?? "Sluice.Conflict",
+      cause: `${run.error?.cause ?? ""} (retry by ${by} failed: ${(err as Error).message})`,
+    });
+    if (exclusive) await runEnded(ports, app.name, run.id);
+    throw err;
+  }
+  return requireRun(ports, runId);
+}
