@@ -167,7 +167,7 @@ async function settle(
     if (!(await ports.ledger.reassign(release, retry.runId))) return duplicate;
     return startReleaseRun(ports, app, retry);
   }
-  if (run.status === "QUEUED" && !run.executionArn) await admitRun(ports, app, run);
+  if (run.status === "QUEUED") await admitRun(ports, app, run);
   return duplicate;
 }
 

@@ -255,7 +255,7 @@ async function followUp(
     return duplicate((await ports.deliveries.get(holder))?.runId ?? run.id);
   }
   // Whoever recorded the run may have died before letting it in; letting it in again is harmless.
-  if (run.status === "QUEUED" && !run.executionArn) await admitRun(ports, app, run);
+  if (run.status === "QUEUED") await admitRun(ports, app, run);
   return duplicate(run.id);
 }
 

@@ -157,8 +157,8 @@ async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
   if (!run || isTerminal(run.status)) return false;
   const end = await ports.executions.describe(ports.executions.arnOf(run.id));
   if (end.status === "RUNNING") return true;
-  if (end.status === "GONE") {
-    // Starting is idempotent, should its dispatcher be alive after all.
+  if (end.status === "GONE" && run.status === "QUEUED") {
+    // Its dispatcher died before starting it. Starting is idempotent, should it be alive after all.
     try {
       await launchRun(ports, run);
       return true;

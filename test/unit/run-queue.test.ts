@@ -2,11 +2,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { App, ExecutionMode } from "../../domain/app";
 import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
-import { recordProgress } from "../../usecases/record-progress";
+import { nextStep } from "../../usecases/next-step";
+import { executionEnded } from "../../usecases/run-queue";
 import { startRun } from "../../usecases/start-run";
 import {
   MemoryApps,
-  MemoryEvents,
   MemoryExecutions,
   MemoryQueue,
   MemoryRuns,
@@ -20,7 +20,6 @@ let ports: {
   apps: MemoryApps;
   runs: MemoryRuns;
   queue: MemoryQueue;
-  events: MemoryEvents;
   executions: MemoryExecutions;
   clock: Clock;
 };
@@ -30,14 +29,29 @@ let shop: App;
 
 async function register(executionMode: ExecutionMode) {
   const at = "2026-01-01T00:00:00.000Z";
-  shop = { name: "shop", pipeline: { executionMode, triggers: [] }, createdAt: at, updatedAt: at };
+  shop = {
+    name: "shop",
+    pipeline: { executionMode, triggers: [], stages: [] },
+    createdAt: at,
+    updatedAt: at,
+  };
   await ports.apps.put(shop);
 }
 
-/** What the pipeline's first and last steps do to a run. */
+/** What the pipeline's first step does to a run: it is RUNNING, in its source step. */
+async function enterRun(runId: string) {
+  await nextStep(ports, { runId, step: null });
+}
+
+/**
+ * What the pipeline does to a run with nothing to build: its source step, then its end, which
+ * Step Functions announces (the status-change rule calls executionEnded).
+ */
 async function runToEnd(runId: string) {
-  await recordProgress(ports, { runId, progress: { type: "RunStarted" } });
-  await recordProgress(ports, { runId, progress: { type: "RunSucceeded" } });
+  const { step } = await nextStep(ports, { runId, step: null });
+  await nextStep(ports, { runId, step, result: revision });
+  ports.executions.end(runId, "SUCCEEDED");
+  await executionEnded(ports, runId, { status: "SUCCEEDED" });
 }
 
 const status = async (id: string) => (await ports.runs.get(id))?.status;
@@ -47,7 +61,6 @@ beforeEach(() => {
     apps: new MemoryApps(),
     runs: new MemoryRuns(),
     queue: new MemoryQueue(),
-    events: new MemoryEvents(),
     executions: new MemoryExecutions(),
     clock: steppingClock(),
   };
@@ -74,7 +87,6 @@ describe("queued mode", () => {
 
     expect(ports.executions.started).toEqual([first.id]);
     expect(second.status).toBe("QUEUED");
-    expect(second.executionArn).toBeUndefined();
 
     await runToEnd(first.id);
 
@@ -96,9 +108,9 @@ describe("queued mode", () => {
     await register("queued");
     const stuck = await startRun(ports, shop, revision, trigger);
     // Its execution failed so early that it never recorded an end: mark it failed by hand.
-    await ports.runs.applyProgress(
+    await ports.runs.apply(
       stuck.id,
-      { run: { expectedStatus: ["QUEUED"], status: "FAILED" } },
+      { expect: { status: ["QUEUED"] }, set: { status: "FAILED" }, steps: [], events: [] },
       "2026-01-01T00:00:01.000Z",
     );
 
@@ -112,7 +124,7 @@ describe("queued mode", () => {
     async (ended) => {
       await register("queued");
       const holder = await startRun(ports, shop, revision, trigger);
-      await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+      await enterRun(holder.id);
       ports.executions.end(holder.id, ended);
 
       const next = await startRun(ports, shop, revision, trigger);
@@ -121,7 +133,7 @@ describe("queued mode", () => {
         status: "FAILED",
         error: { error: "ExecutionEnded", cause: expect.stringContaining(ended) },
       });
-      expect(ports.events.published.at(-1)).toMatchObject({
+      expect(ports.runs.outbox.at(-1)).toMatchObject({
         detailType: "Run Failed",
         detail: { runId: holder.id },
       });
@@ -132,31 +144,30 @@ describe("queued mode", () => {
   it("takes a holder that ends while it is being looked at in its stride", async () => {
     await register("queued");
     const holder = await startRun(ports, shop, revision, trigger);
-    await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+    await enterRun(holder.id);
     const executions = ports.executions;
     // Its pipeline records its end just as the queue asks Step Functions about it.
-    executions.status = async () => {
-      await recordProgress(
-        { ...ports, executions },
-        {
-          runId: holder.id,
-          progress: { type: "RunSucceeded" },
-        },
-      );
-      return "SUCCEEDED";
+    executions.describe = async () => {
+      const held = await ports.runs.get(holder.id);
+      await nextStep(ports, {
+        runId: holder.id,
+        step: held?.plan && { index: 0, attempt: 1 },
+        result: revision,
+      });
+      return { status: "SUCCEEDED" };
     };
 
     const next = await startRun(ports, shop, revision, trigger);
 
     expect(await status(holder.id)).toBe("SUCCEEDED");
     expect(ports.executions.started).toEqual([holder.id, next.id]);
-    expect(ports.events.published.map((e) => e.detailType)).not.toContain("Run Failed");
+    expect(ports.runs.outbox.map((e) => e.detailType)).not.toContain("Run Failed");
   });
 
   it("keeps waiting behind a holder whose execution is still running", async () => {
     await register("queued");
     const holder = await startRun(ports, shop, revision, trigger);
-    await recordProgress(ports, { runId: holder.id, progress: { type: "RunStarted" } });
+    await enterRun(holder.id);
 
     const next = await startRun(ports, shop, revision, trigger);
 
@@ -179,15 +190,18 @@ describe("queued mode", () => {
       trigger,
       createdAt: at,
       updatedAt: at,
+      plan: { steps: [{ id: "source", kind: "source" }] },
+      cursor: -1,
+      attempt: 1,
+      retries: [],
     };
-    await ports.runs.create(orphan);
+    await ports.runs.create(orphan, []);
     if (listed) await ports.queue.enqueue("shop", { runId: orphan.id, createdAt: at });
     await ports.queue.acquire("shop", orphan.id);
 
     const next = await startRun(ports, shop, revision, trigger);
 
     expect(ports.executions.started).toEqual([orphan.id]);
-    expect((await ports.runs.get(orphan.id))?.executionArn).toContain(orphan.id);
     expect(await status(next.id)).toBe("QUEUED");
     expect(await ports.queue.holder("shop")).toBe(orphan.id);
   });
@@ -220,7 +234,7 @@ describe("superseded mode", () => {
     expect(await status(older.id)).toBe("SUPERSEDED");
     expect(await status(old.id)).toBe("SUPERSEDED");
     expect(await status(newest.id)).toBe("QUEUED");
-    const superseded = ports.events.published.filter((e) => e.detailType === "Run Superseded");
+    const superseded = ports.runs.outbox.filter((e) => e.detailType === "Run Superseded");
     expect(superseded.map((e) => e.detail.runId)).toEqual([older.id, old.id]);
 
     await runToEnd(running.id);
@@ -249,7 +263,7 @@ describe("superseded mode", () => {
   it("never interrupts the run in progress", async () => {
     await register("superseded");
     const running = await startRun(ports, shop, revision, trigger);
-    await recordProgress(ports, { runId: running.id, progress: { type: "RunStarted" } });
+    await enterRun(running.id);
 
     await startRun(ports, shop, revision, trigger);
 

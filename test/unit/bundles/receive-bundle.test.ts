@@ -86,7 +86,7 @@ beforeEach(async () => {
   };
   await ports.apps.put({
     name: "hello",
-    pipeline: { executionMode: "queued", triggers: [] },
+    pipeline: { executionMode: "queued", triggers: [], stages: [] },
     createdAt: release.recordedAt,
     updatedAt: release.recordedAt,
   });
@@ -105,15 +105,22 @@ describe("a redelivery of a release whose first delivery stopped half-way", () =
   });
 
   it("lets in a run that was recorded but never let in", async () => {
-    await ports.runs.create({
-      id: RUN_ID,
-      app: "hello",
-      status: "QUEUED",
-      revision: { type: "bundle", key: release.key },
-      trigger: { type: "upload" },
-      createdAt: release.recordedAt,
-      updatedAt: release.recordedAt,
-    });
+    await ports.runs.create(
+      {
+        id: RUN_ID,
+        app: "hello",
+        status: "QUEUED",
+        revision: { type: "bundle", key: release.key },
+        trigger: { type: "upload" },
+        createdAt: release.recordedAt,
+        updatedAt: release.recordedAt,
+        plan: { steps: [{ id: "source", kind: "source" }] },
+        cursor: -1,
+        attempt: 1,
+        retries: [],
+      },
+      [],
+    );
 
     const outcome = await redeliver();
 
@@ -123,7 +130,7 @@ describe("a redelivery of a release whose first delivery stopped half-way", () =
 
   it("starts a new run of the release when the first one's pipeline could not start", async () => {
     ports.executions.failNext = true;
-    await expect(redeliver()).rejects.toMatchObject({ statusCode: 503 });
+    await expect(redeliver()).rejects.toMatchObject({ kind: "Transient" });
 
     const outcome = await redeliver();
     const again = await redeliver();
