@@ -1,8 +1,8 @@
 import { describeRevision } from "../domain/revision";
-import type { RunView } from "../domain/run";
+import type { Run, RunView } from "../domain/run";
 
 /** One line a run: id, status, what it deploys, when it was created. */
-export function formatRunList(runs: readonly RunView[]): string {
+export function formatRunList(runs: readonly Run[]): string {
   if (runs.length === 0) return "no runs\n";
   const rows = runs.map((run) => [run.id, run.status, revisionOf(run), run.createdAt]);
   const widths = [0, 1, 2].map((column) =>
@@ -34,12 +34,22 @@ export function formatRun(run: RunView): string {
     `created   ${run.createdAt}`,
     ...(run.endedAt ? [`ended     ${run.endedAt}`] : []),
     ...(run.error ? [`error     ${run.error.error}: ${run.error.cause}`] : []),
+    ...(run.stopRequest
+      ? [
+          `stopped   by ${run.stopRequest.by}${run.stopRequest.reason ? `: ${run.stopRequest.reason}` : ""}`,
+        ]
+      : []),
+    ...run.retries.map(
+      (r) =>
+        `retried   attempt ${r.attempt} by ${r.by}${r.reason ? `: ${r.reason}` : ""} at ${r.at}`,
+    ),
     "stages",
     ...(run.stages.length === 0 ? ["  (none yet)"] : []),
     ...run.stages.map((stage) =>
       [
         `  ${stage.name.padEnd(10)} ${stage.status.padEnd(9)} ${stage.startedAt}`,
-        stage.endedAt ? ` → ${stage.endedAt}` : "",
+        stage.endedAt ? ` → ${stage.endedAt}` : stage.until ? ` (waits until ${stage.until})` : "",
+        stage.attempt > 1 ? `  attempt ${stage.attempt}` : "",
         stage.message ? `  ${stage.message}` : "",
       ].join(""),
     ),
@@ -47,7 +57,7 @@ export function formatRun(run: RunView): string {
   return `${lines.join("\n")}\n`;
 }
 
-function revisionOf(run: RunView): string {
+function revisionOf(run: Run): string {
   const { revision } = run;
   const described = `${revision.type} ${describeRevision(revision)}`;
   return revision.type === "bundle" && revision.sha256

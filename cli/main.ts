@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import type { RunView } from "../domain/run";
+import type { Run, RunView } from "../domain/run";
 import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { formatRun, formatRunList } from "./format";
@@ -91,7 +91,7 @@ function buildProgram(io: Io): Command {
     .requiredOption("--app <app>", "the app")
     .action(async (options: { app: string }, command: Command) => {
       const { runs } = await api(command).get(`/apps/${options.app}/runs`);
-      io.stdout(formatRunList(runs as RunView[]));
+      io.stdout(formatRunList(runs as Run[]));
     });
 
   const run = program
@@ -124,6 +124,50 @@ function buildProgram(io: Io): Command {
         io.stdout(`run ${created.id} ${created.status}\n`);
       },
     );
+
+  const operate = (
+    name: string,
+    description: string,
+    path: string,
+    body: (options: { reason?: string; comment?: string }) => Record<string, unknown>,
+  ) =>
+    run
+      .command(name)
+      .description(description)
+      .argument("<id>", "the run's id")
+      .option("--reason <text>", "why, recorded on the run")
+      .option("--comment <text>", "a word for the record (approve, reject)")
+      .action(
+        async (id: string, options: { reason?: string; comment?: string }, command: Command) => {
+          const answer = await api(command).post(
+            `/runs/${encodeURIComponent(id)}/${path}`,
+            body(options),
+          );
+          io.stdout(
+            answer.status
+              ? `run ${id} ${answer.status}\n`
+              : `run ${id}: ${answer.decision}d by ${answer.by}\n`,
+          );
+        },
+      );
+  const reason = (o: { reason?: string }) => (o.reason ? { reason: o.reason } : {});
+  const comment = (o: { comment?: string; reason?: string }) =>
+    (o.comment ?? o.reason) ? { comment: o.comment ?? o.reason } : {};
+  operate("stop", "stop a run: it leaves its queue, or its execution is stopped", "stop", reason);
+  operate(
+    "retry",
+    "go on with a failed or stopped run from the step it ended in (a redrive)",
+    "retry",
+    reason,
+  );
+  operate("approve", "approve the approval a run waits in", "approval", (o) => ({
+    decision: "approve",
+    ...comment(o),
+  }));
+  operate("reject", "reject the approval a run waits in: the run fails", "approval", (o) => ({
+    decision: "reject",
+    ...comment(o),
+  }));
 
   const apps = program.command("apps").description("manage apps");
   apps
