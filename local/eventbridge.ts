@@ -30,7 +30,7 @@ export class LocalEventBridge {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly logFile: string,
+    readonly logFile: string,
     private readonly busNames: ReadonlySet<string>,
     private readonly region: string,
     private readonly accountId: string,
