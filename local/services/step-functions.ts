@@ -2,7 +2,7 @@ import path from "node:path";
 import { logger } from "../../http/logger";
 import { close, listen, serveAwsJson } from "../aws-json-server";
 import { LocalCodeBuild } from "../codebuild";
-import { DEFAULT_BUS } from "../eventbridge";
+import { DEFAULT_BUS, type PutEventsEntry } from "../eventbridge";
 import type { LocalService } from "../local-service";
 import { type ExecutionStatusChange, LocalStepFunctions } from "../stepfunctions";
 import { eventBridgeService } from "./event-bridge";
@@ -68,7 +68,7 @@ export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFuncti
 };
 
 /** A "Step Functions Execution Status Change" event as Step Functions puts it on the bus. */
-function statusChangeEntry(change: ExecutionStatusChange): Record<string, unknown> {
+function statusChangeEntry(change: ExecutionStatusChange): PutEventsEntry {
   return {
     Source: "aws.states",
     DetailType: "Step Functions Execution Status Change",
