@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { finished } from "node:stream/promises";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { logger } from "../http/logger";
 import type { LambdaRuntime } from "./lambda-runtime";
@@ -37,16 +38,13 @@ export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRunti
   const compiled = routes.map(compileRoute);
   return createServer(async (req, res) => {
     const routing = routeRequest(compiled, req.method ?? "GET", req.url ?? "");
-    if (routing.kind === "malformed") return send(res, 400, { message: "Bad Request" });
-    if (routing.kind === "none") return send(res, 404, { message: "Not Found" });
+    if (routing.kind === "malformed") return refuse(req, res, 400, "Bad Request");
+    if (routing.kind === "none") return refuse(req, res, 404, "Not Found");
     if (routing.kind === "wrong-method") {
-      return send(res, 405, { message: "Method Not Allowed" }, { allow: routing.allow.join(", ") });
+      return refuse(req, res, 405, "Method Not Allowed", { allow: routing.allow.join(", ") });
     }
     const { route, target, pathParameters } = routing;
     try {
-      if (Number(req.headers["content-length"] ?? 0) > MAX_PAYLOAD_BYTES) {
-        return send(res, 413, { message: "Request Entity Too Large" });
-      }
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: "Request Entity Too Large" });
       const event = toEvent(req, target, route, pathParameters, body);
@@ -136,26 +134,34 @@ function compileRoute(route: HttpRoute): CompiledRoute {
 }
 
 /**
- * The body, or undefined once it passes API Gateway's cap. Past the cap the rest is still read
- * and dropped, so the client can finish sending and read the 413.
+ * The body, or undefined if it is over API Gateway's cap. Past the cap the rest is read and
+ * dropped: a client still sending would otherwise see its connection break, not the 413.
  */
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    let chunks: Buffer[] | undefined = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      if (!chunks) return;
-      size += chunk.length;
-      if (size <= MAX_PAYLOAD_BYTES) {
-        chunks.push(chunk);
-        return;
-      }
-      chunks = undefined;
-      resolve(undefined);
-    });
-    req.on("end", () => resolve(chunks && Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  let chunks: Buffer[] | undefined = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD_BYTES) chunks = undefined;
+    chunks?.push(chunk as Buffer);
+  }
+  return chunks && Buffer.concat(chunks);
+}
+
+/** API Gateway's own answer to a request it passes to no function, once the request is read. */
+async function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  try {
+    await finished(req.resume());
+  } catch {
+    return; // the client went away
+  }
+  send(res, status, { message }, headers);
 }
 
 function toEvent(
