@@ -42,6 +42,11 @@ export interface RunningService<Handle> {
    * last started first, then waits for the functions in flight, and only then stops any.
    */
   drain?(): Promise<void>;
+  /**
+   * Called once every service has started and the environment points at them all, before the
+   * stack is handed over: where a stand-in picks up work a previous start left unfinished.
+   */
+  ready?(): Promise<void>;
   /** Releases its port and whatever else it holds. */
   stop?(): Promise<void>;
 }
@@ -50,7 +55,7 @@ export interface RunningService<Handle> {
  * One local AWS service: everything the stack, `npm start` and the tests need to know of it.
  * Adding a stand-in is one module exporting one of these and one entry in LOCAL_SERVICES.
  */
-export interface LocalService<Name extends string = string, Handle = unknown> {
+export interface LocalService<Name extends string = string, Handle = unknown, Options = never> {
   /** The key of its endpoint and handle on the stack: `stack.endpoints.<name>`. */
   readonly name: Name;
   /** Its name on `npm start`'s banner. */
@@ -60,8 +65,12 @@ export interface LocalService<Name extends string = string, Handle = unknown> {
   /** The variable that moves it to another port under `npm start`. */
   readonly portVariable: `SLUICE_${string}_PORT`;
   readonly defaultPort: number;
-  /** Starts it on `port` (0: any free one). */
-  start(context: LocalServiceContext, port: number): Promise<RunningService<Handle>>;
+  /** Starts it on `port` (0: any free one), with what the caller tuned (tests shorten waits). */
+  start(
+    context: LocalServiceContext,
+    port: number,
+    options: Options | undefined,
+  ): Promise<RunningService<Handle>>;
 }
 
 /** A port a service was asked to take is held by another process. */

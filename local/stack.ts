@@ -20,10 +20,12 @@ const STAGE = "local";
 /** s3rver knows one key pair; the other stand-ins take any, so every client uses this one. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
+type Listed = (typeof LOCAL_SERVICES)[number];
 type ServiceHandles = {
-  [S in (typeof LOCAL_SERVICES)[number] as S["name"]]: S extends LocalService<string, infer H>
-    ? H
-    : never;
+  [S in Listed as S["name"]]: S extends LocalService<string, infer H, infer _> ? H : never;
+};
+type ServiceOptions = {
+  [S in Listed as S["name"]]?: S extends LocalService<string, unknown, infer O> ? O : never;
 };
 
 export interface LocalStackOptions {
@@ -33,6 +35,8 @@ export interface LocalStackOptions {
   ports?: Partial<Record<LocalServiceName, number>>;
   /** Log level for the handlers' structured logs. */
   logLevel?: string;
+  /** Options for a service by its name, such as the test hooks that shorten its waits. */
+  serviceOptions?: ServiceOptions;
 }
 
 export interface LocalStack {
@@ -86,29 +90,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stopping ??= stopAll([...started.values()].reverse(), lambdas);
     return stopping;
   };
+  let env: Record<string, string>;
   try {
     for (const service of LOCAL_SERVICES) {
-      const running = await startService(service, context, options.ports?.[service.name] ?? 0);
+      const running = await startService(
+        service,
+        context,
+        options.ports?.[service.name] ?? 0,
+        options.serviceOptions?.[service.name],
+      );
       started.set(service, { service, running, endpoint: `http://127.0.0.1:${running.port}` });
     }
+    env = stackEnvironment([...started.values()], options.logLevel ?? "warn");
+    Object.assign(process.env, env);
+    for (const { running } of started.values()) await running.ready?.();
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
   const all = [...started.values()];
-  const env: Record<string, string> = {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    ...Object.fromEntries(
-      all.flatMap(({ service, endpoint }) =>
-        service.endpointVariable ? [[service.endpointVariable, endpoint]] : [],
-      ),
-    ),
-    ...Object.assign({}, ...all.map(({ running }) => running.env ?? {})),
-    LOG_LEVEL: options.logLevel ?? "warn",
-  };
-  Object.assign(process.env, env);
   const services = Object.fromEntries(
     all.map(({ service, running }) => [service.name, running.handle]),
   ) as ServiceHandles;
@@ -131,6 +131,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 }
 
+/** What the SDK clients of handlers and shells need: region, key pair, endpoints, names. */
+function stackEnvironment(all: readonly Started[], logLevel: string): Record<string, string> {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...Object.fromEntries(
+      all.flatMap(({ service, endpoint }) =>
+        service.endpointVariable ? [[service.endpointVariable, endpoint]] : [],
+      ),
+    ),
+    ...Object.assign({}, ...all.map(({ running }) => running.env ?? {})),
+    LOG_LEVEL: logLevel,
+  };
+}
+
 function localResources(config: ServerlessConfig): LocalResources {
   const pipelineName = config.stateMachineNames.get("pipeline");
   if (!pipelineName) throw new Error("serverless.yml has no pipeline state machine");
@@ -146,12 +162,13 @@ function localResources(config: ServerlessConfig): LocalResources {
 }
 
 async function startService(
-  service: LocalService,
+  service: LocalService<string, unknown, unknown>,
   context: LocalServiceContext,
   port: number,
+  options: unknown,
 ): Promise<RunningService<unknown>> {
   try {
-    return await service.start(context, port);
+    return await service.start(context, port, options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new PortInUseError(port, service.portVariable, { cause: err });

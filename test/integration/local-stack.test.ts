@@ -28,6 +28,15 @@ describe("the local stack, through the AWS SDK", () => {
   });
   afterAll(() => stack.cleanup());
 
+  it("points each service's AWS_ENDPOINT_URL_<SERVICE> at it, in the stack's env and this process's", () => {
+    for (const service of LOCAL_SERVICES) {
+      if (!service.endpointVariable) continue;
+      expect(stack.env[service.endpointVariable]).toBe(stack.endpoints[service.name]);
+      expect(process.env[service.endpointVariable]).toBe(stack.endpoints[service.name]);
+    }
+    expect(stack.banner).toHaveLength(LOCAL_SERVICES.length);
+  });
+
   it("creates the table from serverless.yml, with its key schema and index", async () => {
     const dynamo = new DynamoDBClient({});
     const { TableNames } = await dynamo.send(new ListTablesCommand({}));
