@@ -63,7 +63,8 @@ const starting = startLocalStack({
   logLevel: process.env.LOG_LEVEL ?? "info",
 });
 
-// Listening from the start: a signal while the stack comes up stops it once it is up.
+// Listening from the start: a signal while the stack comes up stops it once it is up. Ctrl-C
+// reaches npm and node alike, and npm passes its copy on: a second signal is the same request.
 let stopRequested = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
