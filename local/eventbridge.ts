@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { appendFile, readFile } from "node:fs/promises";
+import { z } from "zod";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 
 /** An event as EventBridge delivers it to rules and targets. */
@@ -20,6 +21,25 @@ type Listener = (event: BusEvent) => void;
 
 const MAX_ENTRIES = 10;
 export const DEFAULT_BUS = "default";
+/** Sources AWS keeps for its own services' events: nobody may put them through the API. */
+const AWS_SOURCE_PREFIX = "aws.";
+
+const EntrySchema = z.looseObject({
+  Source: z.string().optional(),
+  DetailType: z.string().optional(),
+  Detail: z.string().optional(),
+  EventBusName: z.string().optional(),
+  Resources: z.array(z.string()).optional(),
+});
+/** One PutEvents entry, as the SDK sends it. */
+export type PutEventsEntry = z.infer<typeof EntrySchema>;
+
+const PutEventsSchema = z.looseObject({
+  Entries: z
+    .array(EntrySchema)
+    .min(1, `Entries must hold 1 to ${MAX_ENTRIES} events`)
+    .max(MAX_ENTRIES, `Entries must hold 1 to ${MAX_ENTRIES} events`),
+});
 
 /**
  * An EventBridge stand-in for PutEvents: each accepted event is appended to the event log
@@ -30,7 +50,7 @@ export class LocalEventBridge {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly logFile: string,
+    readonly logFile: string,
     private readonly busNames: ReadonlySet<string>,
     private readonly region: string,
     private readonly accountId: string,
@@ -53,30 +73,42 @@ export class LocalEventBridge {
 
   readonly operations: Operations = {
     PutEvents: async (input) => {
-      const entries = Array.isArray(input.Entries)
-        ? (input.Entries as Record<string, unknown>[])
-        : [];
-      if (entries.length === 0 || entries.length > MAX_ENTRIES) {
-        return this.invalid(`Entries must hold 1 to ${MAX_ENTRIES} events`);
+      const parsed = PutEventsSchema.safeParse(input);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+        throw new AwsServiceError("ValidationException", problems.join("; "));
       }
-      return this.put(entries);
+      return this.accept(parsed.data.Entries, { awsSources: false });
     },
   };
 
   /**
-   * Puts PutEvents entries on their buses, as the API does; AWS services' own events (a Step
-   * Functions status change, say) come in this way too.
+   * Puts events on their buses as an AWS service puts its own: the stand-ins' announcements (a
+   * Step Functions status change, say) come in this way, and only they may use an `aws.` source.
    */
-  async put(entries: readonly Record<string, unknown>[]) {
+  put(entries: readonly PutEventsEntry[]) {
+    return this.accept(entries, { awsSources: true });
+  }
+
+  private async accept(
+    entries: readonly PutEventsEntry[],
+    { awsSources }: { awsSources: boolean },
+  ) {
     const accepted: BusEvent[] = [];
     const results = entries.map((entry) => {
-      const busName = String(entry.EventBusName ?? DEFAULT_BUS);
+      if (!awsSources && entry.Source?.startsWith(AWS_SOURCE_PREFIX)) {
+        return {
+          ErrorCode: "NotAuthorizedForSourceException",
+          ErrorMessage: "Not authorized for the source.",
+        };
+      }
+      const busName = entry.EventBusName ?? DEFAULT_BUS;
       if (!this.busNames.has(busName)) {
         return { ErrorCode: "NotFound", ErrorMessage: `Event bus ${busName} does not exist.` };
       }
       let detail: unknown;
       try {
-        detail = JSON.parse(String(entry.Detail ?? ""));
+        detail = JSON.parse(entry.Detail ?? "");
       } catch {
         return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
       }
@@ -89,12 +121,12 @@ export class LocalEventBridge {
       const event: BusEvent = {
         version: "0",
         id: randomUUID(),
-        "detail-type": String(entry.DetailType),
-        source: String(entry.Source),
+        "detail-type": entry.DetailType,
+        source: entry.Source,
         account: this.accountId,
         time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
         region: this.region,
-        resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+        resources: entry.Resources ?? [],
         detail,
         "event-bus-name": busName,
       };
@@ -113,9 +145,5 @@ export class LocalEventBridge {
       FailedEntryCount: results.filter((r) => "ErrorCode" in r).length,
       Entries: results,
     };
-  }
-
-  private invalid(message: string): never {
-    throw new AwsServiceError("ValidationException", message);
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { finished } from "node:stream/promises";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { logger } from "../http/logger";
 import type { LambdaRuntime } from "./lambda-runtime";
@@ -15,34 +16,100 @@ interface CompiledRoute extends HttpRoute {
   params: string[];
 }
 
+interface Target {
+  /** As sent, still percent-encoded. */
+  path: string;
+  query: string;
+}
+
+/** How a request fits the routes. */
+type Routing =
+  | { kind: "route"; route: HttpRoute; target: Target; pathParameters: Record<string, string> }
+  | { kind: "wrong-method"; allow: string[] }
+  | { kind: "none" }
+  | { kind: "malformed" };
+
 /**
  * An API Gateway HTTP API stand-in: the httpApi routes of serverless.yml, each request turned
  * into a payload-format-2.0 event for its function, and the function's result into a response.
+ * Only a failing function makes a 5xx: a request no route takes is answered 400, 404 or 405.
  */
 export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRuntime): Server {
   const compiled = routes.map(compileRoute);
   return createServer(async (req, res) => {
-    // Method and path until a route matches; the query is left out, as it may carry tokens.
-    let route = `${req.method} ${req.url?.split("?")[0]}`;
+    const routing = routeRequest(compiled, req.method ?? "GET", req.url ?? "");
+    if (routing.kind === "malformed") return refuse(req, res, 400, "Bad Request");
+    if (routing.kind === "none") return refuse(req, res, 404, "Not Found");
+    if (routing.kind === "wrong-method") {
+      return refuse(req, res, 405, "Method Not Allowed", { allow: routing.allow.join(", ") });
+    }
+    const { route, target, pathParameters } = routing;
     try {
-      const url = new URL(req.url ?? "/", "http://localhost");
-      const method = (req.method ?? "GET").toUpperCase();
-      const match = findRoute(compiled, method, url.pathname);
-      if (!match) return send(res, 404, { message: "Not Found" });
-      route = `${match.route.method} ${match.route.path}`;
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: "Request Entity Too Large" });
-      const event = toEvent(req, url, method, match.route, match.pathParameters, body);
-      const result = (await lambdas.invoke(match.route.functionName, event)) as
+      const event = toEvent(req, target, route, pathParameters, body);
+      const result = (await lambdas.invoke(route.functionName, event)) as
         | APIGatewayProxyStructuredResultV2
         | string
         | undefined;
       writeResult(res, result);
     } catch (error) {
-      logger.error("local API request failed", { route, error });
-      send(res, 500, { message: "Internal Server Error" });
+      // A client that went away has nobody to answer.
+      if (req.socket.destroyed) return;
+      logger.error("local API request failed", {
+        route: `${route.method} ${route.path}`,
+        error,
+      });
+      if (res.headersSent) res.destroy();
+      else send(res, 500, { message: "Internal Server Error" });
     }
   });
+}
+
+function routeRequest(routes: readonly CompiledRoute[], method: string, url: string): Routing {
+  const target = parseTarget(url);
+  if (!target || !isWellEncoded(target.path)) return { kind: "malformed" };
+  const allow = new Set<string>();
+  for (const route of routes) {
+    const m = route.pattern.exec(target.path);
+    if (!m) continue;
+    if (route.method !== method && route.method !== "ANY" && route.method !== "*") {
+      allow.add(route.method);
+      continue;
+    }
+    const pathParameters = Object.fromEntries(
+      route.params.map((name, i) => [name, decodeURIComponent(m[i + 1] ?? "")]),
+    );
+    return { kind: "route", route, target, pathParameters };
+  }
+  return allow.size ? { kind: "wrong-method", allow: [...allow] } : { kind: "none" };
+}
+
+/**
+ * The path and query of a request target. An origin-form target (`/path?query`) is taken as
+ * it comes: `//host/path` is the path `//host/path`, not the host `host` a URL parser would
+ * read. An absolute-form target (`http://host/path`) gives its path; anything else is none.
+ */
+function parseTarget(url: string): Target | undefined {
+  if (!url.startsWith("/")) {
+    if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return undefined;
+    const { pathname, search } = new URL(url);
+    return { path: pathname, query: search.slice(1) };
+  }
+  const question = url.indexOf("?");
+  return question < 0
+    ? { path: url, query: "" }
+    : { path: url.slice(0, question), query: url.slice(question + 1) };
+}
+
+/** A malformed escape (`%zz`, half a UTF-8 sequence) anywhere in the path is the client's error. */
+function isWellEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function compileRoute(route: HttpRoute): CompiledRoute {
@@ -66,34 +133,40 @@ function compileRoute(route: HttpRoute): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}$`), params };
 }
 
-function findRoute(routes: readonly CompiledRoute[], method: string, path: string) {
-  for (const route of routes) {
-    if (route.method !== method && route.method !== "ANY" && route.method !== "*") continue;
-    const m = route.pattern.exec(path);
-    if (!m) continue;
-    const pathParameters = Object.fromEntries(
-      route.params.map((name, i) => [name, decodeURIComponent(m[i + 1] ?? "")]),
-    );
-    return { route, pathParameters };
-  }
-  return undefined;
-}
-
+/**
+ * The body, or undefined if it is over API Gateway's cap. Past the cap the rest is read and
+ * dropped: a client still sending would otherwise see its connection break, not the 413.
+ */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] | undefined = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size > MAX_PAYLOAD_BYTES) chunks = undefined;
+    chunks?.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return chunks && Buffer.concat(chunks);
+}
+
+/** API Gateway's own answer to a request it passes to no function, once the request is read. */
+async function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  try {
+    await finished(req.resume());
+  } catch {
+    return; // the client went away
+  }
+  send(res, status, { message }, headers);
 }
 
 function toEvent(
   req: IncomingMessage,
-  url: URL,
-  method: string,
+  target: Target,
   route: HttpRoute,
   pathParameters: Record<string, string>,
   body: Buffer,
@@ -103,7 +176,7 @@ function toEvent(
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) {
+  for (const [name, value] of new URLSearchParams(target.query)) {
     query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   }
   const isText = TEXT_TYPES.test(headers["content-type"] ?? "text/plain");
@@ -112,8 +185,8 @@ function toEvent(
   return {
     version: "2.0",
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: target.path,
+    rawQueryString: target.query,
     headers,
     ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
     ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
@@ -125,8 +198,8 @@ function toEvent(
       domainName: headers.host ?? "localhost",
       domainPrefix: "local",
       http: {
-        method,
-        path: url.pathname,
+        method: req.method ?? "",
+        path: target.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
         userAgent: headers["user-agent"] ?? "",
@@ -156,7 +229,12 @@ function writeResult(
   res.end(result.isBase64Encoded ? Buffer.from(body, "base64") : body);
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { "content-type": "application/json" });
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
 }

@@ -1,37 +1,45 @@
 import path from "node:path";
-import { LOCAL_CREDENTIALS, PROJECT_ROOT, startLocalStack } from "./stack";
+import { z } from "zod";
+import { PortInUseError } from "./local-service";
+import { LOCAL_SERVICES } from "./local-services";
+import { LOCAL_CREDENTIALS, type LocalStack, PROJECT_ROOT, startLocalStack } from "./stack";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder
- * (`.sluice/` unless SLUICE_STATE_DIR says otherwise) so it survives a restart.
+ * (`.sluice/` unless SLUICE_STATE_DIR says otherwise) so it survives a restart. SIGINT or
+ * SIGTERM stops it; a port it cannot take is told in one line, naming its variable.
  */
-const stateDir = path.resolve(PROJECT_ROOT, process.env.SLUICE_STATE_DIR ?? ".sluice");
-const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const PortSchema = z
+  .string()
+  .regex(/^\d{1,5}$/)
+  .transform(Number)
+  .pipe(z.number().max(65_535));
 
-const stack = await startLocalStack({
-  stateDir,
-  ports: {
-    api: port("SLUICE_API_PORT", 3000),
-    dynamodb: port("SLUICE_DYNAMODB_PORT", 8000),
-    s3: port("SLUICE_S3_PORT", 4569),
-    stepFunctions: port("SLUICE_SFN_PORT", 8083),
-    eventBridge: port("SLUICE_EVENTS_PORT", 4010),
-    ssm: port("SLUICE_SSM_PORT", 4583),
-  },
-  logLevel: process.env.LOG_LEVEL ?? "info",
-});
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
 
-const { endpoints: e, resources: r } = stack;
-process.stdout.write(`
+function portsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, number> {
+  return Object.fromEntries(
+    LOCAL_SERVICES.map((service) => {
+      const value = env[service.portVariable];
+      if (!value) return [service.name, service.defaultPort];
+      const port = PortSchema.safeParse(value.trim());
+      if (!port.success) {
+        fail(`${service.portVariable} must be a port number from 0 to 65535, not "${value}"`);
+      }
+      return [service.name, port.data];
+    }),
+  );
+}
+
+function banner(stack: LocalStack): string {
+  const e = stack.endpoints;
+  return `
 Sluice is running locally. State folder: ${stack.stateDir}
 
-  HTTP API        ${e.api}
-  DynamoDB        ${e.dynamodb}   table ${r.table}
-  S3              ${e.s3}   bucket ${r.releasesBucket} (path-style)
-  Step Functions  ${e.stepFunctions}   ${r.pipelineArn}
-  EventBridge     ${e.eventBridge}   bus ${r.eventBus}
-  SSM             ${e.ssm}   webhook secrets under ${r.secretsPrefix}
-  Event log       ${stack.eventLog}
+${stack.banner.map((line) => `  ${line}`).join("\n")}
 
 Try it (another terminal, in the project folder):
   curl -X PUT ${e.api}/apps/hello --data-binary 'executionMode: queued'
@@ -41,25 +49,45 @@ Try it (another terminal, in the project folder):
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
 AWS CLI against the local services:
-  export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=${stack.env.AWS_REGION}
   aws dynamodb list-tables --endpoint-url ${e.dynamodb}
   aws s3 ls --endpoint-url ${e.s3}
 
-Ctrl-C stops it; data stays in the state folder.
-`);
+Ctrl-C (or SIGTERM) stops it; data stays in the state folder.
+`;
+}
 
-let stopping = false;
+const starting = startLocalStack({
+  stateDir: path.resolve(PROJECT_ROOT, process.env.SLUICE_STATE_DIR ?? ".sluice"),
+  ports: portsFromEnvironment(process.env),
+  logLevel: process.env.LOG_LEVEL ?? "info",
+});
+
+// Listening from the start: a signal while the stack comes up stops it once it is up. Ctrl-C
+// reaches npm and node alike, and npm passes its copy on: a second signal is the same request.
+let stopRequested = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
+    if (stopRequested) return;
+    stopRequested = true;
     process.stdout.write("\nStopping Sluice...\n");
-    stack.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    starting
+      .then(
+        (stack) => stack.stop(),
+        () => undefined,
+      )
+      .then(
+        () => process.exit(0),
+        (err: unknown) => fail(`Sluice did not stop cleanly: ${String(err)}`),
+      );
   });
+}
+
+try {
+  const stack = await starting;
+  if (!stopRequested) process.stdout.write(banner(stack));
+} catch (err) {
+  // What came up has been stopped already; a busy port is the user's to act on, not a bug.
+  if (err instanceof PortInUseError) fail(err.message);
+  throw err;
 }

@@ -1,25 +1,17 @@
-import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from "@aws-sdk/client-dynamodb";
-import dynalite from "dynalite";
-import S3rver from "s3rver";
-import { logger } from "../http/logger";
-import { close, listen, serveAwsJson } from "./aws-json-server";
-import { LocalCodeBuild } from "./codebuild";
-import { matchesPattern } from "./event-pattern";
-import { DEFAULT_BUS, LocalEventBridge } from "./eventbridge";
-import { createHttpApi } from "./http-api";
+import type { LocalEventBridge } from "./eventbridge";
 import { LambdaRuntime } from "./lambda-runtime";
-import { BucketNotifier, lambdaNotifications } from "./s3-notifications";
-import { type EventRule, loadServerlessConfig } from "./serverless-config";
-import { LocalSsm } from "./ssm";
-import { type ExecutionStatusChange, LocalStepFunctions } from "./stepfunctions";
+import {
+  type LocalResources,
+  type LocalService,
+  type LocalServiceContext,
+  PortInUseError,
+  type RunningService,
+} from "./local-service";
+import { LOCAL_SERVICES, type LocalServiceName } from "./local-services";
+import { loadServerlessConfig, type ServerlessConfig } from "./serverless-config";
+import type { LocalStepFunctions } from "./stepfunctions";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REGION = "us-east-1";
@@ -28,264 +20,176 @@ const STAGE = "local";
 /** s3rver knows one key pair; the other stand-ins take any, so every client uses this one. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
+type Listed = (typeof LOCAL_SERVICES)[number];
+type ServiceHandles = {
+  [S in Listed as S["name"]]: S extends LocalService<string, infer H, infer _> ? H : never;
+};
+type ServiceOptions = {
+  [S in Listed as S["name"]]?: S extends LocalService<string, unknown, infer O> ? O : never;
+};
+
 export interface LocalStackOptions {
-  /** Where DynamoDB and S3 keep their data and the event log is written. */
+  /** Where the stand-ins keep their data and the event log is written. */
   stateDir: string;
-  /** 0 picks a free port (what tests use). */
-  ports?: Partial<
-    Record<"api" | "dynamodb" | "s3" | "stepFunctions" | "eventBridge" | "ssm", number>
-  >;
+  /** A port per service; 0 or none picks a free one (what tests use). */
+  ports?: Partial<Record<LocalServiceName, number>>;
   /** Log level for the handlers' structured logs. */
   logLevel?: string;
+  /** Options for a service by its name, such as the test hooks that shorten its waits. */
+  serviceOptions?: ServiceOptions;
 }
 
 export interface LocalStack {
-  endpoints: {
-    api: string;
-    dynamodb: string;
-    s3: string;
-    stepFunctions: string;
-    eventBridge: string;
-    ssm: string;
-  };
-  resources: {
-    table: string;
-    eventBus: string;
-    releasesBucket: string;
-    pipelineArn: string;
-    secretsPrefix: string;
-    buildProject: string;
-  };
+  endpoints: Record<LocalServiceName, string>;
+  /** What each service handed back when it started, by its name in LOCAL_SERVICES. */
+  services: ServiceHandles;
+  resources: LocalResources;
   stateDir: string;
   eventLog: string;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
   /** The environment handlers and SDK clients see; also what a shell needs to reach the stack. */
   env: Record<string, string>;
+  /** One line per service: its name, address and what it holds. */
+  banner: string[];
   stop(): Promise<void>;
 }
 
+interface Started {
+  service: LocalService;
+  running: RunningService<unknown>;
+  endpoint: string;
+}
+
 /**
- * Brings up every AWS service Sluice uses on loopback and points this process's SDK clients
+ * Brings up every service of LOCAL_SERVICES on loopback and points this process's SDK clients
  * at them through the environment, the only thing that differs from AWS. The handlers, state
- * machines and table come from serverless.yml.
+ * machines and table come from serverless.yml. If one cannot start, those already started stop.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const stateDir = path.resolve(options.stateDir);
-  const ports = options.ports ?? {};
-  await mkdir(path.join(stateDir, "dynamodb"), { recursive: true });
-  await mkdir(path.join(stateDir, "s3"), { recursive: true });
   const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
-  const resources = {
+  const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
+  const started = new Map<LocalService, Started>();
+  const context: LocalServiceContext = {
+    stateDir,
+    region: REGION,
+    accountId: ACCOUNT_ID,
+    credentials: LOCAL_CREDENTIALS,
+    config,
+    resources: localResources(config),
+    lambdas,
+    use: <Handle>(service: LocalService<string, Handle>) => {
+      const running = started.get(service);
+      if (!running) throw new Error(`${service.name} must start earlier in LOCAL_SERVICES`);
+      return running.running.handle as Handle;
+    },
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= stopAll([...started.values()].reverse(), lambdas);
+    return stopping;
+  };
+  let env: Record<string, string>;
+  try {
+    for (const service of LOCAL_SERVICES) {
+      const running = await startService(
+        service,
+        context,
+        options.ports?.[service.name] ?? 0,
+        options.serviceOptions?.[service.name],
+      );
+      started.set(service, { service, running, endpoint: `http://127.0.0.1:${running.port}` });
+    }
+    env = stackEnvironment([...started.values()], options.logLevel ?? "warn");
+    Object.assign(process.env, env);
+    for (const { running } of started.values()) await running.ready?.();
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  const all = [...started.values()];
+  const services = Object.fromEntries(
+    all.map(({ service, running }) => [service.name, running.handle]),
+  ) as ServiceHandles;
+  return {
+    endpoints: Object.fromEntries(
+      all.map(({ service, endpoint }) => [service.name, endpoint]),
+    ) as LocalStack["endpoints"],
+    services,
+    resources: context.resources,
+    stateDir,
+    eventLog: services.eventBridge.logFile,
+    eventBridge: services.eventBridge,
+    stepFunctions: services.stepFunctions,
+    env,
+    banner: all.map(
+      ({ service, running, endpoint }) =>
+        `${service.title.padEnd(16)}${endpoint}   ${running.summary}`,
+    ),
+    stop,
+  };
+}
+
+/** What the SDK clients of handlers and shells need: region, key pair, endpoints, names. */
+function stackEnvironment(all: readonly Started[], logLevel: string): Record<string, string> {
+  return {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...Object.fromEntries(
+      all.flatMap(({ service, endpoint }) =>
+        service.endpointVariable ? [[service.endpointVariable, endpoint]] : [],
+      ),
+    ),
+    ...Object.assign({}, ...all.map(({ running }) => running.env ?? {})),
+    LOG_LEVEL: logLevel,
+  };
+}
+
+function localResources(config: ServerlessConfig): LocalResources {
+  const pipelineName = config.stateMachineNames.get("pipeline");
+  if (!pipelineName) throw new Error("serverless.yml has no pipeline state machine");
+  return {
     table: config.custom("tableName"),
     eventBus: config.custom("eventBusName"),
     // In AWS the name also carries the account and region, since bucket names are global.
     releasesBucket: `${config.service}-${STAGE}-releases`,
-    pipelineArn: "",
+    pipelineArn: `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${pipelineName}`,
     secretsPrefix: config.custom("secretsPrefix"),
     buildProject: config.custom("buildProjectName"),
   };
-  // Closed in reverse: intake first, then work in flight, then the services it talks to.
-  const closers: (() => Promise<void>)[] = [];
+}
+
+async function startService(
+  service: LocalService<string, unknown, unknown>,
+  context: LocalServiceContext,
+  port: number,
+  options: unknown,
+): Promise<RunningService<unknown>> {
   try {
-    const dynamo = dynalite({ path: path.join(stateDir, "dynamodb"), createTableMs: 0 }) as Server;
-    const dynamoPort = await listen(dynamo, ports.dynamodb ?? 0);
-    closers.push(() => close(dynamo));
-
-    const s3 = new S3rver({
-      address: "127.0.0.1",
-      port: ports.s3 ?? 0,
-      directory: path.join(stateDir, "s3"),
-      silent: true,
-      allowMismatchedSignatures: true,
-      vhostBuckets: false,
-      configureBuckets: [{ name: resources.releasesBucket, configs: [] }],
-    });
-    const s3Address = (await s3.run()) as { port: number };
-    closers.push(() => s3.close());
-
-    const endpoints = {
-      api: "",
-      dynamodb: `http://127.0.0.1:${dynamoPort}`,
-      s3: `http://127.0.0.1:${s3Address.port}`,
-      stepFunctions: "",
-      eventBridge: "",
-      ssm: "",
-    };
-
-    const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
-    const codeBuild = new LocalCodeBuild(
-      path.join(stateDir, "codebuild"),
-      new Set([resources.buildProject]),
-      REGION,
-      ACCOUNT_ID,
-    );
-    const stepFunctions = new LocalStepFunctions(
-      lambdas,
-      { "arn:aws:states:::codebuild:startBuild.sync": (input) => codeBuild.startBuildSync(input) },
-      REGION,
-      ACCOUNT_ID,
-    );
-    for (const [key, definition] of config.stateMachines) {
-      const arn = stepFunctions.register(config.stateMachineNames.get(key) ?? key, definition);
-      if (key === "pipeline") resources.pipelineArn = arn;
-    }
-    const sfnServer = serveAwsJson(
-      "AWSStepFunctions",
-      "application/x-amz-json-1.0",
-      stepFunctions.operations,
-    );
-    endpoints.stepFunctions = `http://127.0.0.1:${await listen(sfnServer, ports.stepFunctions ?? 0)}`;
-    closers.push(() => close(sfnServer));
-
-    const eventLog = path.join(stateDir, "events.jsonl");
-    const eventBridge = new LocalEventBridge(
-      eventLog,
-      new Set([resources.eventBus, DEFAULT_BUS]),
-      REGION,
-      ACCOUNT_ID,
-    );
-    routeEventRules(eventBridge, config.eventRules, lambdas);
-    const announcing = new Set<Promise<unknown>>();
-    stepFunctions.onEnded((change) => {
-      const announced = eventBridge
-        .put([statusChangeEntry(change)])
-        .catch((error: unknown) => logger.error("could not announce an execution's end", { error }))
-        .finally(() => announcing.delete(announced));
-      announcing.add(announced);
-    });
-    const eventsServer = serveAwsJson(
-      "AWSEvents",
-      "application/x-amz-json-1.1",
-      eventBridge.operations,
-    );
-    endpoints.eventBridge = `http://127.0.0.1:${await listen(eventsServer, ports.eventBridge ?? 0)}`;
-    closers.push(() => close(eventsServer));
-
-    const ssm = await LocalSsm.open(path.join(stateDir, "ssm.json"), REGION, ACCOUNT_ID);
-    const ssmServer = serveAwsJson("AmazonSSM", "application/x-amz-json-1.1", ssm.operations);
-    endpoints.ssm = `http://127.0.0.1:${await listen(ssmServer, ports.ssm ?? 0)}`;
-    closers.push(() => close(ssmServer));
-
-    const env: Record<string, string> = {
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_S3: endpoints.s3,
-      AWS_ENDPOINT_URL_SFN: endpoints.stepFunctions,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
-      AWS_ENDPOINT_URL_SSM: endpoints.ssm,
-      SLUICE_TABLE: resources.table,
-      SLUICE_EVENT_BUS: resources.eventBus,
-      SLUICE_RELEASES_BUCKET: resources.releasesBucket,
-      SLUICE_PIPELINE_ARN: resources.pipelineArn,
-      SLUICE_BUILD_PROJECT: resources.buildProject,
-      SLUICE_S3_FORCE_PATH_STYLE: "true",
-      SLUICE_SECRETS_PREFIX: resources.secretsPrefix,
-      LOG_LEVEL: options.logLevel ?? "warn",
-    };
-    Object.assign(process.env, env);
-    await createTable(config.resources.get("SluiceTable")?.Properties, resources.table);
-
-    const notifier = new BucketNotifier(
-      resources.releasesBucket,
-      lambdaNotifications(
-        config.resources.get("ReleasesBucket")?.Properties,
-        config.functions.keys(),
-      ),
-      lambdas,
-      REGION,
-    );
-    s3.on("event", (event: unknown) => notifier.notify(event));
-    closers.push(async () => {
-      stepFunctions.abortAll();
-      await stepFunctions.drain();
-      await Promise.allSettled([...announcing]);
-      await lambdas.drain();
-    });
-    closers.push(() => notifier.drain());
-
-    const api = createHttpApi(config.routes, lambdas);
-    endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;
-    closers.push(() => close(api));
-
-    return {
-      endpoints,
-      resources,
-      stateDir,
-      eventLog,
-      eventBridge,
-      stepFunctions,
-      env,
-      stop: async () => {
-        for (const closer of closers.reverse()) await closer();
-      },
-    };
+    return await service.start(context, port, options);
   } catch (err) {
-    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new PortInUseError(port, service.portVariable, { cause: err });
+    }
     throw err;
   }
 }
 
-/** Creates the table from its CloudFormation properties in serverless.yml, once. */
-async function createTable(properties: unknown, tableName: string): Promise<void> {
-  if (!properties || typeof properties !== "object") {
-    throw new Error("serverless.yml has no SluiceTable resource to create locally");
-  }
-  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } =
-    properties as Record<string, never>;
-  const client = new DynamoDBClient({});
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions,
-        KeySchema,
-        GlobalSecondaryIndexes,
-        BillingMode,
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
-  } finally {
-    client.destroy();
-  }
-}
-
-/** The default bus's rules from serverless.yml: each matching event invokes its function. */
-function routeEventRules(
-  eventBridge: LocalEventBridge,
-  rules: readonly EventRule[],
-  lambdas: LambdaRuntime,
-): void {
-  eventBridge.subscribe((event) => {
-    if (event["event-bus-name"] !== DEFAULT_BUS) return;
-    for (const rule of rules) {
-      if (!matchesPattern(rule.pattern, event)) continue;
-      lambdas.invoke(rule.functionName, event).catch((error: unknown) => {
-        logger.error("event rule target failed", { functionName: rule.functionName, error });
-      });
-    }
-  });
-}
-
-/** A "Step Functions Execution Status Change" event as Step Functions puts it on the bus. */
-function statusChangeEntry(change: ExecutionStatusChange): Record<string, unknown> {
-  return {
-    Source: "aws.states",
-    DetailType: "Step Functions Execution Status Change",
-    EventBusName: DEFAULT_BUS,
-    Resources: [change.executionArn],
-    Detail: JSON.stringify({
-      executionArn: change.executionArn,
-      stateMachineArn: change.stateMachineArn,
-      name: change.name,
-      status: change.status,
-      startDate: Math.round(change.startDate * 1000),
-      stopDate: Math.round(change.stopDate * 1000),
-      ...(change.error ? { error: change.error } : {}),
-      ...(change.cause ? { cause: change.cause } : {}),
-    }),
+/**
+ * Drains every service (intake first, as `stopping` is last started first), waits for the
+ * functions still running, then stops them all. One that fails to stop does not keep the
+ * others holding their ports; its error is thrown once all have been tried.
+ */
+async function stopAll(stopping: readonly Started[], lambdas: LambdaRuntime): Promise<void> {
+  const errors: unknown[] = [];
+  const attempt = async (step: (() => Promise<void>) | undefined) => {
+    await step?.().catch((err: unknown) => errors.push(err));
   };
+  for (const { running } of stopping) await attempt(running.drain?.bind(running));
+  await attempt(() => lambdas.drain());
+  for (const { running } of stopping) await attempt(running.stop?.bind(running));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, "the local stack did not stop cleanly");
 }

@@ -14,6 +14,7 @@ declare module "dynalite" {
 
 declare module "s3rver" {
   import { EventEmitter } from "node:events";
+  import type { RequestListener } from "node:http";
 
   interface S3rverOptions {
     address?: string;
@@ -27,7 +28,9 @@ declare module "s3rver" {
   }
   export default class S3rver extends EventEmitter {
     constructor(options?: S3rverOptions);
-    run(): Promise<{ address: string; port: number }>;
-    close(): Promise<void>;
+    /** Creates the buckets of `configureBuckets`, as `run` would before it listens. */
+    configureBuckets(): Promise<unknown>;
+    /** Its request handler (s3rver is a Koa application), for a server of one's own. */
+    callback(): RequestListener;
   }
 }

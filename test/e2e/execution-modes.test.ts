@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -134,5 +135,49 @@ describe("a run whose pipeline execution ends without it", () => {
       (e) => e["detail-type"] === "Run Failed" && (e.detail as { runId: string }).runId === first,
     );
     expect(failed).toHaveLength(1);
+  });
+
+  it("is not ended by a forged status change put through the EventBridge API", async () => {
+    // Prepare: a run held in its build
+    const held = await register("forged-end", "queued");
+    const [id = ""] = await startRuns("forged-end", 1);
+    await held.waitForArrivals(1);
+    const { executionArn } = (await api(stack, "GET", `/runs/${id}`)).body;
+
+    // Act: someone puts on the default bus the event Step Functions puts when an execution fails
+    const put = await new EventBridgeClient({}).send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: "aws.states",
+            DetailType: "Step Functions Execution Status Change",
+            Resources: [executionArn],
+            Detail: JSON.stringify({
+              executionArn,
+              stateMachineArn: stack.resources.pipelineArn,
+              name: id,
+              status: "FAILED",
+            }),
+          },
+          {
+            Source: "test",
+            DetailType: "Probe",
+            Detail: "{}",
+            EventBusName: stack.resources.eventBus,
+          },
+        ],
+      }),
+    );
+    await held.open();
+    const [run] = await allRunsEnded(stack, [id]);
+
+    // Assess: only the forged entry is refused, and the run goes on to succeed
+    expect(put.FailedEntryCount).toBe(1);
+    expect(put.Entries?.[0]).toEqual({
+      ErrorCode: "NotAuthorizedForSourceException",
+      ErrorMessage: "Not authorized for the source.",
+    });
+    expect(put.Entries?.[1]?.EventId).toEqual(expect.any(String));
+    expect(run.status).toBe("SUCCEEDED");
   });
 });

@@ -158,7 +158,11 @@ describe("bad requests change nothing", () => {
     expect((await api(stack, "GET", "/apps/shop")).body.pipeline.executionMode).toBe("parallel");
   });
 
-  it("answers 404 for a route that does not exist", async () => {
-    expect((await api(stack, "DELETE", "/apps/shop")).status).toBe(404);
+  it("answers 404 for a route that does not exist, 405 with Allow for a method a route lacks", async () => {
+    const wrongMethod = await fetch(`${stack.endpoints.api}/apps/shop`, { method: "DELETE" });
+
+    expect((await api(stack, "GET", "/shops")).status).toBe(404);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("PUT, GET");
   });
 });

@@ -16,7 +16,10 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PortInUseError } from "../../local/local-service";
+import { LOCAL_SERVICES } from "../../local/local-services";
 import { api, startTestStack, waitFor } from "../support/local-stack";
+import { freePorts, holdPort, isFree, release } from "../support/ports";
 
 describe("the local stack, through the AWS SDK", () => {
   let stack: Awaited<ReturnType<typeof startTestStack>>;
@@ -24,6 +27,15 @@ describe("the local stack, through the AWS SDK", () => {
     stack = await startTestStack();
   });
   afterAll(() => stack.cleanup());
+
+  it("points each service's AWS_ENDPOINT_URL_<SERVICE> at it, in the stack's env and this process's", () => {
+    for (const service of LOCAL_SERVICES) {
+      if (!service.endpointVariable) continue;
+      expect(stack.env[service.endpointVariable]).toBe(stack.endpoints[service.name]);
+      expect(process.env[service.endpointVariable]).toBe(stack.endpoints[service.name]);
+    }
+    expect(stack.banner).toHaveLength(LOCAL_SERVICES.length);
+  });
 
   it("creates the table from serverless.yml, with its key schema and index", async () => {
     const dynamo = new DynamoDBClient({});
@@ -158,5 +170,27 @@ describe("the local stack, through the AWS SDK", () => {
       );
       await expect(missing).rejects.toBeInstanceOf(ExecutionDoesNotExist);
     });
+  });
+
+  it("names the port and its variable when one is taken, and frees those it had taken", async () => {
+    // Prepare: a port for each service, the HTTP API's (which starts last) held by another server
+    const free = await freePorts(LOCAL_SERVICES.length);
+    const ports = Object.fromEntries(LOCAL_SERVICES.map((s, i) => [s.name, free[i] ?? 0]));
+    const holder = await holdPort(ports.api ?? 0);
+
+    try {
+      // Act
+      const failed = await startTestStack(undefined, ports).catch((err: unknown) => err);
+
+      // Assess
+      expect(failed).toBeInstanceOf(PortInUseError);
+      expect((failed as Error).message).toBe(
+        `port ${ports.api} (SLUICE_API_PORT) is in use: stop what holds it or set SLUICE_API_PORT`,
+      );
+      const others = LOCAL_SERVICES.filter((s) => s.name !== "api").map((s) => ports[s.name] ?? 0);
+      expect(await Promise.all(others.map(isFree))).toEqual(others.map(() => true));
+    } finally {
+      await release(holder);
+    }
   });
 });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { api, portsOf, startTestStack, waitFor } from "../support/local-stack";
 
 // Its own file: handlers keep the SDK clients of the first stack they served in a process.
 describe("a restart of the local stack", () => {
@@ -63,16 +63,3 @@ describe("a restart of the local stack", () => {
     }
   });
 });
-
-function portsOf(stack: Awaited<ReturnType<typeof startTestStack>>) {
-  const port = (url: string) => Number(new URL(url).port);
-  const e = stack.endpoints;
-  return {
-    api: port(e.api),
-    dynamodb: port(e.dynamodb),
-    s3: port(e.s3),
-    stepFunctions: port(e.stepFunctions),
-    eventBridge: port(e.eventBridge),
-    ssm: port(e.ssm),
-  };
-}

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { LOCAL_SERVICES } from "../../local/local-services";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
 
 /**
@@ -25,6 +26,16 @@ export async function startTestStack(
       if (!stateDir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The port each service of `stack` listens on, to start another stack on the same ones. */
+export function portsOf(stack: LocalStack): NonNullable<LocalStackOptions["ports"]> {
+  return Object.fromEntries(
+    LOCAL_SERVICES.map((service) => [
+      service.name,
+      Number(new URL(stack.endpoints[service.name]).port),
+    ]),
+  );
 }
 
 /** Polls until `check` returns a value, or fails after the deadline with the last value seen. */

@@ -1,0 +1,23 @@
+import { close, listen } from "../aws-json-server";
+import { createHttpApi } from "../http-api";
+import type { LocalService } from "../local-service";
+
+/**
+ * API Gateway's HTTP API: the httpApi routes of serverless.yml. It is the stack's intake, so
+ * it is the first to close when the stack stops.
+ */
+export const httpApiService: LocalService<"api", undefined> = {
+  name: "api",
+  title: "HTTP API",
+  portVariable: "SLUICE_API_PORT",
+  defaultPort: 3000,
+  async start({ config, lambdas }, port) {
+    const server = createHttpApi(config.routes, lambdas);
+    return {
+      port: await listen(server, port),
+      handle: undefined,
+      summary: `${config.routes.length} routes of serverless.yml`,
+      drain: () => close(server),
+    };
+  },
+};

@@ -1,0 +1,88 @@
+import path from "node:path";
+import { logger } from "../../http/logger";
+import { close, listen, serveAwsJson } from "../aws-json-server";
+import { LocalCodeBuild } from "../codebuild";
+import { DEFAULT_BUS, type PutEventsEntry } from "../eventbridge";
+import type { LocalService } from "../local-service";
+import { type ExecutionStatusChange, LocalStepFunctions } from "../stepfunctions";
+import { eventBridgeService } from "./event-bridge";
+
+/**
+ * Step Functions: the state machines of serverless.yml, their Lambda tasks calling the functions
+ * in-process and `codebuild:startBuild.sync` running builds under the state folder. Each
+ * execution's end is announced on the default bus, as Step Functions does.
+ */
+export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFunctions> = {
+  name: "stepFunctions",
+  title: "Step Functions",
+  endpointVariable: "AWS_ENDPOINT_URL_SFN",
+  portVariable: "SLUICE_SFN_PORT",
+  defaultPort: 8083,
+  async start(context, port) {
+    const { stateDir, region, accountId, config, resources, lambdas } = context;
+    const eventBridge = context.use(eventBridgeService);
+    const codeBuild = new LocalCodeBuild(
+      path.join(stateDir, "codebuild"),
+      new Set([resources.buildProject]),
+      region,
+      accountId,
+    );
+    const stepFunctions = new LocalStepFunctions(
+      lambdas,
+      { "arn:aws:states:::codebuild:startBuild.sync": (input) => codeBuild.startBuildSync(input) },
+      region,
+      accountId,
+    );
+    for (const [key, definition] of config.stateMachines) {
+      stepFunctions.register(config.stateMachineNames.get(key) ?? key, definition);
+    }
+    const announcing = new Set<Promise<unknown>>();
+    stepFunctions.onEnded((change) => {
+      const announced = eventBridge
+        .put([statusChangeEntry(change)])
+        .catch((error: unknown) => logger.error("could not announce an execution's end", { error }))
+        .finally(() => announcing.delete(announced));
+      announcing.add(announced);
+    });
+    const server = serveAwsJson(
+      "AWSStepFunctions",
+      "application/x-amz-json-1.0",
+      stepFunctions.operations,
+    );
+    return {
+      port: await listen(server, port),
+      handle: stepFunctions,
+      env: {
+        SLUICE_PIPELINE_ARN: resources.pipelineArn,
+        SLUICE_BUILD_PROJECT: resources.buildProject,
+      },
+      summary: resources.pipelineArn,
+      drain: async () => {
+        stepFunctions.abortAll();
+        await stepFunctions.drain();
+        await Promise.allSettled([...announcing]);
+      },
+      stop: () => close(server),
+    };
+  },
+};
+
+/** A "Step Functions Execution Status Change" event as Step Functions puts it on the bus. */
+function statusChangeEntry(change: ExecutionStatusChange): PutEventsEntry {
+  return {
+    Source: "aws.states",
+    DetailType: "Step Functions Execution Status Change",
+    EventBusName: DEFAULT_BUS,
+    Resources: [change.executionArn],
+    Detail: JSON.stringify({
+      executionArn: change.executionArn,
+      stateMachineArn: change.stateMachineArn,
+      name: change.name,
+      status: change.status,
+      startDate: Math.round(change.startDate * 1000),
+      stopDate: Math.round(change.stopDate * 1000),
+      ...(change.error ? { error: change.error } : {}),
+      ...(change.cause ? { cause: change.cause } : {}),
+    }),
+  };
+}

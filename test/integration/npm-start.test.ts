@@ -1,0 +1,189 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { LOCAL_SERVICES } from "../../local/local-services";
+import { PROJECT_ROOT } from "../../local/stack";
+import { waitFor } from "../support/local-stack";
+import { freePorts, holdPort, isFree, release } from "../support/ports";
+
+/** How long the stack may take to stop, once signalled, with every port free again. */
+const STOP_DEADLINE_MS = 10_000;
+
+interface NpmStart {
+  child: ChildProcess;
+  pid: number;
+  ports: number[];
+  stdout(): string;
+  stderr(): string;
+  /** The exit code once it has exited. */
+  exited(): number | null | undefined;
+}
+
+const started: NpmStart[] = [];
+const stateDirs: string[] = [];
+
+afterEach(async () => {
+  // Whatever a failed test left running: npm leads a process group of its own.
+  for (const npm of started.splice(0)) {
+    try {
+      process.kill(-npm.pid, "SIGKILL");
+    } catch {
+      // the group has already ended
+    }
+  }
+  for (const dir of stateDirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** `npm start`, as a user or a service manager runs it, on its own ports and state folder. */
+async function npmStart(ports: number[]): Promise<NpmStart> {
+  const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-npm-start-"));
+  stateDirs.push(stateDir);
+  const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_STATE_DIR: stateDir, LOG_LEVEL: "warn" };
+  LOCAL_SERVICES.forEach((service, i) => {
+    env[service.portVariable] = String(ports[i]);
+  });
+  const child = spawn("npm", ["start"], { cwd: PROJECT_ROOT, env, stdio: "pipe", detached: true });
+  let stdout = "";
+  let stderr = "";
+  let code: number | null | undefined;
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.on("exit", (exitCode) => {
+    code = exitCode;
+  });
+  if (child.pid === undefined) throw new Error("npm start did not start");
+  const npm = {
+    child,
+    pid: child.pid,
+    ports,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited: () => code,
+  };
+  started.push(npm);
+  return npm;
+}
+
+async function serving(npm: NpmStart): Promise<void> {
+  await waitFor(
+    async () => {
+      if (npm.exited() !== undefined) throw new Error(`npm start exited: ${npm.stderr()}`);
+      return npm.stdout().includes("Sluice is running locally") ? true : undefined;
+    },
+    { what: "npm start's banner", timeoutMs: 30_000, intervalMs: 50 },
+  );
+}
+
+interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  args: string;
+}
+
+async function processes(): Promise<ProcessEntry[]> {
+  const { stdout } = await promisify(execFile)("ps", [
+    "-A",
+    "-o",
+    "pid=",
+    "-o",
+    "ppid=",
+    "-o",
+    "args=",
+  ]);
+  return stdout
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m) => m !== null)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args ?? "" }));
+}
+
+/** `pid` and every process under it. */
+async function processTree(pid: number): Promise<ProcessEntry[]> {
+  const all = await processes();
+  const tree = all.filter((p) => p.pid === pid);
+  for (let i = 0; i < tree.length; i++) {
+    tree.push(...all.filter((p) => p.ppid === tree[i]?.pid));
+  }
+  return tree;
+}
+
+/** Waits until none of `tree` is alive and every port is free again. */
+async function allGone(tree: readonly ProcessEntry[], ports: readonly number[]): Promise<void> {
+  await waitFor(
+    async () => {
+      const alive = new Set((await processes()).map((p) => p.pid));
+      if (tree.some((p) => alive.has(p.pid))) return undefined;
+      return (await Promise.all(ports.map(isFree))).every(Boolean) ? true : undefined;
+    },
+    { what: "the stack's processes to end and its ports to be free", timeoutMs: STOP_DEADLINE_MS },
+  );
+}
+
+describe("npm start as a service", () => {
+  it("prints each service's address, and stops the whole stack when npm gets SIGTERM", async () => {
+    // Prepare
+    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
+    await serving(npm);
+    const tree = await processTree(npm.pid);
+
+    // Act: what a service manager does
+    process.kill(npm.pid, "SIGTERM");
+    await allGone(tree, npm.ports);
+
+    // Assess
+    LOCAL_SERVICES.forEach((service, i) => {
+      expect(npm.stdout()).toMatch(
+        new RegExp(`^ +${service.title} +http://127\\.0\\.0\\.1:${npm.ports[i]} `, "m"),
+      );
+    });
+    expect(tree.some((p) => p.args.includes("local/main.ts"))).toBe(true);
+    expect(npm.stdout()).toContain("Stopping Sluice");
+    expect(npm.exited()).toBe(0);
+  });
+
+  it("stops the whole stack when the node process under npm gets SIGINT", async () => {
+    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
+    await serving(npm);
+    const tree = await processTree(npm.pid);
+    const node = tree.find((p) => p.args.includes("local/main.ts"));
+
+    process.kill(node?.pid ?? 0, "SIGINT");
+    await allGone(tree, npm.ports);
+
+    expect(node).toBeDefined();
+    expect(npm.exited()).toBe(0);
+  });
+
+  it("names a port in use and its variable in one line, and exits 1", async () => {
+    // Prepare: something else holds the S3 port, which comes after other services have started
+    const ports = await freePorts(LOCAL_SERVICES.length);
+    const s3 = LOCAL_SERVICES.findIndex((service) => service.name === "s3");
+    const holder = await holdPort(ports[s3] ?? 0);
+    try {
+      // Act
+      const npm = await npmStart(ports);
+      await waitFor(async () => (npm.exited() === undefined ? undefined : true), {
+        what: "npm start to give up",
+        timeoutMs: 30_000,
+      });
+
+      // Assess
+      const lines = npm.stderr().split("\n").filter(Boolean);
+      expect(lines).toEqual([
+        `port ${ports[s3]} (SLUICE_S3_PORT) is in use: stop what holds it or set SLUICE_S3_PORT`,
+      ]);
+      expect(npm.exited()).toBe(1);
+      const others = ports.filter((_, i) => i !== s3);
+      expect(await Promise.all(others.map(isFree))).toEqual(others.map(() => true));
+    } finally {
+      await release(holder);
+    }
+  });
+});
