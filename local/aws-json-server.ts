@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { InjectedError } from "./faults";
 
 /** An error the AWS JSON protocols return as `{ __type, message }`; the SDK rebuilds it by name. */
 export class AwsServiceError extends Error {
@@ -26,6 +27,8 @@ export function serveAwsJson(
   targetPrefix: string,
   contentType: string,
   operations: Operations,
+  /** An error to answer a call with instead, as a test asked (see FaultInjector). */
+  fault?: (operation: string) => InjectedError | undefined,
 ): Server {
   return createServer(async (req, res) => {
     const reply = (status: number, body: unknown) => {
@@ -36,13 +39,21 @@ export function serveAwsJson(
       const target = req.headers["x-amz-target"];
       const [prefix, operation] = typeof target === "string" ? target.split(".") : [];
       const handle = operation ? operations[operation] : undefined;
-      if (req.method !== "POST" || prefix !== targetPrefix || !handle) {
+      if (req.method !== "POST" || prefix !== targetPrefix || !handle || !operation) {
         throw new AwsServiceError(
           "UnknownOperationException",
           `unsupported operation ${String(target)}`,
         );
       }
       const body = await readBody(req);
+      const injected = fault?.(operation);
+      if (injected) {
+        throw new AwsServiceError(
+          injected.type,
+          injected.message ?? "injected by a test",
+          injected.status,
+        );
+      }
       const input = body.length ? (JSON.parse(body) as Record<string, unknown>) : {};
       reply(200, (await handle(input)) ?? {});
     } catch (err) {

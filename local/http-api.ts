@@ -205,6 +205,9 @@ function toEvent(
         userAgent: headers["user-agent"] ?? "",
       },
       requestId: randomUUID(),
+      // As API Gateway's IAM authorizer tells a function who signed the request; the local API
+      // checks no signature (loopback only), so this is only who the request says it is.
+      ...signerOf(headers.authorization),
       routeKey,
       stage: "$default",
       time: now.toUTCString(),
@@ -237,4 +240,12 @@ function send(
 ) {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** The access key a SigV4 `Authorization` header names: `Credential=<key>/<date>/...`. */
+function signerOf(authorization: string | undefined): {
+  authorizer?: { iam: { accessKey: string } };
+} {
+  const accessKey = /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1];
+  return accessKey ? { authorizer: { iam: { accessKey } } } : {};
 }

@@ -1,3 +1,4 @@
+import type { FaultInjector } from "./faults";
 import type { LambdaRuntime } from "./lambda-runtime";
 import type { ServerlessConfig } from "./serverless-config";
 
@@ -23,6 +24,8 @@ export interface LocalServiceContext {
   readonly resources: LocalResources;
   /** The functions of serverless.yml, invoked in-process. */
   readonly lambdas: LambdaRuntime;
+  /** Failures tests ask the stand-ins to answer with; a stand-in asks it before each call. */
+  readonly faults: FaultInjector;
   /** What a service listed before this one in LOCAL_SERVICES handed back when it started. */
   use<Handle>(service: LocalService<string, Handle>): Handle;
 }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LocalEventBridge } from "./eventbridge";
+import { FaultInjector } from "./faults";
 import { LambdaRuntime } from "./lambda-runtime";
 import {
   type LocalResources,
@@ -52,6 +53,8 @@ export interface LocalStack {
   env: Record<string, string>;
   /** One line per service: its name, address and what it holds. */
   banner: string[];
+  /** Tests make stand-ins answer chosen calls with AWS errors through it. */
+  faults: FaultInjector;
   stop(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
   const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
   const started = new Map<LocalService, Started>();
+  const faults = new FaultInjector();
   const context: LocalServiceContext = {
     stateDir,
     region: REGION,
@@ -79,6 +83,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     config,
     resources: localResources(config),
     lambdas,
+    faults,
     use: <Handle>(service: LocalService<string, Handle>) => {
       const running = started.get(service);
       if (!running) throw new Error(`${service.name} must start earlier in LOCAL_SERVICES`);
@@ -127,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ({ service, running, endpoint }) =>
         `${service.title.padEnd(16)}${endpoint}   ${running.summary}`,
     ),
+    faults,
     stop,
   };
 }

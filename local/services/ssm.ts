@@ -10,9 +10,14 @@ export const ssmService: LocalService<"ssm", LocalSsm> = {
   endpointVariable: "AWS_ENDPOINT_URL_SSM",
   portVariable: "SLUICE_SSM_PORT",
   defaultPort: 4583,
-  async start({ stateDir, region, accountId, resources }, port) {
+  async start({ stateDir, region, accountId, resources, faults }, port) {
     const ssm = await LocalSsm.open(path.join(stateDir, "ssm.json"), region, accountId);
-    const server = serveAwsJson("AmazonSSM", "application/x-amz-json-1.1", ssm.operations);
+    const server = serveAwsJson(
+      "AmazonSSM",
+      "application/x-amz-json-1.1",
+      ssm.operations,
+      (operation) => faults.take("ssm", operation),
+    );
     return {
       port: await listen(server, port),
       handle: ssm,
