@@ -34,4 +34,12 @@ describe("matchesPattern", () => {
   it("matches nothing for content filters it does not know, rather than everything", () => {
     expect(matchesPattern({ source: [{ prefix: "aws." }] }, statusChange)).toBe(false);
   });
+
+  it("matches a prefix filter on strings that start with it, and only those", () => {
+    const outbox = { dynamodb: { Keys: { sk: { S: [{ prefix: "EVENT#" }] } } } };
+
+    expect(matchesPattern(outbox, { dynamodb: { Keys: { sk: { S: "EVENT#01ABC" } } } })).toBe(true);
+    expect(matchesPattern(outbox, { dynamodb: { Keys: { sk: { S: "RUN" } } } })).toBe(false);
+    expect(matchesPattern({ n: [{ numeric: [">", 1] }] }, { n: 2 })).toBe(false);
+  });
 });
