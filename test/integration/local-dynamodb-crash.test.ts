@@ -1,0 +1,56 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { describe, expect, it } from "vitest";
+import { recordingConsumer, startTestDynamoDb, TABLE } from "../support/local-dynamodb";
+import { waitFor } from "../support/local-stack";
+
+const CHILD = fileURLToPath(new URL("../support/dynamodb-crash-child.ts", import.meta.url));
+
+describe("the local DynamoDB after a SIGKILL mid-transaction", () => {
+  it("undoes the half-applied transaction and still delivers the records committed before", async () => {
+    // Prepare: a process commits two writes, then is killed with one of a transaction's two
+    // items applied.
+    const dir = await mkdtemp(path.join(tmpdir(), "sluice-dynamodb-crash-"));
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      await waitFor(async () => (output.includes("half-applied") ? true : undefined), {
+        timeoutMs: 20_000,
+        what: "the child to be half-way through its transaction",
+      });
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+
+    // Act
+    const db = await startTestDynamoDb({ dir });
+    try {
+      const consumer = recordingConsumer(db);
+      await db.streams.idle();
+      const counter = async (pk: string) =>
+        (await db.doc.send(new GetCommand({ TableName: TABLE, Key: { pk, sk: "counter" } }))).Item;
+
+      // Assess
+      expect(await counter("a")).toMatchObject({ n: 0 });
+      expect(await counter("b")).toMatchObject({ n: 0 });
+      expect(consumer.records().map((r) => [r.eventName, r.dynamodb?.NewImage?.pk?.S])).toEqual([
+        ["INSERT", "a"],
+        ["INSERT", "b"],
+      ]);
+    } finally {
+      await db.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
