@@ -1,17 +1,12 @@
 import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from "@aws-sdk/client-dynamodb";
-import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { logger } from "../http/logger";
 import { close, listen, serveAwsJson } from "./aws-json-server";
 import { LocalCodeBuild } from "./codebuild";
+import { type LocalDynamoDb, type LocalDynamoDbOptions, startLocalDynamoDb } from "./dynamodb";
+import { createTableFromTemplate } from "./dynamodb/table-from-template";
 import { matchesPattern } from "./event-pattern";
 import { DEFAULT_BUS, LocalEventBridge } from "./eventbridge";
 import { createHttpApi } from "./http-api";
@@ -37,6 +32,11 @@ export interface LocalStackOptions {
   >;
   /** Log level for the handlers' structured logs. */
   logLevel?: string;
+  /** Time-to-live sweep interval and stream retry delays (tests shorten them). */
+  dynamoDb?: Pick<
+    LocalDynamoDbOptions,
+    "ttlSweepIntervalMs" | "streamRetryBaseDelayMs" | "streamRetryMaxDelayMs"
+  >;
 }
 
 export interface LocalStack {
@@ -60,6 +60,7 @@ export interface LocalStack {
   eventLog: string;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
+  dynamoDb: LocalDynamoDb;
   /** The environment handlers and SDK clients see; also what a shell needs to reach the stack. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -88,9 +89,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Closed in reverse: intake first, then work in flight, then the services it talks to.
   const closers: (() => Promise<void>)[] = [];
   try {
-    const dynamo = dynalite({ path: path.join(stateDir, "dynamodb"), createTableMs: 0 }) as Server;
-    const dynamoPort = await listen(dynamo, ports.dynamodb ?? 0);
-    closers.push(() => close(dynamo));
+    const dynamoDb = await startLocalDynamoDb({
+      dir: path.join(stateDir, "dynamodb"),
+      port: ports.dynamodb ?? 0,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      ...options.dynamoDb,
+    });
+    closers.push(() => dynamoDb.close());
 
     const s3 = new S3rver({
       address: "127.0.0.1",
@@ -106,7 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const endpoints = {
       api: "",
-      dynamodb: `http://127.0.0.1:${dynamoPort}`,
+      dynamodb: dynamoDb.endpoint,
       s3: `http://127.0.0.1:${s3Address.port}`,
       stepFunctions: "",
       eventBridge: "",
@@ -186,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       LOG_LEVEL: options.logLevel ?? "warn",
     };
     Object.assign(process.env, env);
-    await createTable(config.resources.get("SluiceTable")?.Properties, resources.table);
+    await createTableFromTemplate(resources.table, config.resources.get("SluiceTable")?.Properties);
 
     const notifier = new BucketNotifier(
       resources.releasesBucket,
@@ -205,6 +211,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await lambdas.drain();
     });
     closers.push(() => notifier.drain());
+    // Event source mappings of serverless.yml: each table stream delivered to its function.
+    for (const consumer of config.streamConsumers) {
+      dynamoDb.streams.subscribe({ ...consumer, id: consumer.functionName }, (event) =>
+        lambdas.invoke(consumer.functionName, event),
+      );
+    }
+    closers.push(() => dynamoDb.streams.close());
 
     const api = createHttpApi(config.routes, lambdas);
     endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;
@@ -217,6 +230,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventLog,
       eventBridge,
       stepFunctions,
+      dynamoDb,
       env,
       stop: async () => {
         for (const closer of closers.reverse()) await closer();
@@ -225,31 +239,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   } catch (err) {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
     throw err;
-  }
-}
-
-/** Creates the table from its CloudFormation properties in serverless.yml, once. */
-async function createTable(properties: unknown, tableName: string): Promise<void> {
-  if (!properties || typeof properties !== "object") {
-    throw new Error("serverless.yml has no SluiceTable resource to create locally");
-  }
-  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } =
-    properties as Record<string, never>;
-  const client = new DynamoDBClient({});
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions,
-        KeySchema,
-        GlobalSecondaryIndexes,
-        BillingMode,
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
-  } finally {
-    client.destroy();
   }
 }
 
