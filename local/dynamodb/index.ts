@@ -102,7 +102,16 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     transactions,
     sweeper,
   });
-  const port = await listen(front, options.port ?? 0);
+  let port: number;
+  try {
+    port = await listen(front, options.port ?? 0);
+  } catch (err) {
+    await sweeper.stop();
+    await backend.close();
+    journal.close();
+    log.close();
+    throw err;
+  }
   const interval = options.ttlSweepIntervalMs ?? 5000;
   if (interval > 0) sweeper.start(interval);
 
