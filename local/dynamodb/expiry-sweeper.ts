@@ -1,3 +1,4 @@
+import { logger } from "../../http/logger";
 import type { DynaliteBackend } from "./dynalite-backend";
 import type { ExpiryIndex } from "./expiry-index";
 import type { ItemWrites } from "./item-writes";
@@ -37,7 +38,7 @@ export class ExpirySweeper {
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.sweep().catch(() => undefined);
+      this.sweep().catch((error: unknown) => logger.warn("time-to-live sweep failed", { error }));
     }, intervalMs);
     this.timer.unref();
   }

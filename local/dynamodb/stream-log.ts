@@ -47,7 +47,7 @@ export class StreamLog {
     private readonly file: string,
     private readonly fd: number,
     private last: number,
-    private readonly writes: Set<string>,
+    private readonly committedAtOpen: Set<string>,
   ) {}
 
   static open(file: string, now = Date.now()): StreamLog {
@@ -69,9 +69,12 @@ export class StreamLog {
     return sequenceNumber(this.last);
   }
 
-  /** Whether the write of that undo-journal entry left records, i.e. got as far as committing. */
+  /**
+   * Whether the write of that undo-journal entry, unfinished when the log was opened, left
+   * records: then it got as far as committing.
+   */
   hasRecordsOf(write: string): boolean {
-    return this.writes.has(write);
+    return this.committedAtOpen.has(write);
   }
 
   append(records: NewStreamRecord[], write?: string): StreamRecord[] {
@@ -83,7 +86,6 @@ export class StreamLog {
       ...(write ? { write } : {}),
     }));
     writeSync(this.fd, Buffer.from(stored.map((r) => `${JSON.stringify(r)}\n`).join("")));
-    if (write) this.writes.add(write);
     for (const listener of this.listeners) listener(stored);
     return stored;
   }

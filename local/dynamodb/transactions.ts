@@ -165,13 +165,16 @@ export class Transactions {
           ),
         );
         try {
-          const outcomes = await Promise.all(
+          const settled = await Promise.allSettled(
             operations.map(async ({ kind, spec }, i): Promise<Outcome> => {
               await this.hooks.beforeApply?.(i);
               return this.applyOne(kind, spec, olds[i]);
             }),
           );
-          if (outcomes.every((o) => o.ok)) {
+          const outcomes = settled.map((result): Outcome | undefined =>
+            result.status === "fulfilled" ? result.value : undefined,
+          );
+          if (outcomes.every((o) => o?.ok)) {
             const changes: Change[] = operations.flatMap(({ kind }, i) => {
               const outcome = outcomes[i] as { image?: Item };
               return kind === "ConditionCheck"
@@ -181,12 +184,16 @@ export class Transactions {
             recorder.record(changes, entry);
             return;
           }
+          // Put back every item that was, or may have been, applied.
           for (const [i, { kind }] of operations.entries()) {
             const target = targets[i] as Target;
-            if (kind !== "ConditionCheck" && outcomes[i]?.ok) {
+            const outcome = outcomes[i];
+            if (kind !== "ConditionCheck" && (!outcome || outcome.ok)) {
               await backend.restore(target.table, target.key, olds[i]);
             }
           }
+          const unexpected = settled.find((r) => r.status === "rejected");
+          if (unexpected) throw unexpected.reason;
           throw cancellation(operations, outcomes, olds);
         } finally {
           journal.end(entry);
@@ -253,17 +260,17 @@ export class Transactions {
 
 function cancellation(
   operations: { kind: Kind; spec: Input }[],
-  outcomes: Outcome[],
+  outcomes: (Outcome | undefined)[],
   olds: (Item | undefined)[],
 ): DynamoDbError {
   const other = outcomes.find(
     (o): o is { ok: false; error: DynamoDbError } =>
-      !o.ok && o.error.name !== "ConditionalCheckFailedException",
+      o?.ok === false && o.error.name !== "ConditionalCheckFailedException",
   );
   // A malformed item fails the whole request, as in DynamoDB, rather than cancelling it.
   if (other && other.error.name === "ValidationException") return other.error;
   const reasons = outcomes.map((outcome, i) => {
-    if (outcome.ok) return { Code: "None" };
+    if (!outcome || outcome.ok) return { Code: "None" };
     if (outcome.error.name !== "ConditionalCheckFailedException") {
       return { Code: outcome.error.name, Message: outcome.error.message };
     }
