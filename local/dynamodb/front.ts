@@ -11,6 +11,7 @@ import type { Transactions } from "./transactions";
 type Handler = (raw: string, input: Input) => Promise<WireAnswer>;
 
 const API = "DynamoDB_20120810";
+const STREAMS_API = "DynamoDBStreams_20120810";
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
@@ -26,6 +27,7 @@ export interface FrontParts {
   reads: ItemReads;
   transactions: Transactions;
   sweeper: ExpirySweeper;
+  streams: Record<string, (input: Input) => Promise<unknown>>;
 }
 
 /**
@@ -52,6 +54,16 @@ export function createFront(parts: FrontParts): Server {
       }
       const raw = await readBody(req);
       const [api, operation = ""] = String(req.headers["x-amz-target"] ?? "").split(".");
+      const streamOperation = api === STREAMS_API ? parts.streams[operation] : undefined;
+      if (req.method === "POST" && streamOperation) {
+        const input = parseInput(raw);
+        if (!input)
+          throw new DynamoDbError(400, {
+            __type: "com.amazon.coral.service#SerializationException",
+          });
+        reply({ status: 200, body: JSON.stringify(await streamOperation(input)) });
+        return;
+      }
       if (req.method !== "POST" || api !== API) {
         reply(
           errorAnswer(

@@ -10,6 +10,7 @@ import { ItemReads, ItemWrites } from "./item-writes";
 import { KeyLocks } from "./key-locks";
 import { type StreamConsumer, StreamDelivery, type StreamHandler } from "./stream-delivery";
 import { StreamLog } from "./stream-log";
+import { streamsApi } from "./streams-api";
 import { TableCatalog } from "./tables";
 import { Transactions } from "./transactions";
 import { UndoJournal } from "./undo-journal";
@@ -101,6 +102,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     reads: new ItemReads(path_),
     transactions,
     sweeper,
+    streams: streamsApi(catalog, log, region),
   });
   let port: number;
   try {

@@ -97,6 +97,17 @@ export class StreamLog {
     );
   }
 
+  /** Up to `limit` records of one stream after a sequence number, read back from the file. */
+  readStreamAfter(streamArn: string, seq: string, limit: number): StreamRecord[] {
+    const found: StreamRecord[] = [];
+    for (const record of StreamLog.parse(readFileSync(this.file, "utf8"))) {
+      if (record.streamArn !== streamArn || record.seq <= seq) continue;
+      found.push(record);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
   onAppend(listener: (records: StreamRecord[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -107,16 +107,23 @@ export class TableCatalog {
     return `${this.arnPrefix}${table}/stream/${label}`;
   }
 
-  /** The tables whose stream is enabled, with its ARN. */
-  streams(): { table: string; arn: string; label: string; viewType: StreamViewType }[] {
+  /** Every table's latest stream, enabled or not, with its ARN. */
+  streams(): {
+    table: string;
+    arn: string;
+    label: string;
+    viewType: StreamViewType;
+    enabled: boolean;
+  }[] {
     return Object.entries(this.settings).flatMap(([table, s]) =>
-      s.stream?.enabled
+      s.stream
         ? [
             {
               table,
               arn: this.streamArn(table, s.stream.label),
               label: s.stream.label,
               viewType: s.stream.viewType,
+              enabled: s.stream.enabled,
             },
           ]
         : [],

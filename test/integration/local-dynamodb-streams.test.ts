@@ -18,6 +18,9 @@ import {
 } from "../support/local-dynamodb";
 import { waitFor } from "../support/local-stack";
 
+// biome-ignore lint/suspicious/noExplicitAny: wire answers are read loosely and asserted on
+type Json = any;
+
 let db: Awaited<ReturnType<typeof startTestDynamoDb>> | undefined;
 afterEach(async () => {
   await db?.cleanup();
@@ -234,5 +237,69 @@ describe("DynamoDB Streams on the local DynamoDB", () => {
 
     // Assess
     expect(seen).toEqual(["s0", "s1", "s2", "s3", "s4"]);
+  });
+
+  it("answers the DynamoDB Streams API: ListStreams, DescribeStream, GetShardIterator, GetRecords", async () => {
+    // Prepare: no DynamoDB Streams SDK client is installed, so these are DynamoDB Streams'
+    // JSON protocol posted as it is on the wire.
+    const db = await started();
+    const streams = async (operation: string, body: unknown) => {
+      const res = await fetch(db.endpoint, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-amz-json-1.0",
+          "x-amz-target": `DynamoDBStreams_20120810.${operation}`,
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    for (let i = 0; i < 3; i++) await db.doc.send(put(`g${i}`, i));
+
+    // Act
+    const listed = await streams("ListStreams", { TableName: TABLE });
+    const arn = listed.body.Streams[0].StreamArn;
+    const described = await streams("DescribeStream", { StreamArn: arn });
+    const shard = described.body.StreamDescription.Shards[0].ShardId;
+    const iterator = await streams("GetShardIterator", {
+      StreamArn: arn,
+      ShardId: shard,
+      ShardIteratorType: "TRIM_HORIZON",
+    });
+    const page1 = await streams("GetRecords", {
+      ShardIterator: iterator.body.ShardIterator,
+      Limit: 2,
+    });
+    const page2 = await streams("GetRecords", { ShardIterator: page1.body.NextShardIterator });
+    const page3 = await streams("GetRecords", { ShardIterator: page2.body.NextShardIterator });
+    const unknown = await streams("DescribeStream", { StreamArn: `${arn}x` });
+
+    // Assess
+    expect(listed.body.Streams).toEqual([
+      { StreamArn: arn, TableName: TABLE, StreamLabel: expect.any(String) },
+    ]);
+    expect(described.body.StreamDescription).toMatchObject({
+      StreamArn: arn,
+      StreamStatus: "ENABLED",
+      StreamViewType: "NEW_AND_OLD_IMAGES",
+      TableName: TABLE,
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+    });
+    const keys = (page: { body: Json }) =>
+      page.body.Records.map(
+        (r: { dynamodb: { Keys: { pk: { S: string } } } }) => r.dynamodb.Keys.pk.S,
+      );
+    expect(keys(page1)).toEqual(["g0", "g1"]);
+    expect(keys(page2)).toEqual(["g2"]);
+    expect(keys(page3)).toEqual([]);
+    expect(page1.body.Records[0]).toMatchObject({
+      eventName: "INSERT",
+      eventSource: "aws:dynamodb",
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.__type).toContain("ResourceNotFoundException");
   });
 });
