@@ -8,6 +8,7 @@ import { ExpirySweeper } from "./expiry-sweeper";
 import { createFront } from "./front";
 import { ItemReads, ItemWrites } from "./item-writes";
 import { KeyLocks } from "./key-locks";
+import { RequestTokens } from "./request-tokens";
 import { type StreamConsumer, StreamDelivery, type StreamHandler } from "./stream-delivery";
 import { StreamLog } from "./stream-log";
 import { streamsApi } from "./streams-api";
@@ -75,16 +76,18 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 
   const locks = new KeyLocks();
   const expiry = new ExpiryIndex();
-  const path_ = {
+  const writePath = {
     backend,
     catalog,
     locks,
     journal,
     recorder: new ChangeRecorder(catalog, log, expiry),
   };
-  const writes = new ItemWrites(path_);
+  const writes = new ItemWrites(writePath);
+  const tokens = RequestTokens.open(path.join(ownDir, "request-tokens.jsonl"));
   const transactions = new Transactions(
-    path_,
+    writePath,
+    tokens,
     options.beforeTransactionItem ? { beforeApply: options.beforeTransactionItem } : {},
   );
   const sweeper = new ExpirySweeper(backend, catalog, expiry, writes);
@@ -99,7 +102,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     backend,
     catalog,
     writes,
-    reads: new ItemReads(path_),
+    reads: new ItemReads(writePath),
     transactions,
     sweeper,
     streams: streamsApi(catalog, log, region),
@@ -112,6 +115,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     await backend.close();
     journal.close();
     log.close();
+    tokens.close();
     throw err;
   }
   const interval = options.ttlSweepIntervalMs ?? 5000;
@@ -132,6 +136,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       await backend.close();
       journal.close();
       log.close();
+      tokens.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   type WritePath,
 } from "./item-writes";
 import { canonical, type Item } from "./items";
+import type { RequestTokens } from "./request-tokens";
 
 const Expression = {
   ConditionExpression: z.string().optional(),
@@ -71,8 +72,6 @@ type WriteItem = z.infer<typeof WriteItemSchema>;
 type Kind = "Put" | "Update" | "Delete" | "ConditionCheck";
 type Outcome = { ok: true; image?: Item | undefined } | { ok: false; error: DynamoDbError };
 
-const IDEMPOTENCY_MS = 10 * 60 * 1000;
-
 /**
  * TransactWriteItems and TransactGetItems over dynalite, which has neither. A transaction locks
  * all its items, reads them, journals their old images, then applies every item with dynalite's
@@ -83,10 +82,9 @@ const IDEMPOTENCY_MS = 10 * 60 * 1000;
  * do not wait (DynamoDB promises them only read-committed).
  */
 export class Transactions {
-  private readonly tokens = new Map<string, { request: string; at: number } | "in progress">();
-
   constructor(
     private readonly path: WritePath,
+    private readonly tokens: RequestTokens,
     private readonly hooks: { beforeApply?: (index: number) => Promise<void> } = {},
   ) {}
 
@@ -95,14 +93,14 @@ export class Transactions {
     const token = request.ClientRequestToken;
     const fingerprint = canonical({ ...input, ClientRequestToken: undefined });
     if (token) {
-      const seen = this.tokens.get(token);
+      const seen = this.tokens.lookup(token);
       if (seen === "in progress") {
         throw serviceError(
           "TransactionInProgressException",
           "Transaction with the given request token is already in progress.",
         );
       }
-      if (seen && Date.now() - seen.at < IDEMPOTENCY_MS) {
+      if (seen !== "unseen") {
         if (seen.request !== fingerprint) {
           throw serviceError(
             "IdempotentParameterMismatchException",
@@ -111,16 +109,16 @@ export class Transactions {
         }
         return {};
       }
-      this.tokens.set(token, "in progress");
+      this.tokens.begin(token);
     }
     try {
-      await this.apply(request.TransactItems);
-      if (token) this.tokens.set(token, { request: fingerprint, at: Date.now() });
-      this.forgetOldTokens();
+      await this.apply(
+        request.TransactItems,
+        token ? () => this.tokens.committed(token, fingerprint) : undefined,
+      );
       return {};
-    } catch (err) {
-      if (token) this.tokens.delete(token);
-      throw err;
+    } finally {
+      if (token) this.tokens.abandon(token);
     }
   }
 
@@ -143,7 +141,8 @@ export class Transactions {
     );
   }
 
-  private async apply(items: WriteItem[]): Promise<void> {
+  /** Applies the items; `onCommit` runs once they are, before the journal entry is closed. */
+  private async apply(items: WriteItem[], onCommit?: () => void): Promise<void> {
     const operations = items.map((item) => {
       const kind = (Object.keys(item) as Kind[]).find((k) => item[k]) as Kind;
       return { kind, spec: item[kind] as Input & { TableName: string } };
@@ -182,6 +181,7 @@ export class Transactions {
                 : [change(targets[i] as Target, olds[i], outcome.image)];
             });
             recorder.record(changes, entry);
+            onCommit?.();
             return;
           }
           // Put back every item that was, or may have been, applied.
@@ -248,13 +248,6 @@ export class Transactions {
       throw validationError("Transaction request cannot include multiple operations on one item");
     }
     return targets;
-  }
-
-  private forgetOldTokens(): void {
-    const now = Date.now();
-    for (const [token, seen] of this.tokens) {
-      if (seen !== "in progress" && now - seen.at >= IDEMPOTENCY_MS) this.tokens.delete(token);
-    }
   }
 }
 

@@ -3,9 +3,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
-import { recordingConsumer, startTestDynamoDb, TABLE } from "../support/local-dynamodb";
+import {
+  createSluiceLikeTable,
+  recordingConsumer,
+  startTestDynamoDb,
+  TABLE,
+} from "../support/local-dynamodb";
 import { waitFor } from "../support/local-stack";
 
 const CHILD = fileURLToPath(new URL("../support/dynamodb-crash-child.ts", import.meta.url));
@@ -51,6 +56,45 @@ describe("the local DynamoDB after a SIGKILL mid-transaction", () => {
     } finally {
       await db.cleanup();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("remembers a committed transaction's ClientRequestToken across a restart", async () => {
+    // Prepare
+    const first = await startTestDynamoDb();
+    await createSluiceLikeTable(first.client);
+    await first.doc.send(
+      new PutCommand({ TableName: TABLE, Item: { pk: "count", sk: "item", n: 0 } }),
+    );
+    const increment = new TransactWriteCommand({
+      ClientRequestToken: "step-1-attempt-1",
+      TransactItems: [
+        {
+          Update: {
+            TableName: TABLE,
+            Key: { pk: "count", sk: "item" },
+            UpdateExpression: "SET n = n + :one",
+            ExpressionAttributeValues: { ":one": 1 },
+          },
+        },
+      ],
+    });
+    await first.doc.send(increment);
+    await first.close();
+
+    // Act
+    const db = await startTestDynamoDb({ dir: first.dir });
+    try {
+      await db.doc.send(increment);
+      const { Item } = await db.doc.send(
+        new GetCommand({ TableName: TABLE, Key: { pk: "count", sk: "item" } }),
+      );
+
+      // Assess
+      expect(Item).toMatchObject({ n: 1 });
+    } finally {
+      await db.cleanup();
+      await rm(first.dir, { recursive: true, force: true });
     }
   });
 });
