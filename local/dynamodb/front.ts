@@ -111,6 +111,8 @@ function frontHandlers(parts: FrontParts): Record<string, Handler> {
     BatchWriteItem: (raw, input) => writes.batchWriteItem(raw, input),
     GetItem: (raw, input) => reads.getItem(raw, input),
     BatchGetItem: (raw, input) => reads.batchGetItem(raw, input),
+    Query: (raw) => reads.query(raw),
+    Scan: (raw) => reads.scan(raw),
     TransactWriteItems: json((input) => transactions.transactWriteItems(input)),
     TransactGetItems: json((input) => transactions.transactGetItems(input)),
     CreateTable: async (raw, input) => {

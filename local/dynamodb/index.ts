@@ -13,7 +13,7 @@ import { type StreamConsumer, StreamDelivery, type StreamHandler } from "./strea
 import { StreamLog } from "./stream-log";
 import { streamsApi } from "./streams-api";
 import { TableCatalog } from "./tables";
-import { Transactions } from "./transactions";
+import { type TransactionHooks, Transactions } from "./transactions";
 import { UndoJournal } from "./undo-journal";
 
 export type { StreamConsumer, StreamHandler } from "./stream-delivery";
@@ -30,8 +30,8 @@ export interface LocalDynamoDbOptions {
   /** A failing stream batch is retried after this, doubling each time up to the maximum. */
   streamRetryBaseDelayMs?: number;
   streamRetryMaxDelayMs?: number;
-  /** For crash tests only: runs before each item of a transaction is applied. */
-  beforeTransactionItem?: (index: number) => Promise<void>;
+  /** For crash tests only: run around each item of a transaction as it is applied. */
+  transactionHooks?: TransactionHooks;
 }
 
 export interface LocalDynamoDb {
@@ -82,14 +82,11 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     locks,
     journal,
     recorder: new ChangeRecorder(catalog, log, expiry),
+    transactionsInFlight: new Set<Promise<unknown>>(),
   };
   const writes = new ItemWrites(writePath);
   const tokens = RequestTokens.open(path.join(ownDir, "request-tokens.jsonl"));
-  const transactions = new Transactions(
-    writePath,
-    tokens,
-    options.beforeTransactionItem ? { beforeApply: options.beforeTransactionItem } : {},
-  );
+  const transactions = new Transactions(writePath, tokens, options.transactionHooks ?? {});
   const sweeper = new ExpirySweeper(backend, catalog, expiry, writes);
   for (const { table, attributeName } of catalog.ttlTables())
     sweeper.indexTable(table, attributeName);

@@ -14,6 +14,8 @@ export interface WritePath {
   locks: KeyLocks;
   journal: UndoJournal;
   recorder: ChangeRecorder;
+  /** Transactions being applied: a Query or Scan waits for those it arrives during. */
+  transactionsInFlight: Set<Promise<unknown>>;
 }
 
 /** An item a request names: its table, its key, and the lock that key goes by. */
@@ -118,14 +120,10 @@ export class ItemWrites {
       const olds = await Promise.all(
         writes.map((w) => this.path.backend.getItem(w.target.table, w.target.key)),
       );
-      const streamed = writes.filter((w) => this.path.catalog.stream(w.target.table));
-      const journal = streamed.length
-        ? this.path.journal.begin(
-            writes.flatMap((w, i) =>
-              this.path.catalog.stream(w.target.table) ? [undoImage(w.target, olds[i])] : [],
-            ),
-          )
-        : undefined;
+      const undo = writes.flatMap((w, i) =>
+        this.path.catalog.stream(w.target.table) ? [undoImage(w.target, olds[i])] : [],
+      );
+      const journal = undo.length ? this.path.journal.begin(undo) : undefined;
       try {
         const answer = await this.path.backend.send("BatchWriteItem", raw);
         if (answer.status === 200) {
@@ -208,9 +206,28 @@ export function change(target: Target, old: Item | undefined, image: Item | unde
   return { table: target.table, lock: target.lock, key: target.key, old, new: image };
 }
 
-/** GetItem and BatchGetItem wait for a transaction holding their items, so never see it half-done. */
+/**
+ * Reads never see a transaction half-applied: GetItem and BatchGetItem wait for one holding
+ * their items, Query and Scan for the transactions in flight when they arrive (they may see
+ * plain writes made meanwhile, as DynamoDB's read-committed Query and Scan may).
+ */
 export class ItemReads {
   constructor(private readonly path: WritePath) {}
+
+  async query(raw: string): Promise<WireAnswer> {
+    await this.afterTransactionsInFlight();
+    return this.path.backend.send("Query", raw);
+  }
+
+  async scan(raw: string): Promise<WireAnswer> {
+    await this.afterTransactionsInFlight();
+    return this.path.backend.send("Scan", raw);
+  }
+
+  private async afterTransactionsInFlight(): Promise<void> {
+    const inFlight = this.path.transactionsInFlight;
+    if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  }
 
   async getItem(raw: string, input: Input): Promise<WireAnswer> {
     if (this.path.locks.held === 0) return this.path.backend.send("GetItem", raw);

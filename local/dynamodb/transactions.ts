@@ -68,6 +68,12 @@ const TransactGetSchema = z.object({
     .max(100),
 });
 
+/** For crash tests: run around each item of a transaction as it is applied. */
+export interface TransactionHooks {
+  beforeItem?: (index: number) => Promise<void>;
+  afterItem?: (index: number) => Promise<void>;
+}
+
 type WriteItem = z.infer<typeof WriteItemSchema>;
 type Kind = "Put" | "Update" | "Delete" | "ConditionCheck";
 type Outcome = { ok: true; image?: Item | undefined } | { ok: false; error: DynamoDbError };
@@ -85,7 +91,7 @@ export class Transactions {
   constructor(
     private readonly path: WritePath,
     private readonly tokens: RequestTokens,
-    private readonly hooks: { beforeApply?: (index: number) => Promise<void> } = {},
+    private readonly hooks: TransactionHooks = {},
   ) {}
 
   async transactWriteItems(input: Input): Promise<Record<string, unknown>> {
@@ -111,13 +117,17 @@ export class Transactions {
       }
       this.tokens.begin(token);
     }
+    const applying = this.apply(
+      request.TransactItems,
+      token ? () => this.tokens.committed(token, fingerprint) : undefined,
+    );
+    const inFlight = this.path.transactionsInFlight;
+    inFlight.add(applying);
     try {
-      await this.apply(
-        request.TransactItems,
-        token ? () => this.tokens.committed(token, fingerprint) : undefined,
-      );
+      await applying;
       return {};
     } finally {
+      inFlight.delete(applying);
       if (token) this.tokens.abandon(token);
     }
   }
@@ -166,8 +176,10 @@ export class Transactions {
         try {
           const settled = await Promise.allSettled(
             operations.map(async ({ kind, spec }, i): Promise<Outcome> => {
-              await this.hooks.beforeApply?.(i);
-              return this.applyOne(kind, spec, olds[i]);
+              await this.hooks.beforeItem?.(i);
+              const outcome = await this.applyOne(kind, spec, olds[i]);
+              await this.hooks.afterItem?.(i);
+              return outcome;
             }),
           );
           const outcomes = settled.map((result): Outcome | undefined =>

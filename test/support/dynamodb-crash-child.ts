@@ -1,20 +1,28 @@
 /**
  * A process that writes to a local DynamoDB, then starts a transaction and stops half-way
- * through it, to be killed there with SIGKILL by the test that spawned it. Prints "committed"
- * after its plain writes and "half-applied" once the transaction's first item is in the table.
- * Arguments: the DynamoDB state folder.
+ * through it, to be killed there with SIGKILL by the test that spawned it. Prints "half-applied"
+ * once the transaction's first item is in the table
+ * and its second never will be. Arguments: the DynamoDB state folder.
  */
-import { ScanCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { createSluiceLikeTable, startTestDynamoDb, TABLE } from "./local-dynamodb";
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: dynamodb-crash-child <dir>");
 
-let reportHalfApplied: (() => Promise<void>) | undefined;
+const never = new Promise<void>(() => undefined);
+let inTransaction = false;
 const db = await startTestDynamoDb({
   dir,
-  beforeTransactionItem: async (index) => {
-    if (index === 1) await reportHalfApplied?.();
+  transactionHooks: {
+    beforeItem: async (index) => {
+      if (inTransaction && index === 1) await never;
+    },
+    afterItem: async (index) => {
+      if (!inTransaction || index !== 0) return;
+      process.stdout.write("half-applied\n");
+      await never;
+    },
   },
 });
 await createSluiceLikeTable(db.client);
@@ -28,17 +36,8 @@ for (const pk of ["a", "b"]) {
     }),
   );
 }
-process.stdout.write("committed\n");
 
-reportHalfApplied = async () => {
-  // Scan does not wait on the transaction's locks: it sees the first item applied.
-  for (;;) {
-    const { Items = [] } = await db.doc.send(new ScanCommand({ TableName: TABLE }));
-    if (Items.some((item) => item.pk === "a" && item.n === 1)) break;
-  }
-  process.stdout.write("half-applied\n");
-  await new Promise(() => undefined);
-};
+inTransaction = true;
 await db.doc.send(
   new TransactWriteCommand({
     TransactItems: ["a", "b"].map((pk) => ({
