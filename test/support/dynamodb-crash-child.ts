@@ -1,8 +1,8 @@
 /**
  * A process that writes to a local DynamoDB, then starts a transaction and stops half-way
- * through it, to be killed there with SIGKILL by the test that spawned it. Prints "half-applied"
- * once the transaction's first item is in the table
- * and its second never will be. Arguments: the DynamoDB state folder.
+ * through it, to be killed there with SIGKILL by the test that spawned it. Prints
+ * "half-applied" once the transaction's first item is in the table and its second never will
+ * be. Arguments: the DynamoDB state folder.
  */
 import { TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { createSluiceLikeTable, startTestDynamoDb, TABLE } from "./local-dynamodb";
