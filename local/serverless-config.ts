@@ -62,6 +62,8 @@ export interface EventRule {
 
 /** A function reading a table's stream, from a function's `stream` event (a DynamoDB one). */
 export interface StreamConsumer {
+  /** Names the consumer's checkpoint: the function's name, with `-2`, `-3`… for its further stream events. */
+  id: string;
   functionName: string;
   /** The table's name, resolved for the stage. */
   tableName: string;
@@ -142,7 +144,9 @@ export async function loadServerlessConfig(
             `function ${name} reads the stream of ${resource}, which has no TableName`,
           );
         }
+        const earlier = streamConsumers.filter((c) => c.functionName === name).length;
         streamConsumers.push({
+          id: earlier ? `${name}-${earlier + 1}` : name,
           functionName: name,
           tableName,
           batchSize: stream.batchSize,

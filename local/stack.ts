@@ -213,9 +213,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(() => notifier.drain());
     // Event source mappings of serverless.yml: each table stream delivered to its function.
     for (const consumer of config.streamConsumers) {
-      dynamoDb.streams.subscribe({ ...consumer, id: consumer.functionName }, (event) =>
-        lambdas.invoke(consumer.functionName, event),
-      );
+      dynamoDb.streams.subscribe(consumer, (event) => lambdas.invoke(consumer.functionName, event));
     }
     closers.push(() => dynamoDb.streams.close());
 

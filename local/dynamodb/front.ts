@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { DynaliteBackend, WireAnswer } from "./dynalite-backend";
 import { DynamoDbError, validationError } from "./errors";
 import type { ExpirySweeper } from "./expiry-sweeper";
-import type { Input, ItemReads, ItemWrites } from "./item-writes";
+import type { ItemReads } from "./item-reads";
+import type { Input, ItemWrites } from "./item-writes";
 import { StreamSpecificationSchema, type TableCatalog } from "./tables";
 import type { Transactions } from "./transactions";
 

@@ -84,6 +84,7 @@ class ConsumerLoop {
   private checkpoint: string;
   private wake: (() => void) | undefined;
   private stopping = false;
+  private busy = false;
   private running: Promise<void> | undefined;
   private readonly unsubscribe: () => void;
   private idleWaiters: (() => void)[] = [];
@@ -100,18 +101,11 @@ class ConsumerLoop {
       ? (JSON.parse(readFileSync(file, "utf8")) as { sequenceNumber: string }).sequenceNumber
       : undefined;
     this.checkpoint = saved ?? (consumer.startingPosition === "LATEST" ? log.lastSequence : "");
-    // Subscribe before reading back, then drop what the read also found: nothing falls between.
-    const live: StreamRecord[] = [];
-    let reading = true;
-    this.unsubscribe = log.onAppend((records) => {
-      const mine = records.filter((r) => r.table === consumer.tableName);
-      if (reading) live.push(...mine);
-      else this.enqueue(mine);
-    });
-    const stored = log.readAfter(consumer.tableName, this.checkpoint);
-    reading = false;
-    const last = stored.at(-1)?.seq ?? this.checkpoint;
-    this.enqueue([...stored, ...live.filter((r) => r.seq > last)]);
+    // The read back is synchronous, so no record can be appended between it and subscribing.
+    this.enqueue(log.readAfter(consumer.tableName, this.checkpoint));
+    this.unsubscribe = log.onAppend((records) =>
+      this.enqueue(records.filter((r) => r.table === consumer.tableName)),
+    );
   }
 
   start(): void {
@@ -134,8 +128,6 @@ class ConsumerLoop {
     await this.running;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
-
-  private busy = false;
 
   private enqueue(records: StreamRecord[]): void {
     if (records.length === 0) return;

@@ -57,6 +57,7 @@ describe("stream events of serverless.yml", () => {
     // Assess
     expect(config.streamConsumers).toEqual([
       {
+        id: "publish",
         functionName: "publish",
         tableName: "demo-local",
         batchSize: 10,
@@ -64,6 +65,7 @@ describe("stream events of serverless.yml", () => {
         reportBatchItemFailures: false,
       },
       {
+        id: "publish-2",
         functionName: "publish",
         tableName: "demo-local",
         batchSize: 50,
