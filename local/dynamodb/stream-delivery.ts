@@ -54,6 +54,13 @@ export class StreamDelivery {
 
   subscribe(consumer: StreamConsumer, handler: StreamHandler): void {
     if (this.closed) throw new Error("stream delivery is closed");
+    const filter = consumer.filterPatterns?.find(usesContentFilter);
+    if (filter) {
+      // matchesPattern matches nothing with one, and a skipped record is gone for good.
+      throw new Error(
+        `stream consumer ${consumer.id}: filter pattern ${JSON.stringify(filter)} uses a content filter (prefix, numeric, exists, ...), which the local stack does not match yet`,
+      );
+    }
     const loop = new ConsumerLoop(consumer, handler, this.log, this.checkpointFile(consumer), {
       region: this.region,
       ...this.timing,
@@ -242,6 +249,12 @@ class ConsumerLoop {
     this.checkpoint = last.seq;
     writeFileAtomic(this.file, JSON.stringify({ sequenceNumber: this.checkpoint }));
   }
+}
+
+function usesContentFilter(pattern: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some((v) => v !== null && typeof v === "object");
+  if (pattern && typeof pattern === "object") return Object.values(pattern).some(usesContentFilter);
+  return false;
 }
 
 /** A stream record as Lambda hands it to a function: the DynamoDBStreamEvent record shape. */

@@ -209,6 +209,20 @@ describe("DynamoDB Streams on the local DynamoDB", () => {
     expect(consumer.records().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(["e2"]);
   });
 
+  it("refuses a filter pattern with a content filter it cannot match, rather than skip records", async () => {
+    // Prepare
+    const db = await started();
+
+    // Act
+    const subscribing = () =>
+      recordingConsumer(db, {
+        filterPatterns: [{ dynamodb: { Keys: { pk: { S: [{ prefix: "OUTBOX#" }] } } } }],
+      });
+
+    // Assess
+    expect(subscribing).toThrow(/content filter/);
+  });
+
   it("keeps records and each consumer's checkpoint across a restart", async () => {
     // Prepare: a consumer takes the first two records, then the stack stops with two more
     // unread.
