@@ -174,7 +174,7 @@ await db.close();
 started = performance.now();
 const reopened = await startLocalDynamoDb({ dir: path.join(dir, "front"), ttlSweepIntervalMs: 0 });
 process.stdout.write(
-  `  restart (stream log of ${ITEMS + 3 * 2 * CALLS} records read back)     ${(performance.now() - started).toFixed(0)} ms\n`,
+  `  restart, with a stream log of ${ITEMS + 3 * 2 * CALLS} records      ${(performance.now() - started).toFixed(0)} ms\n`,
 );
 started = performance.now();
 await reopened.sweepExpired();

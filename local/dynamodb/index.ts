@@ -65,7 +65,10 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const backend = await DynaliteBackend.open(options.dir);
   const catalog = TableCatalog.open(path.join(ownDir, "tables.json"), backend, region, accountId);
   const journal = UndoJournal.open(path.join(ownDir, "undo-journal.jsonl"));
-  const log = StreamLog.open(path.join(ownDir, "stream-records.jsonl"));
+  const log = StreamLog.open(
+    path.join(ownDir, "stream-records.jsonl"),
+    journal.unfinished.map((w) => w.id),
+  );
   for (const write of [...journal.unfinished].reverse()) {
     // A write that got as far as its stream records had committed; any other is undone.
     if (log.hasRecordsOf(write.id)) continue;

@@ -31,6 +31,14 @@ export type NewStreamRecord = Omit<StreamRecord, "seq" | "eventID" | "write">;
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 
+const SEQ_PREFIX = '{"seq":"';
+
+function seqOf(line: string): string {
+  return line.startsWith(SEQ_PREFIX)
+    ? line.slice(SEQ_PREFIX.length, SEQ_PREFIX.length + 21)
+    : (JSON.parse(line) as StreamRecord).seq;
+}
+
 export function sequenceNumber(n: number): string {
   return String(n).padStart(21, "0");
 }
@@ -50,19 +58,28 @@ export class StreamLog {
     private readonly committedAtOpen: Set<string>,
   ) {}
 
-  static open(file: string, now = Date.now()): StreamLog {
+  /**
+   * Opens the log; `unfinished` are the undo-journal entries a crash left open, of which the
+   * log tells which committed. Only the first and last records are parsed unless the first is
+   * past its 24 hours, so a start reads a long log quickly.
+   */
+  static open(file: string, unfinished: readonly string[] = [], now = Date.now()): StreamLog {
     const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-    const records = StreamLog.parse(text);
+    const all = completeLines(text);
+    let lines = all;
     const torn = text.length > 0 && !text.endsWith("\n");
-    const kept = records.filter((r) => r.time > now - RETENTION_MS);
-    // The last record stays, whatever its age: sequence numbers continue from it.
-    const lastRecord = records.at(-1);
-    if (lastRecord && kept.at(-1) !== lastRecord) kept.push(lastRecord);
-    if (kept.length !== records.length || torn) {
-      writeFileAtomic(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    const first = all[0] ? (JSON.parse(all[0]) as StreamRecord) : undefined;
+    const last = all.at(-1);
+    if (first && first.time <= now - RETENTION_MS) {
+      lines = all.filter((line) => (JSON.parse(line) as StreamRecord).time > now - RETENTION_MS);
+      // The last record stays, whatever its age: sequence numbers continue from it.
+      if (last && lines.at(-1) !== last) lines.push(last);
     }
-    const writes = new Set(kept.flatMap((r) => (r.write ? [r.write] : [])));
-    return new StreamLog(file, openSync(file, "a"), Number(lastRecord?.seq ?? 0), writes);
+    if (torn || lines.length !== all.length) {
+      writeFileAtomic(file, lines.map((line) => `${line}\n`).join(""));
+    }
+    const committed = new Set(unfinished.filter((id) => text.includes(`"write":"${id}"`)));
+    return new StreamLog(file, openSync(file, "a"), Number(last ? seqOf(last) : 0), committed);
   }
 
   get lastSequence(): string {
@@ -79,9 +96,10 @@ export class StreamLog {
 
   append(records: NewStreamRecord[], write?: string): StreamRecord[] {
     if (records.length === 0) return [];
+    // The sequence number first: the log is searched by it without parsing each line.
     const stored = records.map((r) => ({
-      ...r,
       seq: sequenceNumber(++this.last),
+      ...r,
       eventID: randomUUID().replaceAll("-", ""),
       ...(write ? { write } : {}),
     }));
@@ -92,16 +110,17 @@ export class StreamLog {
 
   /** The table's records after a sequence number, read back from the file. */
   readAfter(table: string, seq: string): StreamRecord[] {
-    return StreamLog.parse(readFileSync(this.file, "utf8")).filter(
-      (r) => r.table === table && r.seq > seq,
-    );
+    return this.linesAfter(seq)
+      .map((line) => JSON.parse(line) as StreamRecord)
+      .filter((r) => r.table === table);
   }
 
   /** Up to `limit` records of one stream after a sequence number, read back from the file. */
   readStreamAfter(streamArn: string, seq: string, limit: number): StreamRecord[] {
     const found: StreamRecord[] = [];
-    for (const record of StreamLog.parse(readFileSync(this.file, "utf8"))) {
-      if (record.streamArn !== streamArn || record.seq <= seq) continue;
+    for (const line of this.linesAfter(seq)) {
+      const record = JSON.parse(line) as StreamRecord;
+      if (record.streamArn !== streamArn) continue;
       found.push(record);
       if (found.length >= limit) break;
     }
@@ -117,7 +136,16 @@ export class StreamLog {
     closeSync(this.fd);
   }
 
-  private static parse(text: string): StreamRecord[] {
-    return completeLines(text).map((line) => JSON.parse(line) as StreamRecord);
+  /** The lines after a sequence number: lines are in sequence order, so a binary search finds them. */
+  private linesAfter(seq: string): string[] {
+    const lines = completeLines(readFileSync(this.file, "utf8"));
+    let low = 0;
+    let high = lines.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (seqOf(lines[middle] as string) <= seq) low = middle + 1;
+      else high = middle;
+    }
+    return lines.slice(low);
   }
 }
