@@ -4,9 +4,9 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 /**
- * The parts of serverless.yml the local stack serves: functions with their HTTP routes, the
- * state machines, and the table's key schema. Read from the file every start, so the local
- * stack cannot drift from what deploys.
+ * The parts of serverless.yml the local stack serves: functions with their HTTP routes, event
+ * rules and table streams they read, the state machines, and the table's definition. Read from
+ * the file every start, so the local stack cannot drift from what deploys.
  */
 const HttpApiEventSchema = z.object({
   httpApi: z.object({ method: z.string(), path: z.string() }),
