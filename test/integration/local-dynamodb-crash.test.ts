@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,6 +92,53 @@ describe("the local DynamoDB after a SIGKILL mid-transaction", () => {
 
       // Assess
       expect(Item).toMatchObject({ n: 1 });
+    } finally {
+      await db.cleanup();
+      await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a write killed after its stream records were written, and undoes one killed before", async () => {
+    // Prepare: two plain writes, then their files edited back to the moment of a SIGKILL: the
+    // first after its stream record was written (its journal entry still open), the second
+    // after dynalite applied it but before its stream record.
+    const first = await startTestDynamoDb();
+    await createSluiceLikeTable(first.client);
+    await first.doc.send(new PutCommand({ TableName: TABLE, Item: { pk: "kept", sk: "item" } }));
+    await first.doc.send(new PutCommand({ TableName: TABLE, Item: { pk: "undone", sk: "item" } }));
+    await first.close();
+    const files = path.join(first.dir, "front");
+    const lines = async (name: string) =>
+      (await readFile(path.join(files, name), "utf8")).split("\n").filter(Boolean);
+    const journal = await lines("undo-journal.jsonl");
+    await writeFile(
+      path.join(files, "undo-journal.jsonl"),
+      journal
+        .filter((line) => !line.includes('"end":true'))
+        .join("\n")
+        .concat("\n"),
+    );
+    const records = await lines("stream-records.jsonl");
+    await writeFile(
+      path.join(files, "stream-records.jsonl"),
+      records
+        .filter((line) => !line.includes('"undone"'))
+        .join("\n")
+        .concat("\n"),
+    );
+
+    // Act
+    const db = await startTestDynamoDb({ dir: first.dir });
+    try {
+      const consumer = recordingConsumer(db);
+      await db.streams.idle();
+      const item = async (pk: string) =>
+        (await db.doc.send(new GetCommand({ TableName: TABLE, Key: { pk, sk: "item" } }))).Item;
+
+      // Assess
+      expect(await item("kept")).toBeDefined();
+      expect(await item("undone")).toBeUndefined();
+      expect(consumer.records().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(["kept"]);
     } finally {
       await db.cleanup();
       await rm(first.dir, { recursive: true, force: true });
