@@ -55,7 +55,10 @@ export function createFront(parts: FrontParts): Server {
       }
       const raw = await readBody(req);
       const [api, operation = ""] = String(req.headers["x-amz-target"] ?? "").split(".");
-      const streamOperation = api === STREAMS_API ? parts.streams[operation] : undefined;
+      const streamOperation =
+        api === STREAMS_API && Object.hasOwn(parts.streams, operation)
+          ? parts.streams[operation]
+          : undefined;
       if (req.method === "POST" && streamOperation) {
         const input = parseInput(raw);
         if (!input)
@@ -75,7 +78,7 @@ export function createFront(parts: FrontParts): Server {
         );
         return;
       }
-      const handle = handlers[operation];
+      const handle = Object.hasOwn(handlers, operation) ? handlers[operation] : undefined;
       const input = handle ? parseInput(raw) : undefined;
       reply(handle && input ? await handle(raw, input) : await parts.backend.send(operation, raw));
     } catch (err) {

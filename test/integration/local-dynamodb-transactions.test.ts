@@ -297,3 +297,27 @@ describe("plain writes on the local DynamoDB", () => {
     });
   });
 });
+
+describe("the local DynamoDB endpoint", () => {
+  it("answers an operation it does not know as DynamoDB does, whatever its name", async () => {
+    // Act
+    const answers = await Promise.all(
+      ["DynamoDB_20120810.toString", "DynamoDBStreams_20120810.constructor", "Nothing.At"].map(
+        async (target) => {
+          const res = await fetch(db.endpoint, {
+            method: "POST",
+            headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": target },
+            body: "{}",
+          });
+          return { status: res.status, body: (await res.json()) as { __type?: string } };
+        },
+      ),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.__type).toContain("UnknownOperationException");
+    }
+  });
+});
