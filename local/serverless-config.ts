@@ -4,15 +4,28 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 /**
- * The parts of serverless.yml the local stack serves: functions with their HTTP routes, the
- * state machines, and the table's key schema. Read from the file every start, so the local
- * stack cannot drift from what deploys.
+ * The parts of serverless.yml the local stack serves: functions with their HTTP routes, event
+ * rules and table streams they read, the state machines, and the table's definition. Read from
+ * the file every start, so the local stack cannot drift from what deploys.
  */
 const HttpApiEventSchema = z.object({
   httpApi: z.object({ method: z.string(), path: z.string() }),
 });
 const EventBridgeEventSchema = z.object({
   eventBridge: z.object({ pattern: z.record(z.string(), z.unknown()) }),
+});
+const StreamEventSchema = z.object({
+  stream: z.object({
+    type: z.literal("dynamodb"),
+    arn: z.object({ "Fn::GetAtt": z.tuple([z.string(), z.literal("StreamArn")]) }),
+    // osls's defaults, which it writes into the event source mapping.
+    batchSize: z.number().int().min(1).max(10_000).default(10),
+    startingPosition: z.enum(["TRIM_HORIZON", "LATEST"]).default("TRIM_HORIZON"),
+    maximumRetryAttempts: z.number().int().min(-1).max(10_000).optional(),
+    functionResponseType: z.literal("ReportBatchItemFailures").optional(),
+    filterPatterns: z.array(z.record(z.string(), z.unknown())).optional(),
+    enabled: z.boolean().default(true),
+  }),
 });
 const FunctionSchema = z.object({
   handler: z.string().regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export"),
@@ -47,6 +60,20 @@ export interface EventRule {
   pattern: Record<string, unknown>;
 }
 
+/** A function reading a table's stream, from a function's `stream` event (a DynamoDB one). */
+export interface StreamConsumer {
+  /** Names the consumer's checkpoint: the function's name, with `-2`, `-3`… for its further stream events. */
+  id: string;
+  functionName: string;
+  /** The table's name, resolved for the stage. */
+  tableName: string;
+  batchSize: number;
+  startingPosition: "TRIM_HORIZON" | "LATEST";
+  maximumRetryAttempts?: number;
+  reportBatchItemFailures: boolean;
+  filterPatterns?: Record<string, unknown>[];
+}
+
 export interface LocalFunction {
   name: string;
   modulePath: string;
@@ -59,6 +86,7 @@ export interface ServerlessConfig {
   functions: Map<string, LocalFunction>;
   routes: HttpRoute[];
   eventRules: EventRule[];
+  streamConsumers: StreamConsumer[];
   /** State machine key → its ASL definition, still holding `Fn::GetAtt` function references. */
   stateMachines: Map<string, unknown>;
   /** State machine key → its name, as the stage gives it. */
@@ -82,6 +110,7 @@ export async function loadServerlessConfig(
   const functions = new Map<string, LocalFunction>();
   const routes: HttpRoute[] = [];
   const eventRules: EventRule[] = [];
+  const streamConsumers: StreamConsumer[] = [];
   for (const [name, fn] of Object.entries(parsed.functions)) {
     const dot = fn.handler.lastIndexOf(".");
     functions.set(name, {
@@ -102,6 +131,33 @@ export async function loadServerlessConfig(
       const rule = EventBridgeEventSchema.safeParse(event);
       if (rule.success)
         eventRules.push({ functionName: name, pattern: rule.data.eventBridge.pattern });
+      if ("stream" in event) {
+        const { stream } = StreamEventSchema.parse(event);
+        if (!stream.enabled) continue;
+        const [resource] = stream.arn["Fn::GetAtt"];
+        const properties = parsed.resources.Resources[resource]?.Properties as
+          | { TableName?: unknown }
+          | undefined;
+        const tableName = variables(properties?.TableName);
+        if (typeof tableName !== "string") {
+          throw new Error(
+            `function ${name} reads the stream of ${resource}, which has no TableName`,
+          );
+        }
+        const earlier = streamConsumers.filter((c) => c.functionName === name).length;
+        streamConsumers.push({
+          id: earlier ? `${name}-${earlier + 1}` : name,
+          functionName: name,
+          tableName,
+          batchSize: stream.batchSize,
+          startingPosition: stream.startingPosition,
+          ...(stream.maximumRetryAttempts === undefined
+            ? {}
+            : { maximumRetryAttempts: stream.maximumRetryAttempts }),
+          reportBatchItemFailures: stream.functionResponseType === "ReportBatchItemFailures",
+          ...(stream.filterPatterns ? { filterPatterns: stream.filterPatterns } : {}),
+        });
+      }
     }
   }
   const stateMachines = new Map<string, unknown>();
@@ -118,6 +174,7 @@ export async function loadServerlessConfig(
     functions,
     routes,
     eventRules,
+    streamConsumers,
     stateMachines,
     stateMachineNames,
     resources: new Map(Object.entries(parsed.resources.Resources)),

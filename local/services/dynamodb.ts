@@ -1,74 +1,62 @@
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from "@aws-sdk/client-dynamodb";
-import dynalite from "dynalite";
-import { close, listen } from "../aws-json-server";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type LocalDynamoDb, type LocalDynamoDbOptions, startLocalDynamoDb } from "../dynamodb";
+import { createTableFromTemplate } from "../dynamodb/table-from-template";
 import type { LocalService } from "../local-service";
 
-/** DynamoDB: dynalite, its LevelDB under the state folder, with the table of serverless.yml. */
-export const dynamodbService: LocalService<"dynamodb", undefined> = {
+type DynamoDbTiming = Pick<
+  LocalDynamoDbOptions,
+  "ttlSweepIntervalMs" | "streamRetryBaseDelayMs" | "streamRetryMaxDelayMs"
+>;
+
+/**
+ * DynamoDB: dynalite's LevelDB under the state folder, behind a front that adds transactions,
+ * streams (delivered to serverless.yml's stream functions as Lambda's event source mappings do)
+ * and time to live; the table of serverless.yml.
+ */
+export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbTiming> = {
   name: "dynamodb",
   title: "DynamoDB",
   endpointVariable: "AWS_ENDPOINT_URL_DYNAMODB",
   portVariable: "SLUICE_DYNAMODB_PORT",
   defaultPort: 8000,
-  async start({ stateDir, region, credentials, config, resources }, port) {
-    const dir = path.join(stateDir, "dynamodb");
-    await mkdir(dir, { recursive: true });
-    const server = dynalite({ path: dir, createTableMs: 0 });
-    const listening = await listen(server, port);
+  async start(
+    { stateDir, region, accountId, credentials, config, resources, lambdas },
+    port,
+    timing,
+  ) {
+    const dynamoDb = await startLocalDynamoDb({
+      dir: path.join(stateDir, "dynamodb"),
+      port,
+      region,
+      accountId,
+      ...timing,
+    });
     try {
-      await createTable(
-        config.resources.get("SluiceTable")?.Properties,
+      await createTableFromTemplate(
         resources.table,
-        new DynamoDBClient({
-          endpoint: `http://127.0.0.1:${listening}`,
-          region,
-          credentials,
-        }),
+        config.resources.get("SluiceTable")?.Properties,
+        new DynamoDBClient({ endpoint: dynamoDb.endpoint, region, credentials }),
       );
     } catch (err) {
-      await close(server);
+      await dynamoDb.close();
       throw err;
     }
     return {
-      port: listening,
-      handle: undefined,
+      port: Number(new URL(dynamoDb.endpoint).port),
+      handle: dynamoDb,
       env: { SLUICE_TABLE: resources.table },
-      summary: `table ${resources.table}`,
-      stop: () => close(server),
+      summary: `table ${resources.table} (with its stream and time to live)`,
+      // The stream's functions read the stack's environment, which is set once all have started.
+      ready: async () => {
+        for (const consumer of config.streamConsumers) {
+          dynamoDb.streams.subscribe(consumer, (event) =>
+            lambdas.invoke(consumer.functionName, event),
+          );
+        }
+      },
+      drain: () => dynamoDb.streams.close(),
+      stop: () => dynamoDb.close(),
     };
   },
 };
-
-/** Creates the table from its CloudFormation properties in serverless.yml, once. */
-async function createTable(
-  properties: unknown,
-  tableName: string,
-  client: DynamoDBClient,
-): Promise<void> {
-  if (!properties || typeof properties !== "object") {
-    throw new Error("serverless.yml has no SluiceTable resource to create locally");
-  }
-  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } =
-    properties as Record<string, never>;
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions,
-        KeySchema,
-        GlobalSecondaryIndexes,
-        BillingMode,
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
-  } finally {
-    client.destroy();
-  }
-}

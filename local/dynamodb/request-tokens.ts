@@ -1,0 +1,68 @@
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { completeLines, writeFileAtomic } from "./files";
+
+const WINDOW_MS = 10 * 60 * 1000;
+
+interface Seen {
+  token: string;
+  request: string;
+  at: number;
+}
+
+/**
+ * The ClientRequestTokens of committed transactions, for DynamoDB's ten minutes, kept in a
+ * file too: a client retrying after the stack was killed under it gets its first answer, not
+ * its transaction twice.
+ */
+export class RequestTokens {
+  private readonly inProgress = new Set<string>();
+
+  private constructor(
+    private readonly fd: number,
+    private readonly seen: Map<string, Seen>,
+  ) {}
+
+  static open(file: string, now = Date.now()): RequestTokens {
+    const seen = new Map<string, Seen>();
+    if (existsSync(file)) {
+      for (const line of completeLines(readFileSync(file, "utf8"))) {
+        const entry = JSON.parse(line) as Seen;
+        if (now - entry.at < WINDOW_MS) seen.set(entry.token, entry);
+      }
+    }
+    writeFileAtomic(file, [...seen.values()].map((s) => `${JSON.stringify(s)}\n`).join(""));
+    return new RequestTokens(openSync(file, "a"), seen);
+  }
+
+  /** What became of the token: unseen, in progress, or committed with this request. */
+  lookup(token: string): "unseen" | "in progress" | { request: string } {
+    if (this.inProgress.has(token)) return "in progress";
+    const seen = this.seen.get(token);
+    if (!seen || Date.now() - seen.at >= WINDOW_MS) return "unseen";
+    return seen;
+  }
+
+  begin(token: string): void {
+    this.inProgress.add(token);
+  }
+
+  /** The transaction did not commit: the token is free again. */
+  abandon(token: string): void {
+    this.inProgress.delete(token);
+  }
+
+  committed(token: string, request: string): void {
+    this.inProgress.delete(token);
+    const entry = { token, request, at: Date.now() };
+    this.seen.set(token, entry);
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    for (const [key, old] of this.seen) {
+      if (entry.at - old.at < WINDOW_MS) break;
+      this.seen.delete(key);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

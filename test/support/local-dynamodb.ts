@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import {
+  type LocalDynamoDb,
+  type LocalDynamoDbOptions,
+  startLocalDynamoDb,
+} from "../../local/dynamodb";
+
+export const TABLE = "sluice-test";
+
+/** A local DynamoDB in its own folder (or the one given, to restart on it), with SDK clients. */
+export async function startTestDynamoDb(options: Partial<LocalDynamoDbOptions> = {}): Promise<
+  LocalDynamoDb & {
+    dir: string;
+    client: DynamoDBClient;
+    doc: DynamoDBDocumentClient;
+    newClient(): DynamoDBDocumentClient;
+    cleanup(): Promise<void>;
+  }
+> {
+  const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), "sluice-dynamodb-")));
+  const db = await startLocalDynamoDb({
+    ttlSweepIntervalMs: 0,
+    streamRetryBaseDelayMs: 5,
+    streamRetryMaxDelayMs: 20,
+    ...options,
+    dir,
+  });
+  const clients: DynamoDBClient[] = [];
+  const newClient = () => {
+    const client = new DynamoDBClient({
+      endpoint: db.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    clients.push(client);
+    return DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  };
+  const doc = newClient();
+  return {
+    ...db,
+    dir,
+    client: clients[0] as DynamoDBClient,
+    doc,
+    newClient,
+    cleanup: async () => {
+      for (const client of clients) client.destroy();
+      await db.close();
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A table shaped as serverless.yml's SluiceTable: pk/sk, the byApp index, a stream and TTL. */
+export async function createSluiceLikeTable(
+  client: DynamoDBClient,
+  { stream = true, ttl = true } = {},
+): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+        { AttributeName: "gsi1pk", AttributeType: "S" },
+        { AttributeName: "gsi1sk", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "byApp",
+          KeySchema: [
+            { AttributeName: "gsi1pk", KeyType: "HASH" },
+            { AttributeName: "gsi1sk", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+      ...(stream
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }
+        : {}),
+    }),
+  );
+  if (ttl) {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: TABLE,
+        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      }),
+    );
+  }
+}
+
+/** Subscribes a consumer that keeps every event it is handed; `answer` decides each outcome. */
+export function recordingConsumer(
+  db: LocalDynamoDb,
+  consumer: Partial<Parameters<LocalDynamoDb["streams"]["subscribe"]>[0]> = {},
+  answer: (event: DynamoDBStreamEvent, attempt: number) => unknown = () => undefined,
+): { events: DynamoDBStreamEvent[]; records(): DynamoDBRecord[] } {
+  const events: DynamoDBStreamEvent[] = [];
+  db.streams.subscribe({ id: "recorder", tableName: TABLE, ...consumer }, async (event) => {
+    events.push(event);
+    return answer(event, events.length);
+  });
+  return { events, records: () => events.flatMap((e) => e.Records) };
+}
