@@ -1,5 +1,6 @@
 import path from "node:path";
 import { LOCAL_CREDENTIALS, PROJECT_ROOT, startLocalStack } from "./stack";
+import { timingFromEnv } from "./stepfunctions/timing";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder
@@ -19,6 +20,7 @@ const stack = await startLocalStack({
     ssm: port("SLUICE_SSM_PORT", 4583),
   },
   logLevel: process.env.LOG_LEVEL ?? "info",
+  timing: timingFromEnv(process.env),
 });
 
 const { endpoints: e, resources: r } = stack;

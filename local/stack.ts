@@ -19,7 +19,12 @@ import { LambdaRuntime } from "./lambda-runtime";
 import { BucketNotifier, lambdaNotifications } from "./s3-notifications";
 import { type EventRule, loadServerlessConfig } from "./serverless-config";
 import { LocalSsm } from "./ssm";
-import { type ExecutionStatusChange, LocalStepFunctions } from "./stepfunctions";
+import {
+  createLocalStepFunctions,
+  type ExecutionStatusChange,
+  type LocalStepFunctions,
+  type Timing,
+} from "./stepfunctions";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REGION = "us-east-1";
@@ -37,6 +42,8 @@ export interface LocalStackOptions {
   >;
   /** Log level for the handlers' structured logs. */
   logLevel?: string;
+  /** Test hooks that shorten Waits, retry intervals and task timeouts (scales; 1 = as written). */
+  timing?: Timing;
 }
 
 export interface LocalStack {
@@ -120,12 +127,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       REGION,
       ACCOUNT_ID,
     );
-    const stepFunctions = new LocalStepFunctions(
+    const stepFunctions = await createLocalStepFunctions({
+      stateDir,
       lambdas,
-      { "arn:aws:states:::codebuild:startBuild.sync": (input) => codeBuild.startBuildSync(input) },
-      REGION,
-      ACCOUNT_ID,
-    );
+      integrations: {
+        "arn:aws:states:::codebuild:startBuild.sync": (input, { signal }) =>
+          codeBuild.startBuildSync(input, signal),
+      },
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      ...(options.timing ? { timing: options.timing } : {}),
+    });
     for (const [key, definition] of config.stateMachines) {
       const arn = stepFunctions.register(config.stateMachineNames.get(key) ?? key, definition);
       if (key === "pipeline") resources.pipelineArn = arn;
@@ -153,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         .catch((error: unknown) => logger.error("could not announce an execution's end", { error }))
         .finally(() => announcing.delete(announced));
       announcing.add(announced);
+      return announced;
     });
     const eventsServer = serveAwsJson(
       "AWSEvents",
@@ -209,6 +222,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const api = createHttpApi(config.routes, lambdas);
     endpoints.api = `http://127.0.0.1:${await listen(api, ports.api ?? 0)}`;
     closers.push(() => close(api));
+
+    stepFunctions.resumeAll();
 
     return {
       endpoints,

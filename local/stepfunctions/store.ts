@@ -1,0 +1,173 @@
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { HistoryEvent } from "./history";
+
+export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+
+/** Where an execution is, or was when it ended unsuccessfully: a top-level state. */
+export interface Position {
+  state: string;
+  input: unknown;
+  /** When the state was entered (epoch ms): a Wait's time counts from here. */
+  at: number;
+}
+
+const PositionSchema = z.object({ state: z.string(), input: z.unknown(), at: z.number() });
+
+const SummarySchema = z.object({
+  executionArn: z.string(),
+  stateMachineArn: z.string(),
+  name: z.string(),
+  input: z.string(),
+  startDate: z.number(),
+  status: z.enum(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]),
+  stopDate: z.number().optional(),
+  output: z.string().optional(),
+  error: z.string().optional(),
+  cause: z.string().optional(),
+  redriveCount: z.number(),
+  redriveDate: z.number().optional(),
+  /** The unsuccessful top-level state, where a redrive continues. */
+  failedAt: PositionSchema.optional(),
+  /** Whether the end was handed to every onEnded listener; if not, it is at the next start. */
+  announced: z.boolean(),
+});
+
+/** What DescribeExecution and ListExecutions tell (dates in epoch seconds), kept per execution. */
+export type ExecutionSummary = z.infer<typeof SummarySchema>;
+
+export type TokenResult = { output: string } | { error: string; cause: string };
+
+/** An execution's journal: its history events and what a restart needs to continue it. */
+export type JournalRecord =
+  | { k: "event"; event: HistoryEvent }
+  | ({ k: "enter" } & Position)
+  | {
+      k: "token";
+      token: string;
+      state: string;
+      at: number;
+      timeoutAt?: number;
+      heartbeatMs?: number;
+    }
+  | { k: "token-submitted"; token: string }
+  | { k: "heartbeat"; token: string; at: number }
+  | { k: "token-result"; token: string; result: TokenResult }
+  | { k: "token-closed"; token: string };
+
+/** One execution as read back from the store; `problem` says why it cannot be read whole. */
+export interface StoredExecution {
+  summary: ExecutionSummary;
+  journal: JournalRecord[];
+  problem?: string;
+}
+
+/**
+ * Executions under `<stateDir>/stepfunctions/executions/<state machine>/<execution>/`: a
+ * summary (`execution.json`, replaced whole by rename, so it is never half written) and an
+ * append-only journal (`journal.jsonl`). Writes are synchronous, so whatever an API call
+ * acknowledged, or the engine went on from, is in the files when the process is killed.
+ * (Not flushed to the disk itself: a power cut may lose the last moments.)
+ */
+export class ExecutionStore {
+  private readonly root: string;
+
+  constructor(stateDir: string) {
+    this.root = path.join(stateDir, "stepfunctions", "executions");
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Writes a new execution's summary and the first records of its journal. */
+  create(summary: ExecutionSummary, records: JournalRecord[]): void {
+    mkdirSync(this.dirOf(summary.executionArn), { recursive: true });
+    writeFileSync(this.journalOf(summary.executionArn), records.map(line).join(""));
+    this.save(summary);
+  }
+
+  save(summary: ExecutionSummary): void {
+    const file = path.join(this.dirOf(summary.executionArn), "execution.json");
+    writeFileSync(`${file}.tmp`, JSON.stringify(summary));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  append(executionArn: string, ...records: JournalRecord[]): void {
+    appendFileSync(this.journalOf(executionArn), records.map(line).join(""));
+  }
+
+  /** The journal as written; a torn last line (the process died mid-write) is left out. */
+  readJournal(executionArn: string): JournalRecord[] {
+    const lines = readFileSync(this.journalOf(executionArn), "utf8").split("\n");
+    const records: JournalRecord[] = [];
+    for (const [i, text] of lines.entries()) {
+      if (!text) continue;
+      try {
+        records.push(JSON.parse(text) as JournalRecord);
+      } catch {
+        if (i < lines.length - 1 && lines.slice(i + 1).some(Boolean)) {
+          throw new Error(`line ${i + 1} of its journal is not JSON`);
+        }
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Every execution kept, summaries always and journals of running ones. One whose files cannot
+   * be read comes back with what its folder names tell, and the problem.
+   */
+  loadAll(arnOf: (machine: string, name: string) => string, machineArnOf: (m: string) => string) {
+    const loaded: StoredExecution[] = [];
+    for (const machineDir of readdirSync(this.root)) {
+      const machine = decodeURIComponent(machineDir);
+      for (const name of readdirSync(path.join(this.root, machineDir))) {
+        const executionArn = arnOf(machine, name);
+        try {
+          const summary = SummarySchema.parse(
+            JSON.parse(
+              readFileSync(path.join(this.root, machineDir, name, "execution.json"), "utf8"),
+            ),
+          );
+          const journal = summary.status === "RUNNING" ? this.readJournal(executionArn) : [];
+          loaded.push({ summary, journal });
+        } catch (err) {
+          loaded.push({
+            summary: {
+              executionArn,
+              stateMachineArn: machineArnOf(machine),
+              name,
+              input: "{}",
+              startDate: Date.now() / 1000,
+              status: "RUNNING",
+              redriveCount: 0,
+              announced: false,
+            },
+            journal: [],
+            problem: `its files under ${path.join(this.root, machineDir, name)} are unreadable: ${(err as Error).message}`,
+          });
+        }
+      }
+    }
+    return loaded;
+  }
+
+  private dirOf(executionArn: string): string {
+    const [machine = "", name = ""] = executionArn.split(":").slice(-2);
+    return path.join(this.root, encodeURIComponent(machine), name);
+  }
+
+  private journalOf(executionArn: string): string {
+    return path.join(this.dirOf(executionArn), "journal.jsonl");
+  }
+}
+
+function line(record: JournalRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
