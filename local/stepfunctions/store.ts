@@ -123,35 +123,42 @@ export class ExecutionStore {
    * Every execution kept, summaries always and journals of running ones. One whose files cannot
    * be read comes back with what its folder names tell, and the problem.
    */
-  loadAll(arnOf: (machine: string, name: string) => string, machineArnOf: (m: string) => string) {
+  loadAll(
+    arnOf: (machine: string, name: string) => string,
+    machineArnOf: (machine: string) => string,
+  ): StoredExecution[] {
     const loaded: StoredExecution[] = [];
     for (const machineDir of readdirSync(this.root)) {
       const machine = decodeURIComponent(machineDir);
       for (const name of readdirSync(path.join(this.root, machineDir))) {
         const executionArn = arnOf(machine, name);
+        const dir = path.join(this.root, machineDir, name);
+        let summary: ExecutionSummary;
         try {
-          const summary = SummarySchema.parse(
-            JSON.parse(
-              readFileSync(path.join(this.root, machineDir, name, "execution.json"), "utf8"),
-            ),
+          summary = SummarySchema.parse(
+            JSON.parse(readFileSync(path.join(dir, "execution.json"), "utf8")),
           );
+        } catch (err) {
+          summary = {
+            executionArn,
+            stateMachineArn: machineArnOf(machine),
+            name,
+            input: "{}",
+            startDate: Date.now() / 1000,
+            status: "RUNNING",
+            redriveCount: 0,
+            announced: false,
+          };
+          const problem = `its summary in ${dir} is unreadable: ${(err as Error).message}`;
+          loaded.push({ summary, journal: [], problem });
+          continue;
+        }
+        try {
           const journal = summary.status === "RUNNING" ? this.readJournal(executionArn) : [];
           loaded.push({ summary, journal });
         } catch (err) {
-          loaded.push({
-            summary: {
-              executionArn,
-              stateMachineArn: machineArnOf(machine),
-              name,
-              input: "{}",
-              startDate: Date.now() / 1000,
-              status: "RUNNING",
-              redriveCount: 0,
-              announced: false,
-            },
-            journal: [],
-            problem: `its files under ${path.join(this.root, machineDir, name)} are unreadable: ${(err as Error).message}`,
-          });
+          const problem = `its journal in ${dir} is unreadable: ${(err as Error).message}`;
+          loaded.push({ summary, journal: [], problem });
         }
       }
     }

@@ -11,13 +11,8 @@ import {
 } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { machines } from "../support/sfn-machines";
-import {
-  endOf,
-  historyOf,
-  invocations,
-  type StandIn,
-  startStandIn,
-} from "../support/sfn-stand-in";
+import { endOf, historyOf, invocations } from "../support/sfn-probes";
+import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
 let standIn: StandIn;
@@ -60,7 +55,11 @@ describe("RedriveExecution", () => {
     const again = standIn.sfn.send(new RedriveExecutionCommand({ executionArn }));
 
     // Assess
-    expect(failed).toMatchObject({ status: "FAILED", error: "NotYet", redriveStatus: "REDRIVABLE" });
+    expect(failed).toMatchObject({
+      status: "FAILED",
+      error: "NotYet",
+      redriveStatus: "REDRIVABLE",
+    });
     expect(redriven).toMatchObject({
       status: "SUCCEEDED",
       redriveCount: 1,
@@ -80,7 +79,9 @@ describe("RedriveExecution", () => {
     const history = await historyOf(standIn.sfn, executionArn);
     const redrivenEvent = history.find((e) => e.type === "ExecutionRedriven");
     expect(redrivenEvent?.executionRedrivenEventDetails).toEqual({ redriveCount: 1 });
-    const afterRedrive = history.slice(history.indexOf(redrivenEvent ?? history[0]!) + 1);
+    const afterRedrive = history.slice(
+      history.findIndex((e) => e.type === "ExecutionRedriven") + 1,
+    );
     expect(afterRedrive[0]?.stateEnteredEventDetails).toMatchObject({
       name: "Flaky",
       input: JSON.stringify({ file }),
@@ -94,10 +95,9 @@ describe("RedriveExecution", () => {
       }),
     );
     expect(listed.executions?.map((e) => [e.name, e.redriveCount])).toEqual([["flaky-1", 1]]);
-    expect(standIn.ended.filter((e) => e.executionArn === executionArn).map((e) => e.status)).toEqual([
-      "FAILED",
-      "SUCCEEDED",
-    ]);
+    expect(
+      standIn.ended.filter((e) => e.executionArn === executionArn).map((e) => e.status),
+    ).toEqual(["FAILED", "SUCCEEDED"]);
   });
 
   it("continues a stopped execution, and refuses one still running", async () => {

@@ -5,15 +5,8 @@ import { StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/local-stack";
 import { type MachineName, machines } from "../support/sfn-machines";
-import {
-  alive,
-  endOf,
-  historyOf,
-  pidIn,
-  type StandIn,
-  sleepingBuildspec,
-  startStandIn,
-} from "../support/sfn-stand-in";
+import { alive, endOf, historyOf, pidIn, sleepingBuildspec } from "../support/sfn-probes";
+import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
 let standIn: StandIn;

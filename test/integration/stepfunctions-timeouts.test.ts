@@ -4,7 +4,8 @@ import path from "node:path";
 import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MachineName, machines } from "../support/sfn-machines";
-import { endOf, historyOf, type StandIn, startStandIn } from "../support/sfn-stand-in";
+import { endOf, historyOf } from "../support/sfn-probes";
+import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
 let standIn: StandIn;

@@ -15,14 +15,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/local-stack";
 import { type MachineName, machines } from "../support/sfn-machines";
-import {
-  endOf,
-  historyOf,
-  invocations,
-  type StandIn,
-  startStandIn,
-  tokensHanded,
-} from "../support/sfn-stand-in";
+import { endOf, historyOf, invocations, tokensHanded } from "../support/sfn-probes";
+import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
 let standIn: StandIn;
