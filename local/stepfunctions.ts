@@ -169,8 +169,9 @@ export class LocalStepFunctions {
       new Set(Object.keys(integrations)),
     );
     const definition = bound.definition as StateMachineDefinition;
-    // Validates the definition as written; the engine runs derived ones.
-    new StateMachine(definition, { validationOptions: { checkArn: false } });
+    // Validates the definition as written (a copy: the validator adds fields); the engine runs
+    // derived ones.
+    new StateMachine(structuredClone(definition), { validationOptions: { checkArn: false } });
     const arn = this.arnOf(name);
     this.machines.set(arn, {
       arn,
