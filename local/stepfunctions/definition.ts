@@ -248,9 +248,10 @@ function bodiesOf(state: Json): Json[] {
 /** Context paths the library would answer from the state's input; see the class comment. */
 function readExecutionContext(node: unknown): unknown {
   if (typeof node === "string") {
+    // Replacer functions: in a replacement string, "$$" would stand for one "$".
     return node
-      .replaceAll("$$.Execution.Input", "$$.Execution.OriginalInput")
-      .replaceAll("$$.Execution.StartTime", "$$.Execution.OriginalStartTime");
+      .replaceAll("$$.Execution.Input", () => "$$.Execution.OriginalInput")
+      .replaceAll("$$.Execution.StartTime", () => "$$.Execution.OriginalStartTime");
   }
   if (Array.isArray(node)) return node.map(readExecutionContext);
   if (node && typeof node === "object") {

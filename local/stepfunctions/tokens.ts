@@ -27,7 +27,7 @@ export function executionOfToken(token: string): string | undefined {
 export const TOKEN_PLACEHOLDER = `sluice-task-token-${randomBytes(12).toString("hex")}`;
 
 export function withToken(value: unknown, token: string): unknown {
-  if (typeof value === "string") return value.replaceAll(TOKEN_PLACEHOLDER, token);
+  if (typeof value === "string") return value.replaceAll(TOKEN_PLACEHOLDER, () => token);
   if (Array.isArray(value)) return value.map((v) => withToken(v, token));
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withToken(v, token)]));

@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { machines } from "../support/sfn-machines";
-import { endOf } from "../support/sfn-probes";
+import { endOf, historyOf } from "../support/sfn-probes";
 import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sluice-sfn-api-"));
   standIn = await startStandIn({
     stateDir: dir,
-    machines: machines("waits"),
+    machines: machines("waits", "branching"),
     timing: { waitScale: 0 },
     log: path.join(dir, "invocations.log"),
   });
@@ -129,5 +129,27 @@ describe("the SFN API of the stand-in", () => {
       [...(listed.executions ?? []), ...(rest.executions ?? [])].map((e) => e.name).sort(),
     ).toEqual(names);
     expect(again).toBeInstanceOf(ExecutionAlreadyExists);
+  });
+
+  it("runs Parallel, Choice, Pass and Fail states, with the execution's context", async () => {
+    const arn = standIn.engine.arnOf("branching");
+    const go = await start("branching-go", JSON.stringify({ go: true }), arn);
+    const stop = await start("branching-stop", JSON.stringify({ go: false }), arn);
+
+    const went = await endOf(standIn.sfn, go.executionArn ?? "");
+    const stopped = await endOf(standIn.sfn, stop.executionArn ?? "");
+
+    expect(went.status).toBe("SUCCEEDED");
+    expect(JSON.parse(went.output ?? "")).toEqual({
+      name: "branching-go",
+      input: { go: true },
+      both: [{ go: true }, { right: true }],
+    });
+    expect(stopped).toMatchObject({ status: "FAILED", error: "Refused", cause: "go was not true" });
+    const types = (await historyOf(standIn.sfn, stop.executionArn ?? "")).map((e) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(["ParallelStateEntered", "WaitStateExited", "ChoiceStateExited"]),
+    );
+    expect(types.slice(-2)).toEqual(["FailStateEntered", "ExecutionFailed"]);
   });
 });

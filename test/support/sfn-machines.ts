@@ -109,6 +109,45 @@ export const MACHINES = {
       After: { Type: "Task", Resource: fn("record"), End: true },
     },
   },
+  /** Parallel, Choice, Pass and Fail states, and the execution's context. */
+  branching: {
+    StartAt: "Both",
+    States: {
+      Both: {
+        Type: "Parallel",
+        Branches: [
+          {
+            StartAt: "Left",
+            States: { Left: { Type: "Task", Resource: fn("record"), End: true } },
+          },
+          {
+            StartAt: "Rest",
+            States: {
+              Rest: { Type: "Wait", Seconds: 5, Next: "Right" },
+              Right: { Type: "Pass", Result: { right: true }, End: true },
+            },
+          },
+        ],
+        ResultPath: "$.both",
+        Next: "Pick",
+      },
+      Pick: {
+        Type: "Choice",
+        Choices: [{ Variable: "$.go", BooleanEquals: true, Next: "Tell" }],
+        Default: "Refuse",
+      },
+      Tell: {
+        Type: "Pass",
+        Parameters: {
+          "name.$": "$$.Execution.Name",
+          "input.$": "$$.Execution.Input",
+          "both.$": "$.both",
+        },
+        End: true,
+      },
+      Refuse: { Type: "Fail", Error: "Refused", Cause: "go was not true" },
+    },
+  },
   mapped: {
     StartAt: "Each",
     States: {
