@@ -33,6 +33,7 @@ import {
   type Integration,
   libraryTimeoutError,
   type PendingTask,
+  RelayError,
   type TaskAttempt,
   TaskRunner,
 } from "./stepfunctions/tasks";
@@ -522,7 +523,17 @@ export class LocalStepFunctions {
           this.emit(live, stateEntered(type, position.state, position.input));
         }
         entered = false;
-        const outcome = await this.runState(summary, live, plan, position, resume);
+        let outcome: StateOutcome;
+        try {
+          outcome = await this.runState(summary, live, plan, position, resume);
+        } catch (err) {
+          if (!(err instanceof ExecutionError && err.cause instanceof RelayError)) throw err;
+          entered = true;
+          resume = [...this.tokens.values()].find(
+            (t) => t.executionArn === live.arn && t.state === position.state,
+          );
+          continue;
+        }
         resume = undefined;
         const exited = stateExited(type, position.state, outcome.output);
         if (exited) this.emit(live, exited);

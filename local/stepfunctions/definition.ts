@@ -1,6 +1,6 @@
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import type { TaskTarget } from "../asl";
-import { LIBRARY_SAFE_SECONDS, type Scales } from "./timing";
+import type { Scales } from "./timing";
 
 type Json = Record<string, unknown>;
 
@@ -45,8 +45,9 @@ const WAIT_RESOURCE = "sluice:wait";
  * - its transitions lead to marker states that hand back the next state's name with the output;
  * - Wait states become tasks of our own, so waits are scaled, durable and abortable;
  * - Task Parameters are wrapped with their TimeoutSecondsPath/HeartbeatSecondsPath values, and
- *   the library's own task timer is set past any real use (its default is 60 s; we enforce
- *   TimeoutSeconds and HeartbeatSeconds ourselves);
+ *   the library's own task timer (60 s by default) is set as far as Node's timers reach: we
+ *   enforce TimeoutSeconds and HeartbeatSeconds ourselves, and hand a longer wait on to a new
+ *   run of the state (RelayError);
  * - Retry intervals are scaled;
  * - `$$.Execution.Input`/`StartTime` read the execution's, not the state's (the library sets
  *   them from the input it is given).
@@ -174,7 +175,7 @@ export class MachinePlan {
         MaxDelaySeconds: Math.min(
           ((retrier.MaxDelaySeconds as number | undefined) ?? Number.POSITIVE_INFINITY) *
             this.scales.retry,
-          LIBRARY_SAFE_SECONDS,
+          this.scales.libraryTimerSeconds,
         ),
       }));
     }
@@ -182,13 +183,14 @@ export class MachinePlan {
       const states = body.States as Record<string, Json>;
       for (const name of Object.keys(states)) states[name] = this.transform(states[name] as Json);
     }
-    if (state.Type === "Task") return taskState(state);
-    if (state.Type === "Wait") return waitState(state);
+    const cap = this.scales.libraryTimerSeconds;
+    if (state.Type === "Task") return taskState(state, cap);
+    if (state.Type === "Wait") return waitState(state, cap);
     return state;
   }
 }
 
-function taskState(state: Json): Json {
+function taskState(state: Json, timerCap: number): Json {
   const {
     TimeoutSecondsPath,
     HeartbeatSeconds: _heartbeat,
@@ -198,7 +200,7 @@ function taskState(state: Json): Json {
   } = state;
   return {
     ...rest,
-    TimeoutSeconds: LIBRARY_SAFE_SECONDS,
+    TimeoutSeconds: timerCap,
     Parameters: {
       ...(Parameters === undefined ? { "payload.$": "$" } : { payload: Parameters }),
       ...(typeof TimeoutSecondsPath === "string" ? { "timeoutSeconds.$": TimeoutSecondsPath } : {}),
@@ -209,7 +211,7 @@ function taskState(state: Json): Json {
   };
 }
 
-function waitState(state: Json): Json {
+function waitState(state: Json, timerCap: number): Json {
   const {
     Seconds,
     SecondsPath,
@@ -231,7 +233,7 @@ function waitState(state: Json): Json {
     ...rest,
     Type: "Task",
     Resource: WAIT_RESOURCE,
-    TimeoutSeconds: LIBRARY_SAFE_SECONDS,
+    TimeoutSeconds: timerCap,
     Parameters: { "input.$": "$", ...when },
   };
 }

@@ -1,5 +1,6 @@
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -104,7 +105,9 @@ export class ExecutionStore {
 
   /** The journal as written; a torn last line (the process died mid-write) is left out. */
   readJournal(executionArn: string): JournalRecord[] {
-    const lines = readFileSync(this.journalOf(executionArn), "utf8").split("\n");
+    const file = this.journalOf(executionArn);
+    if (!existsSync(file)) return [];
+    const lines = readFileSync(file, "utf8").split("\n");
     const records: JournalRecord[] = [];
     for (const [i, text] of lines.entries()) {
       if (!text) continue;

@@ -58,6 +58,21 @@ export interface TaskRunnerDeps {
 }
 
 /**
+ * Ends a Wait or task-token wait shortly before the library's own timer for the task would
+ * (see Timing.libraryTimerSeconds): neither retried nor caught, it tells the engine to run the
+ * state again, carrying on the same wait (same token, same deadline).
+ */
+export class RelayError extends Error {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+
+  constructor() {
+    super("the wait goes on in a new run of its state");
+    this.name = "Sluice.Relay";
+  }
+}
+
+/**
  * Runs Task and Wait states for the engine, as Step Functions does: Lambda functions in-process,
  * service integrations with an abort signal, callbacks with a task token; TimeoutSeconds as the
  * hard cap (none unless written), HeartbeatSeconds for callbacks; history events as AWS writes
@@ -69,6 +84,7 @@ export class TaskRunner {
   /** A Wait: from `enteredAt`, for its (scaled) seconds, or until its (scaled) timestamp. */
   async wait(envelope: WaitEnvelope, signal: AbortSignal, enteredAt: number): Promise<unknown> {
     signal.throwIfAborted();
+    const relayAt = this.relayAt();
     let ms: number;
     if (envelope.seconds !== undefined) {
       if (typeof envelope.seconds !== "number" || envelope.seconds < 0) {
@@ -83,7 +99,9 @@ export class TaskRunner {
       }
       ms = Math.max(0, at - enteredAt);
     }
-    await sleepUntil(enteredAt + ms * this.deps.scales.wait, signal);
+    const until = enteredAt + ms * this.deps.scales.wait;
+    await sleepUntil(Math.min(until, relayAt), signal);
+    if (until > relayAt) throw new RelayError();
     return envelope.input;
   }
 
@@ -93,6 +111,7 @@ export class TaskRunner {
     attempt: TaskAttempt,
   ): Promise<unknown> {
     attempt.signal.throwIfAborted();
+    const relayAt = this.relayAt();
     // Let the library's queued "state entered" event be recorded before this task's events.
     await new Promise((resolve) => setImmediate(resolve));
     attempt.signal.throwIfAborted();
@@ -115,7 +134,7 @@ export class TaskRunner {
       ...(heartbeatSeconds !== undefined ? { heartbeatInSeconds: heartbeatSeconds } : {}),
     };
     const failed = (err: unknown): never => {
-      if (attempt.signal.aborted) throw err;
+      if (attempt.signal.aborted || err instanceof RelayError) throw err;
       const error = err as Error;
       const timedOut = error.name === "States.Timeout" || error.name === "States.HeartbeatTimeout";
       const details = { error: error.name, cause: error.message };
@@ -158,6 +177,7 @@ export class TaskRunner {
       if (target.kind === "lambda-invoke" && target.callback) {
         return await this.callback(target.name, envelope, attempt, {
           timeoutAt,
+          relayAt,
           heartbeatSeconds,
           signal,
           described,
@@ -197,6 +217,7 @@ export class TaskRunner {
     attempt: TaskAttempt,
     ctx: {
       timeoutAt: number | undefined;
+      relayAt: number;
       heartbeatSeconds: number | undefined;
       signal: AbortSignal;
       described: { resourceType: string; resource: string };
@@ -232,7 +253,9 @@ export class TaskRunner {
       });
     }
     const task = pending;
+    let relayed = false;
     const close = () => {
+      if (relayed) return;
       tokens.delete(task.token);
       delete task.wake;
       if (!attempt.signal.aborted) attempt.journal({ k: "token-closed", token: task.token });
@@ -274,7 +297,14 @@ export class TaskRunner {
         }),
         task.timeoutAt,
         ctx.signal,
-        (watch) => this.heartbeats(task, watch),
+        (watch) =>
+          Promise.race([
+            this.heartbeats(task, watch),
+            sleepUntil(ctx.relayAt, watch).then(() => {
+              relayed = true;
+              throw new RelayError();
+            }),
+          ]),
       ).catch(ctx.failed);
       if ("output" in result) {
         attempt.emit({
@@ -287,6 +317,11 @@ export class TaskRunner {
     } finally {
       close();
     }
+  }
+
+  /** When to hand a long wait on, ahead of the library's timer for the attempt starting now. */
+  private relayAt(): number {
+    return Date.now() + this.deps.scales.libraryTimerSeconds * 900;
   }
 
   private async heartbeats(task: PendingTask, signal: AbortSignal): Promise<never> {

@@ -10,12 +10,19 @@ export interface Timing {
   waitScale?: number;
   retryScale?: number;
   taskTimeoutScale?: number;
+  /**
+   * The longest timer handed to aws-local-stepfunctions, in seconds (by default the most Node
+   * allows, about 24.8 days); a Wait or task-token wait outlasting it is carried on in a new
+   * run of its state. Tests lower it to see that happen.
+   */
+  libraryTimerSeconds?: number;
 }
 
 export interface Scales {
   wait: number;
   retry: number;
   taskTimeout: number;
+  libraryTimerSeconds: number;
 }
 
 export function scalesOf(timing: Timing | undefined): Scales {
@@ -28,6 +35,10 @@ export function scalesOf(timing: Timing | undefined): Scales {
     wait: scale(timing?.waitScale, "waitScale"),
     retry: scale(timing?.retryScale, "retryScale"),
     taskTimeout: scale(timing?.taskTimeoutScale, "taskTimeoutScale"),
+    libraryTimerSeconds: Math.min(
+      timing?.libraryTimerSeconds ?? LIBRARY_SAFE_SECONDS,
+      LIBRARY_SAFE_SECONDS,
+    ),
   };
 }
 
@@ -54,10 +65,10 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Timing {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * The longest TimeoutSeconds or retry delay handed to aws-local-stepfunctions, whose timers
+ * The longest TimeoutSeconds or retry delay aws-local-stepfunctions can be handed, whose timers
  * are plain setTimeout calls; real timeouts are enforced here with chained timers.
  */
-export const LIBRARY_SAFE_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+const LIBRARY_SAFE_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /** Resolves at `deadline` (epoch ms), however far away; rejects with the signal's reason. */
 export async function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {

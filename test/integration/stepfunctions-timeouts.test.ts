@@ -1,10 +1,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MachineName, machines } from "../support/sfn-machines";
-import { endOf, historyOf } from "../support/sfn-probes";
+import { endOf, historyOf, invocations, tokensHanded } from "../support/sfn-probes";
 import { type StandIn, startStandIn } from "../support/sfn-stand-in";
 
 let dir: string;
@@ -152,5 +156,50 @@ describe("a Map", () => {
     expect(types.filter((t) => t === "LambdaFunctionSucceeded")).toHaveLength(2);
     expect(types.at(1)).toBe("MapStateEntered");
     expect(types.slice(-2)).toEqual(["MapStateExited", "ExecutionSucceeded"]);
+  });
+});
+
+describe("a wait longer than the library's timers reach", () => {
+  it("goes on in a new run of its state: a Wait keeps its time, a token wait its token", async () => {
+    // Prepare: the library's timers are cut to 1 s; the waits last 2.5 s
+    const own = await mkdtemp(path.join(tmpdir(), "sluice-sfn-relay-"));
+    const log = path.join(own, "invocations.log");
+    const relaying = await startStandIn({
+      stateDir: own,
+      machines: machines("waits", "callback"),
+      timing: { libraryTimerSeconds: 1, waitScale: 0.1 },
+      log,
+    });
+    const begin = (machine: MachineName, input: unknown) =>
+      relaying.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: relaying.engine.arnOf(machine),
+          input: JSON.stringify(input),
+        }),
+      );
+    const startedAt = Date.now();
+    const waiting = await begin("waits", { seconds: 25 });
+    const asking = await begin("callback", { runId: "long" });
+    const [token = ""] = await tokensHanded(log);
+
+    // Act
+    while (Date.now() - startedAt < 2500) {
+      await relaying.sfn.send(new DescribeExecutionCommand({ executionArn: asking.executionArn }));
+    }
+    await relaying.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '"yes"' }));
+    const waited = await endOf(relaying.sfn, waiting.executionArn ?? "");
+    const asked = await endOf(relaying.sfn, asking.executionArn ?? "");
+
+    // Assess
+    expect([waited.status, asked.status]).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    const history = await historyOf(relaying.sfn, waiting.executionArn ?? "");
+    const at = (type: string) => history.find((e) => e.type === type)?.timestamp?.getTime() ?? 0;
+    expect(at("WaitStateExited") - at("WaitStateEntered")).toBeGreaterThanOrEqual(2490);
+    expect(history.filter((e) => e.type === "WaitStateEntered")).toHaveLength(1);
+    const types = (await historyOf(relaying.sfn, asking.executionArn ?? "")).map((e) => e.type);
+    expect(types.filter((t) => t === "TaskScheduled")).toHaveLength(1);
+    expect(invocations(log).filter((i) => i.fn === "record")).toHaveLength(2);
+    await relaying.stop();
+    await rm(own, { recursive: true, force: true });
   });
 });
