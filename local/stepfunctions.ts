@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { logger } from "../http/logger";
 import { bindTasks } from "./asl";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 import type { LambdaRuntime } from "./lambda-runtime";
@@ -81,6 +82,7 @@ export async function createLocalStepFunctions(
 interface Machine {
   arn: string;
   name: string;
+  roleArn: string;
   definition: unknown;
   plan: MachinePlan;
   createdAt: number;
@@ -157,6 +159,10 @@ export class LocalStepFunctions {
     this.operations = sfnOperations(this);
   }
 
+  private get roleArn(): string {
+    return `arn:aws:iam::${this.options.accountId}:role/local`;
+  }
+
   arnOf(name: string): string {
     return `arn:aws:states:${this.options.region}:${this.options.accountId}:stateMachine:${name}`;
   }
@@ -177,6 +183,7 @@ export class LocalStepFunctions {
     this.machines.set(arn, {
       arn,
       name,
+      roleArn: this.roleArn,
       definition,
       plan: new MachinePlan(definition, bound.tasks, this.scales),
       createdAt: Date.now() / 1000,
@@ -346,7 +353,7 @@ export class LocalStepFunctions {
         details: {
           input,
           inputDetails: { truncated: false },
-          roleArn: `arn:aws:iam::${this.options.accountId}:role/local`,
+          roleArn: this.roleArn,
         },
       },
       1,
@@ -483,7 +490,12 @@ export class LocalStepFunctions {
     const done: Promise<void> = this.drive(summary, live, from, resumed)
       .catch((err: unknown) => {
         // A failure to write the store: the execution stays RUNNING there and resumes later.
-        if (!live.controller.signal.aborted) console.error(`local Step Functions: ${String(err)}`);
+        if (!live.controller.signal.aborted) {
+          logger.error("local Step Functions could not go on with an execution", {
+            executionArn: live.arn,
+            error: err,
+          });
+        }
         live.controller.abort(err);
       })
       .finally(async () => {
@@ -605,7 +617,7 @@ export class LocalStepFunctions {
           Name: summary.name,
           OriginalInput: JSON.parse(summary.input),
           OriginalStartTime: new Date(summary.startDate * 1000).toISOString(),
-          RoleArn: `arn:aws:iam::${this.options.accountId}:role/local`,
+          RoleArn: this.roleArn,
         },
         StateMachine: { Id: machine.arn, Name: machine.name },
         Task: { Token: TOKEN_PLACEHOLDER },

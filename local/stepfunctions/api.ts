@@ -157,7 +157,7 @@ function describeMachine(engine: LocalStepFunctions, arn: string) {
     name: m.name,
     status: "ACTIVE",
     definition: JSON.stringify(m.definition),
-    roleArn: "arn:aws:iam::000000000000:role/local",
+    roleArn: m.roleArn,
     type: "STANDARD",
     creationDate: m.createdAt,
   };

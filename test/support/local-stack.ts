@@ -11,12 +11,14 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../
 export async function startTestStack(
   stateDir?: string,
   ports?: LocalStackOptions["ports"],
+  timing?: LocalStackOptions["timing"],
 ): Promise<LocalStack & { cleanup(): Promise<void> }> {
   const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
   const stack = await startLocalStack({
     stateDir: dir,
     logLevel: "error",
     ...(ports ? { ports } : {}),
+    ...(timing ? { timing } : {}),
   });
   return {
     ...stack,
