@@ -212,8 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     s3.on("event", (event: unknown) => notifier.notify(event));
     closers.push(async () => {
-      stepFunctions.abortAll();
-      await stepFunctions.drain();
+      await stepFunctions.stop();
       await Promise.allSettled([...announcing]);
       await lambdas.drain();
     });

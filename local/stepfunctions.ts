@@ -255,6 +255,15 @@ export class LocalStepFunctions {
     for (const live of this.live.values()) live.controller.abort(new Error("the stack stopped"));
   }
 
+  /**
+   * What the stack calls when it stops: `abortAll()`, then waits until every execution's work
+   * (a build's processes included) has ended and every end already reached is announced.
+   */
+  async stop(): Promise<void> {
+    this.abortAll();
+    await this.drain();
+  }
+
   // The SFN API, as `operations` serves it; errors are AwsServiceErrors with AWS's names.
 
   listMachines(): Machine[] {
@@ -366,7 +375,7 @@ export class LocalStepFunctions {
     return { executionArn, startDate };
   }
 
-  stop(executionArn: string, error?: string, cause?: string): { stopDate: number } {
+  stopExecution(executionArn: string, error?: string, cause?: string): { stopDate: number } {
     const summary = this.execution(executionArn);
     if (summary.status !== "RUNNING") return { stopDate: summary.stopDate ?? Date.now() / 1000 };
     const details = {

@@ -122,7 +122,8 @@ export function sfnOperations(engine: LocalStepFunctions): Operations {
         .map(listItem);
       return page(executions, input, "executions");
     },
-    StopExecution: (input) => engine.stop(execArn(input.executionArn), input.error, input.cause),
+    StopExecution: (input) =>
+      engine.stopExecution(execArn(input.executionArn), input.error, input.cause),
     RedriveExecution: (input) => engine.redrive(execArn(input.executionArn)),
     SendTaskSuccess: (input) => {
       engine.sendTaskSuccess(input.taskToken, input.output);

@@ -91,8 +91,7 @@ export async function startStandIn(options: {
     }),
     ended,
     stop: async () => {
-      engine.abortAll();
-      await engine.drain();
+      await engine.stop();
       await lambdas.drain();
       await close(server);
     },
