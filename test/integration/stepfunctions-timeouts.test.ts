@@ -28,6 +28,7 @@ beforeAll(async () => {
       "heldWithPathTimeout",
       "timesOut",
       "waits",
+      "waitsUntil",
       "mapped",
     ),
     timing: { taskTimeoutScale: TASK_SCALE, waitScale: 0.0001 },
@@ -139,6 +140,20 @@ describe("a Wait", () => {
     expect(history.find((e) => e.type === "WaitStateEntered")?.stateEnteredEventDetails?.name).toBe(
       "Pause",
     );
+  });
+});
+
+describe("a Wait until a time", () => {
+  it("waits the time left until its TimestampPath, scaled", async () => {
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const executionArn = await start("waitsUntil", { until });
+
+    const ended = await endOf(standIn.sfn, executionArn);
+
+    expect(ended.status).toBe("SUCCEEDED");
+    const history = await historyOf(standIn.sfn, executionArn);
+    const at = (type: string) => history.find((e) => e.type === type)?.timestamp?.getTime() ?? 0;
+    expect(at("WaitStateExited") - at("WaitStateEntered")).toBeGreaterThanOrEqual(340);
   });
 });
 

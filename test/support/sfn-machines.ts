@@ -81,6 +81,10 @@ export const MACHINES = {
       After: { Type: "Task", Resource: fn("record"), End: true },
     },
   },
+  waitsUntil: {
+    StartAt: "Until",
+    States: { Until: { Type: "Wait", TimestampPath: "$.until", End: true } },
+  },
   /** The buildspec comes with the input, as the pipeline's Build state takes it. */
   build: {
     StartAt: "Build",
