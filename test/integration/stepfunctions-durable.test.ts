@@ -89,22 +89,55 @@ async function reached(sfn: SFNClient, executionArn: string, type: string) {
 }
 
 describe("after a SIGKILL of the stand-in and a restart", () => {
-  it("a Wait keeps its remaining time, and the execution succeeds", async () => {
-    // Prepare: a Wait of 60 s, scaled to 3 s
-    const stateDir = path.join(root, "wait");
-    const scales = { SLUICE_LOCAL_WAIT_SCALE: "0.05" };
-    const first = await spawnStandIn(stateDir, ["waits"], scales);
-    const executionArn = await startIn(first.sfn, "waits", "killed-waiting", { seconds: 60 });
-    await reached(first.sfn, executionArn, "WaitStateEntered");
+  // One stand-in holds an execution in a Wait, one in a task-token wait and one in a build; it
+  // is killed once and started again once.
+  const stateDir = () => path.join(root, "killed");
+  const log = () => path.join(stateDir(), "invocations.log");
+  const pidFile = () => path.join(stateDir(), "build.pid");
+  const gate = () => path.join(stateDir(), "gate");
+  const scales = { SLUICE_LOCAL_WAIT_SCALE: "0.05" };
+  const names: MachineName[] = ["waits", "callback", "build"];
+  let second: Awaited<ReturnType<typeof spawnStandIn>>;
+  let waiting: string;
+  let asking: string;
+  let building: string;
+  let token: string;
+  let orphan: number;
+  let orphanSurvivedTheKill: boolean;
 
-    // Act
+  beforeAll(async () => {
+    const first = await spawnStandIn(stateDir(), names, scales);
+    // A Wait of 60 s, scaled to 3 s
+    waiting = await startIn(first.sfn, "waits", "killed-waiting", { seconds: 60 });
+    asking = await startIn(first.sfn, "callback", "killed-asking", { runId: "r1" });
+    const buildspec = [
+      "version: 0.2",
+      "phases:",
+      "  build:",
+      "    commands:",
+      `      - (until test -e ${gate()}; do sleep 0.05; done) & echo $! > ${pidFile()}; wait`,
+    ].join("\n");
+    building = await startIn(first.sfn, "build", "killed-building", { buildspec });
+    await reached(first.sfn, waiting, "WaitStateEntered");
+    [token = ""] = await tokensHanded(log());
+    await reached(first.sfn, asking, "TaskSubmitted");
+    orphan = await pidIn(pidFile());
+    await rm(pidFile());
+
     await first.kill();
-    const second = await spawnStandIn(stateDir, ["waits"], scales);
-    const ended = await endOf(second.sfn, executionArn, 15_000);
+    orphanSurvivedTheKill = alive(orphan);
+    second = await spawnStandIn(stateDir(), names, scales);
+  });
 
-    // Assess
+  afterAll(async () => {
+    await second.kill();
+  });
+
+  it("a Wait keeps its remaining time, and the execution succeeds", async () => {
+    const ended = await endOf(second.sfn, waiting, 15_000);
+
     expect(ended.status).toBe("SUCCEEDED");
-    const history = await historyOf(second.sfn, executionArn);
+    const history = await historyOf(second.sfn, waiting);
     const at = (type: string) => history.find((e) => e.type === type)?.timestamp?.getTime() ?? 0;
     expect(at("WaitStateExited") - at("WaitStateEntered")).toBeGreaterThanOrEqual(2990);
     // Counted from when the Wait was entered, not from the restart.
@@ -113,65 +146,29 @@ describe("after a SIGKILL of the stand-in and a restart", () => {
     );
     expect(history.filter((e) => e.type === "WaitStateEntered")).toHaveLength(1);
     expect(history.map((e) => e.id)).toEqual(history.map((_, i) => i + 1));
-    await second.kill();
   });
 
   it("a task-token wait keeps its token, does not invoke its function again, and succeeds", async () => {
-    // Prepare
-    const stateDir = path.join(root, "token");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await spawnStandIn(stateDir, ["callback"], {});
-    const executionArn = await startIn(first.sfn, "callback", "killed-asking", { runId: "r1" });
-    const [token = ""] = await tokensHanded(log);
-    await reached(first.sfn, executionArn, "TaskSubmitted");
-
-    // Act
-    await first.kill();
-    const second = await spawnStandIn(stateDir, ["callback"], {});
     await second.sfn.send(
       new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ yes: 1 }) }),
     );
-    const ended = await endOf(second.sfn, executionArn);
+    const ended = await endOf(second.sfn, asking);
 
-    // Assess
     expect(ended.status).toBe("SUCCEEDED");
     expect(JSON.parse(ended.output ?? "").answer).toEqual({ yes: 1 });
-    expect(invocations(log)).toHaveLength(1);
-    await second.kill();
+    expect(invocations(log()).filter((i) => i.event.runId === "r1")).toHaveLength(1);
   });
 
   it("a build's processes left behind are killed, the build runs again, and the execution succeeds", async () => {
-    // Prepare: a build that holds until a gate file exists
-    const stateDir = path.join(root, "build");
-    const pidFile = path.join(stateDir, "build.pid");
-    const gate = path.join(stateDir, "gate");
-    const buildspec = [
-      "version: 0.2",
-      "phases:",
-      "  build:",
-      "    commands:",
-      `      - (until test -e ${gate}; do sleep 0.05; done) & echo $! > ${pidFile}; wait`,
-    ].join("\n");
-    const first = await spawnStandIn(stateDir, ["build"], {});
-    const executionArn = await startIn(first.sfn, "build", "killed-building", { buildspec });
-    const orphan = await pidIn(pidFile);
-    await rm(pidFile);
-
-    // Act
-    await first.kill();
-    const survived = alive(orphan);
-    const second = await spawnStandIn(stateDir, ["build"], {});
-    const rebuilt = await pidIn(pidFile);
+    const rebuilt = await pidIn(pidFile());
     const orphanAfterRestart = alive(orphan);
-    await writeFile(gate, "");
-    const ended = await endOf(second.sfn, executionArn);
+    await writeFile(gate(), "");
+    const ended = await endOf(second.sfn, building);
 
-    // Assess
-    expect(survived).toBe(true);
+    expect(orphanSurvivedTheKill).toBe(true);
     expect(orphanAfterRestart).toBe(false);
     expect(rebuilt).not.toBe(orphan);
     expect(ended.status).toBe("SUCCEEDED");
-    await second.kill();
   });
 });
 
