@@ -15,7 +15,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sluice-sfn-stop-"));
   standIn = await startStandIn({
     stateDir: dir,
-    machines: machines("build", "waits"),
+    machines: machines("build", "buildWithTimeout", "waits"),
+    // TimeoutSeconds 2 → 200 ms
+    timing: { taskTimeoutScale: 0.1 },
     log: path.join(dir, "invocations.log"),
   });
 });
@@ -76,6 +78,21 @@ describe("StopExecution", () => {
     await standIn.sfn.send(new StopExecutionCommand({ executionArn }));
 
     expect((await endOf(standIn.sfn, executionArn, 1000)).status).toBe("ABORTED");
+  });
+});
+
+describe("a build's TimeoutSeconds", () => {
+  it("fails the task with States.Timeout and kills the build's processes", async () => {
+    const pidFile = path.join(dir, "timed-out-build.pid");
+    const executionArn = await start("buildWithTimeout", "timed-out-build", {
+      buildspec: sleepingBuildspec(pidFile),
+    });
+    const pid = await pidIn(pidFile);
+
+    const ended = await endOf(standIn.sfn, executionArn);
+
+    expect(ended).toMatchObject({ status: "FAILED", error: "States.Timeout" });
+    await waitFor(async () => (alive(pid) ? undefined : true), { what: "the build to be killed" });
   });
 });
 

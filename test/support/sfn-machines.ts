@@ -97,6 +97,19 @@ export const MACHINES = {
       },
     },
   },
+  /** A build cut by its TimeoutSeconds. */
+  buildWithTimeout: {
+    StartAt: "Build",
+    States: {
+      Build: {
+        Type: "Task",
+        Resource: BUILD,
+        Parameters: { ProjectName: BUILD_PROJECT, "BuildspecOverride.$": "$.buildspec" },
+        TimeoutSeconds: 2,
+        End: true,
+      },
+    },
+  },
   /** Fails at Flaky until a file exists; a redrive continues there. */
   flaky: {
     StartAt: "Count",
