@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
@@ -86,7 +87,7 @@ export class ExecutionStore {
     mkdirSync(this.root, { recursive: true });
   }
 
-  /** Writes a new execution's summary and the first records of its journal. */
+  /** Writes a new execution's journal, then its summary: the summary makes it exist. */
   create(summary: ExecutionSummary, records: JournalRecord[]): void {
     mkdirSync(this.dirOf(summary.executionArn), { recursive: true });
     writeFileSync(this.journalOf(summary.executionArn), records.map(line).join(""));
@@ -136,6 +137,11 @@ export class ExecutionStore {
       for (const name of readdirSync(path.join(this.root, machineDir))) {
         const executionArn = arnOf(machine, name);
         const dir = path.join(this.root, machineDir, name);
+        if (!existsSync(path.join(dir, "execution.json"))) {
+          // A start the process died in before acknowledging it (the summary comes last).
+          rmSync(dir, { recursive: true, force: true });
+          continue;
+        }
         let summary: ExecutionSummary;
         try {
           summary = SummarySchema.parse(
