@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -50,10 +50,15 @@ export class BuildFailedError extends Error {
   }
 }
 
+/** Where a running build notes its process group, so a later process can end it. */
+const PROCESS_GROUP_FILE = "build.pgid";
+
 /**
  * CodeBuild for the pipeline's `codebuild:startBuild.sync` tasks: the buildspec's phases run in
  * one bash session (as in buildspec 0.2, a `cd` carries over) in a scratch folder of their own,
  * the output is kept in a log file, and a failing command fails its phase and the build.
+ * Each build is its own process group: stopping the task (an aborted signal) kills the whole
+ * group, and a group left behind by a killed stack is killed when the stand-in starts again.
  */
 export class LocalCodeBuild {
   constructor(
@@ -61,9 +66,12 @@ export class LocalCodeBuild {
     private readonly projects: ReadonlySet<string>,
     private readonly region: string,
     private readonly accountId: string,
-  ) {}
+  ) {
+    killOrphanedBuilds(workDir);
+  }
 
-  async startBuildSync(input: unknown): Promise<{ Build: Build }> {
+  async startBuildSync(input: unknown, signal?: AbortSignal): Promise<{ Build: Build }> {
+    signal?.throwIfAborted();
     const request = StartBuildSchema.parse(input);
     if (!this.projects.has(request.ProjectName)) {
       throw Object.assign(new Error(`Project cannot be found: ${request.ProjectName}`), {
@@ -88,7 +96,9 @@ export class LocalCodeBuild {
       path.join(dir, "src"),
       logFile,
       (request.TimeoutInMinutesOverride ?? 60) * 60_000,
+      signal,
     );
+    signal?.throwIfAborted();
     const build: Build = {
       Id: id,
       Arn: `arn:aws:codebuild:${this.region}:${this.accountId}:build/${id}`,
@@ -109,6 +119,7 @@ export class LocalCodeBuild {
     cwd: string,
     logFile: string,
     timeoutMs: number,
+    signal: AbortSignal | undefined,
   ): Promise<{ status: Build["BuildStatus"]; phases: Phase[] }> {
     const marker = `__sluice_phase_${randomUUID().slice(0, 8)}__`;
     const script = PHASES.filter((p) => buildspec.phases[p]?.commands.length)
@@ -139,14 +150,29 @@ export class LocalCodeBuild {
       });
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });
+      const groupFile = path.join(path.dirname(logFile), PROCESS_GROUP_FILE);
+      const id = env.CODEBUILD_BUILD_ID ?? "";
+      if (child.pid) writeFileSync(groupFile, JSON.stringify({ pgid: child.pid, buildId: id }));
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      };
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        if (child.pid) process.kill(-child.pid, "SIGKILL");
+        killGroup();
       }, timeoutMs);
+      signal?.addEventListener("abort", killGroup, { once: true });
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", killGroup);
+        // The group may outlive its leader (a command left in the background): end it too.
+        killGroup();
+        rmSync(groupFile, { force: true });
         const ended = Date.now();
         const phases: Phase[] = started.map(({ phase, at }, i) => {
           const last = i === started.length - 1;
@@ -175,6 +201,58 @@ export class LocalCodeBuild {
       });
     });
   }
+}
+
+/**
+ * Kills the process groups of builds a previous process started and never saw end (it was
+ * SIGKILLed). Where /proc shows processes, only a group still running that build (its
+ * CODEBUILD_BUILD_ID in the environment) is killed, so a reused process id is left alone.
+ */
+function killOrphanedBuilds(workDir: string): void {
+  let builds: string[];
+  try {
+    builds = readdirSync(workDir);
+  } catch {
+    return;
+  }
+  for (const build of builds) {
+    const file = path.join(workDir, build, PROCESS_GROUP_FILE);
+    let noted: { pgid: number; buildId: string };
+    try {
+      noted = JSON.parse(readFileSync(file, "utf8")) as typeof noted;
+    } catch {
+      continue;
+    }
+    for (const pid of processesOfBuild(noted)) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    rmSync(file, { force: true });
+  }
+}
+
+function processesOfBuild(noted: { pgid: number; buildId: string }): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [noted.pgid];
+  }
+  const marker = `CODEBUILD_BUILD_ID=${noted.buildId}\0`;
+  return pids.map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function shellQuote(text: string): string {

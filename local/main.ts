@@ -3,6 +3,7 @@ import { z } from "zod";
 import { PortInUseError } from "./local-service";
 import { LOCAL_SERVICES } from "./local-services";
 import { LOCAL_CREDENTIALS, type LocalStack, PROJECT_ROOT, startLocalStack } from "./stack";
+import { timingFromEnv } from "./stepfunctions/timing";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder
@@ -61,6 +62,8 @@ const starting = startLocalStack({
   stateDir: path.resolve(PROJECT_ROOT, process.env.SLUICE_STATE_DIR ?? ".sluice"),
   ports: portsFromEnvironment(process.env),
   logLevel: process.env.LOG_LEVEL ?? "info",
+  // Test hooks a test that runs the stack as its own process sets (SLUICE_LOCAL_*_SCALE).
+  serviceOptions: { stepFunctions: timingFromEnv(process.env) },
 });
 
 // Listening from the start: a signal while the stack comes up stops it once it is up. Ctrl-C

@@ -4,7 +4,12 @@ import { close, listen, serveAwsJson } from "../aws-json-server";
 import { LocalCodeBuild } from "../codebuild";
 import { DEFAULT_BUS, type PutEventsEntry } from "../eventbridge";
 import type { LocalService } from "../local-service";
-import { type ExecutionStatusChange, LocalStepFunctions } from "../stepfunctions";
+import {
+  createLocalStepFunctions,
+  type ExecutionStatusChange,
+  type LocalStepFunctions,
+  type Timing,
+} from "../stepfunctions";
 import { eventBridgeService } from "./event-bridge";
 
 /**
@@ -12,14 +17,14 @@ import { eventBridgeService } from "./event-bridge";
  * in-process and `codebuild:startBuild.sync` running builds under the state folder. Each
  * execution's end is announced on the default bus, as Step Functions does.
  */
-export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFunctions> = {
+export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFunctions, Timing> = {
   name: "stepFunctions",
   title: "Step Functions",
   endpointVariable: "AWS_ENDPOINT_URL_SFN",
   portVariable: "SLUICE_SFN_PORT",
   defaultPort: 8083,
-  async start(context, port) {
-    const { stateDir, region, accountId, config, resources, lambdas } = context;
+  async start(context, port, timing) {
+    const { stateDir, region, accountId, config, resources, lambdas, faults } = context;
     const eventBridge = context.use(eventBridgeService);
     const codeBuild = new LocalCodeBuild(
       path.join(stateDir, "codebuild"),
@@ -27,12 +32,17 @@ export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFuncti
       region,
       accountId,
     );
-    const stepFunctions = new LocalStepFunctions(
+    const stepFunctions = await createLocalStepFunctions({
+      stateDir,
       lambdas,
-      { "arn:aws:states:::codebuild:startBuild.sync": (input) => codeBuild.startBuildSync(input) },
+      integrations: {
+        "arn:aws:states:::codebuild:startBuild.sync": (input, { signal }) =>
+          codeBuild.startBuildSync(input, signal),
+      },
       region,
       accountId,
-    );
+      ...(timing ? { timing } : {}),
+    });
     for (const [key, definition] of config.stateMachines) {
       stepFunctions.register(config.stateMachineNames.get(key) ?? key, definition);
     }
@@ -43,11 +53,13 @@ export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFuncti
         .catch((error: unknown) => logger.error("could not announce an execution's end", { error }))
         .finally(() => announcing.delete(announced));
       announcing.add(announced);
+      return announced;
     });
     const server = serveAwsJson(
       "AWSStepFunctions",
       "application/x-amz-json-1.0",
       stepFunctions.operations,
+      (operation) => faults.take("stepFunctions", operation),
     );
     return {
       port: await listen(server, port),
@@ -57,9 +69,11 @@ export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFuncti
         SLUICE_BUILD_PROJECT: resources.buildProject,
       },
       summary: resources.pipelineArn,
+      // Executions a previous process left running go on once the services their tasks call
+      // listen and the stack's environment is set.
+      ready: async () => stepFunctions.resumeAll(),
       drain: async () => {
-        stepFunctions.abortAll();
-        await stepFunctions.drain();
+        await stepFunctions.stop();
         await Promise.allSettled([...announcing]);
       },
       stop: () => close(server),

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { LOCAL_SERVICES } from "../../local/local-services";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack";
+import type { Timing } from "../../local/stepfunctions";
 
 /**
  * A local stack on free ports with its own state folder, for one test file. Handlers keep their
@@ -12,12 +13,14 @@ import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../
 export async function startTestStack(
   stateDir?: string,
   ports?: LocalStackOptions["ports"],
+  timing?: Timing,
 ): Promise<LocalStack & { cleanup(): Promise<void> }> {
   const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
   const stack = await startLocalStack({
     stateDir: dir,
     logLevel: "error",
     ...(ports ? { ports } : {}),
+    ...(timing ? { serviceOptions: { stepFunctions: timing } } : {}),
   });
   return {
     ...stack,

@@ -33,8 +33,8 @@ describe("state machines in statemachines/", () => {
 
       expect(tasks.size).toBeGreaterThan(0);
       for (const target of tasks.values()) {
-        if (target.kind === "function") expect(config.functions.has(target.name)).toBe(true);
-        else expect(INTEGRATIONS.has(target.resource)).toBe(true);
+        if (target.kind === "integration") expect(INTEGRATIONS.has(target.resource)).toBe(true);
+        else expect(config.functions.has(target.name)).toBe(true);
       }
     },
   );
@@ -57,5 +57,61 @@ describe("the validator", () => {
     };
 
     expect(() => bindTasks(raw, arnOf, INTEGRATIONS)).toThrow(/names no function/);
+  });
+});
+
+describe("bindTasks", () => {
+  const callback = (functionName: unknown) => ({
+    StartAt: "Ask",
+    States: {
+      Ask: {
+        Type: "Task",
+        Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        Parameters: {
+          FunctionName: functionName,
+          Payload: { "taskToken.$": "$$.Task.Token" },
+        },
+        End: true,
+      },
+    },
+  });
+  const someFunction = [...config.functions.keys()][0] ?? "";
+
+  it("binds a waitForTaskToken callback to the function its FunctionName names", () => {
+    const { definition, tasks } = bindTasks(
+      callback({ "Fn::GetAtt": [someFunction, "Arn"] }),
+      arnOf,
+      INTEGRATIONS,
+    );
+
+    expect(tasks.get("Ask")).toEqual({
+      kind: "lambda-invoke",
+      name: someFunction,
+      resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+      callback: true,
+    });
+    expect(JSON.stringify(definition)).toContain(`"FunctionName":"${arnOf(someFunction)}"`);
+    expect(validate(definition).errors).toEqual([]);
+  });
+
+  it("refuses a callback whose function serverless.yml lacks, or is chosen at run time", () => {
+    expect(() =>
+      bindTasks(callback({ "Fn::GetAtt": ["ghost", "Arn"] }), arnOf, INTEGRATIONS),
+    ).toThrow(/names no function/);
+    const dynamic = callback(undefined);
+    const ask = dynamic.States.Ask as { Parameters: Record<string, unknown> };
+    ask.Parameters = { "FunctionName.$": "$.fn", Payload: {} };
+    expect(() => bindTasks(dynamic, arnOf, INTEGRATIONS)).toThrow(/chosen at run time/);
+  });
+
+  it("refuses a resource it knows nothing of", () => {
+    const raw = {
+      StartAt: "A",
+      States: { A: { Type: "Task", Resource: "arn:aws:states:::sqs:sendMessage", End: true } },
+    };
+
+    expect(() => bindTasks(raw, arnOf, INTEGRATIONS)).toThrow(
+      /names no function or known integration/,
+    );
   });
 });

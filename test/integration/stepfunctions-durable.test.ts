@@ -1,0 +1,268 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { appendFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  ExecutionAlreadyExists,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/local-stack";
+import { MACHINES, type MachineName, machines } from "../support/sfn-machines";
+import { alive, endOf, historyOf, invocations, pidIn, tokensHanded } from "../support/sfn-probes";
+import { startStandIn } from "../support/sfn-stand-in";
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "../support/sfn-child.ts");
+
+let root: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "sluice-sfn-durable-"));
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The stand-in in a process of its own, on `stateDir`, once it serves. */
+async function spawnStandIn(
+  stateDir: string,
+  names: MachineName[],
+  scales: Record<string, string>,
+) {
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
+    env: {
+      ...process.env,
+      SLUICE_SFN_STATE_DIR: stateDir,
+      SLUICE_SFN_TEST_LOG: path.join(stateDir, "invocations.log"),
+      SLUICE_SFN_MACHINES: names.join(","),
+      ...scales,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = out.match(/^ready (\S+)$/m);
+      if (ready?.[1]) resolve(ready[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`the stand-in exited (${code}) before serving`)));
+  });
+  const sfn = new SFNClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+  const kill = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    children.delete(child);
+  };
+  return { sfn, kill, readyAt: Date.now() };
+}
+
+async function startIn(sfn: SFNClient, machine: MachineName, name: string, input: unknown) {
+  const { executionArn = "" } = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: `arn:aws:states:us-east-1:000000000000:stateMachine:${machine}`,
+      name,
+      input: JSON.stringify(input),
+    }),
+  );
+  return executionArn;
+}
+
+async function reached(sfn: SFNClient, executionArn: string, type: string) {
+  await waitFor(
+    async () =>
+      (await historyOf(sfn, executionArn)).some((e) => e.type === type) ? true : undefined,
+    { what: `${type} in the history` },
+  );
+}
+
+describe("after a SIGKILL of the stand-in and a restart", () => {
+  // One stand-in holds an execution in a Wait, one in a task-token wait and one in a build; it
+  // is killed once and started again once.
+  const stateDir = () => path.join(root, "killed");
+  const log = () => path.join(stateDir(), "invocations.log");
+  const pidFile = () => path.join(stateDir(), "build.pid");
+  const gate = () => path.join(stateDir(), "gate");
+  const scales = { SLUICE_LOCAL_WAIT_SCALE: "0.05" };
+  const names: MachineName[] = ["waits", "callback", "build"];
+  let second: Awaited<ReturnType<typeof spawnStandIn>>;
+  let waiting: string;
+  let asking: string;
+  let building: string;
+  let token: string;
+  let orphan: number;
+  let orphanSurvivedTheKill: boolean;
+
+  beforeAll(async () => {
+    const first = await spawnStandIn(stateDir(), names, scales);
+    // A Wait of 60 s, scaled to 3 s
+    waiting = await startIn(first.sfn, "waits", "killed-waiting", { seconds: 60 });
+    asking = await startIn(first.sfn, "callback", "killed-asking", { runId: "r1" });
+    const buildspec = [
+      "version: 0.2",
+      "phases:",
+      "  build:",
+      "    commands:",
+      `      - (until test -e ${gate()}; do sleep 0.05; done) & echo $! > ${pidFile()}; wait`,
+    ].join("\n");
+    building = await startIn(first.sfn, "build", "killed-building", { buildspec });
+    await reached(first.sfn, waiting, "WaitStateEntered");
+    [token = ""] = await tokensHanded(log());
+    await reached(first.sfn, asking, "TaskSubmitted");
+    orphan = await pidIn(pidFile());
+    await rm(pidFile());
+
+    await first.kill();
+    orphanSurvivedTheKill = alive(orphan);
+    second = await spawnStandIn(stateDir(), names, scales);
+  });
+
+  afterAll(async () => {
+    await second.kill();
+  });
+
+  it("a Wait keeps its remaining time, and the execution succeeds", async () => {
+    const ended = await endOf(second.sfn, waiting, 15_000);
+
+    expect(ended.status).toBe("SUCCEEDED");
+    const history = await historyOf(second.sfn, waiting);
+    const at = (type: string) => history.find((e) => e.type === type)?.timestamp?.getTime() ?? 0;
+    expect(at("WaitStateExited") - at("WaitStateEntered")).toBeGreaterThanOrEqual(2990);
+    // Counted from when the Wait was entered, not from the restart.
+    expect(at("WaitStateExited")).toBeLessThan(
+      Math.max(second.readyAt, at("WaitStateEntered") + 3000) + 1000,
+    );
+    expect(history.filter((e) => e.type === "WaitStateEntered")).toHaveLength(1);
+    expect(history.map((e) => e.id)).toEqual(history.map((_, i) => i + 1));
+  });
+
+  it("a task-token wait keeps its token, does not invoke its function again, and succeeds", async () => {
+    await second.sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ yes: 1 }) }),
+    );
+    const ended = await endOf(second.sfn, asking);
+
+    expect(ended.status).toBe("SUCCEEDED");
+    expect(JSON.parse(ended.output ?? "").answer).toEqual({ yes: 1 });
+    expect(invocations(log()).filter((i) => i.event.runId === "r1")).toHaveLength(1);
+  });
+
+  it("a build's processes left behind are killed, the build runs again, and the execution succeeds", async () => {
+    const rebuilt = await pidIn(pidFile());
+    const orphanAfterRestart = alive(orphan);
+    await writeFile(gate(), "");
+    const ended = await endOf(second.sfn, building);
+
+    expect(orphanSurvivedTheKill).toBe(true);
+    expect(orphanAfterRestart).toBe(false);
+    expect(rebuilt).not.toBe(orphan);
+    expect(ended.status).toBe("SUCCEEDED");
+  });
+});
+
+describe("after a clean stop of the stand-in", () => {
+  it("an execution continues at the next start, its stop neither recorded nor announced", async () => {
+    // Prepare
+    const stateDir = path.join(root, "clean");
+    const log = path.join(stateDir, "invocations.log");
+    const timing = { waitScale: 0.05 };
+    const first = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+    const executionArn = await startIn(first.sfn, "waits", "stopped-cleanly", { seconds: 20 });
+    await reached(first.sfn, executionArn, "WaitStateEntered");
+    const input = JSON.stringify({ seconds: 20 });
+
+    // Act
+    await first.stop();
+    const second = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+    const same = await second.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: second.engine.arnOf("waits"),
+        name: "stopped-cleanly",
+        input,
+      }),
+    );
+    const clash = await second.sfn
+      .send(
+        new StartExecutionCommand({
+          stateMachineArn: second.engine.arnOf("waits"),
+          name: "stopped-cleanly",
+          input: "{}",
+        }),
+      )
+      .catch((err: unknown) => err);
+    const ended = await endOf(second.sfn, executionArn);
+
+    // Assess
+    expect(same.executionArn).toBe(executionArn);
+    expect(clash).toBeInstanceOf(ExecutionAlreadyExists);
+    expect(ended.status).toBe("SUCCEEDED");
+    expect(first.ended).toEqual([]);
+    expect(second.ended.map((e) => e.status)).toEqual(["SUCCEEDED"]);
+    const types = (await historyOf(second.sfn, executionArn)).map((e) => e.type);
+    expect(types).not.toContain("ExecutionAborted");
+    expect(types.filter((t) => t === "WaitStateEntered")).toHaveLength(1);
+    await second.stop();
+  });
+
+  it("an execution that cannot continue ends FAILED with the reason, is announced, and can be redriven", async () => {
+    // Prepare: the state it waits in is gone from the definition at the next start
+    const stateDir = path.join(root, "gone");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const executionArn = await startIn(first.sfn, "waits", "lost-its-state", { seconds: 3600 });
+    await reached(first.sfn, executionArn, "WaitStateEntered");
+    await first.stop();
+    const { Pause: _gone, ...others } = MACHINES.waits.States;
+    const changed = { ...MACHINES.waits, StartAt: "After", States: others };
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: { waits: changed }, log });
+    const ended = await endOf(second.sfn, executionArn);
+
+    // Assess
+    expect(ended).toMatchObject({
+      status: "FAILED",
+      error: "States.Runtime",
+      redriveStatus: "REDRIVABLE",
+    });
+    expect(ended.cause).toContain("Pause");
+    expect(second.ended).toEqual([
+      expect.objectContaining({ executionArn, status: "FAILED", error: "States.Runtime" }),
+    ]);
+    await second.stop();
+  });
+
+  it("an execution whose journal is unreadable ends FAILED, saying so", async () => {
+    // Prepare
+    const stateDir = path.join(root, "unreadable");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const executionArn = await startIn(first.sfn, "waits", "scrambled", { seconds: 3600 });
+    await reached(first.sfn, executionArn, "WaitStateEntered");
+    await first.stop();
+    const dir = path.join(stateDir, "stepfunctions", "executions", "waits", "scrambled");
+    expect(await readdir(dir)).toContain("journal.jsonl");
+    await appendFile(path.join(dir, "journal.jsonl"), "{not json\n{}\n");
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const ended = await endOf(second.sfn, executionArn);
+
+    // Assess
+    expect(ended).toMatchObject({ status: "FAILED", error: "States.Runtime" });
+    expect(ended.cause).toContain("unreadable");
+    await second.stop();
+  });
+});
