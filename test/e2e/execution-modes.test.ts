@@ -128,7 +128,11 @@ describe("a run whose pipeline execution ends without it", () => {
       cause: "its pipeline execution ended (ABORTED) without recording the run's end",
     });
     expect(stopped.stages).toContainEqual(
-      expect.objectContaining({ name: "build", status: "FAILED", message: stopped.error.cause }),
+      expect.objectContaining({
+        name: "build",
+        status: "FAILED",
+        message: `ExecutionEnded: ${stopped.error.cause}`,
+      }),
     );
     expect(next.status).toBe("SUCCEEDED");
     const failed = (await stack.eventBridge.read()).filter(

@@ -72,7 +72,7 @@ async function lifecycle(id: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack(undefined, undefined, { waitScale: 0.001 });
+  stack = await startTestStack(undefined, undefined, { waitScale: 0.0001 });
   repo = await makeGitRepo({ "hello.txt": "hello\n" });
 });
 afterAll(async () => {

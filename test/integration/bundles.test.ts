@@ -85,7 +85,9 @@ async function endedRunOf(key: string): Promise<Json> {
   return waitFor(
     async () => {
       const [run] = await runsOf(key);
-      return run && ["SUCCEEDED", "FAILED"].includes(run.status) ? run : undefined;
+      if (!run || !["SUCCEEDED", "FAILED"].includes(run.status)) return undefined;
+      // The list shows runs alone; the run itself has its stages.
+      return (await api(stack, "GET", `/runs/${run.id}`)).body;
     },
     { what: `the run of ${key} to end` },
   );

@@ -126,15 +126,8 @@ describe("the local stack, through the AWS SDK", () => {
       const entered = history.events
         ?.filter((e) => e.type === "TaskStateEntered")
         .map((e) => e.stateEnteredEventDetails?.name);
-      expect(entered).toEqual([
-        "StartRun",
-        "SourceStarted",
-        "ResolveRevision",
-        "SourceSucceeded",
-        "PrepareBuild",
-        "BuildSkipped",
-        "FinishRun",
-      ]);
+      // The walk of a plan without a build: enter source, pin it, skip the build and end.
+      expect(entered).toEqual(["NextStep", "Source", "NextStep"]);
       expect(listed.executions?.map((e) => e.executionArn)).toContain(arn);
       await expect(again).rejects.toBeInstanceOf(ExecutionAlreadyExists);
     });
@@ -144,11 +137,7 @@ describe("the local stack, through the AWS SDK", () => {
         new StartExecutionCommand({
           stateMachineArn: stack.resources.pipelineArn,
           name: "no-such-run",
-          input: JSON.stringify({
-            runId: "no-such-run",
-            app: "x",
-            revision: { type: "git", commit: "b".repeat(40) },
-          }),
+          input: JSON.stringify({ runId: "01JNH0000000000000000ZZZZZ", step: null, result: null }),
         }),
       );
 
@@ -158,8 +147,8 @@ describe("the local stack, through the AWS SDK", () => {
       });
 
       expect(described.status).toBe("FAILED");
-      expect(described.error).toBe("NotFoundError");
-      expect(described.cause).toContain("run no-such-run does not exist");
+      expect(described.error).toBe("Sluice.NotFound");
+      expect(described.cause).toContain("run 01JNH0000000000000000ZZZZZ does not exist");
     });
 
     it("answers ExecutionDoesNotExist for an unknown execution", async () => {

@@ -60,6 +60,9 @@ describe("the packaged CloudFormation template", () => {
       "GET /runs/{id}": "GetRunLambdaFunction",
       "POST /webhooks/{provider}": "ReceiveWebhookLambdaFunction",
       "POST /apps/{app}/webhook-secret": "CreateWebhookSecretLambdaFunction",
+      "POST /runs/{id}/stop": "StopRunLambdaFunction",
+      "POST /runs/{id}/retry": "RetryRunLambdaFunction",
+      "POST /runs/{id}/approval": "DecideApprovalLambdaFunction",
     });
   });
 
@@ -71,7 +74,9 @@ describe("the packaged CloudFormation template", () => {
       expect.arrayContaining([
         "CreateRunLambdaFunction",
         "GetRunLambdaFunction",
-        "RecordProgressLambdaFunction",
+        "NextStepLambdaFunction",
+        "AwaitApprovalLambdaFunction",
+        "PublishEventsLambdaFunction",
         "ReceiveWebhookLambdaFunction",
         "ReceiveBundleLambdaFunction",
       ]),
@@ -134,7 +139,7 @@ describe("the packaged CloudFormation template", () => {
     ]);
   });
 
-  it("ends runs whose pipeline execution failed, timed out or was stopped unrecorded", () => {
+  it("ends runs whose pipeline execution ended, and passes their app's slot on", () => {
     const rules = ofType("AWS::Events::Rule").filter((rule) =>
       JSON.stringify(rule.Properties.Targets).includes("ExecutionEndedLambdaFunction"),
     );
@@ -143,9 +148,45 @@ describe("the packaged CloudFormation template", () => {
       {
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
-        detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"] },
+        detail: { status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] },
       },
     ]);
+  });
+
+  it("publishes each run's outbox from the table's stream, retrying only what failed", () => {
+    const [mapping, ...others] = ofType("AWS::Lambda::EventSourceMapping");
+
+    expect(others).toEqual([]);
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { "Fn::GetAtt": ["SluiceTable", "StreamArn"] },
+      FunctionName: { "Fn::GetAtt": ["PublishEventsLambdaFunction", "Arn"] },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ["INSERT"],
+              dynamodb: { Keys: { sk: { S: [{ prefix: "EVENT#" }] } } },
+            }),
+          },
+        ],
+      },
+    });
+    expect(resources.SluiceTable?.Properties.StreamSpecification).toEqual({
+      StreamViewType: "NEW_AND_OLD_IMAGES",
+    });
+  });
+
+  it("lets the pipeline's functions resume, stop and redrive its executions", () => {
+    const statements = JSON.stringify(resources.IamRoleLambdaExecution?.Properties);
+    for (const action of [
+      "states:SendTaskSuccess",
+      "states:SendTaskFailure",
+      "states:StopExecution",
+      "states:RedriveExecution",
+    ]) {
+      expect(statements).toContain(action);
+    }
   });
 
   it("grants no IAM statement every action on every resource", () => {
