@@ -48,3 +48,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     secretsPrefix: c.SLUICE_SECRETS_PREFIX,
   };
 }
+
+let cached: SluiceConfig | undefined;
+
+/** The stack's configuration, read from the environment once per container (one cold start). */
+export function stackConfig(): SluiceConfig {
+  cached ??= readConfig();
+  return cached;
+}

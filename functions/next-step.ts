@@ -1,4 +1,4 @@
-import { adapters } from "../adapters/clients";
+import { runStore } from "../adapters/run-store";
 import { systemClock } from "../domain/ports";
 import { nextStep } from "../usecases/next-step";
 import { taskHandler } from "./task";
@@ -8,5 +8,5 @@ import { taskHandler } from "./task";
  * state machine which that is. Input: `{ runId, step, result }`.
  */
 export const handler = taskHandler((input: unknown) =>
-  nextStep({ ...adapters(), clock: systemClock }, input),
+  nextStep({ runs: runStore(), clock: systemClock }, input),
 );
