@@ -5,8 +5,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
 import type { DeliveryKey, DeliveryRecord, DeliveryRepository } from "../domain/ports";
+import * as z from "../domain/zod";
 import { dynamoDocument } from "./clients/dynamodb";
 import { conditionalWrite } from "./conditional-write";
 import { stackConfig } from "./config";

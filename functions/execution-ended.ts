@@ -1,7 +1,7 @@
 import middy from "@middy/core";
-import { z } from "zod";
 import { stackConfig } from "../adapters/config";
 import { queuePorts } from "../adapters/queue-ports";
+import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import { executionEnded } from "../usecases/run-queue";
 
@@ -10,8 +10,8 @@ const StatusChangeSchema = z.object({
     name: z.string(),
     status: z.enum(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]),
     stateMachineArn: z.string(),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
+    error: z.nullish(z.string()),
+    cause: z.nullish(z.string()),
   }),
 });
 

@@ -1,8 +1,8 @@
-import { z } from "zod";
 import { releaseBucket } from "../adapters/release-bucket";
 import { BadRequestError } from "../domain/errors";
 import { RevisionSchema } from "../domain/revision";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { resolveRevision } from "../usecases/resolve-revision";
 import { taskHandler } from "./task";
 
