@@ -55,7 +55,6 @@ export type StepTask =
 /** A step the state machine has finished, and what its task returned. */
 export interface FinishedStep {
   index: number;
-  attempt: number;
   result?: unknown;
 }
 
@@ -73,9 +72,8 @@ export function advance(
   if (run.status !== "RUNNING" && run.status !== "QUEUED") {
     throw new ConflictError(`run ${run.id} has ended (status ${run.status})`);
   }
-  const moved = finished
-    ? finished.index !== run.cursor || finished.attempt !== run.attempt
-    : run.cursor >= 0;
+  // Only the step's place counts: a step redriven as a new attempt still finishes that step.
+  const moved = finished ? finished.index !== run.cursor : run.cursor >= 0;
   if (moved) return { task: taskAt(run, run.cursor) };
 
   const events: LifecycleEvent[] = [];

@@ -1,4 +1,5 @@
-import { runStore } from "../adapters/run-store";
+import { appStore } from "../adapters/app-store";
+import { queuePorts } from "../adapters/queue-ports";
 import { awaitApproval } from "../usecases/approval";
 import { taskHandler } from "./task";
 
@@ -6,4 +7,6 @@ import { taskHandler } from "./task";
  * Pipeline task of an approval stage (`.waitForTaskToken`): keeps the token that a decision
  * resumes the run with. Input: `{ runId, index, attempt, taskToken }`.
  */
-export const handler = taskHandler((input: unknown) => awaitApproval({ runs: runStore() }, input));
+export const handler = taskHandler((input: unknown) =>
+  awaitApproval({ ...queuePorts(), apps: appStore() }, input),
+);

@@ -1,9 +1,11 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
-import type { Clock, PipelineEngine, RunRepository } from "../domain/ports";
+import type { AppRepository, Clock, PipelineEngine, RunRepository } from "../domain/ports";
 import { type ApprovalDecision, RunIdSchema } from "../domain/run";
 import { decideTransition, openStep } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
+import { reopenIfRedriven } from "./run-control";
+import type { QueuePorts } from "./run-queue";
 
 export const ApprovalTaskInputSchema = z.object({
   runId: RunIdSchema,
@@ -14,13 +16,22 @@ export const ApprovalTaskInputSchema = z.object({
 
 /**
  * The approval step's task: keeps the token its wait resumes on, so a decision can resume it.
- * Run again (a redrive asks again), it keeps the newer token.
+ * Run again (a redrive asks again), it keeps the newer token, under the run's current attempt.
  */
-export async function awaitApproval(ports: { runs: RunRepository }, input: unknown): Promise<void> {
+export async function awaitApproval(
+  ports: QueuePorts & { apps: AppRepository },
+  input: unknown,
+): Promise<void> {
   const parsed = ApprovalTaskInputSchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(formatIssues("approval task", parsed.error));
-  const { runId, index, attempt, taskToken } = parsed.data;
-  await ports.runs.putTaskToken(runId, index, attempt, taskToken);
+  const { runId, index, taskToken } = parsed.data;
+  const stored = await ports.runs.get(runId);
+  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
+  const run = await reopenIfRedriven(ports, stored);
+  if (run.cursor !== index) {
+    throw new ConflictError(`run ${runId} is not in step ${index} (it is in ${run.cursor})`);
+  }
+  await ports.runs.putTaskToken(runId, index, run.attempt, taskToken);
 }
 
 export const DecisionRequestSchema = z.strictObject({

@@ -1,9 +1,11 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
-import type { Clock, RunRepository } from "../domain/ports";
+import type { AppRepository } from "../domain/ports";
 import { RunIdSchema } from "../domain/run";
 import { advance, type StepTask } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
+import { reopenIfRedriven } from "./run-control";
+import type { QueuePorts } from "./run-queue";
 
 /** What the state machine hands its NextStep task: the step it finished and that step's result. */
 export const NextStepInputSchema = z.object({
@@ -25,24 +27,21 @@ export interface PipelineState {
  * The pipeline's walk through a run's plan: records the end of the step the state machine
  * finished and the start of the next, with their events, in one write. A retried call (the
  * write went through but its answer was lost) finds the run already moved on and answers the
- * same step again.
+ * same step again. A run whose execution was redriven outside Sluice goes on as a retry.
  */
 export async function nextStep(
-  ports: { runs: RunRepository; clock: Clock },
+  ports: QueuePorts & { apps: AppRepository },
   input: unknown,
 ): Promise<PipelineState> {
   const parsed = NextStepInputSchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(formatIssues("next step", parsed.error));
   const { runId, step, result } = parsed.data;
   for (let tries = 0; ; tries++) {
-    const run = await ports.runs.get(runId);
-    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+    const stored = await ports.runs.get(runId);
+    if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
+    const run = await reopenIfRedriven(ports, stored);
     const now = ports.clock.now().toISOString();
-    const { transition, task } = advance(
-      run,
-      step ? { index: step.index, attempt: step.attempt, result } : null,
-      now,
-    );
+    const { transition, task } = advance(run, step ? { index: step.index, result } : null, now);
     try {
       if (transition) await ports.runs.apply(runId, transition, now);
       return { runId, step: task, result: null };

@@ -59,6 +59,41 @@ export async function stopRun(
   return requireRun(ports, runId);
 }
 
+/** What a run retried by a RedriveExecution call made outside Sluice records as its author. */
+export const REDRIVE_ACTOR = "Step Functions RedriveExecution";
+
+/**
+ * A task of a run that has ended FAILED or STOPPED is running: someone redrove its execution
+ * outside Sluice (the console, `aws stepfunctions redrive-execution`). The run goes on as a
+ * retry would: RUNNING again, one attempt more, the step it ended in recorded anew. A queued
+ * or superseded app's run must get its app's slot back first; if another run holds it, the
+ * task is refused (Conflict), so the app never runs two at once.
+ */
+export async function reopenIfRedriven(
+  ports: QueuePorts & { apps: AppRepository },
+  run: RunView,
+): Promise<RunView> {
+  if (run.status !== "FAILED" && run.status !== "STOPPED") return run;
+  const arn = ports.executions.arnOf(run.id);
+  if ((await ports.executions.status(arn)) !== "RUNNING") return run;
+  const app = await requireApp(ports.apps, run.app);
+  const exclusive = app.pipeline.executionMode !== "parallel";
+  if (exclusive && !(await ports.queue.acquire(app.name, run.id))) {
+    const holder = await ports.queue.holder(app.name);
+    throw new ConflictError(
+      `run ${run.id} was redriven while app ${app.name} runs ${holder ?? "another run"}; retry it once that has ended`,
+    );
+  }
+  const at = ports.clock.now().toISOString();
+  try {
+    await ports.runs.apply(run.id, retryTransition(run, { by: REDRIVE_ACTOR, at }), at);
+  } catch (err) {
+    // Another task of the same execution reopened it first.
+    if (!(err instanceof ConflictError)) throw err;
+  }
+  return requireRun(ports, run.id);
+}
+
 /**
  * Retries a failed or stopped run from the step it ended in: a new attempt of the run, whose
  * execution is redriven (it goes on from the state that failed, with everything before it kept).

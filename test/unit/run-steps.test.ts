@@ -5,7 +5,7 @@ import { ConflictError } from "../../domain/errors";
 import type { Clock } from "../../domain/ports";
 import { decideApproval } from "../../usecases/approval";
 import { nextStep } from "../../usecases/next-step";
-import { retryRun, stopRun } from "../../usecases/run-control";
+import { REDRIVE_ACTOR, retryRun, stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
 import { startRun } from "../../usecases/start-run";
 import {
@@ -248,5 +248,22 @@ describe("stop and retry", () => {
       new RegExp(`running ${running.id}`),
     );
     expect((await ports.runs.get(failed.id))?.status).toBe("FAILED");
+  });
+
+  it("goes on as a retry when its execution is redriven outside Sluice", async () => {
+    const app = await register(soakThenApprove);
+    const run = await startRun(ports, app, revision, trigger);
+    const source = await nextStep(ports, { runId: run.id, step: null });
+    ports.executions.end(run.id, "FAILED");
+    await executionEnded(ports, run.id, { status: "FAILED", error: "Sluice.Transient" });
+
+    await ports.executions.redrive(ports.executions.arnOf(run.id));
+    const next = await nextStep(ports, { runId: run.id, step: source.step, result: revision });
+
+    expect(next.step).toMatchObject({ kind: "wait", id: "soak", attempt: 2 });
+    const reopened = await ports.runs.get(run.id);
+    expect(reopened).toMatchObject({ status: "RUNNING", attempt: 2 });
+    expect(reopened?.retries).toEqual([expect.objectContaining({ by: REDRIVE_ACTOR, attempt: 2 })]);
+    expect(reopened?.stages[0]).toMatchObject({ name: "source", status: "SUCCEEDED", attempt: 2 });
   });
 });
