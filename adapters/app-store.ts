@@ -1,5 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { type App, AppSchema } from "../domain/app";
+import { dynamoDocument } from "./clients/dynamodb";
+import { stackConfig } from "./config";
 
 /** Registered apps and their pipeline definitions, in the single Sluice table. */
 export class AppStore {
@@ -20,4 +22,9 @@ export class AppStore {
       new PutCommand({ TableName: this.table, Item: { pk: `APP#${app.name}`, sk: "APP", ...app } }),
     );
   }
+}
+
+/** The stack's apps' store, over the container's client. */
+export function appStore(): AppStore {
+  return new AppStore(dynamoDocument(), stackConfig().table);
 }

@@ -12,7 +12,9 @@ import {
   BundleReleaseSchema,
 } from "../domain/bundles/release-record";
 import type { BundleLedger } from "../domain/ports";
+import { dynamoDocument } from "./clients/dynamodb";
 import { conditionalWrite } from "./conditional-write";
+import { stackConfig } from "./config";
 
 /** Refusals are kept long enough for an uploader to read why, then left to the table's TTL. */
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
@@ -101,4 +103,9 @@ export class DynamoBundleLedger implements BundleLedger {
 
 function partition(app: string, version: string): string {
   return `BUNDLE#${app}#${version}`;
+}
+
+/** The stack's bundle ledger, over the container's client. */
+export function bundleLedger(): DynamoBundleLedger {
+  return new DynamoBundleLedger(dynamoDocument(), stackConfig().table);
 }

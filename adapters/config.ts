@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../domain/zod";
 
 /**
  * Names of the stack's resources, given to every function through its environment
@@ -6,17 +6,19 @@ import { z } from "zod";
  * AWS_ENDPOINT_URL_<SERVICE> itself, which is what lets one code path serve both homes.
  */
 const ConfigSchema = z.object({
-  SLUICE_TABLE: z.string().min(3),
-  SLUICE_EVENT_BUS: z.string().min(1),
-  SLUICE_RELEASES_BUCKET: z.string().min(3),
-  SLUICE_PIPELINE_ARN: z.string().startsWith("arn:"),
-  SLUICE_BUILD_PROJECT: z.string().min(2),
-  SLUICE_S3_FORCE_PATH_STYLE: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((v) => v === "true"),
+  SLUICE_TABLE: z.string().check(z.minLength(3)),
+  SLUICE_EVENT_BUS: z.string().check(z.minLength(1)),
+  SLUICE_RELEASES_BUCKET: z.string().check(z.minLength(3)),
+  SLUICE_PIPELINE_ARN: z.string().check(z.startsWith("arn:")),
+  SLUICE_BUILD_PROJECT: z.string().check(z.minLength(2)),
+  SLUICE_S3_FORCE_PATH_STYLE: z.pipe(
+    z._default(z.enum(["true", "false"]), "false"),
+    z.transform((v) => v === "true"),
+  ),
   /** SSM parameter path the apps' webhook secrets live under, e.g. /sluice/dev. */
-  SLUICE_SECRETS_PREFIX: z.string().regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev"),
+  SLUICE_SECRETS_PREFIX: z
+    .string()
+    .check(z.regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev")),
 });
 
 export type SluiceConfig = {
@@ -47,4 +49,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
     secretsPrefix: c.SLUICE_SECRETS_PREFIX,
   };
+}
+
+let cached: SluiceConfig | undefined;
+
+/** The stack's configuration, read from the environment once per container (one cold start). */
+export function stackConfig(): SluiceConfig {
+  cached ??= readConfig();
+  return cached;
 }

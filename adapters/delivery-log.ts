@@ -5,9 +5,11 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
 import type { DeliveryKey, DeliveryRecord, DeliveryRepository } from "../domain/ports";
+import * as z from "../domain/zod";
+import { dynamoDocument } from "./clients/dynamodb";
 import { conditionalWrite } from "./conditional-write";
+import { stackConfig } from "./config";
 
 const DeliveryRecordSchema = z.object({
   app: z.string(),
@@ -112,4 +114,9 @@ function deliveryKey({ app, provider, deliveryId }: DeliveryKey): { pk: string; 
 
 function payloadKey(record: DeliveryRecord): { pk: string; sk: string } {
   return { pk: `PAYLOAD#${record.app}#${record.provider}#${record.payloadSha256}`, sk: "PAYLOAD" };
+}
+
+/** The stack's webhook delivery log, over the container's client. */
+export function deliveryLog(): DeliveryLog {
+  return new DeliveryLog(dynamoDocument(), stackConfig().table);
 }

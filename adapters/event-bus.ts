@@ -1,5 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { EVENT_SOURCE, type LifecycleEvent } from "../domain/lifecycle-events";
+import { eventBridge } from "./clients/eventbridge";
+import { stackConfig } from "./config";
 
 /** PutEvents takes at most this many entries a call. */
 const MAX_ENTRIES = 10;
@@ -48,4 +50,9 @@ export class EventBus {
     }
     return refused;
   }
+}
+
+/** The stack's event bus, over the container's client. */
+export function eventBus(): EventBus {
+  return new EventBus(eventBridge(), stackConfig().eventBus);
 }

@@ -14,6 +14,8 @@ import {
 } from "@aws-sdk/client-sfn";
 import { ConflictError } from "../domain/errors";
 import type { ExecutionEnd, ExecutionStatus, PipelineEngine } from "../domain/ports";
+import { sfn } from "./clients/sfn";
+import { stackConfig } from "./config";
 
 /** The pipeline's executions; the run id is the execution name, so a run starts at most once. */
 export class PipelineExecutions implements PipelineEngine {
@@ -98,4 +100,9 @@ export class PipelineExecutions implements PipelineEngine {
       throw err;
     }
   }
+}
+
+/** The stack's pipeline's executions, over the container's client. */
+export function pipelineExecutions(): PipelineExecutions {
+  return new PipelineExecutions(sfn(), stackConfig().pipelineArn);
 }

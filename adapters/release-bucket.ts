@@ -17,6 +17,8 @@ import type {
   ObjectHead,
   ReleaseObjects,
 } from "../domain/ports";
+import { s3 } from "./clients/s3";
+import { stackConfig } from "./config";
 
 /** The S3 bucket release bundles are uploaded to. */
 export class ReleaseBucket implements ReleaseObjects, BundleDownloads {
@@ -146,4 +148,9 @@ function tooLarge(size: number, maxBytes: number): BundleRejectedError {
     "TOO_LARGE",
     `bundle is ${size} bytes, over the limit of ${maxBytes} bytes (maxBundleBytes)`,
   );
+}
+
+/** The stack's releases bucket, over the container's client. */
+export function releaseBucket(): ReleaseBucket {
+  return new ReleaseBucket(s3(), stackConfig().releasesBucket);
 }

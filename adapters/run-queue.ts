@@ -6,7 +6,9 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { QueuedRun, RunQueue } from "../domain/ports";
+import { dynamoDocument } from "./clients/dynamodb";
 import { conditionalWrite } from "./conditional-write";
+import { stackConfig } from "./config";
 
 /**
  * Each app's waiting runs and its single running slot, kept in the app's own partition so that
@@ -88,4 +90,9 @@ function queueKey(app: string, run: QueuedRun) {
 
 function slotKey(app: string) {
   return { pk: `APP#${app}`, sk: "SLOT" };
+}
+
+/** The stack's run queue, over the container's client. */
+export function runQueue(): DynamoRunQueue {
+  return new DynamoRunQueue(dynamoDocument(), stackConfig().table);
 }

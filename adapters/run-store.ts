@@ -20,6 +20,8 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { dynamoDocument } from "./clients/dynamodb";
+import { stackConfig } from "./config";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -223,4 +225,9 @@ function stepKeys(runId: string, step: StepRecord) {
 
 function tokenSortKey(index: number, attempt: number): string {
   return `TOKEN#${pad(index)}#${pad(attempt)}`;
+}
+
+/** The stack's run store, over the container's client. */
+export function runStore(): RunStore {
+  return new RunStore(dynamoDocument(), stackConfig().table);
 }

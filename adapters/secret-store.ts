@@ -5,6 +5,8 @@ import {
   type SSMClient,
 } from "@aws-sdk/client-ssm";
 import type { WebhookSecretRepository } from "../domain/ports";
+import { ssm } from "./clients/ssm";
+import { stackConfig } from "./config";
 
 /**
  * Webhook secrets as SSM SecureString parameters, `<prefix>/apps/<app>/webhook-secret`,
@@ -44,4 +46,9 @@ export class SecretStore implements WebhookSecretRepository {
   private nameOf(app: string): string {
     return `${this.prefix}/apps/${app}/webhook-secret`;
   }
+}
+
+/** The stack's webhook secrets, over the container's client. */
+export function secretStore(): SecretStore {
+  return new SecretStore(ssm(), stackConfig().secretsPrefix);
 }

@@ -2,60 +2,80 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { startLocalStack } from "../local/stack";
+import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
+import { type LocalStack, startLocalStack } from "../local/stack";
+import { measureHandlers, printHandlers } from "./handlers";
+import { RunEnds } from "./run-ends";
+import {
+  drive,
+  githubPushes,
+  type LoadResult,
+  percentile,
+  startBareVerifier,
+} from "./webhook-load";
 
 /**
- * `npm run bench`: numbers for the local stack on this machine. Intake latency is what a
- * client waits for `POST /apps/{app}/runs`; end-to-end is from that call to the run's
- * SUCCEEDED (source stage, build skipped); throughput is runs finished per second with many
- * in flight. Each figure is printed; nothing here passes or fails.
+ * `npm run bench`: numbers for this machine. First each handler's bundle and cold init, then,
+ * on the local stack: intake latency is what a client waits for `POST /apps/{app}/runs`;
+ * end-to-end is from that call to the run's SUCCEEDED (source stage, build skipped); throughput
+ * is runs finished per second with many in flight; webhook intake is signed GitHub pushes from
+ * 1, 16 and 64 concurrent senders, beside a bare server that only checks their signatures. Each
+ * figure is printed; nothing here passes or fails.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 256);
+const SENDERS = [1, 16, 64];
+/** Deliveries that first load the handler and open connections; they are not counted. */
+const WARM_UP = 8;
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
-
-const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-bench-"));
-const stack = await startLocalStack({ stateDir, logLevel: "error" });
-const url = (route: string) => `${stack.endpoints.api}${route}`;
-
-async function post(route: string, body: string, contentType = "application/json") {
-  const res = await fetch(url(route), {
-    method: "POST",
-    body,
-    headers: { "content-type": contentType },
-  });
-  return { status: res.status, body: (await res.json()) as { id: string } };
-}
-
-/** Resolves when the run's "Run Succeeded" event reaches the bus, as a subscriber would see it. */
-const waiting = new Map<string, () => void>();
-const ended = new Set<string>();
-stack.eventBridge.subscribe((event) => {
-  const { runId } = event.detail as { runId?: string };
-  if (!runId) return;
-  if (event["detail-type"] === "Run Failed") throw new Error(`run ${runId} failed`);
-  if (event["detail-type"] !== "Run Succeeded") return;
-  ended.add(runId);
-  waiting.get(runId)?.();
-});
-function untilEnded(id: string): Promise<void> {
-  if (ended.has(id)) return Promise.resolve();
-  return new Promise((resolve) => waiting.set(id, resolve));
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
+const NEEDS_TRANSACTIONS = "needs the local DynamoDB with transactions";
+const label = (name: string) => name.padEnd(34);
 
 function report(name: string, samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const f = (n: number) => n.toFixed(1).padStart(7);
   console.log(
-    `${name.padEnd(34)} n=${String(samples.length).padStart(4)}  p50 ${f(percentile(sorted, 50))} ms  p95 ${f(percentile(sorted, 95))} ms  max ${f(sorted.at(-1) ?? Number.NaN)} ms`,
+    `${label(name)} n=${String(samples.length).padStart(4)}  p50 ${f(percentile(sorted, 50))} ms  p95 ${f(percentile(sorted, 95))} ms  max ${f(sorted.at(-1) ?? Number.NaN)} ms`,
   );
 }
 
-try {
-  await fetch(url("/apps/bench"), { method: "PUT", body: "executionMode: parallel\n" });
+/** Why the local DynamoDB cannot write a transaction (every run's change is one), if it cannot. */
+async function transactionsRefused(stack: LocalStack): Promise<string | undefined> {
+  const client = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });
+  try {
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: stack.resources.table,
+              Item: { pk: { S: "BENCH#probe" }, sk: { S: "PROBE" } },
+            },
+          },
+        ],
+      }),
+    );
+    return undefined;
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function runFigures(stack: LocalStack, ends: RunEnds) {
+  const post = async (route: string, body: string) => {
+    const res = await fetch(`${stack.endpoints.api}${route}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    });
+    return (await res.json()) as { id: string };
+  };
+  await fetch(`${stack.endpoints.api}/apps/bench`, {
+    method: "PUT",
+    body: "executionMode: parallel\n",
+  });
   const body = JSON.stringify({ revision: { type: "git", commit: COMMIT } });
   const rssBefore = process.memoryUsage().rss;
 
@@ -63,9 +83,9 @@ try {
   const endToEnd: number[] = [];
   for (let i = 0; i < Math.min(RUNS, 100); i++) {
     const t0 = performance.now();
-    const { body: run } = await post("/apps/bench/runs", body);
+    const run = await post("/apps/bench/runs", body);
     intake.push(performance.now() - t0);
-    await untilEnded(run.id);
+    await ends.untilEnded(run.id);
     endToEnd.push(performance.now() - t0);
   }
   report("intake POST /apps/{app}/runs", intake);
@@ -73,18 +93,110 @@ try {
 
   const t0 = performance.now();
   const ids = await Promise.all(
-    Array.from({ length: RUNS }, async () => (await post("/apps/bench/runs", body)).body.id),
+    Array.from({ length: RUNS }, async () => (await post("/apps/bench/runs", body)).id),
   );
-  await Promise.all(ids.map(untilEnded));
+  await Promise.all(ids.map((id) => ends.untilEnded(id)));
   const seconds = (performance.now() - t0) / 1000;
+  const failed = ids.filter((id) => ends.failed(id)).length;
   console.log(
-    `${"throughput, all in flight".padEnd(34)} n=${String(RUNS).padStart(4)}  ${(RUNS / seconds).toFixed(1)} runs/s (${seconds.toFixed(2)} s)`,
+    `${label("throughput, all in flight")} n=${String(RUNS).padStart(4)}  ${(RUNS / seconds).toFixed(1)} runs/s (${seconds.toFixed(2)} s)${failed ? `, ${failed} failed` : ""}`,
   );
   const rssMiB = (n: number) => (n / 1024 / 1024).toFixed(0);
   console.log(
-    `${"resident memory".padEnd(34)} before ${rssMiB(rssBefore)} MiB, after ${rssMiB(process.memoryUsage().rss)} MiB`,
+    `${label("resident memory")} before ${rssMiB(rssBefore)} MiB, after ${rssMiB(process.memoryUsage().rss)} MiB`,
   );
+}
+
+function figure(result: LoadResult): string {
+  const others = [...result.statuses].filter(([status]) => status !== 202);
+  const note = others.length ? ` (${others.map(([s, n]) => `${n}× ${s}`).join(", ")})` : "";
+  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms${note}`;
+}
+
+function startedRuns(result: LoadResult): number {
+  return result.bodies.filter((body) => (JSON.parse(body) as { started?: boolean }).started).length;
+}
+
+/** Webhook intake at each number of senders; Sluice's only when `stack` can take runs. */
+async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | undefined) {
+  const app = "bench-hooks";
+  let secret = "bench-secret";
+  if (stack) {
+    await fetch(`${stack.endpoints.api}/apps/${app}`, {
+      method: "PUT",
+      body: "executionMode: parallel\n",
+    });
+    const res = await fetch(`${stack.endpoints.api}/apps/${app}/webhook-secret`, {
+      method: "POST",
+    });
+    ({ secret } = (await res.json()) as { secret: string });
+  }
+  const bare = await startBareVerifier(secret);
+  console.log(
+    `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice | a bare Node server checking their HMAC | Sluice/bare`,
+  );
+  const sluiceUrl = stack && `${stack.endpoints.api}/webhooks/github?app=${app}`;
+  let accepted = 0;
+  try {
+    const warmUp = githubPushes(secret, WARM_UP);
+    if (sluiceUrl && ends) {
+      accepted += startedRuns(await drive(sluiceUrl, warmUp, 1));
+      await ends.untilAppEnded(app, accepted);
+    }
+    await drive(bare.url, warmUp, 1);
+    for (const senders of SENDERS) {
+      const deliveries = githubPushes(secret, DELIVERIES);
+      let sluice: LoadResult | undefined;
+      if (sluiceUrl && ends) {
+        sluice = await drive(sluiceUrl, deliveries, senders);
+        accepted += startedRuns(sluice);
+        // The runs it started end before the bare server's turn and the next level.
+        if (!(await ends.untilAppEnded(app, accepted))) console.log("  (some runs never ended)");
+      }
+      const baseline = await drive(bare.url, deliveries, senders);
+      const ratio = sluice
+        ? `${((100 * sluice.perSecond) / baseline.perSecond).toFixed(1)} %`
+        : "-";
+      console.log(
+        `${label(`  ${senders} sender${senders === 1 ? "" : "s"}`)} ${sluice ? figure(sluice) : NEEDS_TRANSACTIONS} | ${figure(baseline)} | ${ratio}`,
+      );
+    }
+  } finally {
+    await bare.close();
+  }
+}
+
+console.log("handlers, bundled as serverless-esbuild bundles them (the SDK left to the runtime);");
+console.log("init: importing it in a fresh node process, median of 5; SDK alone: only its imports");
+printHandlers(await measureHandlers());
+console.log();
+
+const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-bench-"));
+let stack: LocalStack | undefined;
+try {
+  let unavailable: string | undefined;
+  try {
+    stack = await startLocalStack({ stateDir, logLevel: "error" });
+    const refused = await transactionsRefused(stack);
+    if (refused) unavailable = `the local DynamoDB refused a transaction (${refused})`;
+  } catch (err) {
+    unavailable = `the local stack did not start (${(err as Error).message})`;
+  }
+  const ends = stack && !unavailable ? new RunEnds(stack) : undefined;
+  if (stack && ends) {
+    await runFigures(stack, ends);
+  } else {
+    console.log(`${unavailable}:`);
+    for (const name of [
+      "intake POST /apps/{app}/runs",
+      "end-to-end, one run at a time",
+      "throughput, all in flight",
+    ])
+      console.log(`${label(name)} ${NEEDS_TRANSACTIONS}`);
+  }
+  console.log();
+  await webhookFigures(ends ? stack : undefined, ends);
 } finally {
-  await stack.stop();
+  await stack?.stop();
   await rm(stateDir, { recursive: true, force: true });
 }

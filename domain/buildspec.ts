@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import type { BuildConfig } from "./app";
 import type { GitRevision } from "./revision";
 
@@ -50,7 +49,9 @@ export function planBuild(
     SLUICE_RUN_ID: runId,
   };
   return {
-    buildspec: stringify(buildspec),
+    // CodeBuild reads a buildspec as YAML, of which JSON is a part (CDK's BuildSpec.fromObject
+    // sends JSON too); it spares every handler that plans a step a YAML library.
+    buildspec: JSON.stringify(buildspec, null, 2),
     environment: Object.entries(variables).map(([Name, Value]) => ({
       Name,
       Value,

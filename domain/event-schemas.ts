@@ -1,10 +1,10 @@
-import { z } from "zod";
 import {
   EVENT_ID_FIELD,
   EVENT_SOURCE,
   LIFECYCLE_EVENTS,
   type LifecycleDetailType,
 } from "./lifecycle-events";
+import * as z from "./zod";
 
 /** File name of a detail-type's schema under events/schemas/: "Run Started" → run-started.json. */
 export function schemaFileName(detailType: LifecycleDetailType): string {
@@ -26,7 +26,7 @@ export function lifecycleEventJsonSchema(detailType: LifecycleDetailType): Recor
       source: { const: EVENT_SOURCE },
       "detail-type": { const: detailType },
       detail: z.toJSONSchema(
-        LIFECYCLE_EVENTS[detailType].extend({ [EVENT_ID_FIELD]: z.string() }),
+        z.extend(LIFECYCLE_EVENTS[detailType], { [EVENT_ID_FIELD]: z.string() }),
         { target: "draft-2020-12" },
       ),
     },

@@ -1,5 +1,5 @@
-import { z } from "zod";
 import type { RunError } from "./run";
+import * as z from "./zod";
 
 /**
  * What a run's failure says, from the error and cause its execution ended with (a status-change
@@ -30,16 +30,17 @@ function causeMessage(cause: string): string {
 const FailedBuildSchema = z.object({
   Id: z.string(),
   BuildStatus: z.string(),
-  Phases: z
-    .array(
+  Phases: z._default(
+    z.array(
       z.object({
         PhaseType: z.string(),
-        PhaseStatus: z.string().optional(),
-        Contexts: z.array(z.object({ Message: z.string().optional() })).optional(),
+        PhaseStatus: z.optional(z.string()),
+        Contexts: z.optional(z.array(z.object({ Message: z.optional(z.string()) }))),
       }),
-    )
-    .default([]),
-  Logs: z.object({ DeepLink: z.string().optional() }).optional(),
+    ),
+    [],
+  ),
+  Logs: z.optional(z.object({ DeepLink: z.optional(z.string()) })),
 });
 
 function describeBuild(build: unknown): string {

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { RevisionSchema } from "./revision";
 import {
   ApprovalDecisionSchema,
@@ -7,6 +6,7 @@ import {
   RunStatusSchema,
   StageStatusSchema,
 } from "./run";
+import * as z from "./zod";
 
 /** Every event Sluice puts on its bus has this source, so one rule pattern catches them all. */
 export const EVENT_SOURCE = "sluice";
@@ -17,37 +17,37 @@ export const RunEventDetailSchema = z.object({
   status: RunStatusSchema,
   revision: RevisionSchema,
   at: z.string(),
-  error: RunErrorSchema.optional(),
+  error: z.optional(RunErrorSchema),
   /** 1, and one more for each retry of the run. */
-  attempt: z.number().int().positive().optional(),
+  attempt: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 /** An operator stopped or retried the run: who, and why. */
-export const RunActionDetailSchema = RunEventDetailSchema.extend({
+export const RunActionDetailSchema = z.extend(RunEventDetailSchema, {
   action: OperatorActionSchema,
 });
 
-export const StageEventDetailSchema = RunEventDetailSchema.extend({
+export const StageEventDetailSchema = z.extend(RunEventDetailSchema, {
   /** The plan step: `source`, `build`, or a stage of the pipeline definition. */
   stage: z.string(),
   stageStatus: StageStatusSchema,
-  message: z.string().optional(),
+  message: z.optional(z.string()),
   /** A wait stage's end. */
-  until: z.string().optional(),
+  until: z.optional(z.string()),
 });
 
-export const ApprovalEventDetailSchema = RunEventDetailSchema.extend({
+export const ApprovalEventDetailSchema = z.extend(RunEventDetailSchema, {
   stage: z.string(),
   /** When an undecided approval times out. */
-  expiresAt: z.string().optional(),
-  decision: ApprovalDecisionSchema.optional(),
+  expiresAt: z.optional(z.string()),
+  decision: z.optional(ApprovalDecisionSchema),
 });
 
 export const BundleRejectedDetailSchema = z.object({
   bucket: z.string(),
   key: z.string(),
-  versionId: z.string().optional(),
-  app: z.string().optional(),
+  versionId: z.optional(z.string()),
+  app: z.optional(z.string()),
   code: z.string(),
   reason: z.string(),
   at: z.string(),

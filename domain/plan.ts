@@ -1,6 +1,6 @@
-import { z } from "zod";
 import { type App, BuildConfigSchema } from "./app";
 import type { Revision } from "./revision";
+import * as z from "./zod";
 
 /**
  * One step of a run's plan. `id` names it in records and events (`source`, `build`, a stage's
@@ -12,21 +12,25 @@ export const PlanStepSchema = z.discriminatedUnion("kind", [
     id: z.literal("build"),
     kind: z.literal("build"),
     /** Why the run is not built (a bundle is already built; the app has no build). */
-    skip: z.string().optional(),
-    build: BuildConfigSchema.optional(),
-    repository: z.string().optional(),
+    skip: z.optional(z.string()),
+    build: z.optional(BuildConfigSchema),
+    repository: z.optional(z.string()),
   }),
-  z.object({ id: z.string(), kind: z.literal("wait"), seconds: z.number().int().nonnegative() }),
+  z.object({
+    id: z.string(),
+    kind: z.literal("wait"),
+    seconds: z.number().check(z.int(), z.nonnegative()),
+  }),
   z.object({
     id: z.string(),
     kind: z.literal("approval"),
-    timeoutSeconds: z.number().int().positive(),
+    timeoutSeconds: z.number().check(z.int(), z.positive()),
   }),
 ]);
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 
 /** The definition resolved for one run when it is created; the run never reads its app again. */
-export const PlanSchema = z.object({ steps: z.array(PlanStepSchema).min(1) });
+export const PlanSchema = z.object({ steps: z.array(PlanStepSchema).check(z.minLength(1)) });
 export type Plan = z.infer<typeof PlanSchema>;
 
 export function planRun(app: App, revision: Revision): Plan {

@@ -1,25 +1,24 @@
-import { z } from "zod";
+import * as z from "./zod";
 
 /** A git commit to build and deploy. The commit is pinned: a branch name is not a revision. */
 export const GitRevisionSchema = z.object({
   type: z.literal("git"),
-  repository: z.string().min(1).optional(),
-  ref: z.string().min(1).optional(),
-  commit: z.string().regex(/^[0-9a-f]{40}$|^[0-9a-f]{64}$/, "commit must be a full hex sha"),
+  repository: z.optional(z.string().check(z.minLength(1))),
+  ref: z.optional(z.string().check(z.minLength(1))),
+  commit: z
+    .string()
+    .check(z.regex(/^[0-9a-f]{40}$|^[0-9a-f]{64}$/, "commit must be a full hex sha")),
 });
 
 /** A release bundle in S3. Once recorded with its etag or version id and sha256, it never changes. */
 export const BundleRevisionSchema = z.object({
   type: z.literal("bundle"),
-  bucket: z.string().min(3).optional(),
-  key: z.string().min(1),
-  versionId: z.string().min(1).optional(),
-  etag: z.string().min(1).optional(),
-  size: z.number().int().nonnegative().optional(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  bucket: z.optional(z.string().check(z.minLength(3))),
+  key: z.string().check(z.minLength(1)),
+  versionId: z.optional(z.string().check(z.minLength(1))),
+  etag: z.optional(z.string().check(z.minLength(1))),
+  size: z.optional(z.number().check(z.int(), z.nonnegative())),
+  sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
 });
 
 export const RevisionSchema = z.discriminatedUnion("type", [

@@ -1,12 +1,12 @@
 import { monotonicFactory } from "ulid";
-import { z } from "zod";
 import { AppNameSchema } from "./app";
 import { PlanSchema } from "./plan";
 import { RevisionSchema } from "./revision";
+import * as z from "./zod";
 
 export const RunIdSchema = z
   .string()
-  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "run ids are 26-character ULIDs");
+  .check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "run ids are 26-character ULIDs"));
 
 const monotonicUlid = monotonicFactory();
 
@@ -43,7 +43,7 @@ export type StageStatus = z.infer<typeof StageStatusSchema>;
 export const ApprovalDecisionSchema = z.object({
   decision: z.enum(["approve", "reject"]),
   by: z.string(),
-  comment: z.string().optional(),
+  comment: z.optional(z.string()),
   at: z.string(),
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
@@ -55,15 +55,15 @@ export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 export const StepRecordSchema = z.object({
   step: z.string(),
   kind: z.string(),
-  index: z.number().int().nonnegative(),
-  attempt: z.number().int().positive(),
+  index: z.number().check(z.int(), z.nonnegative()),
+  attempt: z.number().check(z.int(), z.positive()),
   status: StageStatusSchema,
   startedAt: z.string(),
-  endedAt: z.string().optional(),
-  message: z.string().optional(),
+  endedAt: z.optional(z.string()),
+  message: z.optional(z.string()),
   /** A wait step's end. */
-  until: z.string().optional(),
-  approval: ApprovalDecisionSchema.optional(),
+  until: z.optional(z.string()),
+  approval: z.optional(ApprovalDecisionSchema),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
@@ -81,7 +81,7 @@ export interface StageRecord {
 /** Who asked for an operator's action on a run, and why. */
 export const OperatorActionSchema = z.object({
   by: z.string(),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   at: z.string(),
 });
 export type OperatorAction = z.infer<typeof OperatorActionSchema>;
@@ -89,8 +89,8 @@ export type OperatorAction = z.infer<typeof OperatorActionSchema>;
 export const RunTriggerSchema = z.object({
   type: z.enum(["api", "webhook", "upload"]),
   /** Who or what asked for the run: a user name, a git author, an uploader. */
-  by: z.string().optional(),
-  reason: z.string().max(500).optional(),
+  by: z.optional(z.string()),
+  reason: z.optional(z.string().check(z.maxLength(500))),
 });
 export type RunTrigger = z.infer<typeof RunTriggerSchema>;
 
@@ -105,17 +105,20 @@ export const RunSchema = z.object({
   trigger: RunTriggerSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
-  startedAt: z.string().optional(),
-  endedAt: z.string().optional(),
-  executionArn: z.string().optional(),
-  error: RunErrorSchema.optional(),
+  startedAt: z.optional(z.string()),
+  endedAt: z.optional(z.string()),
+  executionArn: z.optional(z.string()),
+  error: z.optional(RunErrorSchema),
   plan: PlanSchema,
   /** Index of the plan step the run is in; -1 before its first. */
-  cursor: z.number().int().min(-1).default(-1),
+  cursor: z._default(z.number().check(z.int(), z.gte(-1)), -1),
   /** 1, and one more for each retry. */
-  attempt: z.number().int().positive().default(1),
-  stopRequest: OperatorActionSchema.optional(),
-  retries: z.array(OperatorActionSchema.extend({ attempt: z.number().int() })).default([]),
+  attempt: z._default(z.number().check(z.int(), z.positive()), 1),
+  stopRequest: z.optional(OperatorActionSchema),
+  retries: z._default(
+    z.array(z.extend(OperatorActionSchema, { attempt: z.number().check(z.int()) })),
+    [],
+  ),
 });
 export type Run = z.infer<typeof RunSchema>;
 

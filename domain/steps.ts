@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { type BuildPlan, planBuild } from "./buildspec";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
@@ -16,6 +15,7 @@ import {
   type StageStatus,
   type StepRecord,
 } from "./run";
+import * as z from "./zod";
 
 /**
  * One conditional change to a run, written at once with the step records and lifecycle events
@@ -283,7 +283,7 @@ export function openStep(run: RunView): StepRecord | undefined {
   return run.steps.find((s) => s.index === run.cursor && s.attempt === run.attempt);
 }
 
-const BuildResultSchema = z.object({ id: z.string(), logs: z.string().optional() });
+const BuildResultSchema = z.object({ id: z.string(), logs: z.optional(z.string()) });
 
 function close(
   open: StepRecord | undefined,

@@ -1,17 +1,17 @@
 import picomatch from "picomatch";
-import { z } from "zod";
 import type { Change } from "./webhooks/change";
+import * as z from "./zod";
 
 export const GlobFilterSchema = z.object({
-  includes: z.array(z.string()).default([]),
-  excludes: z.array(z.string()).default([]),
+  includes: z._default(z.array(z.string()), []),
+  excludes: z._default(z.array(z.string()), []),
 });
 export type GlobFilter = z.infer<typeof GlobFilterSchema>;
 
 export const TriggerSchema = z.object({
-  branches: GlobFilterSchema.optional(),
-  tags: GlobFilterSchema.optional(),
-  filePaths: GlobFilterSchema.optional(),
+  branches: z.optional(GlobFilterSchema),
+  tags: z.optional(GlobFilterSchema),
+  filePaths: z.optional(GlobFilterSchema),
 });
 export type Trigger = z.infer<typeof TriggerSchema>;
 

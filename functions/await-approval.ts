@@ -1,5 +1,5 @@
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { appStore } from "../adapters/app-store";
+import { queuePorts } from "../adapters/queue-ports";
 import { awaitApproval } from "../usecases/approval";
 import { taskHandler } from "./task";
 
@@ -8,5 +8,5 @@ import { taskHandler } from "./task";
  * resumes the run with. Input: `{ runId, index, attempt, taskToken }`.
  */
 export const handler = taskHandler((input: unknown) =>
-  awaitApproval({ ...adapters(), clock: systemClock }, input),
+  awaitApproval({ ...queuePorts(), apps: appStore() }, input),
 );

@@ -1,6 +1,7 @@
-import { adapters } from "../adapters/clients";
+import { appStore } from "../adapters/app-store";
+import { bundleLedger } from "../adapters/bundle-ledger";
+import { queuePorts } from "../adapters/queue-ports";
 import { AppNameSchema } from "../domain/app";
-import { systemClock } from "../domain/ports";
 import { apiHandler, json, jsonBody, pathParameter } from "../http/api";
 import { parseCreateRunRequest, requestRun } from "../usecases/start-run";
 
@@ -8,6 +9,10 @@ import { parseCreateRunRequest, requestRun } from "../usecases/start-run";
 export const handler = apiHandler(async (event) => {
   const app = pathParameter(event, "app", AppNameSchema);
   const request = parseCreateRunRequest(jsonBody(event));
-  const run = await requestRun({ ...adapters(), clock: systemClock }, app, request);
+  const run = await requestRun(
+    { ...queuePorts(), apps: appStore(), bundles: bundleLedger() },
+    app,
+    request,
+  );
   return json(202, run);
 });

@@ -1,4 +1,5 @@
-import { adapters } from "../adapters/clients";
+import { pipelineExecutions } from "../adapters/pipeline-executions";
+import { runStore } from "../adapters/run-store";
 import { systemClock } from "../domain/ports";
 import { RunIdSchema } from "../domain/run";
 import { actorOf, apiHandler, json, jsonBody, pathParameter } from "../http/api";
@@ -8,7 +9,7 @@ import { decideApproval } from "../usecases/approval";
 export const handler = apiHandler(async (event) => {
   const runId = pathParameter(event, "id", RunIdSchema);
   const decision = await decideApproval(
-    { ...adapters(), clock: systemClock },
+    { runs: runStore(), executions: pipelineExecutions(), clock: systemClock },
     runId,
     actorOf(event),
     jsonBody(event),

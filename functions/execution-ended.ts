@@ -1,7 +1,7 @@
 import middy from "@middy/core";
-import { z } from "zod";
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { stackConfig } from "../adapters/config";
+import { queuePorts } from "../adapters/queue-ports";
+import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import { executionEnded } from "../usecases/run-queue";
 
@@ -10,8 +10,8 @@ const StatusChangeSchema = z.object({
     name: z.string(),
     status: z.enum(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]),
     stateMachineArn: z.string(),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
+    error: z.nullish(z.string()),
+    cause: z.nullish(z.string()),
   }),
 });
 
@@ -22,10 +22,9 @@ const StatusChangeSchema = z.object({
  */
 export const handler = middy(async (event: unknown) => {
   const { detail } = StatusChangeSchema.parse(event);
-  const a = adapters();
-  if (detail.stateMachineArn !== a.config.pipelineArn) return;
+  if (detail.stateMachineArn !== stackConfig().pipelineArn) return;
   logger.info("pipeline execution ended", { runId: detail.name, status: detail.status });
-  await executionEnded({ ...a, clock: systemClock }, detail.name, {
+  await executionEnded(queuePorts(), detail.name, {
     status: detail.status,
     ...(detail.error ? { error: detail.error } : {}),
     ...(detail.cause ? { cause: detail.cause } : {}),

@@ -1,4 +1,5 @@
-import { adapters } from "../adapters/clients";
+import { appStore } from "../adapters/app-store";
+import { bundleLedger } from "../adapters/bundle-ledger";
 import { AppNameSchema } from "../domain/app";
 import { VersionSchema } from "../domain/bundles/release-key";
 import { apiHandler, json, pathParameter } from "../http/api";
@@ -10,7 +11,7 @@ import { bundleHistory } from "../usecases/bundle-history";
  */
 export const handler = apiHandler(async (event) => {
   const history = await bundleHistory(
-    adapters(),
+    { apps: appStore(), bundles: bundleLedger() },
     pathParameter(event, "app", AppNameSchema),
     pathParameter(event, "version", VersionSchema),
   );

@@ -1,4 +1,4 @@
-import { adapters } from "../adapters/clients";
+import { runStore } from "../adapters/run-store";
 import { NotFoundError } from "../domain/errors";
 import { RunIdSchema } from "../domain/run";
 import { apiHandler, json, pathParameter } from "../http/api";
@@ -6,7 +6,7 @@ import { apiHandler, json, pathParameter } from "../http/api";
 /** GET /runs/{id}: a run's status and its stage history. */
 export const handler = apiHandler(async (event) => {
   const id = pathParameter(event, "id");
-  const run = RunIdSchema.safeParse(id).success ? await adapters().runs.get(id) : undefined;
+  const run = RunIdSchema.safeParse(id).success ? await runStore().get(id) : undefined;
   if (!run) throw new NotFoundError(`run ${id} does not exist`);
   return json(200, run);
 });

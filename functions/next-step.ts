@@ -1,5 +1,5 @@
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { appStore } from "../adapters/app-store";
+import { queuePorts } from "../adapters/queue-ports";
 import { nextStep } from "../usecases/next-step";
 import { taskHandler } from "./task";
 
@@ -8,5 +8,5 @@ import { taskHandler } from "./task";
  * state machine which that is. Input: `{ runId, step, result }`.
  */
 export const handler = taskHandler((input: unknown) =>
-  nextStep({ ...adapters(), clock: systemClock }, input),
+  nextStep({ ...queuePorts(), apps: appStore() }, input),
 );

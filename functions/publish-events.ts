@@ -1,7 +1,7 @@
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import middy from "@middy/core";
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { adapters } from "../adapters/clients";
+import { eventBus } from "../adapters/event-bus";
 import { logger } from "../http/logger";
 import { publishOutbox } from "../usecases/publish-events";
 
@@ -20,7 +20,7 @@ export const handler = middy(async (event: DynamoDBStreamEvent): Promise<DynamoD
         ]
       : [],
   );
-  const retry = await publishOutbox(adapters().events, records);
+  const retry = await publishOutbox(eventBus(), records);
   if (retry.length > 0) logger.warn("events to publish again", { count: retry.length });
   return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
 });

@@ -1,4 +1,4 @@
-import { adapters } from "../adapters/clients";
+import { appStore } from "../adapters/app-store";
 import { systemClock } from "../domain/ports";
 import { apiHandler, bodyText, json, pathParameter } from "../http/api";
 import { registerApp } from "../usecases/register-app";
@@ -6,7 +6,7 @@ import { registerApp } from "../usecases/register-app";
 /** PUT /apps/{app}: register an app, or replace its pipeline definition (YAML or JSON body). */
 export const handler = apiHandler(async (event) => {
   const { app, created } = await registerApp(
-    { apps: adapters().apps, clock: systemClock },
+    { apps: appStore(), clock: systemClock },
     pathParameter(event, "app"),
     bodyText(event),
   );

@@ -1,29 +1,32 @@
 import { tmpdir } from "node:os";
 import middy from "@middy/core";
-import { z } from "zod";
-import { adapters } from "../adapters/clients";
+import { appStore } from "../adapters/app-store";
+import { bundleLedger } from "../adapters/bundle-ledger";
+import { eventBus } from "../adapters/event-bus";
+import { queuePorts } from "../adapters/queue-ports";
+import { releaseBucket } from "../adapters/release-bucket";
 import { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "../domain/bundles/limits";
-import { systemClock } from "../domain/ports";
+import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import { receiveBundle, type UploadedObject } from "../usecases/receive-bundle";
 
 const S3RecordSchema = z.object({
   eventName: z.string(),
-  userIdentity: z.object({ principalId: z.string() }).optional(),
+  userIdentity: z.optional(z.object({ principalId: z.string() })),
   s3: z.object({
     bucket: z.object({ name: z.string() }),
     object: z.object({
       key: z.string(),
-      size: z.number().int().nonnegative().default(0),
-      eTag: z.string().optional(),
-      versionId: z.string().optional(),
+      size: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+      eTag: z.optional(z.string()),
+      versionId: z.optional(z.string()),
     }),
   }),
 });
-const S3EventSchema = z.object({ Records: z.array(S3RecordSchema).default([]) });
+const S3EventSchema = z.object({ Records: z._default(z.array(S3RecordSchema), []) });
 
 const LimitsEnvSchema = z.object({
-  SLUICE_BUNDLE_MAX_BYTES: z.coerce.number().int().positive().optional(),
+  SLUICE_BUNDLE_MAX_BYTES: z.optional(z.coerce.number().check(z.int(), z.positive())),
 });
 
 /** The defaults, but for the bundle size an operator may set (SLUICE_BUNDLE_MAX_BYTES). */
@@ -40,13 +43,19 @@ export function bundleLimits(env: NodeJS.ProcessEnv): BundleLimits {
  */
 export const handler = middy(async (event: unknown) => {
   const { Records } = S3EventSchema.parse(event);
-  const a = adapters();
-  const ports = { ...a, downloads: a.releases, ledger: a.bundles, clock: systemClock };
+  const releases = releaseBucket();
+  const ports = {
+    ...queuePorts(),
+    apps: appStore(),
+    events: eventBus(),
+    downloads: releases,
+    ledger: bundleLedger(),
+  };
   const options = { limits: bundleLimits(process.env), workDir: tmpdir() };
   const outcomes = [];
   for (const record of Records) {
     const upload = toUpload(record);
-    if (!record.eventName.startsWith("ObjectCreated:") || upload.bucket !== a.releases.bucket) {
+    if (!record.eventName.startsWith("ObjectCreated:") || upload.bucket !== releases.bucket) {
       logger.warn("ignored an S3 event that is not an upload to the releases bucket", {
         eventName: record.eventName,
         bucket: upload.bucket,

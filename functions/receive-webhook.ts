@@ -1,5 +1,7 @@
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { appStore } from "../adapters/app-store";
+import { deliveryLog } from "../adapters/delivery-log";
+import { queuePorts } from "../adapters/queue-ports";
+import { secretStore } from "../adapters/secret-store";
 import { type ApiEvent, type ApiResult, apiHandler, json } from "../http/api";
 import { logger } from "../http/logger";
 import { receiveWebhook, type WebhookOutcome } from "../usecases/receive-webhook";
@@ -7,7 +9,7 @@ import { receiveWebhook, type WebhookOutcome } from "../usecases/receive-webhook
 /** POST /webhooks/{provider}?app=<app>: a git host's delivery; answers before any build starts. */
 export const handler = apiHandler(async (event) => {
   const outcome = await receiveWebhook(
-    { ...adapters(), clock: systemClock },
+    { ...queuePorts(), apps: appStore(), secrets: secretStore(), deliveries: deliveryLog() },
     {
       provider: event.pathParameters?.provider ?? "",
       app: event.queryStringParameters?.app,

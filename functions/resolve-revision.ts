@@ -1,8 +1,8 @@
-import { z } from "zod";
-import { adapters } from "../adapters/clients";
+import { releaseBucket } from "../adapters/release-bucket";
 import { BadRequestError } from "../domain/errors";
 import { RevisionSchema } from "../domain/revision";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { resolveRevision } from "../usecases/resolve-revision";
 import { taskHandler } from "./task";
 
@@ -12,5 +12,5 @@ const InputSchema = z.object({ revision: RevisionSchema });
 export const handler = taskHandler(async (input: unknown) => {
   const parsed = InputSchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(formatIssues("source task", parsed.error));
-  return resolveRevision(adapters(), parsed.data.revision);
+  return resolveRevision({ releases: releaseBucket() }, parsed.data.revision);
 });

@@ -1,5 +1,5 @@
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { appStore } from "../adapters/app-store";
+import { queuePorts } from "../adapters/queue-ports";
 import { RunIdSchema } from "../domain/run";
 import { actorOf, apiHandler, json, optionalJsonBody, pathParameter } from "../http/api";
 import { retryRun } from "../usecases/run-control";
@@ -8,7 +8,7 @@ import { retryRun } from "../usecases/run-control";
 export const handler = apiHandler(async (event) => {
   const runId = pathParameter(event, "id", RunIdSchema);
   const run = await retryRun(
-    { ...adapters(), clock: systemClock },
+    { ...queuePorts(), apps: appStore() },
     runId,
     actorOf(event),
     optionalJsonBody(event),

@@ -1,5 +1,4 @@
-import { adapters } from "../adapters/clients";
-import { systemClock } from "../domain/ports";
+import { queuePorts } from "../adapters/queue-ports";
 import { RunIdSchema } from "../domain/run";
 import { actorOf, apiHandler, json, optionalJsonBody, pathParameter } from "../http/api";
 import { stopRun } from "../usecases/run-control";
@@ -7,11 +6,6 @@ import { stopRun } from "../usecases/run-control";
 /** POST /runs/{id}/stop: stop a run, with an optional reason. */
 export const handler = apiHandler(async (event) => {
   const runId = pathParameter(event, "id", RunIdSchema);
-  const run = await stopRun(
-    { ...adapters(), clock: systemClock },
-    runId,
-    actorOf(event),
-    optionalJsonBody(event),
-  );
+  const run = await stopRun(queuePorts(), runId, actorOf(event), optionalJsonBody(event));
   return json(200, run);
 });

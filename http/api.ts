@@ -4,7 +4,6 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import type { z } from "zod";
 import {
   BadRequestError,
   type ErrorKind,
@@ -14,6 +13,7 @@ import {
   UnauthorizedError,
 } from "../domain/errors";
 import { formatIssues } from "../domain/validation";
+import type * as z from "../domain/zod";
 import { logger } from "./logger";
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -62,7 +62,11 @@ export function actorOf(event: ApiEvent): string {
 }
 
 /** A path parameter, checked against its schema when it has one: a malformed one is a 400. */
-export function pathParameter(event: ApiEvent, name: string, schema?: z.ZodType<string>): string {
+export function pathParameter(
+  event: ApiEvent,
+  name: string,
+  schema?: z.ZodMiniType<string>,
+): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new BadRequestError(`missing path parameter ${name}`);
   if (!schema) return value;

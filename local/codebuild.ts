@@ -4,23 +4,27 @@ import { createWriteStream, readdirSync, readFileSync, rmSync, writeFileSync } f
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "../domain/zod";
 
 const PHASES = ["install", "pre_build", "build", "post_build"] as const;
 
 const BuildspecSchema = z.object({
   version: z.union([z.number(), z.string()]),
-  env: z.object({ variables: z.record(z.string(), z.string()).default({}) }).optional(),
-  phases: z.partialRecord(z.enum(PHASES), z.object({ commands: z.array(z.string()).default([]) })),
+  env: z.optional(z.object({ variables: z._default(z.record(z.string(), z.string()), {}) })),
+  phases: z.partialRecord(
+    z.enum(PHASES),
+    z.object({ commands: z._default(z.array(z.string()), []) }),
+  ),
 });
 
 const StartBuildSchema = z.object({
   ProjectName: z.string(),
   BuildspecOverride: z.string(),
-  EnvironmentVariablesOverride: z
-    .array(z.object({ Name: z.string(), Value: z.string(), Type: z.string().optional() }))
-    .default([]),
-  TimeoutInMinutesOverride: z.number().int().positive().optional(),
+  EnvironmentVariablesOverride: z._default(
+    z.array(z.object({ Name: z.string(), Value: z.string(), Type: z.optional(z.string()) })),
+    [],
+  ),
+  TimeoutInMinutesOverride: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 interface Phase {

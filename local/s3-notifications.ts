@@ -1,35 +1,36 @@
 import type { S3EventRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import type { LambdaRuntime } from "./lambda-runtime";
 
 /** The CloudFormation NotificationConfiguration of a bucket, its Lambda part. */
 const BucketPropertiesSchema = z.object({
-  NotificationConfiguration: z
-    .object({
-      LambdaConfigurations: z
-        .array(
+  NotificationConfiguration: z.optional(
+    z.object({
+      LambdaConfigurations: z._default(
+        z.array(
           z.object({
-            Id: z.string().optional(),
-            Event: z.string().startsWith("s3:"),
-            Filter: z
-              .object({
+            Id: z.optional(z.string()),
+            Event: z.string().check(z.startsWith("s3:")),
+            Filter: z.optional(
+              z.object({
                 S3Key: z.object({
                   Rules: z.array(
                     z.object({
-                      Name: z.string().regex(/^(prefix|suffix)$/i),
+                      Name: z.string().check(z.regex(/^(prefix|suffix)$/i)),
                       Value: z.string(),
                     }),
                   ),
                 }),
-              })
-              .optional(),
+              }),
+            ),
             Function: z.object({ "Fn::GetAtt": z.tuple([z.string(), z.literal("Arn")]) }),
           }),
-        )
-        .default([]),
-    })
-    .optional(),
+        ),
+        [],
+      ),
+    }),
+  ),
 });
 
 export interface LambdaNotification {
@@ -111,9 +112,9 @@ const S3rverEventSchema = z.object({
         }),
         object: z.object({
           key: z.string(),
-          size: z.number().optional(),
-          eTag: z.string().optional(),
-          versionId: z.string().optional(),
+          size: z.optional(z.number()),
+          eTag: z.optional(z.string()),
+          versionId: z.optional(z.string()),
           sequencer: z.string(),
         }),
       }),

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "../domain/zod";
 
 /**
  * The parts of serverless.yml the local stack serves: functions with their HTTP routes, event
@@ -28,19 +28,21 @@ const StreamEventSchema = z.object({
   }),
 });
 const FunctionSchema = z.object({
-  handler: z.string().regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export"),
-  timeout: z.number().optional(),
-  events: z.array(z.record(z.string(), z.unknown())).default([]),
+  handler: z
+    .string()
+    .check(z.regex(/^[\w/.-]+\.\w+$/, "handler must look like path/to/module.export")),
+  timeout: z.optional(z.number()),
+  events: z._default(z.array(z.record(z.string(), z.unknown())), []),
 });
 const ServerlessSchema = z.object({
   service: z.string(),
-  custom: z.record(z.string(), z.unknown()).default({}),
-  provider: z.object({ timeout: z.number().default(6) }),
+  custom: z._default(z.record(z.string(), z.unknown()), {}),
+  provider: z.object({ timeout: z._default(z.number(), 6) }),
   functions: z.record(z.string(), FunctionSchema),
   stepFunctions: z.object({
     stateMachines: z.record(
       z.string(),
-      z.object({ name: z.string().optional(), definition: z.unknown() }),
+      z.object({ name: z.optional(z.string()), definition: z.unknown() }),
     ),
   }),
   resources: z.object({

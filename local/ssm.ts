@@ -1,36 +1,36 @@
 import { createHash } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 
 const ParameterTypeSchema = z.enum(["String", "StringList", "SecureString"]);
 
 // SSM's own rules: a path of up to 15 levels, 2048 characters; a standard parameter's value
 // holds at most 4 KB.
-const NameSchema = z
-  .string()
-  .min(1)
-  .max(2048)
-  .regex(/^\/?[\w.-]+(\/[\w.-]+)*$/, "names are letters, digits, _ . - and / between levels")
-  .refine((name) => name.split("/").filter(Boolean).length <= 15, "at most 15 levels");
+const NameSchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(2048),
+  z.regex(/^\/?[\w.-]+(\/[\w.-]+)*$/, "names are letters, digits, _ . - and / between levels"),
+  z.refine((name) => name.split("/").filter(Boolean).length <= 15, "at most 15 levels"),
+);
 
 const StoredParameterSchema = z.object({
   Name: NameSchema,
   Type: ParameterTypeSchema,
   Value: z.string(),
-  Version: z.number().int().positive(),
+  Version: z.number().check(z.int(), z.positive()),
   LastModifiedDate: z.number(),
 });
 type StoredParameter = z.infer<typeof StoredParameterSchema>;
 
 const StateSchema = z.record(z.string(), StoredParameterSchema);
 
-const GetInputSchema = z.looseObject({ Name: NameSchema, WithDecryption: z.boolean().optional() });
+const GetInputSchema = z.looseObject({ Name: NameSchema, WithDecryption: z.optional(z.boolean()) });
 const PutInputSchema = z.looseObject({
   Name: NameSchema,
-  Value: z.string().min(1).max(4096),
-  Type: ParameterTypeSchema.default("String"),
-  Overwrite: z.boolean().optional(),
+  Value: z.string().check(z.minLength(1), z.maxLength(4096)),
+  Type: z._default(ParameterTypeSchema, "String"),
+  Overwrite: z.optional(z.boolean()),
 });
 const DeleteInputSchema = z.looseObject({ Name: NameSchema });
 
@@ -129,7 +129,7 @@ export class LocalSsm {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, input: Record<string, unknown>): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, input: Record<string, unknown>): z.infer<T> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

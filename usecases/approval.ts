@@ -1,17 +1,17 @@
-import { z } from "zod";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository, Clock, PipelineEngine, RunRepository } from "../domain/ports";
 import { type ApprovalDecision, RunIdSchema } from "../domain/run";
 import { decideTransition, openStep } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
 
 export const ApprovalTaskInputSchema = z.object({
   runId: RunIdSchema,
-  index: z.number().int().nonnegative(),
-  attempt: z.number().int().positive(),
-  taskToken: z.string().min(1).max(2048),
+  index: z.number().check(z.int(), z.nonnegative()),
+  attempt: z.number().check(z.int(), z.positive()),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
 });
 
 /**
@@ -34,12 +34,10 @@ export async function awaitApproval(
   await ports.runs.putTaskToken(runId, index, run.attempt, taskToken);
 }
 
-export const DecisionRequestSchema = z
-  .object({
-    decision: z.enum(["approve", "reject"]),
-    comment: z.string().max(1000).optional(),
-  })
-  .strict();
+export const DecisionRequestSchema = z.strictObject({
+  decision: z.enum(["approve", "reject"]),
+  comment: z.optional(z.string().check(z.maxLength(1000))),
+});
 
 /**
  * An approver's decision on the approval a run waits in. Only the first decision counts; the

@@ -1,17 +1,19 @@
-import { z } from "zod";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { RunIdSchema } from "../domain/run";
 import { advance, type StepTask } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
 
 /** What the state machine hands its NextStep task: the step it finished and that step's result. */
 export const NextStepInputSchema = z.object({
   runId: RunIdSchema,
-  step: z.object({ index: z.number().int(), attempt: z.number().int() }).loose().nullable(),
-  result: z.unknown().optional(),
+  step: z.nullable(
+    z.looseObject({ index: z.number().check(z.int()), attempt: z.number().check(z.int()) }),
+  ),
+  result: z.optional(z.unknown()),
 });
 
 /** The state the pipeline goes on with: the step to enter (or the end) and no result yet. */

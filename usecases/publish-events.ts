@@ -1,9 +1,9 @@
-import { z } from "zod";
 import { EVENT_ID_FIELD, type LifecycleEvent } from "../domain/lifecycle-events";
+import * as z from "../domain/zod";
 
 /** An outbox item of the table, as its stream record's new image holds it. */
 const OutboxItemSchema = z.object({
-  sk: z.string().startsWith("EVENT#"),
+  sk: z.string().check(z.startsWith("EVENT#")),
   [EVENT_ID_FIELD]: z.string(),
   detailType: z.string(),
   detail: z.record(z.string(), z.unknown()),

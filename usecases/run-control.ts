@@ -1,14 +1,16 @@
-import { z } from "zod";
 import type { App } from "../domain/app";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { isTerminal, type OperatorAction, type RunView } from "../domain/run";
 import { retryTransition, stopRequested } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 import { endRun, type QueuePorts, runEnded } from "./run-queue";
 
-export const OperatorRequestSchema = z.object({ reason: z.string().max(500).optional() }).strict();
+export const OperatorRequestSchema = z.strictObject({
+  reason: z.optional(z.string().check(z.maxLength(500))),
+});
 
 function action(ports: QueuePorts, by: string, body: unknown): OperatorAction {
   const parsed = OperatorRequestSchema.safeParse(body ?? {});

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { App } from "../domain/app";
 import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
@@ -8,16 +7,15 @@ import type { AppRepository, BundleLedger } from "../domain/ports";
 import { type BundleRevision, type Revision, RevisionSchema } from "../domain/revision";
 import { newRunId, type Run, type RunTrigger } from "../domain/run";
 import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 import { admitRun, type QueuePorts } from "./run-queue";
 
-export const CreateRunRequestSchema = z
-  .object({
-    revision: RevisionSchema,
-    reason: z.string().max(500).optional(),
-    requestedBy: z.string().max(200).optional(),
-  })
-  .strict();
+export const CreateRunRequestSchema = z.strictObject({
+  revision: RevisionSchema,
+  reason: z.optional(z.string().check(z.maxLength(500))),
+  requestedBy: z.optional(z.string().check(z.maxLength(200))),
+});
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
 export interface StartRunPorts extends QueuePorts {

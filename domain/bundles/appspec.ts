@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "../zod";
 import { BundleRejectedError } from "./rejection";
 
 export const APPSPEC_FILE = "appspec.yml";
@@ -25,29 +25,29 @@ export const MAX_HOOK_TOTAL_SECONDS = 3600;
 const RUNAS_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const HookScriptSchema = z.strictObject({
-  location: z.string().min(1),
-  timeout: z
-    .number()
-    .int()
-    .min(1)
-    .max(DEFAULT_HOOK_TIMEOUT_SECONDS)
-    .default(DEFAULT_HOOK_TIMEOUT_SECONDS),
-  runas: z
-    .string()
-    .regex(
-      RUNAS_PATTERN,
-      'expected a user name: lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters',
-    )
-    .optional(),
+  location: z.string().check(z.minLength(1)),
+  timeout: z._default(
+    z.number().check(z.int(), z.gte(1), z.lte(DEFAULT_HOOK_TIMEOUT_SECONDS)),
+    DEFAULT_HOOK_TIMEOUT_SECONDS,
+  ),
+  runas: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          RUNAS_PATTERN,
+          'expected a user name: lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters',
+        ),
+      ),
+  ),
 });
 
 // Checked after defaults are filled in, so a script without `timeout` counts as CodeDeploy
 // counts it: the full 3600 s, which leaves nothing for the event's other scripts.
 const hookList = (hook: HookName) =>
-  z
-    .array(HookScriptSchema)
-    .min(1)
-    .superRefine((scripts, ctx) => {
+  z.array(HookScriptSchema).check(
+    z.minLength(1),
+    z.superRefine((scripts, ctx) => {
       const total = scripts.reduce((sum, script) => sum + script.timeout, 0);
       if (total <= MAX_HOOK_TOTAL_SECONDS) return;
       const defaults = scripts.some((script) => script.timeout === DEFAULT_HOOK_TIMEOUT_SECONDS)
@@ -57,15 +57,16 @@ const hookList = (hook: HookName) =>
         code: "custom",
         message: `the scripts of hook ${hook} add up to ${total} s${defaults}; CodeDeploy allows at most ${MAX_HOOK_TOTAL_SECONDS} s for all scripts of one lifecycle event`,
       });
-    });
+    }),
+  );
 
 const HooksSchema = z.strictObject(
   {
-    ApplicationStop: hookList("ApplicationStop").optional(),
-    BeforeInstall: hookList("BeforeInstall").optional(),
-    AfterInstall: hookList("AfterInstall").optional(),
-    ApplicationStart: hookList("ApplicationStart").optional(),
-    ValidateService: hookList("ValidateService").optional(),
+    ApplicationStop: z.optional(hookList("ApplicationStop")),
+    BeforeInstall: z.optional(hookList("BeforeInstall")),
+    AfterInstall: z.optional(hookList("AfterInstall")),
+    ApplicationStart: z.optional(hookList("ApplicationStart")),
+    ValidateService: z.optional(hookList("ValidateService")),
   },
   {
     error: (issue) =>
@@ -76,74 +77,81 @@ const HooksSchema = z.strictObject(
 );
 
 // YAML reads `mode: 644` as the number 644; CodeDeploy means the octal digits either way.
-const ModeSchema = z
-  .union([z.number().int().nonnegative(), z.string()])
-  .transform(String)
-  .pipe(z.string().regex(/^[0-7]{3,4}$/, "expected 3 or 4 octal digits, such as 644 or 4755"));
+const ModeSchema = z.pipe(
+  z.pipe(z.union([z.number().check(z.int(), z.nonnegative()), z.string()]), z.transform(String)),
+  z.string().check(z.regex(/^[0-7]{3,4}$/, "expected 3 or 4 octal digits, such as 644 or 4755")),
+);
 
 export const AppSpecSchema = z
   .strictObject({
     // CodeDeploy writes `version: 0.0`, which YAML reads as the number 0.
-    version: z.union([z.literal(0), z.literal("0.0")]).transform(() => "0.0" as const),
+    version: z.pipe(
+      z.union([z.literal(0), z.literal("0.0")]),
+      z.transform(() => "0.0" as const),
+    ),
     os: z.enum(["linux", "windows"]),
-    files: z
-      .array(z.strictObject({ source: z.string().min(1), destination: z.string().min(1) }))
-      .optional(),
-    permissions: z
-      .array(
+    files: z.optional(
+      z.array(
         z.strictObject({
-          object: z.string().min(1),
-          pattern: z.string().min(1).optional(),
-          except: z.array(z.string()).optional(),
-          owner: z.string().min(1).optional(),
-          group: z.string().min(1).optional(),
-          mode: ModeSchema.optional(),
-          type: z
-            .array(z.enum(["file", "directory"]))
-            .min(1)
-            .optional(),
+          source: z.string().check(z.minLength(1)),
+          destination: z.string().check(z.minLength(1)),
         }),
-      )
-      .optional(),
-    hooks: HooksSchema.optional(),
+      ),
+    ),
+    permissions: z.optional(
+      z.array(
+        z.strictObject({
+          object: z.string().check(z.minLength(1)),
+          pattern: z.optional(z.string().check(z.minLength(1))),
+          except: z.optional(z.array(z.string())),
+          owner: z.optional(z.string().check(z.minLength(1))),
+          group: z.optional(z.string().check(z.minLength(1))),
+          mode: z.optional(ModeSchema),
+          type: z.optional(z.array(z.enum(["file", "directory"])).check(z.minLength(1))),
+        }),
+      ),
+    ),
+    hooks: z.optional(HooksSchema),
   })
-  .superRefine((spec, ctx) => {
-    if (spec.os === "windows") {
-      // CodeDeploy documents runas for Amazon Linux and Ubuntu only; a Windows agent would run
-      // the script as itself, which is not what the appspec asks for.
-      for (const hook of HOOK_NAMES) {
-        for (const [index, script] of (spec.hooks?.[hook] ?? []).entries()) {
-          if (script.runas === undefined) continue;
+  .check(
+    z.superRefine((spec, ctx) => {
+      if (spec.os === "windows") {
+        // CodeDeploy documents runas for Amazon Linux and Ubuntu only; a Windows agent would run
+        // the script as itself, which is not what the appspec asks for.
+        for (const hook of HOOK_NAMES) {
+          for (const [index, script] of (spec.hooks?.[hook] ?? []).entries()) {
+            if (script.runas === undefined) continue;
+            ctx.addIssue({
+              code: "custom",
+              path: ["hooks", hook, index, "runas"],
+              message: "runas is not supported when os is windows",
+            });
+          }
+        }
+        return;
+      }
+      // A relative path would be resolved against the agent's working folder, which nobody chose.
+      // Windows paths (drive letters, UNC shares) take too many forms to check here; they are not.
+      for (const [index, file] of (spec.files ?? []).entries()) {
+        if (!file.destination.startsWith("/")) {
           ctx.addIssue({
             code: "custom",
-            path: ["hooks", hook, index, "runas"],
-            message: "runas is not supported when os is windows",
+            path: ["files", index, "destination"],
+            message: `${JSON.stringify(file.destination)} is not an absolute path; on linux it must start with "/"`,
           });
         }
       }
-      return;
-    }
-    // A relative path would be resolved against the agent's working folder, which nobody chose.
-    // Windows paths (drive letters, UNC shares) take too many forms to check here; they are not.
-    for (const [index, file] of (spec.files ?? []).entries()) {
-      if (!file.destination.startsWith("/")) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["files", index, "destination"],
-          message: `${JSON.stringify(file.destination)} is not an absolute path; on linux it must start with "/"`,
-        });
+      for (const [index, permission] of (spec.permissions ?? []).entries()) {
+        if (!permission.object.startsWith("/")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["permissions", index, "object"],
+            message: `${JSON.stringify(permission.object)} is not an absolute path; on linux it must start with "/"`,
+          });
+        }
       }
-    }
-    for (const [index, permission] of (spec.permissions ?? []).entries()) {
-      if (!permission.object.startsWith("/")) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["permissions", index, "object"],
-          message: `${JSON.stringify(permission.object)} is not an absolute path; on linux it must start with "/"`,
-        });
-      }
-    }
-  });
+    }),
+  );
 
 export type AppSpec = z.infer<typeof AppSpecSchema>;
 

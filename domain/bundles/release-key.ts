@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { AppNameSchema } from "../app";
+import * as z from "../zod";
 
 export type BundleFormat = "zip" | "tar.gz";
 
@@ -11,9 +11,11 @@ export interface ReleaseKey {
 
 export const VersionSchema = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
-    "versions are 1-128 letters, digits, '.', '_', '+' and '-', starting with a letter or digit",
+  .check(
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/,
+      "versions are 1-128 letters, digits, '.', '_', '+' and '-', starting with a letter or digit",
+    ),
   );
 // Greedy on the version so that "1.0.tar.gz" is version "1.0", and "v.tar.tar.gz" is "v.tar".
 const KEY = /^([^/]+)\/([^/]+)\.(zip|tar\.gz)$/;

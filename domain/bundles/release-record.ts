@@ -1,5 +1,5 @@
-import { z } from "zod";
 import type { BundleRevision } from "../revision";
+import * as z from "../zod";
 import { REJECTION_CODES } from "./rejection";
 
 /**
@@ -19,11 +19,11 @@ export type UploadRejectionCode = (typeof UPLOAD_REJECTION_CODES)[number];
 
 /** The S3 object an upload created, as its notification names it. */
 export const StoredObjectSchema = z.object({
-  bucket: z.string().min(3),
-  key: z.string().min(1),
+  bucket: z.string().check(z.minLength(3)),
+  key: z.string().check(z.minLength(1)),
   /** Absent when the bucket is not versioned. */
-  versionId: z.string().min(1).optional(),
-  etag: z.string().min(1),
+  versionId: z.optional(z.string().check(z.minLength(1))),
+  etag: z.string().check(z.minLength(1)),
 });
 export type StoredObject = z.infer<typeof StoredObjectSchema>;
 
@@ -31,20 +31,20 @@ export type StoredObject = z.infer<typeof StoredObjectSchema>;
  * The one accepted bundle of an app's version: the bytes (sha256) it was released with and the
  * run they started. Written once; a version is never released twice.
  */
-export const BundleReleaseSchema = StoredObjectSchema.extend({
+export const BundleReleaseSchema = z.extend(StoredObjectSchema, {
   app: z.string(),
   version: z.string(),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().check(z.int(), z.nonnegative()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   runId: z.string(),
   /** Who uploaded it, as S3 tells (the principal id), when it does. */
-  by: z.string().optional(),
+  by: z.optional(z.string()),
   recordedAt: z.string(),
 });
 export type BundleRelease = z.infer<typeof BundleReleaseSchema>;
 
 /** One refused upload of an app's version, kept so its uploader can learn why. */
-export const BundleRejectionSchema = StoredObjectSchema.extend({
+export const BundleRejectionSchema = z.extend(StoredObjectSchema, {
   app: z.string(),
   version: z.string(),
   code: z.enum(UPLOAD_REJECTION_CODES),

@@ -1,6 +1,8 @@
 import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { Parser, type ReadEntry, extract as untar } from "tar";
+import { extract as untar } from "tar/extract";
+import { Parser } from "tar/parse";
+import type { ReadEntry } from "tar/read-entry";
 import type { ArchiveEntry } from "./archive";
 import { entryLookupPath, type RawEntry } from "./entry-rules";
 import { BundleRejectedError } from "./rejection";

@@ -1,11 +1,11 @@
-import { z } from "zod";
+import * as z from "../zod";
 
 export const ProviderSchema = z.enum(["github", "gitlab", "bitbucket", "gitea"]);
 export type Provider = z.infer<typeof ProviderSchema>;
 
 export const ChangeSchema = z.object({
   provider: ProviderSchema,
-  deliveryId: z.string().min(1),
+  deliveryId: z.string().check(z.minLength(1)),
   repo: z.object({ fullName: z.string(), cloneUrl: z.string() }),
   /** Full ref: refs/heads/main, refs/tags/v1.2.0. */
   ref: z.string(),
@@ -20,7 +20,7 @@ export const ChangeSchema = z.object({
    * payloads carry no file list, and the other hosts leave it out or cut it short for
    * some pushes (see docs/webhooks.md).
    */
-  changedPaths: z.array(z.string()).nullable(),
+  changedPaths: z.nullable(z.array(z.string())),
   /** ISO 8601. */
   receivedAt: z.string(),
 });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import yauzl from "yauzl";
 import { PROJECT_ROOT } from "../../local/stack";
 
 interface Resource {
@@ -213,5 +214,34 @@ describe("the packaged CloudFormation template", () => {
       );
     });
     expect(wide).toEqual([]);
+  });
+});
+
+/** Uncompressed size of each file in a zip, by name. */
+async function zipSizes(file: string): Promise<Map<string, number>> {
+  const zip = await yauzl.openPromise(file);
+  const sizes = new Map<string, number>();
+  try {
+    for await (const entry of zip.eachEntry()) sizes.set(entry.fileName, entry.uncompressedSize);
+  } finally {
+    zip.close();
+  }
+  return sizes;
+}
+
+describe("the packaged functions", () => {
+  // A handler's code is what Lambda reads at every cold start; the SDK is the runtime's own.
+  it("each hold a handler under 300 KB", async () => {
+    const functions = ofType("AWS::Lambda::Function");
+    expect(functions.length).toBeGreaterThan(0);
+    const handlers = await Promise.all(
+      functions.map(async (fn) => {
+        const { Handler, Code } = fn.Properties as { Handler: string; Code: { S3Key: string } };
+        const zip = path.basename(Code.S3Key);
+        const module = `${Handler.slice(0, Handler.lastIndexOf("."))}.mjs`;
+        return { zip, module, size: (await zipSizes(path.join(outDir, zip))).get(module) };
+      }),
+    );
+    expect(handlers.filter((h) => h.size === undefined || h.size >= 300 * 1024)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../../zod";
 import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
@@ -9,25 +9,25 @@ const BitbucketRefSchema = z.looseObject({
   name: z.string(),
   target: z.looseObject({
     hash: z.string(),
-    message: z.string().optional(),
-    author: z
-      .looseObject({
-        raw: z.string().optional(),
-        user: z.looseObject({ display_name: z.string().optional() }).optional(),
-      })
-      .optional(),
+    message: z.optional(z.string()),
+    author: z.optional(
+      z.looseObject({
+        raw: z.optional(z.string()),
+        user: z.optional(z.looseObject({ display_name: z.optional(z.string()) })),
+      }),
+    ),
   }),
 });
 
 const BitbucketPushSchema = z.looseObject({
-  actor: z.looseObject({ display_name: z.string().optional() }),
+  actor: z.looseObject({ display_name: z.optional(z.string()) }),
   repository: z.looseObject({
     full_name: z.string(),
     links: z.looseObject({ html: z.looseObject({ href: z.string() }) }),
   }),
   push: z.looseObject({
     changes: z.array(
-      z.looseObject({ new: BitbucketRefSchema.nullable(), old: BitbucketRefSchema.nullable() }),
+      z.looseObject({ new: z.nullable(BitbucketRefSchema), old: z.nullable(BitbucketRefSchema) }),
     ),
   }),
 });

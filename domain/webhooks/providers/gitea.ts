@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../../zod";
 import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
@@ -14,11 +14,10 @@ import {
 
 // Gitea is written in Go, which can write an empty list as null; a missing list stays
 // undefined, meaning the files are not known.
-const FileListSchema = z
-  .array(z.string())
-  .nullable()
-  .optional()
-  .transform((files) => (files === null ? [] : files));
+const FileListSchema = z.pipe(
+  z.optional(z.nullable(z.array(z.string()))),
+  z.transform((files) => (files === null ? [] : files)),
+);
 
 const GiteaCommitSchema = z.looseObject({
   id: z.string(),
@@ -31,13 +30,13 @@ const GiteaCommitSchema = z.looseObject({
 
 const GiteaPushSchema = z.looseObject({
   ref: z.string(),
-  before: z.string().optional(),
+  before: z.optional(z.string()),
   after: z.string(),
   repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
-  pusher: z.looseObject({ login: z.string(), full_name: z.string().optional() }),
-  commits: z.array(GiteaCommitSchema).nullable(),
-  head_commit: GiteaCommitSchema.nullable().optional(),
-  total_commits: z.number().int().nonnegative().optional(),
+  pusher: z.looseObject({ login: z.string(), full_name: z.optional(z.string()) }),
+  commits: z.nullable(z.array(GiteaCommitSchema)),
+  head_commit: z.optional(z.nullable(GiteaCommitSchema)),
+  total_commits: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 export function parseGitea(webhook: IncomingWebhook): ParsedWebhook {

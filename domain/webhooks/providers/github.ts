@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../../zod";
 import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
@@ -15,22 +15,23 @@ import {
 /** GitHub lists at most this many commits in a push delivery. */
 const MAX_LISTED_COMMITS = 2048;
 
-const FileListSchema = z.array(z.string()).optional();
+const FileListSchema = z.optional(z.array(z.string()));
 
 const GithubPushSchema = z.looseObject({
   ref: z.string(),
   after: z.string(),
-  deleted: z.boolean().optional(),
+  deleted: z.optional(z.boolean()),
   repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
   pusher: z.looseObject({ name: z.string() }),
-  head_commit: z
-    .looseObject({
-      id: z.string(),
-      message: z.string(),
-      author: z.looseObject({ name: z.string() }),
-    })
-    .nullable()
-    .optional(),
+  head_commit: z.optional(
+    z.nullable(
+      z.looseObject({
+        id: z.string(),
+        message: z.string(),
+        author: z.looseObject({ name: z.string() }),
+      }),
+    ),
+  ),
   commits: z.array(
     z.looseObject({ added: FileListSchema, modified: FileListSchema, removed: FileListSchema }),
   ),

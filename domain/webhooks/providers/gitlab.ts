@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../../zod";
 import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
@@ -13,14 +13,14 @@ import {
   splitRef,
 } from "./payload";
 
-const FileListSchema = z.array(z.string()).optional();
+const FileListSchema = z.optional(z.array(z.string()));
 
 const GitlabPushSchema = z.looseObject({
   ref: z.string(),
   after: z.string(),
-  checkout_sha: z.string().nullable(),
+  checkout_sha: z.nullable(z.string()),
   user_name: z.string(),
-  message: z.string().nullable().optional(),
+  message: z.optional(z.nullable(z.string())),
   project: z.looseObject({ path_with_namespace: z.string(), git_http_url: z.string() }),
   commits: z.array(
     z.looseObject({
@@ -32,7 +32,7 @@ const GitlabPushSchema = z.looseObject({
       removed: FileListSchema,
     }),
   ),
-  total_commits_count: z.number().int().nonnegative(),
+  total_commits_count: z.number().check(z.int(), z.nonnegative()),
 });
 
 const PUSH_EVENTS = new Set(["Push Hook", "Tag Push Hook"]);

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "../../zod";
 import type { Change } from "../change";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
@@ -27,7 +27,7 @@ export function requireOneOfHeaders(
   throw new WebhookPayloadError(`missing delivery id header (${host} sends ${names.join(" or ")})`);
 }
 
-export function readJsonBody<T extends z.ZodType>(
+export function readJsonBody<T extends z.ZodMiniType>(
   webhook: IncomingWebhook,
   schema: T,
   what: string,

@@ -1,0 +1,9 @@
+import { SSMClient } from "@aws-sdk/client-ssm";
+
+let client: SSMClient | undefined;
+
+/** The SSM client, built on first use and kept for the container's life. */
+export function ssm(): SSMClient {
+  client ??= new SSMClient({});
+  return client;
+}
