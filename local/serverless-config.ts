@@ -19,12 +19,12 @@ const StreamEventSchema = z.object({
     type: z.literal("dynamodb"),
     arn: z.object({ "Fn::GetAtt": z.tuple([z.string(), z.literal("StreamArn")]) }),
     // osls's defaults, which it writes into the event source mapping.
-    batchSize: z.number().int().min(1).max(10_000).default(10),
-    startingPosition: z.enum(["TRIM_HORIZON", "LATEST"]).default("TRIM_HORIZON"),
-    maximumRetryAttempts: z.number().int().min(-1).max(10_000).optional(),
-    functionResponseType: z.literal("ReportBatchItemFailures").optional(),
-    filterPatterns: z.array(z.record(z.string(), z.unknown())).optional(),
-    enabled: z.boolean().default(true),
+    batchSize: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), 10),
+    startingPosition: z._default(z.enum(["TRIM_HORIZON", "LATEST"]), "TRIM_HORIZON"),
+    maximumRetryAttempts: z.optional(z.int().check(z.minimum(-1), z.maximum(10_000))),
+    functionResponseType: z.optional(z.literal("ReportBatchItemFailures")),
+    filterPatterns: z.optional(z.array(z.record(z.string(), z.unknown()))),
+    enabled: z._default(z.boolean(), true),
   }),
 });
 const FunctionSchema = z.object({
