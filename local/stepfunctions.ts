@@ -262,6 +262,7 @@ export class LocalStepFunctions {
   async stop(): Promise<void> {
     this.abortAll();
     await this.drain();
+    this.store.close();
   }
 
   // The SFN API, as `operations` serves it; errors are AwsServiceErrors with AWS's names.
@@ -509,7 +510,10 @@ export class LocalStepFunctions {
       })
       .finally(async () => {
         while (live.work.size > 0) await Promise.allSettled([...live.work]);
-        if (this.live.get(live.arn) === live) this.live.delete(live.arn);
+        if (this.live.get(live.arn) === live) {
+          this.live.delete(live.arn);
+          this.store.release(live.arn);
+        }
         this.running.delete(done);
       });
     this.running.add(done);
@@ -701,6 +705,7 @@ export class LocalStepFunctions {
       else Object.assign(summary, { [field]: value });
     }
     this.store.save(summary);
+    if (!this.live.has(summary.executionArn)) this.store.release(summary.executionArn);
     this.announce(summary);
   }
 
@@ -722,7 +727,7 @@ export class LocalStepFunctions {
       if (!still || results.some((r) => r.status === "rejected")) return;
       summary.announced = true;
       try {
-        this.store.save(summary);
+        this.store.markAnnounced(summary);
       } catch {
         // The state folder is gone (a test removed it after the stack stopped): nothing to keep.
       }
