@@ -1,6 +1,6 @@
 import path from "node:path";
 import { LOCAL_CREDENTIALS, PROJECT_ROOT, startLocalStack } from "./stack";
-import { timingFromEnv } from "./stepfunctions/timing";
+import { timingFromEnv } from "./stepfunctions";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder

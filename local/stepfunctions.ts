@@ -43,7 +43,7 @@ import { type Scales, scalesOf, sleepUntil, type Timing } from "./stepfunctions/
 import { executionOfToken, TOKEN_PLACEHOLDER } from "./stepfunctions/tokens";
 
 export type { Integration, IntegrationContext } from "./stepfunctions/tasks";
-export type { Timing } from "./stepfunctions/timing";
+export { type Timing, timingFromEnv } from "./stepfunctions/timing";
 export type { ExecutionStatus, ExecutionSummary };
 
 /** What Step Functions tells EventBridge when an execution ends. */
