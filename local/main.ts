@@ -3,7 +3,7 @@ import { z } from "zod";
 import { PortInUseError } from "./local-service";
 import { LOCAL_SERVICES } from "./local-services";
 import { LOCAL_CREDENTIALS, type LocalStack, PROJECT_ROOT, startLocalStack } from "./stack";
-import { timingFromEnv } from "./stepfunctions/timing";
+import { timingFromEnv } from "./stepfunctions";
 
 /**
  * `npm start`: the whole Sluice stack on this machine, data kept in the state folder

@@ -22,6 +22,7 @@ import {
   stateEntered,
   stateExited,
 } from "./stepfunctions/history";
+import { type End, endOf, type Recovered, replay, terminalEvent } from "./stepfunctions/replay";
 import {
   type ExecutionStatus,
   ExecutionStore,
@@ -42,7 +43,7 @@ import { type Scales, scalesOf, sleepUntil, type Timing } from "./stepfunctions/
 import { executionOfToken, TOKEN_PLACEHOLDER } from "./stepfunctions/tokens";
 
 export type { Integration, IntegrationContext } from "./stepfunctions/tasks";
-export type { Timing } from "./stepfunctions/timing";
+export { type Timing, timingFromEnv } from "./stepfunctions/timing";
 export type { ExecutionStatus, ExecutionSummary };
 
 /** What Step Functions tells EventBridge when an execution ends. */
@@ -95,23 +96,6 @@ interface Live {
   position?: Position;
   run?: { abort(): void };
   work: Set<Promise<unknown>>;
-}
-
-/** What a restart needs to continue an execution, read back from its journal. */
-interface Recovered {
-  position?: Position;
-  token?: PendingTask;
-  /** The end it reached before its summary was written. */
-  ended?: HistoryEvent;
-  problem?: string;
-}
-
-interface End {
-  status: Exclude<ExecutionStatus, "RUNNING">;
-  output?: string;
-  error?: string | undefined;
-  cause?: string | undefined;
-  failedAt?: Position | undefined;
 }
 
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -262,6 +246,7 @@ export class LocalStepFunctions {
   async stop(): Promise<void> {
     this.abortAll();
     await this.drain();
+    this.store.close();
   }
 
   // The SFN API, as `operations` serves it; errors are AwsServiceErrors with AWS's names.
@@ -509,7 +494,10 @@ export class LocalStepFunctions {
       })
       .finally(async () => {
         while (live.work.size > 0) await Promise.allSettled([...live.work]);
-        if (this.live.get(live.arn) === live) this.live.delete(live.arn);
+        if (this.live.get(live.arn) === live) {
+          this.live.delete(live.arn);
+          this.store.release(live.arn);
+        }
         this.running.delete(done);
       });
     this.running.add(done);
@@ -701,6 +689,7 @@ export class LocalStepFunctions {
       else Object.assign(summary, { [field]: value });
     }
     this.store.save(summary);
+    if (!this.live.has(summary.executionArn)) this.store.release(summary.executionArn);
     this.announce(summary);
   }
 
@@ -722,7 +711,7 @@ export class LocalStepFunctions {
       if (!still || results.some((r) => r.status === "rejected")) return;
       summary.announced = true;
       try {
-        this.store.save(summary);
+        this.store.markAnnounced(summary);
       } catch {
         // The state folder is gone (a test removed it after the stack stopped): nothing to keep.
       }
@@ -760,99 +749,4 @@ export class LocalStepFunctions {
     }
     return id;
   }
-}
-
-/** Where a running execution was, from its journal. */
-function replay(
-  executionArn: string,
-  journal: JournalRecord[],
-): Recovered & { lastEventId: number } {
-  let position: Position | undefined;
-  let ended: HistoryEvent | undefined;
-  let lastEventId = 0;
-  const tokens = new Map<string, PendingTask>();
-  for (const record of journal) {
-    const task = "token" in record ? tokens.get(record.token) : undefined;
-    switch (record.k) {
-      case "event":
-        lastEventId = record.event.id;
-        if (record.event.type === "ExecutionRedriven") {
-          position = undefined;
-          ended = undefined;
-        } else if (TERMINAL_EVENTS.has(record.event.type)) {
-          ended = record.event;
-        }
-        break;
-      case "enter":
-        position = { state: record.state, input: record.input, at: record.at };
-        tokens.clear();
-        break;
-      case "token":
-        tokens.set(record.token, {
-          token: record.token,
-          executionArn,
-          state: record.state,
-          submitted: false,
-          lastBeat: record.at,
-          ...(record.timeoutAt !== undefined ? { timeoutAt: record.timeoutAt } : {}),
-          ...(record.heartbeatMs !== undefined ? { heartbeatMs: record.heartbeatMs } : {}),
-        });
-        break;
-      case "token-submitted":
-        if (task) task.submitted = true;
-        break;
-      case "heartbeat":
-        if (task) task.lastBeat = record.at;
-        break;
-      case "token-result":
-        if (task) task.result = record.result;
-        break;
-      case "token-closed":
-        tokens.delete(record.token);
-        break;
-    }
-  }
-  // Token waits inside a Map or Parallel are not kept: those states start again as a whole.
-  const token = position
-    ? [...tokens.values()].filter((t) => t.state === position?.state).at(-1)
-    : undefined;
-  return {
-    lastEventId,
-    ...(position ? { position } : {}),
-    ...(token ? { token } : {}),
-    ...(ended ? { ended } : {}),
-  };
-}
-
-const TERMINAL_EVENTS = new Map<string, End["status"]>([
-  ["ExecutionSucceeded", "SUCCEEDED"],
-  ["ExecutionFailed", "FAILED"],
-  ["ExecutionAborted", "ABORTED"],
-  ["ExecutionTimedOut", "TIMED_OUT"],
-]);
-
-function terminalEvent(end: End): NewEvent {
-  switch (end.status) {
-    case "SUCCEEDED":
-      return {
-        type: "ExecutionSucceeded",
-        details: { output: end.output ?? "null", outputDetails: { truncated: false } },
-      };
-    case "FAILED":
-      return { type: "ExecutionFailed", details: { error: end.error, cause: end.cause } };
-    case "ABORTED":
-      return { type: "ExecutionAborted", details: { error: end.error, cause: end.cause } };
-    case "TIMED_OUT":
-      return { type: "ExecutionTimedOut", details: { error: end.error, cause: end.cause } };
-  }
-}
-
-/** The end an execution's terminal history event records. */
-function endOf(event: HistoryEvent, position: Position | undefined): End {
-  const status = TERMINAL_EVENTS.get(event.type) ?? "FAILED";
-  const key = `${event.type[0]?.toLowerCase()}${event.type.slice(1)}EventDetails`;
-  const details = (event[key] ?? {}) as { output?: string; error?: string; cause?: string };
-  return status === "SUCCEEDED"
-    ? { status, output: details.output ?? "null" }
-    : { status, error: details.error, cause: details.cause, failedAt: position };
 }

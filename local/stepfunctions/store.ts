@@ -1,12 +1,14 @@
 import {
-  appendFileSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -39,7 +41,10 @@ const SummarySchema = z.object({
   redriveDate: z.number().optional(),
   /** The unsuccessful top-level state, where a redrive continues. */
   failedAt: PositionSchema.optional(),
-  /** Whether the end was handed to every onEnded listener; if not, it is at the next start. */
+  /**
+   * Whether the end was handed to every onEnded listener; if not, it is at the next start.
+   * Kept in the announcements log rather than here, which saves rewriting the summary.
+   */
   announced: z.boolean(),
 });
 
@@ -81,15 +86,49 @@ export interface StoredExecution {
  */
 export class ExecutionStore {
   private readonly root: string;
+  /** Journals kept open while their executions run: one write a record, not three calls. */
+  private readonly open = new Map<string, number>();
+  private readonly machineDirs = new Set<string>();
+  private readonly announcementsFile: string;
+  private announcements: number | undefined;
 
   constructor(stateDir: string) {
     this.root = path.join(stateDir, "stepfunctions", "executions");
+    this.announcementsFile = path.join(stateDir, "stepfunctions", "announced.log");
     mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Notes that an execution's end (told apart by its stop date) reached every listener. */
+  markAnnounced(summary: ExecutionSummary): void {
+    this.announcements ??= openSync(this.announcementsFile, "a");
+    writeSync(this.announcements, `${summary.executionArn} ${summary.stopDate}\n`);
+  }
+
+  /** Closes the files kept open; the next write opens them again. */
+  close(): void {
+    for (const executionArn of [...this.open.keys()]) this.release(executionArn);
+    if (this.announcements !== undefined) closeSync(this.announcements);
+    this.announcements = undefined;
+  }
+
+  private announced(): Set<string> {
+    if (!existsSync(this.announcementsFile)) return new Set();
+    return new Set(readFileSync(this.announcementsFile, "utf8").split("\n"));
   }
 
   /** Writes a new execution's journal, then its summary: the summary makes it exist. */
   create(summary: ExecutionSummary, records: JournalRecord[]): void {
-    mkdirSync(this.dirOf(summary.executionArn), { recursive: true });
+    const dir = this.dirOf(summary.executionArn);
+    const machineDir = path.dirname(dir);
+    if (!this.machineDirs.has(machineDir)) {
+      mkdirSync(machineDir, { recursive: true });
+      this.machineDirs.add(machineDir);
+    }
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
     writeFileSync(this.journalOf(summary.executionArn), records.map(line).join(""));
     this.save(summary);
   }
@@ -101,7 +140,20 @@ export class ExecutionStore {
   }
 
   append(executionArn: string, ...records: JournalRecord[]): void {
-    appendFileSync(this.journalOf(executionArn), records.map(line).join(""));
+    let fd = this.open.get(executionArn);
+    if (fd === undefined) {
+      fd = openSync(this.journalOf(executionArn), "a");
+      this.open.set(executionArn, fd);
+    }
+    writeSync(fd, records.map(line).join(""));
+  }
+
+  /** Closes an execution's journal until its next append. */
+  release(executionArn: string): void {
+    const fd = this.open.get(executionArn);
+    if (fd === undefined) return;
+    this.open.delete(executionArn);
+    closeSync(fd);
   }
 
   /** The journal as written; a torn last line (the process died mid-write) is left out. */
@@ -132,6 +184,7 @@ export class ExecutionStore {
     machineArnOf: (machine: string) => string,
   ): StoredExecution[] {
     const loaded: StoredExecution[] = [];
+    const announced = this.announced();
     for (const machineDir of readdirSync(this.root)) {
       const machine = decodeURIComponent(machineDir);
       for (const name of readdirSync(path.join(this.root, machineDir))) {
@@ -162,6 +215,7 @@ export class ExecutionStore {
           loaded.push({ summary, journal: [], problem });
           continue;
         }
+        summary.announced ||= announced.has(`${executionArn} ${summary.stopDate}`);
         try {
           const journal = summary.status === "RUNNING" ? this.readJournal(executionArn) : [];
           loaded.push({ summary, journal });

@@ -207,7 +207,7 @@ export class TaskRunner {
       return output;
     } finally {
       // Whatever the attempt started ends with it, e.g. a build whose task timed out.
-      own.abort();
+      own.abort(ATTEMPT_OVER);
     }
   }
 
@@ -369,7 +369,7 @@ export class TaskRunner {
     try {
       return await Promise.race(racers);
     } finally {
-      done.abort();
+      done.abort(ATTEMPT_OVER);
     }
   }
 
@@ -407,6 +407,9 @@ export class TaskRunner {
     return work;
   }
 }
+
+/** Why an attempt's own signal fires once it is over (an error made once: each costs a stack). */
+const ATTEMPT_OVER = new Error("the task attempt is over");
 
 /** A TimeoutSeconds/HeartbeatSeconds value, from its Path if it has one. */
 function seconds(

@@ -265,4 +265,28 @@ describe("after a clean stop of the stand-in", () => {
     expect(ended.cause).toContain("unreadable");
     await second.stop();
   });
+
+  it("an end not yet announced is announced at the next start, and an announced one is not", async () => {
+    // Prepare: a listener that fails the first announcement of one end
+    const stateDir = path.join(root, "announce");
+    const log = path.join(stateDir, "invocations.log");
+    const timing = { waitScale: 0 };
+    const first = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+    first.engine.onEnded(async (change) => {
+      if (change.name === "untold") throw new Error("the bus is down");
+    });
+    const untold = await startIn(first.sfn, "waits", "untold", { seconds: 1 });
+    const told = await startIn(first.sfn, "waits", "told", { seconds: 1 });
+    await endOf(first.sfn, untold);
+    await endOf(first.sfn, told);
+    await first.stop();
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+    await second.engine.drain();
+
+    // Assess
+    expect(second.ended.map((e) => [e.name, e.status])).toEqual([["untold", "SUCCEEDED"]]);
+    await second.stop();
+  });
 });

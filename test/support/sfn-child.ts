@@ -4,7 +4,7 @@
  * comma-separated) and the SLUICE_LOCAL_*_SCALE
  * variables; prints `ready <endpoint>` once it serves; SIGTERM stops it cleanly.
  */
-import { timingFromEnv } from "../../local/stepfunctions/timing";
+import { timingFromEnv } from "../../local/stepfunctions";
 import { type MachineName, machines } from "./sfn-machines";
 import { startStandIn } from "./sfn-stand-in";
 
