@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { z } from "zod";
+import type { InjectedError } from "../faults";
 import type { DynaliteBackend, WireAnswer } from "./dynalite-backend";
 import { DynamoDbError, validationError } from "./errors";
 import type { ExpirySweeper } from "./expiry-sweeper";
@@ -29,6 +30,8 @@ export interface FrontParts {
   transactions: Transactions;
   sweeper: ExpirySweeper;
   streams: Record<string, (input: Input) => Promise<unknown>>;
+  /** An error to answer a call with instead, as a test asked (see local/faults.ts). */
+  fault?: (operation: string) => InjectedError | undefined;
 }
 
 /**
@@ -55,6 +58,13 @@ export function createFront(parts: FrontParts): Server {
       }
       const raw = await readBody(req);
       const [api, operation = ""] = String(req.headers["x-amz-target"] ?? "").split(".");
+      const injected = api === API ? parts.fault?.(operation) : undefined;
+      if (injected) {
+        throw new DynamoDbError(injected.status, {
+          __type: `com.amazonaws.dynamodb.v20120810#${injected.type}`,
+          message: injected.message ?? "injected by a test",
+        });
+      }
       const streamOperation =
         api === STREAMS_API && Object.hasOwn(parts.streams, operation)
           ? parts.streams[operation]

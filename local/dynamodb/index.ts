@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { close, listen } from "../aws-json-server";
+import type { InjectedError } from "../faults";
 import { ChangeRecorder } from "./change-recorder";
 import { DynaliteBackend } from "./dynalite-backend";
 import { ExpiryIndex } from "./expiry-index";
@@ -26,6 +27,8 @@ export interface LocalDynamoDbOptions {
   port?: number;
   region?: string;
   accountId?: string;
+  /** An error to answer a call with instead, as a test asked (see local/faults.ts). */
+  fault?: (operation: string) => InjectedError | undefined;
   /** How often expired items are swept; 0 sweeps only when sweepExpired() is called. */
   ttlSweepIntervalMs?: number;
   /** A failing stream batch is retried after this, doubling each time up to the maximum. */
@@ -107,6 +110,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     transactions,
     sweeper,
     streams: streamsApi(catalog, log, region),
+    ...(options.fault ? { fault: options.fault } : {}),
   });
   let port: number;
   try {

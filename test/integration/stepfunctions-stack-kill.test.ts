@@ -1,62 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { PROJECT_ROOT } from "../../local/stack";
 import { makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
 import { waitFor } from "../support/local-stack";
 import { alive } from "../support/sfn-probes";
+import { killStackProcesses, startStackProcess } from "../support/stack-process";
 
-const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void>)[] = [];
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killStackProcesses();
   for (const cleanup of cleanups) await cleanup();
 });
-
-/** `npm start` as a process of its own on free ports; answers its API address once it serves. */
-async function startStack(stateDir: string) {
-  const ports = ["API", "DYNAMODB", "S3", "SFN", "EVENTS", "SSM"];
-  const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      SLUICE_STATE_DIR: stateDir,
-      LOG_LEVEL: "error",
-      ...Object.fromEntries(ports.map((p) => [`SLUICE_${p}_PORT`, "0"])),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.add(child);
-  const api = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const address = out.match(/HTTP API\s+(http:\/\/\S+)/);
-      if (address?.[1]) resolve(address[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`npm start exited (${code}) before serving`)));
-  });
-  const call = async (method: string, route: string, body?: string) => {
-    const res = await fetch(`${api}${route}`, {
-      method,
-      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  const kill = async () => {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    children.delete(child);
-  };
-  return { call, kill };
-}
 
 /** The processes of builds held at `gate`: they carry its folder in their environment. */
 function heldBuildProcesses(gate: BuildGate): number[] {
@@ -84,14 +43,12 @@ describe("kill -9 of npm start in the middle of a build, then npm start again", 
       await rm(stateDir, { recursive: true, force: true });
       await rm(repo.dir, { recursive: true, force: true });
     });
-    const first = await startStack(stateDir);
+    const first = await startStackProcess(stateDir);
     const app = stringify({ repository: repo.dir, executionMode: "parallel", build: gate.build });
     expect((await first.call("PUT", "/apps/killed", app)).status).toBe(201);
-    const created = await first.call(
-      "POST",
-      "/apps/killed/runs",
-      JSON.stringify({ revision: { type: "git", commit: repo.commit } }),
-    );
+    const created = await first.call("POST", "/apps/killed/runs", {
+      revision: { type: "git", commit: repo.commit },
+    });
     const runId = String(created.body.id);
     await gate.waitForArrivals(1);
     const building = await waitFor(async () => {
@@ -102,7 +59,7 @@ describe("kill -9 of npm start in the middle of a build, then npm start again", 
     // Act
     await first.kill();
     const leftBehind = building.filter(alive);
-    const second = await startStack(stateDir);
+    const second = await startStackProcess(stateDir);
     await gate.waitForArrivals(2);
     const stillAlive = building.filter(alive);
     await gate.open();

@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { LOCAL_CREDENTIALS } from "../../local/stack";
+import { waitFor } from "../support/local-stack";
+import { killStackProcesses, type StackProcess, startStackProcess } from "../support/stack-process";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
+type Json = any;
+
+const dirs: string[] = [];
+afterAll(async () => {
+  killStackProcesses();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+/** An hour's wait lasts 3.6 s: long enough to kill the stack in it, short enough for a test. */
+const TIMING = { SLUICE_LOCAL_WAIT_SCALE: "0.001" };
+
+async function freshStateDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "sluice-durable-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function startRun(stack: StackProcess, app: string, stages: unknown[]): Promise<string> {
+  const definition = stringify({ executionMode: "queued", stages });
+  expect((await stack.call("PUT", `/apps/${app}`, definition)).status).toBe(201);
+  const created = await stack.call("POST", `/apps/${app}/runs`, {
+    revision: { type: "git", commit: "c".repeat(40) },
+  });
+  expect(created.status).toBe(202);
+  return created.body.id;
+}
+
+function stageOf(run: Json, name: string): Json {
+  return run.stages.find((s: Json) => s.name === name);
+}
+
+async function until(
+  stack: StackProcess,
+  runId: string,
+  what: string,
+  check: (run: Json) => boolean,
+): Promise<Json> {
+  return waitFor(
+    async () => {
+      const { body } = await stack.call("GET", `/runs/${runId}`);
+      return check(body) ? body : undefined;
+    },
+    { what, timeoutMs: 20_000 },
+  );
+}
+
+describe("kill -9 of npm start while a run waits, then npm start again", () => {
+  it("goes on with a wait stage for the time it had left, and the run succeeds", async () => {
+    // Prepare
+    const stateDir = await freshStateDir();
+    const first = await startStackProcess(stateDir, TIMING);
+    const runId = await startRun(first, "soaked", [{ name: "soak", wait: { minutes: 60 } }]);
+    const waiting = await until(
+      first,
+      runId,
+      "the soak to start",
+      (r) => stageOf(r, "soak")?.status === "RUNNING",
+    );
+
+    // Act
+    await first.kill();
+    const second = await startStackProcess(stateDir, TIMING);
+    const ended = await until(second, runId, "the run to end", (r) =>
+      ["SUCCEEDED", "FAILED"].includes(r.status),
+    );
+
+    // Assess
+    expect(ended.status).toBe("SUCCEEDED");
+    const soak = stageOf(ended, "soak");
+    expect(soak).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
+    // Scaled, the hour is 3.6 s: the wait neither started over nor was cut short by the restart.
+    const lasted = Date.parse(soak.endedAt) - Date.parse(waiting.stages.at(-1).startedAt);
+    expect(lasted).toBeGreaterThanOrEqual(3_600);
+    expect(lasted).toBeLessThan(3_600 + 10_000);
+    await second.kill();
+  });
+
+  it("keeps an approval's wait, which a decision after the restart resumes", async () => {
+    // Prepare
+    const stateDir = await freshStateDir();
+    const first = await startStackProcess(stateDir, TIMING);
+    const runId = await startRun(first, "gated", [{ name: "sign-off", approval: {} }]);
+    const waiting = await until(
+      first,
+      runId,
+      "the approval",
+      (r) => stageOf(r, "sign-off")?.status === "RUNNING",
+    );
+    // Killed once the approval's task has handed its token over and the execution waits on it.
+    const sfn = new SFNClient({
+      endpoint: first.stepFunctions,
+      region: "us-east-1",
+      credentials: LOCAL_CREDENTIALS,
+    });
+    await waitFor(async () => {
+      const { events = [] } = await sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: waiting.executionArn }),
+      );
+      return events.some((e) => e.type === "TaskSubmitted") ? true : undefined;
+    });
+
+    // Act
+    await first.kill();
+    const second = await startStackProcess(stateDir, TIMING);
+    const decided = await waitFor(async () => {
+      const res = await second.call("POST", `/runs/${runId}/approval`, {
+        decision: "approve",
+        comment: "after the crash",
+      });
+      return res.status === 200 ? res : undefined;
+    });
+    const ended = await until(second, runId, "the run to end", (r) =>
+      ["SUCCEEDED", "FAILED"].includes(r.status),
+    );
+
+    // Assess
+    expect(decided.body).toMatchObject({ decision: "approve", comment: "after the crash" });
+    expect(ended.status).toBe("SUCCEEDED");
+    expect(stageOf(ended, "sign-off")).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
+    await second.kill();
+  });
+});
