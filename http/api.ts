@@ -7,6 +7,7 @@ import type {
 import {
   BadRequestError,
   type ErrorKind,
+  isTransientAwsError,
   PayloadTooLargeError,
   RejectedError,
   SluiceError,
@@ -116,11 +117,22 @@ export function apiHandler(
         });
         return;
       }
-      logger.error("request failed", {
+      const context = {
         error: err,
         route: request.event.routeKey,
         requestId: request.context.awsRequestId,
-      });
+      };
+      // Throttled, timed out, a service's 5xx: nothing was written, and the same request may
+      // well go through in a moment, so the caller is told to try again.
+      if (isTransientAwsError(err)) {
+        logger.warn("request met a transient failure", context);
+        request.response = json(503, {
+          message: "a service Sluice relies on is unavailable or throttling; try again",
+          requestId: request.context.awsRequestId,
+        });
+        return;
+      }
+      logger.error("request failed", context);
       request.response = json(500, {
         message: "internal error",
         requestId: request.context.awsRequestId,

@@ -37,8 +37,10 @@ export class FaultInjector {
     this.rules.push({ ...rule, armed: !rule.after });
   }
 
+  /** Forgets every rule and what was injected. */
   clear(): void {
     this.rules.length = 0;
+    this.injected.length = 0;
   }
 
   /** The error to answer this call with, if a rule says so; called once per call. */

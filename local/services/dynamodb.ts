@@ -21,7 +21,7 @@ export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbTi
   portVariable: "SLUICE_DYNAMODB_PORT",
   defaultPort: 8000,
   async start(
-    { stateDir, region, accountId, credentials, config, resources, lambdas },
+    { stateDir, region, accountId, credentials, config, resources, lambdas, faults },
     port,
     timing,
   ) {
@@ -30,6 +30,7 @@ export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbTi
       port,
       region,
       accountId,
+      fault: (operation) => faults.take("dynamodb", operation),
       ...timing,
     });
     try {

@@ -14,13 +14,15 @@ export async function startTestStack(
   stateDir?: string,
   ports?: LocalStackOptions["ports"],
   timing?: Timing,
+  /** Test hooks of the other services, such as the local DynamoDB's stream retry delays. */
+  serviceOptions: LocalStackOptions["serviceOptions"] = {},
 ): Promise<LocalStack & { cleanup(): Promise<void> }> {
   const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
   const stack = await startLocalStack({
     stateDir: dir,
     logLevel: "error",
     ...(ports ? { ports } : {}),
-    ...(timing ? { serviceOptions: { stepFunctions: timing } } : {}),
+    serviceOptions: { ...serviceOptions, ...(timing ? { stepFunctions: timing } : {}) },
   });
   return {
     ...stack,
