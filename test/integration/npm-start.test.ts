@@ -4,8 +4,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { LOCAL_SERVICES } from "../../local/local-services";
 import { PROJECT_ROOT } from "../../local/stack";
+import { makeGitRepo } from "../support/git-repo";
+import { BuildGate } from "../support/held-builds";
 import { waitFor } from "../support/local-stack";
 import { freePorts, holdPort, isFree, release } from "../support/ports";
 
@@ -159,6 +162,37 @@ describe("npm start as a service", () => {
 
     expect(node).toBeDefined();
     expect(npm.exited()).toBe(0);
+  });
+
+  it("ends a build in progress with the rest when npm gets SIGTERM", async () => {
+    // Prepare: a run held in its build, its shell and sleep children under the stack's node
+    const repo = await makeGitRepo({ "README.md": "stopped mid-build\n" });
+    const gate = await BuildGate.create();
+    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
+    try {
+      await serving(npm);
+      const api = `http://127.0.0.1:${npm.ports[LOCAL_SERVICES.findIndex((s) => s.name === "api")]}`;
+      const app = stringify({ repository: repo.dir, executionMode: "parallel", build: gate.build });
+      expect((await fetch(`${api}/apps/held`, { method: "PUT", body: app })).status).toBe(201);
+      await fetch(`${api}/apps/held/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ revision: { type: "git", commit: repo.commit } }),
+      });
+      await gate.waitForArrivals(1);
+      const tree = await processTree(npm.pid);
+
+      // Act
+      process.kill(npm.pid, "SIGTERM");
+      await allGone(tree, npm.ports);
+
+      // Assess
+      expect(tree.some((p) => p.args.includes("SLUICE_TEST_GATE"))).toBe(true);
+      expect(npm.exited()).toBe(0);
+    } finally {
+      await gate.cleanup();
+      await rm(repo.dir, { recursive: true, force: true });
+    }
   });
 
   it("names a port in use and its variable in one line, and exits 1", async () => {
