@@ -15,6 +15,7 @@ import {
 import dynalite from "dynalite";
 import { listen } from "../local/aws-json-server";
 import { startLocalDynamoDb } from "../local/dynamodb";
+import { createSluiceLikeTable } from "../test/support/local-dynamodb";
 
 /**
  * `npx tsx bench/local-dynamodb.ts`: what the local DynamoDB front costs over dynalite alone
@@ -27,46 +28,6 @@ const CALLS = 2000;
 const credentials = { accessKeyId: "bench", secretAccessKey: "bench" };
 const clientOf = (endpoint: string) =>
   new DynamoDBClient({ endpoint, region: "us-east-1", credentials });
-
-async function createTable(client: DynamoDBClient, name: string, streamAndTtl: boolean) {
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-        { AttributeName: "gsi1pk", AttributeType: "S" },
-        { AttributeName: "gsi1sk", AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: "byApp",
-          KeySchema: [
-            { AttributeName: "gsi1pk", KeyType: "HASH" },
-            { AttributeName: "gsi1sk", KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "ALL" },
-        },
-      ],
-      ...(streamAndTtl
-        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }
-        : {}),
-    }),
-  );
-  if (streamAndTtl) {
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: name,
-        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
-      }),
-    );
-  }
-}
 
 const item = (i: number, expiresAt?: number) => ({
   pk: { S: `RUN#${i % 500}` },
@@ -97,9 +58,9 @@ const plain = dynalite({ path: path.join(dir, "dynalite"), createTableMs: 0 }) a
 const direct = clientOf(`http://127.0.0.1:${await listen(plain, 0)}`);
 const db = await startLocalDynamoDb({ dir: path.join(dir, "front"), ttlSweepIntervalMs: 0 });
 const front = clientOf(db.endpoint);
-await createTable(direct, "plain", false);
-await createTable(front, "plain", false);
-await createTable(front, "observed", true);
+await createSluiceLikeTable(direct, { name: "plain", stream: false, ttl: false });
+await createSluiceLikeTable(front, { name: "plain", stream: false, ttl: false });
+await createSluiceLikeTable(front, { name: "observed" });
 
 process.stdout.write("sequential calls, mean per call (best of 3 rounds)\n");
 const targets = [

@@ -59,6 +59,24 @@ export async function stopRun(
   return requireRun(ports, runId);
 }
 
+/**
+ * A queued or superseded app's run going on again needs its app's slot back, so it never runs
+ * beside another; a ConflictError (worded by `refusal`) names the run that holds it.
+ */
+async function takeSlotBack(
+  ports: QueuePorts & { apps: AppRepository },
+  run: RunView,
+  refusal: (app: string, holder: string) => string,
+): Promise<{ app: App; exclusive: boolean }> {
+  const app = await requireApp(ports.apps, run.app);
+  const exclusive = app.pipeline.executionMode !== "parallel";
+  if (exclusive && !(await ports.queue.acquire(app.name, run.id))) {
+    const holder = await ports.queue.holder(app.name);
+    throw new ConflictError(refusal(app.name, holder ?? "another run"));
+  }
+  return { app, exclusive };
+}
+
 /** What a run retried by a RedriveExecution call made outside Sluice records as its author. */
 export const REDRIVE_ACTOR = "Step Functions RedriveExecution";
 
@@ -76,14 +94,12 @@ export async function reopenIfRedriven(
   if (run.status !== "FAILED" && run.status !== "STOPPED") return run;
   const arn = ports.executions.arnOf(run.id);
   if ((await ports.executions.status(arn)) !== "RUNNING") return run;
-  const app = await requireApp(ports.apps, run.app);
-  const exclusive = app.pipeline.executionMode !== "parallel";
-  if (exclusive && !(await ports.queue.acquire(app.name, run.id))) {
-    const holder = await ports.queue.holder(app.name);
-    throw new ConflictError(
-      `run ${run.id} was redriven while app ${app.name} runs ${holder ?? "another run"}; retry it once that has ended`,
-    );
-  }
+  await takeSlotBack(
+    ports,
+    run,
+    (app, holder) =>
+      `run ${run.id} was redriven while app ${app} runs ${holder}; retry it once that has ended`,
+  );
   const at = ports.clock.now().toISOString();
   try {
     await ports.runs.apply(run.id, retryTransition(run, { by: REDRIVE_ACTOR, at }), at);
@@ -107,18 +123,15 @@ export async function retryRun(
 ): Promise<RunView> {
   const retry = action(ports, by, body);
   const run = await requireRun(ports, runId);
-  const app: App = await requireApp(ports.apps, run.app);
   const transition = retryTransition(run, retry);
   if (run.cursor < 0) {
     throw new ConflictError(`run ${runId} never started a step; start a new run instead`);
   }
-  const exclusive = app.pipeline.executionMode !== "parallel";
-  if (exclusive && !(await ports.queue.acquire(app.name, run.id))) {
-    const holder = await ports.queue.holder(app.name);
-    throw new ConflictError(
-      `app ${app.name} is running ${holder ?? "another run"}; retry once it has ended`,
-    );
-  }
+  const { app, exclusive } = await takeSlotBack(
+    ports,
+    run,
+    (app, holder) => `app ${app} is running ${holder}; retry once it has ended`,
+  );
   try {
     await ports.runs.apply(runId, transition, retry.at);
   } catch (err) {

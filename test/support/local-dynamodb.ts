@@ -64,11 +64,11 @@ export async function startTestDynamoDb(options: Partial<LocalDynamoDbOptions> =
 /** A table shaped as serverless.yml's SluiceTable: pk/sk, the byApp index, a stream and TTL. */
 export async function createSluiceLikeTable(
   client: DynamoDBClient,
-  { stream = true, ttl = true } = {},
+  { name = TABLE, stream = true, ttl = true } = {},
 ): Promise<void> {
   await client.send(
     new CreateTableCommand({
-      TableName: TABLE,
+      TableName: name,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [
         { AttributeName: "pk", AttributeType: "S" },
@@ -98,7 +98,7 @@ export async function createSluiceLikeTable(
   if (ttl) {
     await client.send(
       new UpdateTimeToLiveCommand({
-        TableName: TABLE,
+        TableName: name,
         TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
       }),
     );

@@ -61,14 +61,25 @@ export async function waitFor<T>(
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
 
-export async function api(
+export function api(
   stack: LocalStack,
   method: string,
   route: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${stack.endpoints.api}${route}`, {
+  return callApi(stack.endpoints.api, method, route, body, headers);
+}
+
+/** A call to a Sluice HTTP API at `base`: a JSON answer parsed, any other kept as text. */
+export async function callApi(
+  base: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${base}${route}`, {
     method,
     headers:
       body === undefined || typeof body === "string"

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { PROJECT_ROOT } from "../../local/stack";
+import { callApi } from "./local-stack";
 
 const PORT_VARIABLES = ["API", "DYNAMODB", "S3", "SFN", "EVENTS", "SSM"].map(
   (p) => `SLUICE_${p}_PORT`,
@@ -55,24 +56,7 @@ export async function startStackProcess(
   return {
     api,
     stepFunctions,
-    call: async (method, route, body) => {
-      const res = await fetch(`${api}${route}`, {
-        method,
-        ...(body === undefined
-          ? {}
-          : typeof body === "string"
-            ? { body }
-            : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Not every answer is JSON; keep the text.
-      }
-      return { status: res.status, body: parsed };
-    },
+    call: (method, route, body) => callApi(api, method, route, body),
     kill: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGKILL");
