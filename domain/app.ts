@@ -39,36 +39,98 @@ const StageNameSchema = z.string().check(
 );
 
 /** A wait (Spinnaker's Wait stage): the run pauses this long, e.g. to let a change soak. */
-export const WaitStageSchema = z.strictObject({
-  name: StageNameSchema,
-  wait: z
-    .strictObject({
-      minutes: z.optional(z.number().check(z.int(), z.gte(0), z.lte(525_600))),
-      seconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(59))),
-    })
-    .check(
-      z.refine(
-        (w) => w.minutes !== undefined || w.seconds !== undefined,
-        "give minutes or seconds",
-      ),
-    ),
-});
+export const WaitSchema = z
+  .strictObject({
+    minutes: z.optional(z.number().check(z.int(), z.gte(0), z.lte(525_600))),
+    seconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(59))),
+  })
+  .check(
+    z.refine((w) => w.minutes !== undefined || w.seconds !== undefined, "give minutes or seconds"),
+  );
 
 /**
  * A manual approval: the run waits for someone to approve or reject it. Undecided after
  * timeoutMinutes (CodePipeline's default is 7 days), the run fails.
  */
-export const ApprovalStageSchema = z.strictObject({
-  name: StageNameSchema,
-  approval: z.strictObject({
-    timeoutMinutes: z._default(
-      z.number().check(z.int(), z.gte(5), z.lte(60 * 24 * 60)),
-      60 * 24 * 7,
-    ),
-  }),
+export const ApprovalSchema = z.strictObject({
+  timeoutMinutes: z._default(z.number().check(z.int(), z.gte(5), z.lte(60 * 24 * 60)), 60 * 24 * 7),
 });
 
-export const StageDefinitionSchema = z.union([WaitStageSchema, ApprovalStageSchema]);
+const CodeDeployNameSchema = z
+  .string()
+  .check(z.regex(/^[\w.+-]{1,100}$/, "CodeDeploy names are 1-100 letters, digits and . _ + -"));
+
+/** CloudWatch alarms watched while a deployment runs and while it bakes (CodeDeploy's limit). */
+const AlarmsSchema = z._default(
+  z
+    .array(z.string().check(z.minLength(1), z.maxLength(255)))
+    .check(z.maxLength(10, "a deployment group watches at most 10 alarms")),
+  [],
+);
+
+/** Commands run after a stage's deployment, against it; a failing command fails the stage. */
+export const TestsSchema = z.strictObject({
+  commands: z
+    .array(z.string().check(z.minLength(1)))
+    .check(z.minLength(1, "tests need at least one command")),
+  env: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), z.string()), {}),
+  timeoutMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(480)), 30),
+});
+
+const deployment = {
+  deploymentGroup: CodeDeployNameSchema,
+  /** CodeDeployDefault.OneAtATime, HalfAtATime, AllAtOnce, or a custom config's name. */
+  deploymentConfig: z._default(CodeDeployNameSchema, "CodeDeployDefault.OneAtATime"),
+  alarms: AlarmsSchema,
+  /** How long the deployment may take before the stage fails. */
+  timeoutMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(24 * 60)), 60),
+};
+
+/** A deployment of the run's revision to a deployment group (beta, gamma), then its tests. */
+export const DeploySchema = z.strictObject({
+  ...deployment,
+  tests: z.optional(TestsSchema),
+});
+
+const WaveNameSchema = z
+  .string()
+  .check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, "wave names are like stage names"));
+
+/** A production wave: a deployment, then a bake with its alarms watched. */
+export const WaveSchema = z.strictObject({
+  name: z.optional(WaveNameSchema),
+  ...deployment,
+  /** How long the wave bakes after it deploys; the first (one-box) wave often bakes longer. */
+  bakeMinutes: z._default(z.number().check(z.int(), z.gte(0), z.lte(7 * 24 * 60)), 0),
+});
+
+/** Production: waves in order, each deployed and baked before the next begins. */
+export const ProductionSchema = z.strictObject({
+  waves: z
+    .array(WaveSchema)
+    .check(z.minLength(1, "production needs at least one wave"), z.maxLength(20)),
+});
+
+const STAGE_KINDS = ["wait", "approval", "deploy", "production"] as const;
+
+/**
+ * One stage of the definition: its name and exactly one of its kinds. One object rather than a
+ * union of them, so a mistake inside a stage is reported at its own path.
+ */
+export const StageDefinitionSchema = z
+  .strictObject({
+    name: StageNameSchema,
+    wait: z.optional(WaitSchema),
+    approval: z.optional(ApprovalSchema),
+    deploy: z.optional(DeploySchema),
+    production: z.optional(ProductionSchema),
+  })
+  .check(
+    z.refine(
+      (stage) => STAGE_KINDS.filter((kind) => stage[kind] !== undefined).length === 1,
+      `a stage is exactly one of ${STAGE_KINDS.join(", ")}`,
+    ),
+  );
 export type StageDefinition = z.infer<typeof StageDefinitionSchema>;
 
 export const PipelineDefinitionSchema = z.strictObject({
@@ -80,6 +142,8 @@ export const PipelineDefinitionSchema = z.strictObject({
   executionMode: z._default(ExecutionModeSchema, "queued"),
   /** Without a build, git runs go straight from source to the stages after build. */
   build: z.optional(BuildConfigSchema),
+  /** The CodeDeploy application the app's deployment groups belong to (default: the app's name). */
+  codedeploy: z.optional(z.strictObject({ application: z.optional(CodeDeployNameSchema) })),
   /** What a run goes through after its source and build, in this order. */
   stages: z._default(z.array(StageDefinitionSchema).check(z.maxLength(50)), []).check(
     z.superRefine((stages, ctx) => {
@@ -93,7 +157,21 @@ export const PipelineDefinitionSchema = z.strictObject({
           });
         }
         seen.add(stage.name);
+        stage.production?.waves.forEach((wave, w) => {
+          const id = `${stage.name}/${wave.name ?? `wave-${w + 1}`}`;
+          if (seen.has(id)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "production", "waves", w, "name"],
+              message: `wave ${id} is named twice`,
+            });
+          }
+          seen.add(id);
+        });
       });
+      if (stages.filter((s) => s.production).length > 1) {
+        ctx.addIssue({ code: "custom", path: [], message: "a pipeline has one production stage" });
+      }
     }),
   ),
 });

@@ -60,3 +60,23 @@ export function planBuild(
     timeoutMinutes: build.timeoutMinutes,
   };
 }
+
+/**
+ * The buildspec of a stage's tests: the commands, run against the stage's deployment, which
+ * they find through the variables (run, app, stage, deployment group) beside their own.
+ */
+export function planTests(
+  tests: { commands: string[]; env: Record<string, string>; timeoutMinutes: number },
+  context: Record<string, string>,
+): BuildPlan {
+  const buildspec = { version: 0.2, phases: { build: { commands: tests.commands } } };
+  return {
+    buildspec: JSON.stringify(buildspec, null, 2),
+    environment: Object.entries({ ...tests.env, ...context }).map(([Name, Value]) => ({
+      Name,
+      Value,
+      Type: "PLAINTEXT",
+    })),
+    timeoutMinutes: tests.timeoutMinutes,
+  };
+}

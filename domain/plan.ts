@@ -1,4 +1,4 @@
-import { type App, BuildConfigSchema } from "./app";
+import { type App, BuildConfigSchema, type StageDefinition, TestsSchema } from "./app";
 import type { Revision } from "./revision";
 import * as z from "./zod";
 
@@ -26,6 +26,31 @@ export const PlanStepSchema = z.discriminatedUnion("kind", [
     kind: z.literal("approval"),
     timeoutSeconds: z.number().check(z.int(), z.positive()),
   }),
+  /** A CodeDeploy deployment of the run's revision to one deployment group. */
+  z.object({
+    id: z.string(),
+    kind: z.literal("deploy"),
+    application: z.string(),
+    deploymentGroup: z.string(),
+    deploymentConfig: z.string(),
+    alarms: z.array(z.string()),
+    timeoutSeconds: z.number().check(z.int(), z.positive()),
+  }),
+  /** A stage's tests, run after its deployment, against it. */
+  z.object({
+    id: z.string(),
+    kind: z.literal("test"),
+    deploymentGroup: z.string(),
+    tests: TestsSchema,
+  }),
+  /** A wave's bake: its alarms watched for this long; one going to ALARM ends it. */
+  z.object({
+    id: z.string(),
+    kind: z.literal("bake"),
+    deploymentGroup: z.string(),
+    alarms: z.array(z.string()),
+    seconds: z.number().check(z.int(), z.nonnegative()),
+  }),
 ]);
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 
@@ -52,20 +77,68 @@ export function planRun(app: App, revision: Revision): Plan {
     steps: [
       { id: "source", kind: "source" },
       buildStep,
-      ...stages.map((stage): PlanStep => {
-        if ("wait" in stage) {
-          return {
-            id: stage.name,
-            kind: "wait",
-            seconds: (stage.wait.minutes ?? 0) * 60 + (stage.wait.seconds ?? 0),
-          };
-        }
-        return {
-          id: stage.name,
-          kind: "approval",
-          timeoutSeconds: stage.approval.timeoutMinutes * 60,
-        };
-      }),
+      ...stages.flatMap((stage) =>
+        planStage(stage, app.pipeline.codedeploy?.application ?? app.name),
+      ),
     ],
   };
+}
+
+/** A stage's steps: one for a wait or an approval; a deployment and its tests or bake. */
+function planStage(stage: StageDefinition, application: string): PlanStep[] {
+  const { name, wait, approval, deploy, production } = stage;
+  if (wait) {
+    return [{ id: name, kind: "wait", seconds: (wait.minutes ?? 0) * 60 + (wait.seconds ?? 0) }];
+  }
+  if (approval)
+    return [{ id: name, kind: "approval", timeoutSeconds: approval.timeoutMinutes * 60 }];
+  const deployTo = (
+    id: string,
+    d: {
+      deploymentGroup: string;
+      deploymentConfig: string;
+      alarms: string[];
+      timeoutMinutes: number;
+    },
+  ): PlanStep => ({
+    id,
+    kind: "deploy",
+    application,
+    deploymentGroup: d.deploymentGroup,
+    deploymentConfig: d.deploymentConfig,
+    alarms: d.alarms,
+    timeoutSeconds: d.timeoutMinutes * 60,
+  });
+  if (deploy) {
+    return [
+      deployTo(name, deploy),
+      ...(deploy.tests
+        ? [
+            {
+              id: `${name}/tests`,
+              kind: "test",
+              deploymentGroup: deploy.deploymentGroup,
+              tests: deploy.tests,
+            } satisfies PlanStep,
+          ]
+        : []),
+    ];
+  }
+  return (production?.waves ?? []).flatMap((wave, i) => {
+    const id = `${name}/${wave.name ?? `wave-${i + 1}`}`;
+    return [
+      deployTo(id, wave),
+      ...(wave.bakeMinutes > 0 || wave.alarms.length > 0
+        ? [
+            {
+              id: `${id}/bake`,
+              kind: "bake",
+              deploymentGroup: wave.deploymentGroup,
+              alarms: wave.alarms,
+              seconds: wave.bakeMinutes * 60,
+            } satisfies PlanStep,
+          ]
+        : []),
+    ];
+  });
 }

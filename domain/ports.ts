@@ -1,7 +1,7 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { LifecycleEvent } from "./lifecycle-events";
-import type { Run, RunView } from "./run";
+import type { HostResult, Run, RunView } from "./run";
 import type { RunTransition } from "./steps";
 
 /** What use cases need from the outside world; adapters/ implements them over AWS clients. */
@@ -167,3 +167,41 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** A deployment of a release bundle to one CodeDeploy deployment group. */
+export interface DeploymentRequest {
+  application: string;
+  deploymentGroup: string;
+  deploymentConfig: string;
+  description: string;
+  revision: { bucket: string; key: string; versionId?: string; etag?: string };
+}
+
+export interface DeploymentState {
+  deploymentId: string;
+  deploymentGroup: string;
+  /** CodeDeploy's: Created, Queued, InProgress, Baking, Succeeded, Failed, Stopped, Ready. */
+  status: string;
+  error?: string;
+}
+
+export interface Deployments {
+  create(request: DeploymentRequest): Promise<string>;
+  state(deploymentId: string): Promise<DeploymentState>;
+  /** Every host of the deployment and how its part ended. */
+  hosts(deploymentId: string): Promise<HostResult[]>;
+}
+
+/** Which run's step waits on a deployment, and the token that resumes it. */
+export interface DeploymentWait {
+  deploymentId: string;
+  runId: string;
+  index: number;
+  attempt: number;
+  token: string;
+}
+
+export interface DeploymentWaits {
+  put(wait: DeploymentWait): Promise<void>;
+  get(deploymentId: string): Promise<DeploymentWait | undefined>;
+}

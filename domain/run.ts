@@ -48,6 +48,25 @@ export const ApprovalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
+/** One host of a deployment and how its part of the deployment ended. */
+export const HostResultSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  /** The lifecycle event it failed in, and why. */
+  failure: z.optional(z.string()),
+});
+
+export type HostResult = z.infer<typeof HostResultSchema>;
+
+/** A deploy step's CodeDeploy deployment, as it ended. */
+export const DeploymentResultSchema = z.object({
+  deploymentId: z.string(),
+  deploymentGroup: z.string(),
+  status: z.string(),
+  hosts: z.array(HostResultSchema),
+});
+export type DeploymentResult = z.infer<typeof DeploymentResultSchema>;
+
 /**
  * What one attempt at one plan step did. A step run again (a retry of the run) gets a record of
  * its own, so every attempt shows.
@@ -64,6 +83,9 @@ export const StepRecordSchema = z.object({
   /** A wait step's end. */
   until: z.optional(z.string()),
   approval: z.optional(ApprovalDecisionSchema),
+  /** A deploy step's deployment, from when it is created. */
+  deploymentId: z.optional(z.string()),
+  deployment: z.optional(DeploymentResultSchema),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 

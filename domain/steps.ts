@@ -1,4 +1,4 @@
-import { type BuildPlan, planBuild } from "./buildspec";
+import { type BuildPlan, planBuild, planTests } from "./buildspec";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
@@ -6,6 +6,7 @@ import { describeRevision, type Revision, RevisionSchema } from "./revision";
 import {
   type ApprovalDecision,
   ApprovalDecisionSchema,
+  DeploymentResultSchema,
   isTerminal,
   type OperatorAction,
   type Run,
@@ -49,6 +50,8 @@ export type StepTask =
   | { kind: "build"; index: number; attempt: number; id: string; build: BuildPlan }
   | { kind: "wait"; index: number; attempt: number; id: string; until: string }
   | { kind: "approval"; index: number; attempt: number; id: string; timeoutSeconds: number }
+  | { kind: "deploy"; index: number; attempt: number; id: string; timeoutSeconds: number }
+  | { kind: "bake"; index: number; attempt: number; id: string; seconds: number }
   | { kind: "done" }
   | { kind: "failed"; error: string; cause: string };
 
@@ -117,8 +120,14 @@ export function advance(
       continue;
     }
     set.cursor = index;
-    if (step.kind === "build" && !step.repository) {
-      const cause = `nothing to clone for run ${run.id}: set repository in the pipeline definition of ${run.app}`;
+    const refusal =
+      step.kind === "build" && !step.repository
+        ? `nothing to clone for run ${run.id}: set repository in the pipeline definition of ${run.app}`
+        : step.kind === "deploy" && revision.type !== "bundle"
+          ? `run ${run.id} has no bundle to deploy: Sluice deploys release bundles (a build does not make one yet), so release the revision as a bundle`
+          : undefined;
+    if (refusal) {
+      const cause = refusal;
       const error: RunError = { error: "Sluice.InvalidInput", cause };
       const failed: StepRecord = { ...base, status: "FAILED", endedAt: now, message: cause };
       steps.push(failed);
@@ -309,6 +318,21 @@ function close(
         record: { ...record, approval: decision, message: `approved by ${decision.by}${comment}` },
       };
     }
+    case "deploy": {
+      const deployment = DeploymentResultSchema.parse(result);
+      return {
+        record: {
+          ...record,
+          deployment,
+          message: `deployment ${deployment.deploymentId} to ${deployment.deploymentGroup}: ${describeHosts(deployment.hosts)}`,
+        },
+      };
+    }
+    case "test": {
+      const build = BuildResultSchema.parse(result);
+      const logs = build.logs ? `; logs at ${build.logs}` : "";
+      return { record: { ...record, message: `tests passed (build ${build.id})${logs}` } };
+    }
     default:
       return { record };
   }
@@ -350,7 +374,30 @@ function taskFor(
       return { ...base, kind: "wait", until: until ?? new Date().toISOString() };
     case "approval":
       return { ...base, kind: "approval", timeoutSeconds: step.timeoutSeconds };
+    case "deploy":
+      return { ...base, kind: "deploy", timeoutSeconds: step.timeoutSeconds };
+    case "test":
+      // Tests run as a build does, so they take the Build state.
+      return {
+        ...base,
+        kind: "build",
+        build: planTests(step.tests, {
+          SLUICE_RUN_ID: run.id,
+          SLUICE_APP: run.app,
+          SLUICE_STAGE: step.id.split("/")[0] ?? step.id,
+          SLUICE_DEPLOYMENT_GROUP: step.deploymentGroup,
+        }),
+      };
+    case "bake":
+      return { ...base, kind: "bake", seconds: step.seconds };
   }
+}
+
+function describeHosts(hosts: readonly { status: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const host of hosts) counts.set(host.status, (counts.get(host.status) ?? 0) + 1);
+  const parts = [...counts].map(([status, n]) => `${n} ${status.toLowerCase()}`);
+  return parts.length ? parts.join(", ") : "no hosts";
 }
 
 function runDetail(run: Run, status: RunStatus, at: string) {

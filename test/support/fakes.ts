@@ -4,6 +4,11 @@ import type { LifecycleEvent } from "../../domain/lifecycle-events";
 import type {
   AppRepository,
   Clock,
+  DeploymentRequest,
+  DeploymentState,
+  Deployments,
+  DeploymentWait,
+  DeploymentWaits,
   EventPublisher,
   ExecutionEnd,
   ExecutionStatus,
@@ -12,7 +17,13 @@ import type {
   RunQueue,
   RunRepository,
 } from "../../domain/ports";
-import { type Run, type RunView, type StepRecord, stagesOf } from "../../domain/run";
+import {
+  type HostResult,
+  type Run,
+  type RunView,
+  type StepRecord,
+  stagesOf,
+} from "../../domain/run";
 import type { RunTransition } from "../../domain/steps";
 
 /** In-memory ports with the same conditions as the DynamoDB adapters, for use-case tests. */
@@ -177,4 +188,45 @@ export class MemoryApps implements AppRepository {
 export function steppingClock(start = Date.parse("2026-01-01T00:00:00Z")): Clock {
   let t = start;
   return { now: () => new Date(t++) };
+}
+
+/** CodeDeploy as a deploy step sees it: deployments made, and how a test says they ended. */
+export class MemoryDeployments implements Deployments {
+  readonly created: DeploymentRequest[] = [];
+  readonly states = new Map<string, DeploymentState>();
+  readonly hostResults = new Map<string, HostResult[]>();
+  async create(request: DeploymentRequest) {
+    this.created.push(request);
+    const deploymentId = `d-${String(this.created.length).padStart(9, "0")}`;
+    this.states.set(deploymentId, {
+      deploymentId,
+      deploymentGroup: request.deploymentGroup,
+      status: "InProgress",
+    });
+    return deploymentId;
+  }
+  async state(deploymentId: string) {
+    const state = this.states.get(deploymentId);
+    if (!state) throw new Error(`no deployment ${deploymentId}`);
+    return state;
+  }
+  async hosts(deploymentId: string) {
+    return this.hostResults.get(deploymentId) ?? [];
+  }
+  end(deploymentId: string, status: string, hosts: HostResult[], error?: string) {
+    const state = this.states.get(deploymentId);
+    if (!state) throw new Error(`no deployment ${deploymentId}`);
+    this.states.set(deploymentId, { ...state, status, ...(error ? { error } : {}) });
+    this.hostResults.set(deploymentId, hosts);
+  }
+}
+
+export class MemoryDeploymentWaits implements DeploymentWaits {
+  readonly items = new Map<string, DeploymentWait>();
+  async put(wait: DeploymentWait) {
+    this.items.set(wait.deploymentId, wait);
+  }
+  async get(deploymentId: string) {
+    return this.items.get(deploymentId);
+  }
 }
