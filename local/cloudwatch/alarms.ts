@@ -19,9 +19,13 @@ import {
   PutMetricAlarmInput,
   parseInput,
   SetAlarmStateInput,
-  type StateValue,
 } from "./inputs";
-import { STATE_CHANGE_DETAIL_TYPE, stateChangeDetail, stateOf } from "./state-change-event";
+import {
+  type AlarmState,
+  STATE_CHANGE_DETAIL_TYPE,
+  stateChangeDetail,
+  stateOf,
+} from "./state-change-event";
 import { type HistoryRecord, StateFile, type StoredAlarm } from "./stored";
 
 /** Puts events on the bus as an AWS service does (LocalEventBridge.put). */
@@ -135,12 +139,7 @@ export class LocalCloudWatch {
     }
     alarm.StateValue = input.StateValue;
     alarm.StateTransitionedTimestamp = now;
-    const record = this.record(alarm, now, {
-      version: "1.0",
-      oldState: historyState(previous.value, previous.reason, previous.reasonData),
-      newState: historyState(input.StateValue, input.StateReason, input.StateReasonData),
-    });
-    record.event.detail = stateChangeDetail(alarm, previous);
+    const record = this.recordStateUpdate(alarm, previous);
     await this.save();
     await this.announceRecords([record]);
     return {};
@@ -275,17 +274,21 @@ export class LocalCloudWatch {
     };
   }
 
-  private record(alarm: StoredAlarm, at: string, data: unknown): HistoryRecord {
-    const old = (data as { oldState: { stateValue: string } }).oldState.stateValue;
+  /** The history item of a change of state, with the event that announces it. */
+  private recordStateUpdate(alarm: StoredAlarm, previous: AlarmState): HistoryRecord {
     const record: HistoryRecord = {
       seq: this.nextSeq++,
       AlarmName: alarm.AlarmName,
       AlarmType: "MetricAlarm",
-      Timestamp: at,
+      Timestamp: alarm.StateUpdatedTimestamp,
       HistoryItemType: "StateUpdate",
-      HistorySummary: `Alarm updated from ${old} to ${alarm.StateValue}`,
-      HistoryData: JSON.stringify(data),
-      event: { resources: [alarm.AlarmArn], detail: undefined },
+      HistorySummary: `Alarm updated from ${previous.value} to ${alarm.StateValue}`,
+      HistoryData: JSON.stringify({
+        version: "1.0",
+        oldState: historyState(previous.value, previous.reason, previous.reasonData),
+        newState: historyState(alarm.StateValue, alarm.StateReason, alarm.StateReasonData),
+      }),
+      event: { resources: [alarm.AlarmArn], detail: stateChangeDetail(alarm, previous) },
     };
     this.history.push(record);
     if (this.history.length > MAX_HISTORY)
@@ -363,7 +366,7 @@ function parseReasonData(data: string | undefined): unknown {
   }
 }
 
-function historyState(value: StateValue | string, reason: string, reasonData?: string) {
+function historyState(value: string, reason: string, reasonData?: string) {
   const data = parseReasonData(reasonData);
   return {
     stateValue: value,
