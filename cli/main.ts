@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Run, RunView } from "../domain/run";
+import { ALARM_STATES, cloudWatchClient, listAlarms, setAlarm } from "./alarm";
 import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { formatRun, formatRunList } from "./format";
 import { push } from "./push";
 import { requestSigner } from "./request-signer";
-import { type GlobalOptions, LOCAL, resolveSettings } from "./settings";
+import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
 
 export interface Io {
   stdout(text: string): void;
@@ -46,6 +47,10 @@ function buildProgram(io: Io): Command {
     .option(
       "--bucket <name>",
       `releases bucket (env SLUICE_RELEASES_BUCKET; default ${LOCAL.bucket})`,
+    )
+    .option(
+      "--cloudwatch-endpoint <url>",
+      `CloudWatch endpoint for alarm (env AWS_ENDPOINT_URL_CLOUDWATCH; default ${LOCAL.cloudwatchEndpoint} for a local API, AWS otherwise)`,
     )
     .exitOverride()
     .configureOutput({
@@ -189,6 +194,39 @@ function buildProgram(io: Io): Command {
     .action(async (app: string, _options: unknown, command: Command) => {
       const issued = await api(command).post(`/apps/${encodeURIComponent(app)}/webhook-secret`, {});
       io.stdout(`${issued.secret}\n`);
+    });
+
+  const cloudWatch = (command: Command) =>
+    cloudWatchClient(
+      resolveCloudWatchEndpoint(command.optsWithGlobals<GlobalOptions>(), io.env),
+      io.env,
+    );
+  const alarm = program
+    .command("alarm")
+    .description("set or list CloudWatch alarms (those a production wave watches)");
+  alarm
+    .command("set")
+    .description("set an alarm's state, as aws cloudwatch set-alarm-state does")
+    .argument("<name>", "the alarm's name")
+    .addOption(
+      new Option("--state <state>", "the state to set").choices(ALARM_STATES).makeOptionMandatory(),
+    )
+    .option("--reason <text>", "why, kept as the alarm's state reason", "set with sluice alarm set")
+    .action(
+      async (
+        name: string,
+        options: { state: (typeof ALARM_STATES)[number]; reason: string },
+        command: Command,
+      ) => {
+        io.stdout(await setAlarm(cloudWatch(command), name, options.state, options.reason));
+      },
+    );
+  alarm
+    .command("list")
+    .description("list alarms with their states, in name order")
+    .option("--prefix <prefix>", "only alarms whose names start with it")
+    .action(async (options: { prefix?: string }, command: Command) => {
+      io.stdout(await listAlarms(cloudWatch(command), options.prefix));
     });
 
   return program;

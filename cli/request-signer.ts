@@ -1,7 +1,7 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsClient } from "aws4fetch";
 import { CliError } from "./errors";
-import { LOCAL_CREDENTIALS } from "./settings";
+import { isLoopback, LOCAL_CREDENTIALS } from "./settings";
 
 /** Turns a request to the Sluice API into one API Gateway's IAM authorization accepts. */
 export type RequestSigner = (request: Request) => Promise<Request>;
@@ -51,8 +51,4 @@ async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credent
       { cause: err },
     );
   }
-}
-
-function isLoopback(url: URL): boolean {
-  return ["localhost", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
 }

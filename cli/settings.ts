@@ -5,6 +5,7 @@ export const LOCAL = {
   api: "http://127.0.0.1:3000",
   bucket: "sluice-local-releases",
   s3Endpoint: "http://127.0.0.1:4569",
+  cloudwatchEndpoint: "http://127.0.0.1:4582",
 } as const;
 
 /** s3rver's one key pair, used only against local endpoints when no credentials are set. */
@@ -14,6 +15,7 @@ export interface GlobalOptions {
   api?: string;
   s3Endpoint?: string;
   bucket?: string;
+  cloudwatchEndpoint?: string;
 }
 
 export interface Settings {
@@ -42,4 +44,24 @@ export function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv):
     bucket,
     ...(s3Endpoint ? { s3Endpoint } : {}),
   };
+}
+
+/**
+ * Where `sluice alarm` calls CloudWatch: the option, then AWS_ENDPOINT_URL_CLOUDWATCH, then the
+ * local stand-in when the Sluice API is the local stack's (on loopback); otherwise (absent)
+ * AWS's own endpoint, so pointing the CLI at a deployed API is enough.
+ */
+export function resolveCloudWatchEndpoint(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const given = options.cloudwatchEndpoint ?? env.AWS_ENDPOINT_URL_CLOUDWATCH;
+  if (given) return given;
+  return isLoopback(new URL(resolveSettings(options, env).api))
+    ? LOCAL.cloudwatchEndpoint
+    : undefined;
+}
+
+export function isLoopback(url: URL): boolean {
+  return ["localhost", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
 }

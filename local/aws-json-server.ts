@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { InjectedError } from "./faults";
 
@@ -30,9 +30,24 @@ export function serveAwsJson(
   /** An error to answer a call with instead, as a test asked (see FaultInjector). */
   fault?: (operation: string) => InjectedError | undefined,
 ): Server {
-  return createServer(async (req, res) => {
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": contentType });
+  return createServer(awsJsonListener(targetPrefix, contentType, operations, fault));
+}
+
+/**
+ * What serveAwsJson answers requests with, for a server that also speaks another protocol on
+ * the same port; `errorHeaders` adds headers to an error answer (CloudWatch's query-compatible
+ * `x-amzn-query-error`, say).
+ */
+export function awsJsonListener(
+  targetPrefix: string,
+  contentType: string,
+  operations: Operations,
+  fault?: (operation: string) => InjectedError | undefined,
+  errorHeaders?: (error: AwsServiceError) => Record<string, string>,
+): RequestListener {
+  return async (req, res) => {
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": contentType, ...headers });
       res.end(JSON.stringify(body));
     };
     try {
@@ -57,16 +72,20 @@ export function serveAwsJson(
       const input = body.length ? (JSON.parse(body) as Record<string, unknown>) : {};
       reply(200, (await handle(input)) ?? {});
     } catch (err) {
-      if (err instanceof AwsServiceError) {
-        reply(err.statusCode, { __type: err.type, message: err.message });
-      } else {
-        reply(500, { __type: "InternalFailure", message: (err as Error).message });
-      }
+      const error =
+        err instanceof AwsServiceError
+          ? err
+          : new AwsServiceError("InternalFailure", (err as Error).message, 500);
+      reply(
+        error.statusCode,
+        { __type: error.type, message: error.message },
+        errorHeaders?.(error),
+      );
     }
-  });
+  };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

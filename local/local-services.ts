@@ -1,3 +1,4 @@
+import { cloudWatchService } from "./services/cloudwatch";
 import { dynamodbService } from "./services/dynamodb";
 import { eventBridgeService } from "./services/event-bridge";
 import { httpApiService } from "./services/http-api";
@@ -14,6 +15,7 @@ export const LOCAL_SERVICES = [
   dynamodbService,
   ssmService,
   eventBridgeService,
+  cloudWatchService,
   stepFunctionsService,
   s3Service,
   httpApiService,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { main } from "../../cli/main";
-import { LOCAL, resolveSettings } from "../../cli/settings";
+import { LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "../../cli/settings";
 
 /** Nothing listens on port 1: a command that reached the network would fail differently. */
 const UNREACHABLE = "http://127.0.0.1:1";
@@ -59,13 +59,35 @@ describe("resolveSettings", () => {
   });
 });
 
+describe("resolveCloudWatchEndpoint", () => {
+  it("is the local stand-in for a local API, AWS's own for a deployed one", () => {
+    expect(resolveCloudWatchEndpoint({}, {})).toBe(LOCAL.cloudwatchEndpoint);
+    expect(
+      resolveCloudWatchEndpoint(
+        {},
+        { SLUICE_API: "https://abc.execute-api.eu-west-1.amazonaws.com" },
+      ),
+    ).toBeUndefined();
+  });
+
+  it("takes AWS_ENDPOINT_URL_CLOUDWATCH, and the option over it", () => {
+    const env = { AWS_ENDPOINT_URL_CLOUDWATCH: "http://cw.env:1" };
+
+    expect(resolveCloudWatchEndpoint({}, env)).toBe("http://cw.env:1");
+    expect(resolveCloudWatchEndpoint({ cloudwatchEndpoint: "http://cw.cli:2" }, env)).toBe(
+      "http://cw.cli:2",
+    );
+  });
+});
+
 describe("sluice, before it reaches anything", () => {
   it("prints its help and exits with 0", async () => {
     const { code, stdout } = await sluice("--help");
 
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: sluice /);
-    for (const command of ["push", "runs", "run", "apps"]) expect(stdout).toContain(command);
+    for (const command of ["push", "runs", "run", "apps", "alarm"])
+      expect(stdout).toContain(command);
   });
 
   it.each([
@@ -85,6 +107,11 @@ describe("sluice, before it reaches anything", () => {
     ],
     [["run"], /name a run \(sluice run <id>\) or start one/],
     [["deploy"], /unknown command 'deploy'/],
+    [
+      ["alarm", "set", "wave-1", "--state", "RED"],
+      /argument 'RED' is invalid\. Allowed choices are OK, ALARM, INSUFFICIENT_DATA/,
+    ],
+    [["alarm", "set", "wave-1"], /required option '--state <state>' not specified/],
   ])("refuses %j with one line on stderr and exit code 1", async (args, message) => {
     const { code, stdout, stderr } = await sluice(...args);
 
