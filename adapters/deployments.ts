@@ -2,10 +2,12 @@ import {
   BatchGetDeploymentTargetsCommand,
   type CodeDeployClient,
   CreateDeploymentCommand,
+  DeploymentAlreadyCompletedException,
   GetDeploymentCommand,
   ListDeploymentTargetsCommand,
+  StopDeploymentCommand,
 } from "@aws-sdk/client-codedeploy";
-import type { DeploymentRequest, Deployments, DeploymentState } from "../domain/ports";
+import type { DeploymentRequest, DeploymentState, Deployments } from "../domain/ports";
 import type { HostResult } from "../domain/run";
 import { codeDeploy } from "./clients/codedeploy";
 
@@ -35,6 +37,15 @@ export class CodeDeployDeployments implements Deployments {
     );
     if (!deploymentId) throw new Error("CreateDeployment answered no deploymentId");
     return deploymentId;
+  }
+
+  async stop(deploymentId: string): Promise<void> {
+    try {
+      await this.client.send(new StopDeploymentCommand({ deploymentId }));
+    } catch (err) {
+      // A deployment that has ended already cannot be stopped, and need not be.
+      if (!(err instanceof DeploymentAlreadyCompletedException)) throw err;
+    }
   }
 
   async state(deploymentId: string): Promise<DeploymentState> {

@@ -128,7 +128,7 @@ function planStage(stage: StageDefinition, application: string): PlanStep[] {
     const id = `${name}/${wave.name ?? `wave-${i + 1}`}`;
     return [
       deployTo(id, wave),
-      ...(wave.bakeMinutes > 0 || wave.alarms.length > 0
+      ...(wave.bakeMinutes > 0
         ? [
             {
               id: `${id}/bake`,

@@ -187,6 +187,7 @@ export interface DeploymentState {
 
 export interface Deployments {
   create(request: DeploymentRequest): Promise<string>;
+  stop(deploymentId: string): Promise<void>;
   state(deploymentId: string): Promise<DeploymentState>;
   /** Every host of the deployment and how its part ended. */
   hosts(deploymentId: string): Promise<HostResult[]>;
@@ -204,4 +205,30 @@ export interface DeploymentWait {
 export interface DeploymentWaits {
   put(wait: DeploymentWait): Promise<void>;
   get(deploymentId: string): Promise<DeploymentWait | undefined>;
+}
+
+export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
+
+export interface Alarms {
+  /** The current state of each named alarm; an alarm that does not exist is left out. */
+  states(names: readonly string[]): Promise<Map<string, AlarmState>>;
+}
+
+/**
+ * A step that an alarm's state change concerns: a deployment or a bake that an alarm going to
+ * ALARM stops, or a wave held until its alarms are OK again.
+ */
+export interface AlarmWatch {
+  alarm: string;
+  kind: "deploy" | "bake" | "hold";
+  runId: string;
+  index: number;
+  attempt: number;
+  token: string;
+}
+
+export interface AlarmWatches {
+  put(watches: readonly AlarmWatch[]): Promise<void>;
+  of(alarm: string): Promise<AlarmWatch[]>;
+  remove(watch: AlarmWatch): Promise<void>;
 }

@@ -1,6 +1,12 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
-import type { AppRepository, Deployments, DeploymentWaits } from "../domain/ports";
-import type { DeploymentResult, RunView } from "../domain/run";
+import type {
+  Alarms,
+  AlarmWatches,
+  AppRepository,
+  Deployments,
+  DeploymentWaits,
+} from "../domain/ports";
+import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
 import { openStep } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import { ApprovalTaskInputSchema } from "./approval";
@@ -11,6 +17,8 @@ export interface DeployPorts extends QueuePorts {
   apps: AppRepository;
   deployments: Deployments;
   waits: DeploymentWaits;
+  alarms: Alarms;
+  watches: AlarmWatches;
 }
 
 /** CodeDeploy's statuses a deployment ends in. */
@@ -19,8 +27,9 @@ const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
 /**
  * A deploy step's task (`.waitForTaskToken`): creates the CodeDeploy deployment of the run's
  * bundle to the step's group, once per attempt (run again, it finds the one it made), and keeps
- * the token its state-change event resumes. A deployment that ended before the token was kept
- * is finished here, so its event cannot be missed.
+ * the token its state-change event resumes. A wave whose alarms are in ALARM is held instead,
+ * until they are OK again. A deployment that ended before the token was kept is finished here,
+ * so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
   const parsed = ApprovalTaskInputSchema.safeParse(input);
@@ -29,16 +38,35 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
   const stored = await ports.runs.get(runId);
   if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
   const run = await reopenIfRedriven(ports, stored);
+  await beginDeployment(ports, run, index, taskToken);
+}
+
+async function beginDeployment(
+  ports: DeployPorts,
+  run: RunView,
+  index: number,
+  token: string,
+): Promise<void> {
   const step = run.plan.steps[index];
   const record = openStep(run);
-  if (run.cursor !== index || step?.kind !== "deploy" || !record) {
-    throw new ConflictError(`run ${runId} is not deploying step ${index}`);
+  if (run.cursor !== index || step?.kind !== "deploy" || record?.status !== "RUNNING") {
+    throw new ConflictError(`run ${run.id} is not deploying step ${index}`);
   }
   if (run.revision.type !== "bundle") {
-    throw new ConflictError(`run ${runId} has no bundle to deploy`);
+    throw new ConflictError(`run ${run.id} has no bundle to deploy`);
   }
+  const watch = { runId: run.id, index, attempt: run.attempt, token };
   let deploymentId = record.deploymentId;
   if (!deploymentId) {
+    const firing = await inAlarm(ports, step.alarms);
+    if (firing.length > 0) {
+      await ports.watches.put(firing.map((alarm) => ({ ...watch, alarm, kind: "hold" as const })));
+      // An OK that came while the hold was being set up would find no hold to lift.
+      if ((await inAlarm(ports, step.alarms)).length > 0) {
+        await note(ports, run, record, `held: ${firing.join(", ")} in ALARM; it goes on once OK`);
+        return;
+      }
+    }
     deploymentId = await ports.deployments.create({
       application: step.application,
       deploymentGroup: step.deploymentGroup,
@@ -51,20 +79,117 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
         ...(run.revision.etag ? { etag: run.revision.etag } : {}),
       },
     });
-    const at = ports.clock.now().toISOString();
-    await ports.runs.apply(
-      runId,
-      {
-        expect: { status: ["RUNNING"], cursor: index, attempt: run.attempt },
-        set: {},
-        steps: [{ ...record, deploymentId, message: `deployment ${deploymentId} in progress` }],
-        events: [],
-      },
-      at,
-    );
+    await note(ports, run, { ...record, deploymentId }, `deployment ${deploymentId} in progress`);
   }
-  await ports.waits.put({ deploymentId, runId, index, attempt: run.attempt, token: taskToken });
+  await ports.waits.put({ deploymentId, ...watch });
+  await ports.watches.put(
+    step.alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })),
+  );
+  const firing = await inAlarm(ports, step.alarms);
+  if (firing.length > 0) {
+    await stopForAlarm(ports, deploymentId, token, firing[0] ?? "", "it is in ALARM", step.id);
+    return;
+  }
   await deploymentChanged(ports, deploymentId);
+}
+
+/** Records what the step is doing, on the step. */
+async function note(ports: DeployPorts, run: RunView, record: StepRecord, message: string) {
+  await ports.runs.apply(
+    run.id,
+    {
+      expect: { status: ["RUNNING"], cursor: record.index, attempt: run.attempt },
+      set: {},
+      steps: [{ ...record, message }],
+      events: [],
+    },
+    ports.clock.now().toISOString(),
+  );
+}
+
+async function inAlarm(ports: Pick<DeployPorts, "alarms">, names: readonly string[]) {
+  const states = await ports.alarms.states(names);
+  return names.filter((name) => states.get(name) === "ALARM");
+}
+
+async function stopForAlarm(
+  ports: Pick<DeployPorts, "deployments" | "executions">,
+  deploymentId: string | undefined,
+  token: string,
+  alarm: string,
+  why: string,
+  stepId: string,
+): Promise<void> {
+  if (deploymentId) await ports.deployments.stop(deploymentId);
+  await resume(() =>
+    ports.executions.failTask(
+      token,
+      "Sluice.AlarmFired",
+      `alarm ${alarm} stopped ${stepId}: ${why}`,
+    ),
+  );
+}
+
+/** Resumes a step's task; one that no longer waits (answered, timed out, stopped) is left be. */
+async function resume(send: () => Promise<void>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+  }
+}
+
+export const BakeTaskInputSchema = ApprovalTaskInputSchema;
+
+/**
+ * A wave's bake (`.waitForTaskToken`, its timeout the bake time: reaching it is the bake's
+ * success): its alarms are watched, and one in ALARM, now or later, fails it.
+ */
+export async function watchBake(ports: DeployPorts, input: unknown): Promise<void> {
+  const parsed = BakeTaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues("bake task", parsed.error));
+  const { runId, index, taskToken } = parsed.data;
+  const stored = await ports.runs.get(runId);
+  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
+  const run = await reopenIfRedriven(ports, stored);
+  const step = run.plan.steps[index];
+  if (run.cursor !== index || step?.kind !== "bake") {
+    throw new ConflictError(`run ${runId} is not baking step ${index}`);
+  }
+  const watch = { runId, index, attempt: run.attempt, token: taskToken, kind: "bake" as const };
+  await ports.watches.put(step.alarms.map((alarm) => ({ ...watch, alarm })));
+  const [firing] = await inAlarm(ports, step.alarms);
+  if (firing) await stopForAlarm(ports, undefined, taskToken, firing, "it is in ALARM", step.id);
+}
+
+/**
+ * CloudWatch says an alarm changed state ("CloudWatch Alarm State Change"): to ALARM, the
+ * deployments and bakes that watch it stop and fail (Sluice.AlarmFired); to OK, the waves it
+ * held go on.
+ */
+export async function alarmChanged(
+  ports: DeployPorts,
+  alarm: string,
+  state: string,
+  reason: string,
+): Promise<void> {
+  for (const watch of await ports.watches.of(alarm)) {
+    const run = await ports.runs.get(watch.runId);
+    const record = run?.steps.find((s) => s.index === watch.index && s.attempt === watch.attempt);
+    const waiting =
+      run?.status === "RUNNING" && run.cursor === watch.index && record?.status === "RUNNING";
+    if (!run || !record || !waiting) {
+      await ports.watches.remove(watch);
+      continue;
+    }
+    if (state === "ALARM" && watch.kind !== "hold") {
+      await stopForAlarm(ports, record.deploymentId, watch.token, alarm, reason, record.step);
+      await ports.watches.remove(watch);
+    } else if (state === "OK" && watch.kind === "hold") {
+      await ports.watches.remove(watch);
+      await beginDeployment(ports, run, watch.index, watch.token);
+    }
+  }
 }
 
 /**
@@ -86,7 +211,7 @@ export async function deploymentChanged(
     status: state.status,
     hosts: await ports.deployments.hosts(deploymentId),
   };
-  try {
+  await resume(async () => {
     if (state.status === "Succeeded") {
       await ports.executions.succeedTask(wait.token, result);
     } else {
@@ -97,8 +222,5 @@ export async function deploymentChanged(
         `deployment ${deploymentId} to ${state.deploymentGroup} ${state.status.toLowerCase()}${state.error ? `: ${state.error}` : ""}${failed.length ? `; failed hosts: ${failed.join(", ")}` : ""}`,
       );
     }
-  } catch (err) {
-    // Its step no longer waits (answered already, timed out, stopped): nothing to resume.
-    if (!(err instanceof ConflictError)) throw err;
-  }
+  });
 }

@@ -2,6 +2,10 @@ import type { App } from "../../domain/app";
 import { ConflictError } from "../../domain/errors";
 import type { LifecycleEvent } from "../../domain/lifecycle-events";
 import type {
+  AlarmState,
+  Alarms,
+  AlarmWatch,
+  AlarmWatches,
   AppRepository,
   Clock,
   DeploymentRequest,
@@ -205,6 +209,10 @@ export class MemoryDeployments implements Deployments {
     });
     return deploymentId;
   }
+  async stop(deploymentId: string) {
+    const state = this.states.get(deploymentId);
+    if (state && state.status === "InProgress") this.end(deploymentId, "Stopped", []);
+  }
   async state(deploymentId: string) {
     const state = this.states.get(deploymentId);
     if (!state) throw new Error(`no deployment ${deploymentId}`);
@@ -229,4 +237,44 @@ export class MemoryDeploymentWaits implements DeploymentWaits {
   async get(deploymentId: string) {
     return this.items.get(deploymentId);
   }
+}
+
+export class MemoryAlarms implements Alarms {
+  readonly stateOf = new Map<string, AlarmState>();
+  async states(names: readonly string[]) {
+    return new Map(
+      names.flatMap((n) => {
+        const state = this.stateOf.get(n);
+        return state ? [[n, state] as const] : [];
+      }),
+    );
+  }
+}
+
+export class MemoryAlarmWatches implements AlarmWatches {
+  readonly items: AlarmWatch[] = [];
+  async put(watches: readonly AlarmWatch[]) {
+    for (const w of watches) {
+      const at = this.items.findIndex((x) => sameWatch(x, w));
+      if (at >= 0) this.items[at] = w;
+      else this.items.push(w);
+    }
+  }
+  async of(alarm: string) {
+    return this.items.filter((w) => w.alarm === alarm);
+  }
+  async remove(watch: AlarmWatch) {
+    const at = this.items.findIndex((x) => sameWatch(x, watch));
+    if (at >= 0) this.items.splice(at, 1);
+  }
+}
+
+function sameWatch(a: AlarmWatch, b: AlarmWatch): boolean {
+  return (
+    a.alarm === b.alarm &&
+    a.runId === b.runId &&
+    a.index === b.index &&
+    a.attempt === b.attempt &&
+    a.kind === b.kind
+  );
 }

@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { type App, PipelineDefinitionSchema } from "../../domain/app";
 import type { Clock } from "../../domain/ports";
-import { deploymentChanged, startDeployment } from "../../usecases/deploy";
+import { alarmChanged, deploymentChanged, startDeployment, watchBake } from "../../usecases/deploy";
 import { nextStep } from "../../usecases/next-step";
 import { startRun } from "../../usecases/start-run";
 import {
+  MemoryAlarms,
+  MemoryAlarmWatches,
   MemoryApps,
   MemoryDeployments,
   MemoryDeploymentWaits,
@@ -29,6 +31,8 @@ let ports: {
   executions: MemoryExecutions;
   deployments: MemoryDeployments;
   waits: MemoryDeploymentWaits;
+  alarms: MemoryAlarms;
+  watches: MemoryAlarmWatches;
   clock: Clock;
 };
 
@@ -40,6 +44,8 @@ beforeEach(() => {
     executions: new MemoryExecutions(),
     deployments: new MemoryDeployments(),
     waits: new MemoryDeploymentWaits(),
+    alarms: new MemoryAlarms(),
+    watches: new MemoryAlarmWatches(),
     clock: steppingClock(),
   };
 });
@@ -172,5 +178,79 @@ describe("a deploy step", () => {
     await deploymentChanged(ports, [...ports.deployments.states.keys()][0] ?? "");
 
     expect(ports.executions.callbacks).toEqual([]);
+  });
+});
+
+describe("alarms of a wave", () => {
+  async function wave(alarmState?: "ALARM" | "OK") {
+    const app = await register({
+      stages: [
+        {
+          name: "production",
+          production: {
+            waves: [{ deploymentGroup: "shop-1", bakeMinutes: 10, alarms: ["shop-5xx"] }],
+          },
+        },
+      ],
+    });
+    if (alarmState) ports.alarms.stateOf.set("shop-5xx", alarmState);
+    const run = await startRun(ports, app, bundle, { type: "upload" });
+    const source = await nextStep(ports, { runId: run.id, step: null });
+    await nextStep(ports, { runId: run.id, step: source.step, result: bundle });
+    return run.id;
+  }
+
+  it("hold a wave whose alarm is in ALARM, and let it go when the alarm is OK again", async () => {
+    const runId = await wave("ALARM");
+
+    await startDeployment(ports, { runId, index: 2, attempt: 1, taskToken: "t" });
+    const held = await ports.runs.get(runId);
+    ports.alarms.stateOf.set("shop-5xx", "OK");
+    await alarmChanged(ports, "shop-5xx", "OK", "recovered");
+
+    expect(held?.stages.at(-1)?.message).toBe("held: shop-5xx in ALARM; it goes on once OK");
+    expect(ports.deployments.created).toHaveLength(1);
+    expect(ports.watches.items.filter((w) => w.kind === "hold")).toEqual([]);
+  });
+
+  it("stop the wave's deployment when one goes to ALARM, failing it as Sluice.AlarmFired", async () => {
+    const runId = await wave("OK");
+    await startDeployment(ports, { runId, index: 2, attempt: 1, taskToken: "t" });
+
+    await alarmChanged(ports, "shop-5xx", "ALARM", "5xx above 1%");
+
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    expect((await ports.deployments.state(deploymentId)).status).toBe("Stopped");
+    expect(ports.executions.callbacks).toEqual([
+      {
+        token: "t",
+        error: "Sluice.AlarmFired",
+        cause: "alarm shop-5xx stopped production/wave-1: 5xx above 1%",
+      },
+    ]);
+  });
+
+  it("fail a bake at once when one goes to ALARM during it", async () => {
+    const runId = await wave("OK");
+    await startDeployment(ports, { runId, index: 2, attempt: 1, taskToken: "d" });
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    ports.deployments.end(deploymentId, "Succeeded", [{ id: "h-1", status: "Succeeded" }]);
+    await deploymentChanged(ports, deploymentId);
+    const output = ports.executions.callbacks[0]?.output;
+    const { step } = await nextStep(ports, {
+      runId,
+      step: { index: 2, attempt: 1 },
+      result: output,
+    });
+    expect(step).toMatchObject({ kind: "bake", id: "production/wave-1/bake", seconds: 600 });
+
+    await watchBake(ports, { runId, index: 3, attempt: 1, taskToken: "b" });
+    await alarmChanged(ports, "shop-5xx", "ALARM", "latency");
+
+    expect(ports.executions.callbacks.at(-1)).toEqual({
+      token: "b",
+      error: "Sluice.AlarmFired",
+      cause: "alarm shop-5xx stopped production/wave-1/bake: latency",
+    });
   });
 });
