@@ -1,3 +1,4 @@
+import { codeDeployService } from "./services/codedeploy";
 import { dynamodbService } from "./services/dynamodb";
 import { eventBridgeService } from "./services/event-bridge";
 import { httpApiService } from "./services/http-api";
@@ -16,6 +17,7 @@ export const LOCAL_SERVICES = [
   eventBridgeService,
   stepFunctionsService,
   s3Service,
+  codeDeployService,
   httpApiService,
 ] as const;
 
