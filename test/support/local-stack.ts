@@ -14,13 +14,17 @@ export async function startTestStack(
   stateDir?: string,
   ports?: LocalStackOptions["ports"],
   timing?: Timing,
+  /** Options of other services, by name (the stepFunctions ones are `timing`). */
+  serviceOptions?: LocalStackOptions["serviceOptions"],
 ): Promise<LocalStack & { cleanup(): Promise<void> }> {
   const dir = stateDir ?? (await mkdtemp(path.join(tmpdir(), "sluice-test-")));
   const stack = await startLocalStack({
     stateDir: dir,
     logLevel: "error",
     ...(ports ? { ports } : {}),
-    ...(timing ? { serviceOptions: { stepFunctions: timing } } : {}),
+    ...(timing || serviceOptions
+      ? { serviceOptions: { ...serviceOptions, ...(timing ? { stepFunctions: timing } : {}) } }
+      : {}),
   });
   return {
     ...stack,
