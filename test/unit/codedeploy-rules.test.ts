@@ -15,7 +15,9 @@ import {
 } from "../../local/codedeploy/rules";
 
 const config = (name: string): MinimumHealthyHosts => {
-  const found = BUILT_IN_CONFIGS.find((c) => c.deploymentConfigName === `CodeDeployDefault.${name}`);
+  const found = BUILT_IN_CONFIGS.find(
+    (c) => c.deploymentConfigName === `CodeDeployDefault.${name}`,
+  );
   if (!found) throw new Error(name);
   return found.minimumHealthyHosts;
 };
@@ -42,7 +44,13 @@ function play(
 ): Run {
   const hosts: { name: string; status: HostStatus; healthyBefore: boolean; fails: boolean }[] =
     fleet.map((h, i) => ({ name: `h${String(i).padStart(2, "0")}`, status: "Pending", ...h }));
-  const run: Run = { outcome: "", maxInProgress: 0, maxOutOfService: 0, attempted: [], succeeded: 0 };
+  const run: Run = {
+    outcome: "",
+    maxInProgress: 0,
+    maxOutOfService: 0,
+    attempted: [],
+    succeeded: 0,
+  };
   for (;;) {
     for (const name of nextHosts(minimum, hosts)) {
       const host = hosts.find((h) => h.name === name) as (typeof hosts)[number];
@@ -72,7 +80,10 @@ describe("CodeDeploy's minimum healthy hosts", () => {
     expect(play(HALF, healthyFleet(9, [5, 6, 7, 8])).outcome).toBe("Succeeded");
     expect(play(HALF, healthyFleet(9, [4, 5, 6, 7, 8])).outcome).toBe("Failed");
     // Four failures in the first batch leave 5 in service: none more may be taken down.
-    expect(play(HALF, healthyFleet(9, [0, 1, 2, 3]))).toMatchObject({ outcome: "Failed", succeeded: 0 });
+    expect(play(HALF, healthyFleet(9, [0, 1, 2, 3]))).toMatchObject({
+      outcome: "Failed",
+      succeeded: 0,
+    });
   });
 
   it("FLEET_PERCENT rounds the healthy minimum up: 40 % of 9 is 4 healthy, 5 at once", () => {
@@ -87,7 +98,10 @@ describe("CodeDeploy's minimum healthy hosts", () => {
   });
 
   it("a minimum at or above the fleet size fails at once, touching no host", () => {
-    for (const minimum of [{ type: "HOST_COUNT", value: 3 }, { type: "FLEET_PERCENT", value: 99 }] as const) {
+    for (const minimum of [
+      { type: "HOST_COUNT", value: 3 },
+      { type: "FLEET_PERCENT", value: 99 },
+    ] as const) {
       expect(cannotStart(minimum, 3)?.code).toBe("HEALTH_CONSTRAINTS_INVALID");
       const run = play(minimum, healthyFleet(3));
       expect(run).toMatchObject({ outcome: "Failed", attempted: [] });
@@ -105,7 +119,10 @@ describe("CodeDeploy's minimum healthy hosts", () => {
   });
 
   it("AllAtOnce succeeds if any host does", () => {
-    expect(play(ALL, healthyFleet(5, [0, 1, 2, 3]))).toMatchObject({ outcome: "Succeeded", maxInProgress: 5 });
+    expect(play(ALL, healthyFleet(5, [0, 1, 2, 3]))).toMatchObject({
+      outcome: "Succeeded",
+      maxInProgress: 5,
+    });
     expect(play(ALL, healthyFleet(5, [0, 1, 2, 3, 4])).outcome).toBe("Failed");
   });
 
@@ -117,8 +134,14 @@ describe("CodeDeploy's minimum healthy hosts", () => {
   it("holds its rules over any fleet, config and failures", () => {
     const minimum = fc.oneof(
       fc.constantFrom(ONE, HALF, ALL),
-      fc.record({ type: fc.constant("HOST_COUNT" as const), value: fc.integer({ min: 0, max: 12 }) }),
-      fc.record({ type: fc.constant("FLEET_PERCENT" as const), value: fc.integer({ min: 0, max: 99 }) }),
+      fc.record({
+        type: fc.constant("HOST_COUNT" as const),
+        value: fc.integer({ min: 0, max: 12 }),
+      }),
+      fc.record({
+        type: fc.constant("FLEET_PERCENT" as const),
+        value: fc.integer({ min: 0, max: 99 }),
+      }),
     );
     const fleet = fc.array(fc.record({ healthyBefore: fc.boolean(), fails: fc.boolean() }), {
       minLength: 1,
@@ -139,13 +162,23 @@ describe("CodeDeploy's minimum healthy hosts", () => {
         expect(run.maxInProgress).toBeLessThanOrEqual(size - min);
         // Out of service: at most what the config allows, beyond hosts already unhealthy.
         const unhealthy = hosts.filter((h) => !h.healthyBefore).length;
-        const failedHealthy = hosts.filter((h, i) => h.healthyBefore && h.fails && run.attempted.includes(`h${String(i).padStart(2, "0")}`)).length;
-        expect(run.maxOutOfService).toBeLessThanOrEqual(Math.max(size - min, unhealthy) + failedHealthy);
+        const failedHealthy = hosts.filter(
+          (h, i) =>
+            h.healthyBefore && h.fails && run.attempted.includes(`h${String(i).padStart(2, "0")}`),
+        ).length;
+        expect(run.maxOutOfService).toBeLessThanOrEqual(
+          Math.max(size - min, unhealthy) + failedHealthy,
+        );
         expect(run.outcome).toBe(run.succeeded >= Math.max(1, min) ? "Succeeded" : "Failed");
         // Unhealthy hosts are attempted before any healthy one.
-        const firstHealthy = run.attempted.findIndex((name) => hosts[Number(name.slice(1))]?.healthyBefore);
-        const lastUnhealthy = run.attempted.findLastIndex((name) => !hosts[Number(name.slice(1))]?.healthyBefore);
-        if (firstHealthy >= 0 && lastUnhealthy >= 0) expect(lastUnhealthy).toBeLessThan(firstHealthy);
+        const firstHealthy = run.attempted.findIndex(
+          (name) => hosts[Number(name.slice(1))]?.healthyBefore,
+        );
+        const lastUnhealthy = run.attempted.findLastIndex(
+          (name) => !hosts[Number(name.slice(1))]?.healthyBefore,
+        );
+        if (firstHealthy >= 0 && lastUnhealthy >= 0)
+          expect(lastUnhealthy).toBeLessThan(firstHealthy);
         // When every host that can succeed does, an achievable minimum is reached.
         if (hosts.every((h) => !h.fails)) expect(run.outcome).toBe("Succeeded");
       }),
