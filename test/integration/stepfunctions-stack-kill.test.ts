@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { LOCAL_SERVICES } from "../../local/local-services";
 import { PROJECT_ROOT } from "../../local/stack";
 import { makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
@@ -21,14 +22,13 @@ afterAll(async () => {
 
 /** `npm start` as a process of its own on free ports; answers its API address once it serves. */
 async function startStack(stateDir: string) {
-  const ports = ["API", "DYNAMODB", "S3", "SFN", "EVENTS", "SSM"];
   const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       SLUICE_STATE_DIR: stateDir,
       LOG_LEVEL: "error",
-      ...Object.fromEntries(ports.map((p) => [`SLUICE_${p}_PORT`, "0"])),
+      ...Object.fromEntries(LOCAL_SERVICES.map((service) => [service.portVariable, "0"])),
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
