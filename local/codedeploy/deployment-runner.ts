@@ -210,6 +210,23 @@ interface EventContext {
 
 type EventResult = "Succeeded" | "Skipped" | NonNullable<LifecycleEvent["diagnostics"]>;
 
+/** What running a hook needs: the deployment it belongs to, the host, and the processes. */
+type HookContext = Pick<EventContext, "deployment" | "instance" | "host" | "signal"> & {
+  ports: Pick<RunnerPorts, "processes" | "timeoutScale">;
+};
+
+/**
+ * Starts a host's app again with the ApplicationStart scripts of the revision it last deployed
+ * successfully, as a machine whose service starts at boot: the local hosts go down with the
+ * stack and come back up with it.
+ */
+export async function bootHost(context: HookContext): Promise<EventResult> {
+  const bundleDir = context.host.bundleDir(context.deployment.deploymentId);
+  const appspec = await readAppSpec(bundleDir);
+  if (!appspec) return "Skipped";
+  return runHooks("ApplicationStart", appspec, bundleDir, context);
+}
+
 async function runLifecycleEvent(
   name: LifecycleEventName,
   context: EventContext,
@@ -254,7 +271,7 @@ async function runHooks(
   name: HookName,
   appspec: AppSpec,
   bundleDir: string,
-  context: EventContext,
+  context: HookContext,
 ): Promise<EventResult> {
   const scripts = appspec.hooks?.[name];
   if (!scripts?.length) return "Skipped";
@@ -304,7 +321,7 @@ async function runHooks(
 }
 
 /** CodeDeploy's variables, and where this host lives on this machine. */
-function hookEnvironment(name: HookName, { deployment, instance, host }: EventContext) {
+function hookEnvironment(name: HookName, { deployment, instance, host }: HookContext) {
   return {
     PATH: [path.dirname(process.execPath), process.env.PATH ?? "/usr/bin:/bin"].join(
       path.delimiter,

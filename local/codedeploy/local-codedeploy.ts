@@ -13,6 +13,7 @@ import { AwsServiceError } from "../aws-json-server";
 import type { PutEventsEntry } from "../eventbridge";
 import { BUILT_IN_CONFIGS, DEFAULT_DEPLOYMENT_CONFIG, type DeploymentConfig } from "./configs";
 import {
+  bootHost,
   type FetchedRevision,
   type HostTransition,
   newTargets,
@@ -163,6 +164,39 @@ export class LocalCodeDeploy {
       });
     }
     await this.store.save();
+  }
+
+  /**
+   * Brings every host's app back up after a restart (see bootHost); a host whose app does not
+   * start is logged and left as it is: its next deployment runs as usual.
+   */
+  async bootHosts(): Promise<void> {
+    const signal = new AbortController().signal;
+    await Promise.all(
+      Object.values(this.state.instances).map(async (instance) => {
+        const deployment = instance.lastSuccessfulDeploymentId
+          ? this.state.deployments[instance.lastSuccessfulDeploymentId]
+          : undefined;
+        if (!deployment) return;
+        const ports = {
+          processes: this.processes,
+          timeoutScale: this.deps.options?.hookTimeoutScale ?? 1,
+        };
+        const result = await bootHost({
+          deployment,
+          instance,
+          host: this.folder(instance),
+          ports,
+          signal,
+        });
+        if (typeof result === "object") {
+          logger.warn("a local host's app did not start again", {
+            host: instance.instanceName,
+            ...result,
+          });
+        }
+      }),
+    );
   }
 
   /** Stops every deployment and every process the hosts run, and waits for the announcements. */

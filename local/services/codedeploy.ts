@@ -60,7 +60,10 @@ export const codeDeployService: LocalService<
       port: await listen(server, port),
       handle: codeDeploy,
       summary: `${hostSummary(codeDeploy.hosts())}${fleet ? `; fleet from ${path.relative(process.cwd(), fleetFile as string) || fleetFile}` : ""}`,
-      ready: () => codeDeploy.endInterrupted(),
+      ready: async () => {
+        await codeDeploy.endInterrupted();
+        await codeDeploy.bootHosts();
+      },
       drain: () => codeDeploy.drain(),
       stop: () => close(server),
     };

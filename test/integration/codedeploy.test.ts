@@ -485,6 +485,7 @@ describe("the local CodeDeploy", () => {
       "hello",
       "tiny",
     ]);
+    // ApplicationStop stops what the stack's start brought up, before 3.0.0 starts.
     const again = await ended(await deploy("hello", "web", await exampleBundle("3.0.0")));
     expect(again?.status).toBe("Succeeded");
     expect(await Promise.all(hostsOf("hello/web").map((h) => health(h.url)))).toEqual([
