@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
 import {
   access,
   chmod,
@@ -6,7 +6,6 @@ import {
   lstat,
   mkdir,
   readdir,
-  readlink,
   rename,
   rm,
   stat,
@@ -75,9 +74,9 @@ export class HostFolder {
   }
 
   /** The deployment whose revision `current` names, if any. */
-  async currentDeployment(): Promise<string | undefined> {
+  currentDeployment(): string | undefined {
     try {
-      return path.basename(await readlink(path.join(this.dir, "current")));
+      return path.basename(readlinkSync(path.join(this.dir, "current")));
     } catch {
       return undefined;
     }
@@ -92,7 +91,7 @@ export class HostFolder {
         time: (await stat(path.join(dir, name))).mtimeMs,
       })),
     );
-    const current = await this.currentDeployment();
+    const current = this.currentDeployment();
     const old = entries
       .sort((a, b) => b.time - a.time)
       .slice(KEPT_REVISIONS)

@@ -52,9 +52,14 @@ export interface HostView {
   url: string;
   /** Its folder; the appspec's absolute destinations are under `<folder>/root`. */
   folder: string;
-  /** The deployment whose revision it runs (its last successful one). */
+  /** Its last successful deployment, and that deployment's revision: what it runs when healthy. */
   deploymentId?: string;
   revision?: S3Revision["s3Location"];
+  /**
+   * The deployment whose files are installed (`current`): a later one than `deploymentId` when
+   * a deployment failed on the host after its Install.
+   */
+  installedDeploymentId?: string;
   healthy: boolean;
 }
 
@@ -106,6 +111,7 @@ export class LocalCodeDeploy {
     return Object.values(this.state.instances).map((instance) => {
       const last = instance.lastSuccessfulDeploymentId;
       const revision = last ? this.state.deployments[last]?.revision.s3Location : undefined;
+      const installed = this.folder(instance).currentDeployment();
       return {
         name: instance.instanceName,
         groups: Object.values(this.state.deploymentGroups)
@@ -116,6 +122,7 @@ export class LocalCodeDeploy {
         folder: this.folder(instance).dir,
         ...(last ? { deploymentId: last } : {}),
         ...(revision ? { revision } : {}),
+        ...(installed ? { installedDeploymentId: installed } : {}),
         healthy: instance.healthy,
       };
     });

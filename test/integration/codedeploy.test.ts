@@ -299,6 +299,8 @@ describe("the local CodeDeploy", () => {
       "tiny/one-good.tar.gz",
     ]);
     expect(hostsOf("tiny/one").map((h) => h.healthy)).toEqual([true, false, true, true]);
+    // The failed host has the new files installed; it runs the old revision's scripts next.
+    expect(hostsOf("tiny/one")[1]?.installedDeploymentId).toBe(id);
     const { deploymentGroupInfo } = await codeDeploy.send(
       new GetDeploymentGroupCommand({ applicationName: "tiny", deploymentGroupName: "one" }),
     );
