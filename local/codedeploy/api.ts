@@ -1,13 +1,9 @@
 import { z } from "zod";
 import { AwsServiceError, type Operations } from "../aws-json-server";
-import {
-  CreateDeploymentSchema,
-  GroupSettingsSchema,
-  type LocalCodeDeploy,
-  matchesAny,
-  TagFilterSchema,
-} from "./local-codedeploy";
+import type { LocalCodeDeploy } from "./local-codedeploy";
+import { CreateDeploymentSchema, GroupSettingsSchema, TagFilterSchema } from "./requests";
 import type { Deployment, DeploymentGroup, DeploymentTarget, OnPremisesInstance } from "./store";
+import { matchesAny } from "./tag-filters";
 
 const Name = z.string().min(1).max(100);
 const TagsSchema = z.array(z.object({ Key: z.string().min(1), Value: z.string().optional() }));

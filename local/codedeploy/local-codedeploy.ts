@@ -1,13 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
-import { inspectBundle } from "../../domain/bundles/inspect";
+import type { z } from "zod";
 import { logger } from "../../http/logger";
 import { AwsServiceError } from "../aws-json-server";
 import type { PutEventsEntry } from "../eventbridge";
@@ -22,6 +16,8 @@ import {
 import { deploymentStateEntry, instanceStateEntry } from "./events";
 import { HostFolder } from "./host-folders";
 import { HookProcesses } from "./processes";
+import type { CreateDeploymentSchema, GroupSettingsSchema } from "./requests";
+import { RevisionSource } from "./revision-source";
 import { cannotStart, maxConcurrent, minimumHealthyHosts } from "./rules";
 import {
   type CodeDeployState,
@@ -33,8 +29,8 @@ import {
   type OnPremisesInstance,
   type S3Revision,
   type Tag,
-  type TagFilter,
 } from "./store";
+import { matchesAny } from "./tag-filters";
 
 export interface LocalCodeDeployOptions {
   /** Where hosts' apps listen: host n gets base + n; 0 gives each host a free port. */
@@ -86,7 +82,9 @@ export class LocalCodeDeploy {
   private readonly endListeners = new Set<(d: Deployment) => void>();
   private readonly announcing = new Set<Promise<unknown>>();
   private readonly processes: HookProcesses;
-  private s3?: S3Client;
+  private readonly revisions: RevisionSource;
+  /** What StopDeployment said of rolling back, by deployment, until the deployment ends. */
+  private readonly stopRollback = new Map<string, boolean | undefined>();
   private accepting = true;
 
   private constructor(
@@ -94,6 +92,7 @@ export class LocalCodeDeploy {
     private readonly store: CodeDeployStore,
   ) {
     this.processes = new HookProcesses(path.join(deps.dir, "processes"));
+    this.revisions = new RevisionSource(deps.region, deps.credentials);
   }
 
   static async open(deps: Dependencies): Promise<LocalCodeDeploy> {
@@ -214,7 +213,7 @@ export class LocalCodeDeploy {
     this.processes.killAll();
     await Promise.allSettled([...this.announcing]);
     await this.store.save();
-    this.s3?.destroy();
+    this.revisions.close();
   }
 
   // --- the fleet ------------------------------------------------------------------------
@@ -405,8 +404,6 @@ export class LocalCodeDeploy {
     return { status: "Pending", statusMessage: "Stop request is pending" };
   }
 
-  private readonly stopRollback = new Map<string, boolean | undefined>();
-
   private async run(deployment: Deployment, signal: AbortSignal): Promise<void> {
     deployment.status = "InProgress";
     deployment.startTime = now();
@@ -421,7 +418,10 @@ export class LocalCodeDeploy {
     }
     let revision: FetchedRevision;
     try {
-      revision = await this.fetchRevision(deployment);
+      revision = await this.revisions.fetch(
+        deployment.revision,
+        path.join(this.deps.dir, "deployments", deployment.deploymentId),
+      );
     } catch (error) {
       for (const target of targets) target.status = "Skipped";
       return this.end(deployment, "Failed", {
@@ -540,39 +540,6 @@ export class LocalCodeDeploy {
     };
   }
 
-  private async fetchRevision(deployment: Deployment): Promise<FetchedRevision> {
-    const location = deployment.revision.s3Location;
-    if (location.bundleType === "tar") {
-      throw new Error("bundleType tar is not supported locally: pack the revision as zip or tgz");
-    }
-    const format = location.bundleType === "zip" ? "zip" : "tar.gz";
-    const dir = path.join(this.deps.dir, "deployments", deployment.deploymentId);
-    await mkdir(dir, { recursive: true });
-    const archive = path.join(dir, `bundle.${format}`);
-    this.s3 ??= new S3Client({
-      region: this.deps.region,
-      credentials: this.deps.credentials,
-      forcePathStyle: true,
-      ...(process.env.AWS_ENDPOINT_URL_S3 ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 } : {}),
-    });
-    const object = await this.s3.send(
-      new GetObjectCommand({
-        Bucket: location.bucket,
-        Key: location.key,
-        ...(location.version ? { VersionId: location.version } : {}),
-      }),
-    );
-    const eTag = object.ETag?.replaceAll('"', "");
-    if (location.eTag && eTag && location.eTag.replaceAll('"', "") !== eTag) {
-      throw new Error(
-        `s3://${location.bucket}/${location.key} has ETag ${eTag}, not ${location.eTag}`,
-      );
-    }
-    await pipeline(object.Body as Readable, createWriteStream(archive));
-    const { appspec } = await inspectBundle(archive, format);
-    return { archive, format, appspec };
-  }
-
   private announce(entry: PutEventsEntry): void {
     const put = this.deps
       .putEvents([entry])
@@ -687,68 +654,6 @@ export class LocalCodeDeploy {
 }
 
 export const DEFAULT_HOST_PORT_BASE = 9100;
-
-export const TagFilterSchema = z.object({
-  Key: z.string().optional(),
-  Value: z.string().optional(),
-  Type: z.enum(["KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"]).optional(),
-});
-
-export const GroupSettingsSchema = z.object({
-  deploymentConfigName: z.string().optional(),
-  onPremisesInstanceTagFilters: z.array(TagFilterSchema).optional(),
-  serviceRoleArn: z.string().optional(),
-  alarmConfiguration: z.record(z.string(), z.unknown()).optional(),
-  autoRollbackConfiguration: z
-    .object({
-      enabled: z.boolean().optional(),
-      events: z
-        .array(
-          z.enum(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]),
-        )
-        .optional(),
-    })
-    .optional(),
-  deploymentStyle: z.record(z.string(), z.unknown()).optional(),
-});
-
-export const RevisionSchema = z.object({
-  revisionType: z.literal("S3", { error: "the local CodeDeploy deploys revisions from S3 only" }),
-  s3Location: z.object({
-    bucket: z.string().min(1),
-    key: z.string().min(1),
-    bundleType: z.enum(["zip", "tgz", "tar"]),
-    version: z.string().optional(),
-    eTag: z.string().optional(),
-  }),
-});
-
-export const CreateDeploymentSchema = z.object({
-  applicationName: z.string().min(1),
-  deploymentGroupName: z.string().min(1),
-  revision: RevisionSchema,
-  deploymentConfigName: z.string().optional(),
-  description: z.string().optional(),
-  ignoreApplicationStopFailures: z.boolean().optional(),
-  autoRollbackConfiguration: GroupSettingsSchema.shape.autoRollbackConfiguration,
-  fileExistsBehavior: z.enum(["DISALLOW", "OVERWRITE", "RETAIN"]).optional(),
-});
-
-/** Whether any of a group's tag filters picks an instance with these tags, as CodeDeploy reads them. */
-export function matchesAny(tags: readonly Tag[], filters: readonly TagFilter[]): boolean {
-  return filters.some((filter) =>
-    tags.some((tag) => {
-      switch (filter.Type ?? "KEY_AND_VALUE") {
-        case "KEY_ONLY":
-          return tag.Key === filter.Key;
-        case "VALUE_ONLY":
-          return tag.Value === filter.Value;
-        default:
-          return tag.Key === filter.Key && tag.Value === filter.Value;
-      }
-    }),
-  );
-}
 
 function summary(deployment: Deployment) {
   return {
