@@ -1,4 +1,5 @@
 import { cloudWatchService } from "./services/cloudwatch";
+import { codeDeployService } from "./services/codedeploy";
 import { dynamodbService } from "./services/dynamodb";
 import { eventBridgeService } from "./services/event-bridge";
 import { httpApiService } from "./services/http-api";
@@ -18,6 +19,7 @@ export const LOCAL_SERVICES = [
   cloudWatchService,
   stepFunctionsService,
   s3Service,
+  codeDeployService,
   httpApiService,
 ] as const;
 

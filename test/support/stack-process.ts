@@ -1,10 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { LOCAL_SERVICES } from "../../local/local-services";
 import { PROJECT_ROOT } from "../../local/stack";
 import { callApi } from "./local-stack";
-
-const PORT_VARIABLES = ["API", "DYNAMODB", "S3", "SFN", "EVENTS", "SSM"].map(
-  (p) => `SLUICE_${p}_PORT`,
-);
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
@@ -37,7 +34,7 @@ export async function startStackProcess(
       ...process.env,
       SLUICE_STATE_DIR: stateDir,
       LOG_LEVEL: "error",
-      ...Object.fromEntries(PORT_VARIABLES.map((p) => [p, "0"])),
+      ...Object.fromEntries(LOCAL_SERVICES.map((service) => [service.portVariable, "0"])),
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],

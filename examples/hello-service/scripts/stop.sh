@@ -10,14 +10,18 @@ if [[ ! -f "$PID_FILE" ]]; then
 fi
 
 pid="$(cat "$PID_FILE")"
-# A stale pid file may name a process that has since been reused by something else.
-if kill -0 "$pid" 2>/dev/null && grep -qa "server.js" "/proc/$pid/cmdline" 2>/dev/null; then
+# A stale pid file may name a process that has since been reused by something else. A server
+# that has exited but not been reaped yet (a zombie) has an empty command line: it is stopped.
+running() {
+  kill -0 "$1" 2>/dev/null && grep -qa "server.js" "/proc/$1/cmdline" 2>/dev/null
+}
+if running "$pid"; then
   kill "$pid"
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
+  for _ in $(seq 1 100); do
+    running "$pid" || break
+    sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     echo "hello-service (pid $pid) did not stop within 10 s; killing it"
     kill -9 "$pid"
   fi

@@ -3,8 +3,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-attempts="${HEALTH_ATTEMPTS:-30}"
-delay="${HEALTH_DELAY_SECONDS:-1}"
+attempts="${HEALTH_ATTEMPTS:-100}"
+delay="${HEALTH_DELAY_SECONDS:-0.2}"
 url="http://127.0.0.1:${PORT}/health"
 
 for attempt in $(seq 1 "$attempts"); do

@@ -1,0 +1,104 @@
+import { access } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { close, listen, serveAwsJson } from "../aws-json-server";
+import { codeDeployOperations } from "../codedeploy/api";
+import { applyFleetFile, FLEET_FILE, readFleetFile } from "../codedeploy/fleet-file";
+import {
+  type HostView,
+  LocalCodeDeploy,
+  type LocalCodeDeployOptions,
+} from "../codedeploy/local-codedeploy";
+import type { LocalService } from "../local-service";
+import { eventBridgeService } from "./event-bridge";
+
+export interface CodeDeployServiceOptions extends LocalCodeDeployOptions {
+  /**
+   * The fleet file to apply at start; false for none. By default `local-fleet.yml` in the
+   * state folder, else at the project root.
+   */
+  fleetFile?: string | false;
+}
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * CodeDeploy (EC2/on-premises): a local fleet of hosts, each a folder under the state folder,
+ * deployed to by the appspec's hooks as CodeDeploy's agent would, with CodeDeploy's state-change
+ * events on the default bus. The fleet file declares groups and host counts.
+ */
+export const codeDeployService: LocalService<
+  "codedeploy",
+  LocalCodeDeploy,
+  CodeDeployServiceOptions
+> = {
+  name: "codedeploy",
+  title: "CodeDeploy",
+  endpointVariable: "AWS_ENDPOINT_URL_CODEDEPLOY",
+  portVariable: "SLUICE_CODEDEPLOY_PORT",
+  defaultPort: 4595,
+  async start(context, port, options) {
+    const eventBridge = context.use(eventBridgeService);
+    const codeDeploy = await LocalCodeDeploy.open({
+      dir: path.join(context.stateDir, "codedeploy"),
+      region: context.region,
+      accountId: context.accountId,
+      credentials: context.credentials,
+      putEvents: (entries) => eventBridge.put(entries),
+      ...(options ? { options } : {}),
+    });
+    const fleetFile = await findFleetFile(context.stateDir, options?.fleetFile);
+    const fleet = fleetFile ? await readFleetFile(fleetFile) : undefined;
+    if (fleet) await applyFleetFile(codeDeploy, fleet);
+    const server = serveAwsJson(
+      "CodeDeploy_20141006",
+      "application/x-amz-json-1.1",
+      codeDeployOperations(codeDeploy),
+      (operation) => context.faults.take("codedeploy", operation),
+    );
+    return {
+      port: await listen(server, port),
+      handle: codeDeploy,
+      summary: `${hostSummary(codeDeploy.hosts())}${fleet ? `; fleet from ${path.relative(process.cwd(), fleetFile as string) || fleetFile}` : ""}`,
+      ready: async () => {
+        await codeDeploy.endInterrupted();
+        await codeDeploy.bootHosts();
+      },
+      drain: () => codeDeploy.drain(),
+      stop: () => close(server),
+    };
+  },
+};
+
+async function findFleetFile(stateDir: string, chosen: string | false | undefined) {
+  if (chosen === false) return undefined;
+  if (chosen) return chosen;
+  for (const candidate of [path.join(stateDir, FLEET_FILE), path.join(PROJECT_ROOT, FLEET_FILE)]) {
+    if (
+      await access(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  return undefined;
+}
+
+/** Where each group's hosts listen, e.g. `hello/beta :9101, hello/prod :9102-9111`. */
+function hostSummary(hosts: readonly HostView[]): string {
+  if (hosts.length === 0) return "no hosts (declare them in local-fleet.yml)";
+  const byGroup = new Map<string, number[]>();
+  for (const host of hosts) {
+    for (const group of host.groups.length ? host.groups : ["(no group)"]) {
+      byGroup.set(group, [...(byGroup.get(group) ?? []), host.port]);
+    }
+  }
+  const groups = [...byGroup].map(([group, ports]) => {
+    const sorted = ports.sort((a, b) => a - b);
+    const first = sorted[0];
+    const last = sorted[sorted.length - 1];
+    return `${group} :${first === last ? first : `${first}-${last}`}`;
+  });
+  return `hosts on 127.0.0.1: ${groups.join(", ")}`;
+}
