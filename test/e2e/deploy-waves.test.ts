@@ -1,0 +1,256 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  CloudWatchClient,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from "@aws-sdk/client-cloudwatch";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { create as createTar } from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import type { HostView } from "../../local/codedeploy/local-codedeploy";
+import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { api, startTestStack, waitFor } from "../support/local-stack";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
+type Json = any;
+
+/** Beta and gamma on a host each, then ten production hosts: one-box, four, five. */
+const FLEET = `
+applications:
+  hello:
+    groups:
+      beta: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
+      gamma: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
+      prod-1: { hosts: 1 }
+      prod-2: { hosts: 4, deploymentConfig: CodeDeployDefault.HalfAtATime }
+      prod-3: { hosts: 5, deploymentConfig: CodeDeployDefault.HalfAtATime }
+`;
+const GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
+
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+let workDir: string;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(tmpdir(), "sluice-waves-"));
+  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
+  stack = await startTestStack(
+    path.join(workDir, "state"),
+    undefined,
+    // An hour's bake lasts 3.6 s.
+    { taskTimeoutScale: 0.001 },
+    {
+      codedeploy: {
+        hostPortBase: 0,
+        hookTimeoutScale: 0.1,
+        fleetFile: path.join(workDir, "local-fleet.yml"),
+      },
+    },
+  );
+});
+afterAll(async () => {
+  await stack?.cleanup();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+function hosts(group: string): HostView[] {
+  return stack.services.codedeploy.hosts().filter((h) => h.groups.includes(`hello/${group}`));
+}
+
+/** The definition: beta with a test against its host, gamma, and three production waves. */
+function definition(production: { bakeMinutes: number; alarms?: string[] }) {
+  const beta = hosts("beta")[0];
+  return stringify({
+    executionMode: "queued",
+    stages: [
+      {
+        name: "beta",
+        deploy: {
+          deploymentGroup: "beta",
+          tests: {
+            commands: [
+              `exec 3<>/dev/tcp/127.0.0.1/$BETA_PORT && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '"status":"ok"' <&3`,
+            ],
+            env: { BETA_PORT: String(beta?.port) },
+          },
+        },
+      },
+      { name: "gamma", deploy: { deploymentGroup: "gamma" } },
+      {
+        name: "production",
+        production: {
+          waves: [
+            { name: "one-box", deploymentGroup: "prod-1", ...production },
+            { deploymentGroup: "prod-2", deploymentConfig: "CodeDeployDefault.HalfAtATime" },
+            { deploymentGroup: "prod-3", deploymentConfig: "CodeDeployDefault.HalfAtATime" },
+          ],
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * Releases the example app as `version` (its VERSION file), with `validate` put first in its
+ * ValidateService script, and answers the run the upload started.
+ */
+async function release(version: string, validate = ""): Promise<string> {
+  const dir = path.join(workDir, `hello-${version}`);
+  await mkdir(dir);
+  await cp(path.join(PROJECT_ROOT, "examples/hello-service"), dir, { recursive: true });
+  await writeFile(path.join(dir, "VERSION"), `${version}\n`);
+  const script = path.join(dir, "scripts/validate.sh");
+  const lines = (await readFile(script, "utf8")).split("\n");
+  await writeFile(script, [lines[0], validate, ...lines.slice(1)].join("\n"));
+  const file = path.join(workDir, `hello-${version}.tar.gz`);
+  await createTar({ gzip: true, file, cwd: dir, portable: true }, ["."]);
+  const s3 = new S3Client({
+    endpoint: stack.endpoints.s3,
+    region: "us-east-1",
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+  });
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: stack.resources.releasesBucket,
+      Key: `hello/${version}.tar.gz`,
+      Body: await readFile(file),
+    }),
+  );
+  return waitFor(async () => {
+    const { body } = await api(stack, "GET", `/apps/hello/bundles/${version}`);
+    return body.release?.runId;
+  });
+}
+
+async function ended(runId: string): Promise<Json> {
+  return waitFor(
+    async () => {
+      const { body } = await api(stack, "GET", `/runs/${runId}`);
+      return ["SUCCEEDED", "FAILED", "ROLLED_BACK", "STOPPED"].includes(body.status)
+        ? body
+        : undefined;
+    },
+    { what: `run ${runId} to end`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+}
+
+/** Every host's version, as it serves it now, by group; printed, as the issue asks. */
+async function versions(scenario: string): Promise<Record<string, string[]>> {
+  const served: Record<string, string[]> = {};
+  for (const group of GROUPS) {
+    served[group] = await Promise.all(
+      hosts(group).map(async (host) => {
+        try {
+          const res = await fetch(`${host.url}/health`, { signal: AbortSignal.timeout(2000) });
+          return ((await res.json()) as { version: string }).version;
+        } catch {
+          return "down";
+        }
+      }),
+    );
+  }
+  console.log(`per-host versions after ${scenario}:`, JSON.stringify(served));
+  return served;
+}
+
+describe("a release through beta, gamma and three production waves over ten hosts", () => {
+  it("deploys a good revision everywhere, wave by wave, and every host serves it", async () => {
+    expect((await api(stack, "PUT", "/apps/hello", definition({ bakeMinutes: 60 }))).status).toBe(
+      201,
+    );
+
+    const run = await ended(await release("2.0.0"));
+
+    expect(run.status, JSON.stringify(run.error)).toBe("SUCCEEDED");
+    expect(run.stages.map((s: Json) => [s.name, s.status])).toEqual([
+      ["source", "SUCCEEDED"],
+      ["build", "SKIPPED"],
+      ["beta", "SUCCEEDED"],
+      ["beta/tests", "SUCCEEDED"],
+      ["gamma", "SUCCEEDED"],
+      ["production/one-box", "SUCCEEDED"],
+      ["production/one-box/bake", "SUCCEEDED"],
+      ["production/wave-2", "SUCCEEDED"],
+      ["production/wave-3", "SUCCEEDED"],
+    ]);
+    const wave3 = run.steps.find((s: Json) => s.step === "production/wave-3");
+    expect(wave3.deployment.hosts).toHaveLength(5);
+    expect(wave3.deployment.hosts.every((h: Json) => h.status === "Succeeded")).toBe(true);
+    const served = await versions("a good revision");
+    for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+  });
+
+  it("stops at a wave whose ValidateService fails, and leaves the waves after it alone", async () => {
+    const fail = 'if [ "$DEPLOYMENT_GROUP_NAME" = prod-2 ]; then echo "unhealthy" >&2; exit 1; fi';
+
+    const run = await ended(await release("3.0.0", fail));
+
+    expect(run.status).toBe("FAILED");
+    expect(run.error.error).toBe("Sluice.DeploymentFailed");
+    expect(run.error.cause).toContain("ValidateService");
+    expect(run.stages.find((s: Json) => s.name === "production/wave-2").status).toBe("FAILED");
+    expect(run.stages.some((s: Json) => s.name === "production/wave-3")).toBe(false);
+    const served = await versions("a revision failing ValidateService on wave 2");
+    expect(served["prod-3"]?.every((v) => v === "2.0.0")).toBe(true);
+    expect(served["gamma"]).toEqual(["3.0.0"]);
+  });
+
+  it("fails a bake within seconds of its alarm going to ALARM", async () => {
+    const cloudWatch = new CloudWatchClient({
+      endpoint: stack.endpoints.cloudwatch,
+      region: "us-east-1",
+      credentials: LOCAL_CREDENTIALS,
+    });
+    await cloudWatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "hello-5xx",
+        Namespace: "Hello",
+        MetricName: "5xx",
+        Statistic: "Sum",
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      }),
+    );
+    await cloudWatch.send(
+      new SetAlarmStateCommand({ AlarmName: "hello-5xx", StateValue: "OK", StateReason: "fine" }),
+    );
+    const definitionWithAlarm = definition({ bakeMinutes: 600, alarms: ["hello-5xx"] });
+    expect((await api(stack, "PUT", "/apps/hello", definitionWithAlarm)).status).toBe(200);
+    const runId = await release("4.0.0");
+    await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${runId}`);
+        const bake = body.stages.find((s: Json) => s.name === "production/one-box/bake");
+        return bake?.status === "RUNNING" ? true : undefined;
+      },
+      { what: "the one-box wave's bake", timeoutMs: 60_000 },
+    );
+
+    const fired = Date.now();
+    await cloudWatch.send(
+      new SetAlarmStateCommand({
+        AlarmName: "hello-5xx",
+        StateValue: "ALARM",
+        StateReason: "5xx on the one-box host",
+      }),
+    );
+    const run = await ended(runId);
+
+    expect(Date.now() - fired).toBeLessThan(5_000);
+    expect(run.status).toBe("FAILED");
+    // Its reason when the change came during the bake; "it is in ALARM" when the bake's task
+    // looked at the alarm after the change, a moment after the bake began.
+    expect(run.error).toEqual({
+      error: "Sluice.AlarmFired",
+      cause: expect.stringMatching(
+        /^alarm hello-5xx stopped production\/one-box\/bake: (5xx on the one-box host|it is in ALARM)$/,
+      ),
+    });
+    await versions("an alarm during the one-box bake");
+  });
+});
