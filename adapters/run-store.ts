@@ -11,6 +11,7 @@ import { monotonicFactory } from "ulid";
 import { ConflictError, TransientError } from "../domain/errors";
 import { EVENT_ID_FIELD, type LifecycleEvent } from "../domain/lifecycle-events";
 import type { RunRepository } from "../domain/ports";
+import { type BundleRevision, BundleRevisionSchema } from "../domain/revision";
 import {
   type Run,
   RunSchema,
@@ -94,6 +95,21 @@ export class RunStore implements RunRepository {
     return Items.map((i) => RunSchema.parse(i));
   }
 
+  async lastGoodRevision(
+    app: string,
+    application: string,
+    deploymentGroup: string,
+  ): Promise<BundleRevision | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: groupKey(app, application, deploymentGroup),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? BundleRevisionSchema.parse(Item.revision) : undefined;
+  }
+
   async apply(runId: string, t: RunTransition, now: string): Promise<void> {
     const sets = ["updatedAt = :now"];
     const names: Record<string, string> = { "#status": "status" };
@@ -124,6 +140,16 @@ export class RunStore implements RunRepository {
       values[":expectedAttempt"] = t.expect.attempt;
       conditions.push("#attempt = :expectedAttempt");
     }
+    if (t.expect.rollbackPosition !== undefined) {
+      names["#rollback"] = "rollback";
+      if (t.expect.rollbackPosition < 0) {
+        conditions.push("attribute_not_exists(#rollback)");
+      } else {
+        names["#position"] = "position";
+        values[":expectedPosition"] = t.expect.rollbackPosition;
+        conditions.push("#rollback.#position = :expectedPosition");
+      }
+    }
     await this.transact(
       [
         {
@@ -142,6 +168,19 @@ export class RunStore implements RunRepository {
           }),
         ),
         ...t.events.map((e) => this.outboxPut(runId, e, now)),
+        ...(t.releases ?? []).map(
+          (release): TransactItem => ({
+            Put: {
+              TableName: this.table,
+              Item: {
+                ...groupKey(release.app, release.application, release.deploymentGroup),
+                runId,
+                at: now,
+                revision: release.revision,
+              },
+            },
+          }),
+        ),
       ],
       runId,
       `run ${runId} changed meanwhile (expected ${t.expect.status.join(" or ")})`,
@@ -206,6 +245,11 @@ export class RunStore implements RunRepository {
       throw err;
     }
   }
+}
+
+/** The revision that last succeeded in one of an app's deployment groups. */
+function groupKey(app: string, application: string, deploymentGroup: string) {
+  return { pk: `APP#${app}`, sk: `GROUP#${application}#${deploymentGroup}` };
 }
 
 function runKeys(run: Run): Record<string, string> {

@@ -67,6 +67,8 @@ export const LIFECYCLE_EVENTS = {
   "Stage Failed": StageEventDetailSchema,
   "Stage Skipped": StageEventDetailSchema,
   "Approval Requested": ApprovalEventDetailSchema,
+  "Rollback Started": z.extend(RunEventDetailSchema, { stages: z.array(z.string()) }),
+  "Run Rolled Back": RunEventDetailSchema,
   "Approval Decided": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,
 } as const;

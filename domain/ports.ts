@@ -1,6 +1,7 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { LifecycleEvent } from "./lifecycle-events";
+import type { BundleRevision } from "./revision";
 import type { HostResult, Run, RunView } from "./run";
 import type { RunTransition } from "./steps";
 
@@ -21,6 +22,12 @@ export interface RunRepository {
    */
   apply(runId: string, transition: RunTransition, now: string): Promise<void>;
   putTaskToken(runId: string, index: number, attempt: number, token: string): Promise<void>;
+  /** The revision that last succeeded in a deployment group of the app, if any did. */
+  lastGoodRevision(
+    app: string,
+    application: string,
+    deploymentGroup: string,
+  ): Promise<BundleRevision | undefined>;
   taskToken(runId: string, index: number, attempt: number): Promise<string | undefined>;
 }
 

@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { AppNameSchema } from "./app";
 import { PlanSchema } from "./plan";
-import { RevisionSchema } from "./revision";
+import { BundleRevisionSchema, RevisionSchema } from "./revision";
 import * as z from "./zod";
 
 export const RunIdSchema = z
@@ -86,6 +86,16 @@ export const StepRecordSchema = z.object({
   /** A deploy step's deployment, from when it is created. */
   deploymentId: z.optional(z.string()),
   deployment: z.optional(DeploymentResultSchema),
+  /** What the group ran before this step deployed to it: what a rollback goes back to. */
+  previousRevision: z.optional(BundleRevisionSchema),
+  /** The rollback of what this deploy step did. */
+  rollback: z.optional(
+    z.object({
+      status: z.enum(["RUNNING", "SUCCEEDED", "SKIPPED"]),
+      message: z.string(),
+      deploymentId: z.optional(z.string()),
+    }),
+  ),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
@@ -98,6 +108,8 @@ export interface StageRecord {
   endedAt?: string;
   message?: string;
   until?: string;
+  /** How its deployment was rolled back, when the run rolled back. */
+  rollback?: StepRecord["rollback"];
 }
 
 /** Who asked for an operator's action on a run, and why. */
@@ -137,6 +149,14 @@ export const RunSchema = z.object({
   /** 1, and one more for each retry. */
   attempt: z._default(z.number().check(z.int(), z.positive()), 1),
   stopRequest: z.optional(OperatorActionSchema),
+  /** A run rolling back: why, and the deploy steps it goes back over, newest first. */
+  rollback: z.optional(
+    z.object({
+      cause: RunErrorSchema,
+      targets: z.array(z.number().check(z.int())),
+      position: z.number().check(z.int()),
+    }),
+  ),
   retries: z._default(
     z.array(z.extend(OperatorActionSchema, { attempt: z.number().check(z.int()) })),
     [],
@@ -167,6 +187,7 @@ export function stagesOf(steps: readonly StepRecord[]): StageRecord[] {
       ...(s.endedAt ? { endedAt: s.endedAt } : {}),
       ...(s.message ? { message: s.message } : {}),
       ...(s.until ? { until: s.until } : {}),
+      ...(s.rollback ? { rollback: s.rollback } : {}),
     }));
 }
 

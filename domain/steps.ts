@@ -2,7 +2,7 @@ import { type BuildPlan, planBuild, planTests } from "./buildspec";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
-import { describeRevision, type Revision, RevisionSchema } from "./revision";
+import { type BundleRevision, describeRevision, type Revision, RevisionSchema } from "./revision";
 import {
   type ApprovalDecision,
   ApprovalDecisionSchema,
@@ -24,7 +24,13 @@ import * as z from "./zod";
  */
 export interface RunTransition {
   /** The write applies only while the run still is as it was read. */
-  expect: { status: readonly RunStatus[]; cursor?: number; attempt?: number };
+  expect: {
+    status: readonly RunStatus[];
+    cursor?: number;
+    attempt?: number;
+    /** The rollback's position; -1 for a run not rolling back yet. */
+    rollbackPosition?: number;
+  };
   set: Partial<
     Pick<
       Run,
@@ -37,17 +43,28 @@ export interface RunTransition {
       | "revision"
       | "stopRequest"
       | "retries"
+      | "rollback"
     >
   >;
   remove?: readonly ("endedAt" | "error" | "stopRequest")[];
   steps: readonly StepRecord[];
   events: readonly LifecycleEvent[];
+  /** Deployment groups that now run a revision that succeeded there: what a rollback returns to. */
+  releases?: readonly GroupRelease[];
+}
+
+export interface GroupRelease {
+  app: string;
+  application: string;
+  deploymentGroup: string;
+  revision: BundleRevision;
 }
 
 /** What the state machine does next: the step it enters, or the end of the run. */
 export type StepTask =
   | { kind: "source"; index: number; attempt: number; id: string; revision: Revision }
   | { kind: "build"; index: number; attempt: number; id: string; build: BuildPlan }
+  | { kind: "test"; index: number; attempt: number; id: string; build: BuildPlan }
   | { kind: "wait"; index: number; attempt: number; id: string; until: string }
   | { kind: "approval"; index: number; attempt: number; id: string; timeoutSeconds: number }
   | { kind: "deploy"; index: number; attempt: number; id: string; timeoutSeconds: number }
@@ -81,6 +98,7 @@ export function advance(
 
   const events: LifecycleEvent[] = [];
   const steps: StepRecord[] = [];
+  const releases: GroupRelease[] = [];
   const set: RunTransition["set"] = {};
   const expect = {
     status: [run.status],
@@ -99,6 +117,15 @@ export function advance(
       revision = closed.revision;
       set.revision = revision;
     }
+    const deployed = run.plan.steps[run.cursor];
+    if (deployed?.kind === "deploy" && revision.type === "bundle") {
+      releases.push({
+        app: run.app,
+        application: deployed.application,
+        deploymentGroup: deployed.deploymentGroup,
+        revision,
+      });
+    }
     steps.push(closed.record);
     events.push(stageEvent({ ...run, revision }, "Stage Succeeded", closed.record, now));
   }
@@ -110,7 +137,7 @@ export function advance(
       set.endedAt = now;
       set.cursor = index;
       events.push(runEvent(viewed, "Run Succeeded", "SUCCEEDED", now));
-      return { transition: { expect, set, steps, events }, task: { kind: "done" } };
+      return { transition: { expect, set, steps, events, releases }, task: { kind: "done" } };
     }
     const base = { step: step.id, kind: step.kind, index, attempt: run.attempt, startedAt: now };
     if (step.kind === "build" && step.skip) {
@@ -154,7 +181,7 @@ export function advance(
       });
     }
     return {
-      transition: { expect, set, steps, events },
+      transition: { expect, set, steps, events, releases },
       task: taskFor(step, index, run.attempt, revision, run, until),
     };
   }
@@ -377,10 +404,10 @@ function taskFor(
     case "deploy":
       return { ...base, kind: "deploy", timeoutSeconds: step.timeoutSeconds };
     case "test":
-      // Tests run as a build does, so they take the Build state.
+      // Tests run as a build does, in a state of their own whose failure rolls the run back.
       return {
         ...base,
-        kind: "build",
+        kind: "test",
         build: planTests(step.tests, {
           SLUICE_RUN_ID: run.id,
           SLUICE_APP: run.app,

@@ -79,7 +79,17 @@ async function beginDeployment(
         ...(run.revision.etag ? { etag: run.revision.etag } : {}),
       },
     });
-    await note(ports, run, { ...record, deploymentId }, `deployment ${deploymentId} in progress`);
+    const previousRevision = await ports.runs.lastGoodRevision(
+      run.app,
+      step.application,
+      step.deploymentGroup,
+    );
+    await note(
+      ports,
+      run,
+      { ...record, deploymentId, ...(previousRevision ? { previousRevision } : {}) },
+      `deployment ${deploymentId} in progress`,
+    );
   }
   await ports.waits.put({ deploymentId, ...watch });
   await ports.watches.put(
@@ -94,7 +104,7 @@ async function beginDeployment(
 }
 
 /** Records what the step is doing, on the step. */
-async function note(ports: DeployPorts, run: RunView, record: StepRecord, message: string) {
+export async function note(ports: DeployPorts, run: RunView, record: StepRecord, message: string) {
   await ports.runs.apply(
     run.id,
     {
@@ -131,7 +141,7 @@ async function stopForAlarm(
 }
 
 /** Resumes a step's task; one that no longer waits (answered, timed out, stopped) is left be. */
-async function resume(send: () => Promise<void>): Promise<void> {
+export async function resume(send: () => Promise<void>): Promise<void> {
   try {
     await send();
   } catch (err) {

@@ -21,6 +21,7 @@ import type {
   RunQueue,
   RunRepository,
 } from "../../domain/ports";
+import type { BundleRevision } from "../../domain/revision";
 import {
   type HostResult,
   type Run,
@@ -56,11 +57,12 @@ export class MemoryRuns implements RunRepository {
   async apply(runId: string, t: RunTransition, now: string) {
     const run = this.items.get(runId);
     if (!run) throw new ConflictError(`run ${runId} does not exist`);
-    const { status, cursor, attempt } = t.expect;
+    const { status, cursor, attempt, rollbackPosition } = t.expect;
     if (
       !status.includes(run.status) ||
       (cursor !== undefined && run.cursor !== cursor) ||
-      (attempt !== undefined && run.attempt !== attempt)
+      (attempt !== undefined && run.attempt !== attempt) ||
+      (rollbackPosition !== undefined && (run.rollback?.position ?? -1) !== rollbackPosition)
     ) {
       throw new ConflictError(`run ${runId} changed meanwhile`);
     }
@@ -77,6 +79,13 @@ export class MemoryRuns implements RunRepository {
     }
     this.steps.set(runId, steps);
     this.outbox.push(...t.events);
+    for (const r of t.releases ?? []) {
+      this.groups.set(`${r.app}#${r.application}#${r.deploymentGroup}`, r.revision);
+    }
+  }
+  readonly groups = new Map<string, BundleRevision>();
+  async lastGoodRevision(app: string, application: string, deploymentGroup: string) {
+    return this.groups.get(`${app}#${application}#${deploymentGroup}`);
   }
   async putTaskToken(runId: string, index: number, attempt: number, token: string) {
     this.tokens.set(`${runId}#${index}#${attempt}`, token);
