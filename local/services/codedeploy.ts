@@ -5,6 +5,7 @@ import { close, listen, serveAwsJson } from "../aws-json-server";
 import { codeDeployOperations } from "../codedeploy/api";
 import { applyFleetFile, FLEET_FILE, readFleetFile } from "../codedeploy/fleet-file";
 import {
+  DEFAULT_HOST_PORT_BASE,
   type HostView,
   LocalCodeDeploy,
   type LocalCodeDeployOptions,
@@ -46,7 +47,7 @@ export const codeDeployService: LocalService<
       accountId: context.accountId,
       credentials: context.credentials,
       putEvents: (entries) => eventBridge.put(entries),
-      ...(options ? { options } : {}),
+      options: { hostPortBase: hostPortBase(process.env), ...options },
     });
     const fleetFile = await findFleetFile(context.stateDir, options?.fleetFile);
     const fleet = fleetFile ? await readFleetFile(fleetFile) : undefined;
@@ -78,6 +79,17 @@ export const codeDeployService: LocalService<
     };
   },
 };
+
+/** SLUICE_HOST_PORT_BASE moves the ports new hosts get (base + 1, base + 2, ...). */
+function hostPortBase(env: NodeJS.ProcessEnv): number {
+  const value = env.SLUICE_HOST_PORT_BASE?.trim();
+  if (!value) return DEFAULT_HOST_PORT_BASE;
+  const base = Number(value);
+  if (!/^\d{1,5}$/.test(value) || base > 65_000) {
+    throw new Error(`SLUICE_HOST_PORT_BASE must be a port number from 0 to 65000, not "${value}"`);
+  }
+  return base;
+}
 
 /** The alarm a "CloudWatch Alarm State Change" event on the default bus puts in ALARM, if any. */
 function alarmRaised(event: BusEvent): string | undefined {
