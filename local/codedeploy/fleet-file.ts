@@ -14,6 +14,8 @@ const GroupSchema = z.strictObject({
   autoRollback: z
     .array(z.enum(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"]))
     .optional(),
+  /** CloudWatch alarm names: one going to ALARM stops the group's deployment. */
+  alarms: z.array(z.string().min(1)).max(10).optional(),
 });
 
 const NameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,60}$/, "letters, digits, '.', '_' and '-'");
@@ -87,6 +89,14 @@ export async function applyFleetFile(codeDeploy: LocalCodeDeploy, fleet: FleetFi
                 autoRollbackConfiguration: {
                   enabled: group.autoRollback.length > 0,
                   events: group.autoRollback,
+                },
+              }
+            : {}),
+          ...(group.alarms
+            ? {
+                alarmConfiguration: {
+                  enabled: group.alarms.length > 0,
+                  alarms: group.alarms.map((name) => ({ name })),
                 },
               }
             : {}),

@@ -69,6 +69,11 @@ interface Dependencies {
 }
 
 const ACTIVE = new Set(["Created", "Queued", "InProgress"]);
+
+type StopReason =
+  | { by: "request"; autoRollbackEnabled: boolean | undefined }
+  | { by: "alarm"; alarms: string[] }
+  | { by: "shutdown" };
 const now = () => Date.now() / 1000;
 
 /**
@@ -83,8 +88,8 @@ export class LocalCodeDeploy {
   private readonly announcing = new Set<Promise<unknown>>();
   private readonly processes: HookProcesses;
   private readonly revisions: RevisionSource;
-  /** What StopDeployment said of rolling back, by deployment, until the deployment ends. */
-  private readonly stopRollback = new Map<string, boolean | undefined>();
+  /** Why a running deployment was stopped, until it ends. */
+  private readonly stopReasons = new Map<string, StopReason>();
   private accepting = true;
 
   private constructor(
@@ -205,10 +210,33 @@ export class LocalCodeDeploy {
     );
   }
 
+  /**
+   * Stops, as CodeDeploy does, every running deployment whose alarms include this one: it ends
+   * Stopped (ALARM_ACTIVE), and rolls back if its auto-rollback has DEPLOYMENT_STOP_ON_ALARM.
+   */
+  alarmRaised(alarmName: string): void {
+    for (const [deploymentId, { stop }] of this.running) {
+      const deployment = this.state.deployments[deploymentId];
+      const alarms =
+        deployment?.overrideAlarmConfiguration ??
+        (deployment &&
+          this.state.deploymentGroups[
+            groupKey(deployment.applicationName, deployment.deploymentGroupName)
+          ]?.alarmConfiguration);
+      if (!alarms?.enabled || !alarms.alarms?.some((a) => a.name === alarmName)) continue;
+      if (this.stopReasons.has(deploymentId)) continue;
+      this.stopReasons.set(deploymentId, { by: "alarm", alarms: [alarmName] });
+      stop.abort();
+    }
+  }
+
   /** Stops every deployment and every process the hosts run, and waits for the announcements. */
   async drain(): Promise<void> {
     this.accepting = false;
-    for (const { stop } of this.running.values()) stop.abort();
+    for (const [deploymentId, { stop }] of this.running) {
+      this.stopReasons.set(deploymentId, { by: "shutdown" });
+      stop.abort();
+    }
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     this.processes.killAll();
     await Promise.allSettled([...this.announcing]);
@@ -368,6 +396,7 @@ export class LocalCodeDeploy {
         description: input.description,
         autoRollbackConfiguration:
           input.autoRollbackConfiguration ?? group.autoRollbackConfiguration,
+        overrideAlarmConfiguration: input.overrideAlarmConfiguration,
       }),
       status: "Created",
       createTime: now(),
@@ -399,7 +428,7 @@ export class LocalCodeDeploy {
         `Deployment ${deploymentId} has already completed`,
       );
     }
-    this.stopRollback.set(deploymentId, autoRollbackEnabled);
+    this.stopReasons.set(deploymentId, { by: "request", autoRollbackEnabled });
     running.stop.abort();
     return { status: "Pending", statusMessage: "Stop request is pending" };
   }
@@ -438,10 +467,23 @@ export class LocalCodeDeploy {
     );
     if (result === "Succeeded") return this.end(deployment, "Succeeded");
     if (result === "Stopped") {
-      return this.end(deployment, "Stopped", {
-        code: "MANUAL_STOP",
-        message: "The deployment was stopped by a user.",
-      });
+      const reason = this.stopReasons.get(deployment.deploymentId) ?? { by: "shutdown" };
+      if (reason.by === "shutdown") {
+        return this.end(deployment, "Failed", {
+          code: "AGENT_ISSUE",
+          message: "The local CodeDeploy stopped while this deployment ran.",
+        });
+      }
+      return this.end(
+        deployment,
+        "Stopped",
+        reason.by === "alarm"
+          ? {
+              code: "ALARM_ACTIVE",
+              message: `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${reason.alarms.join(", ")}>`,
+            }
+          : { code: "MANUAL_STOP", message: "The deployment was stopped by a user." },
+      );
     }
     const minimum = minimumHealthyHosts(config, targets.length);
     return this.end(deployment, "Failed", {
@@ -465,9 +507,9 @@ export class LocalCodeDeploy {
     }
     this.finish(deployment, status, error);
     if (group) group.lastAttemptedDeployment = summary(deployment);
-    const stopRequest = this.stopRollback.get(deployment.deploymentId);
-    this.stopRollback.delete(deployment.deploymentId);
-    if (this.rollsBack(deployment, status, stopRequest) && this.accepting) {
+    const reason = this.stopReasons.get(deployment.deploymentId);
+    this.stopReasons.delete(deployment.deploymentId);
+    if (this.rollsBack(deployment, status, reason) && this.accepting) {
       await this.rollBack(deployment, group);
     }
     await this.store.save();
@@ -486,12 +528,15 @@ export class LocalCodeDeploy {
     this.announce(deploymentStateEntry(this.deps, deployment, state));
   }
 
-  private rollsBack(deployment: Deployment, status: string, stopRequest: boolean | undefined) {
+  private rollsBack(deployment: Deployment, status: string, reason: StopReason | undefined) {
     if (deployment.creator === "codeDeployRollback" || status === "Succeeded") return false;
     const config = deployment.autoRollbackConfiguration;
     const on = (event: string) => config?.enabled === true && (config.events ?? []).includes(event);
-    if (status === "Stopped") return stopRequest ?? on("DEPLOYMENT_STOP_ON_REQUEST");
-    return on("DEPLOYMENT_FAILURE");
+    if (status === "Stopped" && reason?.by === "request") {
+      return reason.autoRollbackEnabled ?? on("DEPLOYMENT_STOP_ON_REQUEST");
+    }
+    if (status === "Stopped" && reason?.by === "alarm") return on("DEPLOYMENT_STOP_ON_ALARM");
+    return status === "Failed" && on("DEPLOYMENT_FAILURE");
   }
 
   /** As CodeDeploy rolls back: a new deployment of the group's last successful revision. */

@@ -12,7 +12,16 @@ export const GroupSettingsSchema = z.object({
   deploymentConfigName: z.string().optional(),
   onPremisesInstanceTagFilters: z.array(TagFilterSchema).optional(),
   serviceRoleArn: z.string().optional(),
-  alarmConfiguration: z.record(z.string(), z.unknown()).optional(),
+  alarmConfiguration: z
+    .object({
+      enabled: z.boolean().optional(),
+      ignorePollAlarmFailure: z.boolean().optional(),
+      alarms: z
+        .array(z.object({ name: z.string() }))
+        .max(10)
+        .optional(),
+    })
+    .optional(),
   autoRollbackConfiguration: z
     .object({
       enabled: z.boolean().optional(),
@@ -45,5 +54,6 @@ export const CreateDeploymentSchema = z.object({
   description: z.string().optional(),
   ignoreApplicationStopFailures: z.boolean().optional(),
   autoRollbackConfiguration: GroupSettingsSchema.shape.autoRollbackConfiguration,
+  overrideAlarmConfiguration: GroupSettingsSchema.shape.alarmConfiguration,
   fileExistsBehavior: z.enum(["DISALLOW", "OVERWRITE", "RETAIN"]).optional(),
 });

@@ -30,6 +30,12 @@ export interface AutoRollbackConfiguration {
   events?: string[] | undefined;
 }
 
+export interface AlarmConfiguration {
+  enabled?: boolean | undefined;
+  ignorePollAlarmFailure?: boolean | undefined;
+  alarms?: { name: string }[] | undefined;
+}
+
 export interface Application {
   applicationId: string;
   applicationName: string;
@@ -52,7 +58,7 @@ export interface DeploymentGroup {
   deploymentConfigName: string;
   onPremisesInstanceTagFilters: TagFilter[];
   serviceRoleArn?: string;
-  alarmConfiguration?: Record<string, unknown>;
+  alarmConfiguration?: AlarmConfiguration;
   autoRollbackConfiguration?: AutoRollbackConfiguration;
   deploymentStyle?: Record<string, unknown>;
   /** The revision of the last successful deployment: a failed one leaves it as it was. */
@@ -137,6 +143,8 @@ export interface Deployment {
   fileExistsBehavior: "DISALLOW" | "OVERWRITE" | "RETAIN";
   ignoreApplicationStopFailures: boolean;
   autoRollbackConfiguration?: AutoRollbackConfiguration;
+  /** Alarms watched instead of the group's. */
+  overrideAlarmConfiguration?: AlarmConfiguration;
   rollbackInfo?: RollbackInfo;
   /** By instance name, in the order they are deployed to. */
   targets: Record<string, DeploymentTarget>;

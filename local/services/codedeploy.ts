@@ -5,10 +5,12 @@ import { close, listen, serveAwsJson } from "../aws-json-server";
 import { codeDeployOperations } from "../codedeploy/api";
 import { applyFleetFile, FLEET_FILE, readFleetFile } from "../codedeploy/fleet-file";
 import {
+  DEFAULT_HOST_PORT_BASE,
   type HostView,
   LocalCodeDeploy,
   type LocalCodeDeployOptions,
 } from "../codedeploy/local-codedeploy";
+import { type BusEvent, DEFAULT_BUS } from "../eventbridge";
 import type { LocalService } from "../local-service";
 import { eventBridgeService } from "./event-bridge";
 
@@ -45,11 +47,16 @@ export const codeDeployService: LocalService<
       accountId: context.accountId,
       credentials: context.credentials,
       putEvents: (entries) => eventBridge.put(entries),
-      ...(options ? { options } : {}),
+      options: { hostPortBase: hostPortBase(process.env), ...options },
     });
     const fleetFile = await findFleetFile(context.stateDir, options?.fleetFile);
     const fleet = fleetFile ? await readFleetFile(fleetFile) : undefined;
     if (fleet) await applyFleetFile(codeDeploy, fleet);
+    // A deployment group's CloudWatch alarms stop its deployment, as CodeDeploy watches them.
+    const unsubscribe = eventBridge.subscribe((event) => {
+      const alarm = alarmRaised(event);
+      if (alarm) codeDeploy.alarmRaised(alarm);
+    });
     const server = serveAwsJson(
       "CodeDeploy_20141006",
       "application/x-amz-json-1.1",
@@ -59,16 +66,41 @@ export const codeDeployService: LocalService<
     return {
       port: await listen(server, port),
       handle: codeDeploy,
-      summary: `${hostSummary(codeDeploy.hosts())}${fleet ? `; fleet from ${path.relative(process.cwd(), fleetFile as string) || fleetFile}` : ""}`,
+      summary: `${hostSummary(codeDeploy.hosts())}${fleetFile && fleet ? `; fleet from ${shown(fleetFile)}` : ""}`,
       ready: async () => {
         await codeDeploy.endInterrupted();
         await codeDeploy.bootHosts();
       },
-      drain: () => codeDeploy.drain(),
+      drain: () => {
+        unsubscribe();
+        return codeDeploy.drain();
+      },
       stop: () => close(server),
     };
   },
 };
+
+/** SLUICE_HOST_PORT_BASE moves the ports new hosts get (base + 1, base + 2, ...). */
+function hostPortBase(env: NodeJS.ProcessEnv): number {
+  const value = env.SLUICE_HOST_PORT_BASE?.trim();
+  if (!value) return DEFAULT_HOST_PORT_BASE;
+  const base = Number(value);
+  if (!/^\d{1,5}$/.test(value) || base > 65_000) {
+    throw new Error(`SLUICE_HOST_PORT_BASE must be a port number from 0 to 65000, not "${value}"`);
+  }
+  return base;
+}
+
+/** The alarm a "CloudWatch Alarm State Change" event on the default bus puts in ALARM, if any. */
+function alarmRaised(event: BusEvent): string | undefined {
+  if (event["event-bus-name"] !== DEFAULT_BUS || event.source !== "aws.cloudwatch")
+    return undefined;
+  if (event["detail-type"] !== "CloudWatch Alarm State Change") return undefined;
+  const detail = event.detail as { alarmName?: unknown; state?: { value?: unknown } };
+  return detail.state?.value === "ALARM" && typeof detail.alarmName === "string"
+    ? detail.alarmName
+    : undefined;
+}
 
 async function findFleetFile(stateDir: string, chosen: string | false | undefined) {
   if (chosen === false) return undefined;
@@ -83,6 +115,12 @@ async function findFleetFile(stateDir: string, chosen: string | false | undefine
       return candidate;
   }
   return undefined;
+}
+
+/** A path as a person in the project folder would type it. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith("..") ? file : relative;
 }
 
 /** Where each group's hosts listen, e.g. `hello/beta :9101, hello/prod :9102-9111`. */

@@ -42,6 +42,7 @@ applications:
       one: { hosts: 4 }
       three: { hosts: 3, deploymentConfig: CodeDeployDefault.AllAtOnce }
       guarded: { hosts: 2, deploymentConfig: CodeDeployDefault.AllAtOnce, autoRollback: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_REQUEST] }
+      watched: { hosts: 1, alarms: [HighErrors], autoRollback: [DEPLOYMENT_STOP_ON_ALARM] }
 `;
 
 let stack: Stack;
@@ -404,6 +405,42 @@ describe("the local CodeDeploy", () => {
       }),
     );
     expect(deploymentTargets?.[0]?.instanceTarget?.status).toBe("Succeeded");
+  });
+
+  it("stops a deployment when one of its group's alarms goes to ALARM, and rolls back", async () => {
+    expect(
+      (await ended(await deploy("tiny", "watched", await tinyBundle("watched-good"))))?.status,
+    ).toBe("Succeeded");
+    const started = path.join(workDir, "watched.started");
+    const id = await deploy(
+      "tiny",
+      "watched",
+      await tinyBundle("watched-slow", { beforeInstall: `touch ${started}\nsleep 30` }),
+    );
+    await waitFor(async () => (await readFile(started).catch(() => undefined)) && true, {
+      what: "the slow hook to start",
+    });
+    const alarm = (alarmName: string) => ({
+      Source: "aws.cloudwatch",
+      DetailType: "CloudWatch Alarm State Change",
+      Detail: JSON.stringify({
+        alarmName,
+        state: { value: "ALARM" },
+        previousState: { value: "OK" },
+      }),
+    });
+    await stack.eventBridge.put([alarm("SomeoneElses"), alarm("HighErrors")]);
+    const stopped = await ended(id);
+    expect(stopped).toMatchObject({
+      status: "Stopped",
+      errorInformation: { code: "ALARM_ACTIVE" },
+    });
+    expect(stopped?.errorInformation?.message).toContain("HighErrors");
+    const rollback = await ended(stopped?.rollbackInfo?.rollbackDeploymentId as string);
+    expect(rollback).toMatchObject({
+      status: "Succeeded",
+      revision: { s3Location: { key: "tiny/watched-good.tar.gz" } },
+    });
   });
 
   it("puts CodeDeploy's state-change events on the default bus", async () => {
