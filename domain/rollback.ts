@@ -104,17 +104,18 @@ function advanceRollback(
   for (let at = rollback.position; at < rollback.targets.length; at++) {
     const index = rollback.targets[at] as number;
     const record = pending(steps, recordOf(run, index));
+    const target = run.plan.steps[index];
+    const group = target?.kind === "deploy" ? target.deploymentGroup : "its group";
     if (!record.previousRevision) {
       upsert(steps, {
         ...record,
         rollback: {
           status: "SKIPPED",
-          message: `nothing to roll back to: this was the first deployment to ${record.deployment?.deploymentGroup ?? "its group"}`,
+          message: `nothing to roll back to: this was the first deployment to ${group}`,
         },
       });
       continue;
     }
-    const target = run.plan.steps[index];
     upsert(steps, {
       ...record,
       rollback: {

@@ -3,6 +3,7 @@ import { type App, PipelineDefinitionSchema } from "../../domain/app";
 import type { Clock } from "../../domain/ports";
 import { alarmChanged, deploymentChanged, startDeployment, watchBake } from "../../usecases/deploy";
 import { nextStep } from "../../usecases/next-step";
+import { rollBack } from "../../usecases/rollback";
 import { startRun } from "../../usecases/start-run";
 import {
   MemoryAlarms,
@@ -252,5 +253,39 @@ describe("alarms of a wave", () => {
       error: "Sluice.AlarmFired",
       cause: "alarm shop-5xx stopped production/wave-1/bake: latency",
     });
+  });
+});
+
+describe("a rollback", () => {
+  it("says so when the group's deployment was its first, and the run ends ROLLED_BACK", async () => {
+    const { run } = await deploying();
+    await startDeployment(ports, { runId: run.id, index: 2, attempt: 1, taskToken: "t" });
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    ports.deployments.end(deploymentId, "Failed", [{ id: "h-1", status: "Failed" }], "failed");
+
+    const back = await rollBack(ports, {
+      runId: run.id,
+      step: { kind: "deploy", index: 2 },
+      error: { Error: "Sluice.DeploymentFailed", Cause: "deployment failed" },
+    });
+
+    expect(back.step).toEqual({ kind: "rolledBack" });
+    const ended = await ports.runs.get(run.id);
+    expect(ended).toMatchObject({
+      status: "ROLLED_BACK",
+      error: { error: "Sluice.DeploymentFailed", cause: "deployment failed" },
+    });
+    expect(ended?.stages.find((s) => s.name === "beta")).toMatchObject({
+      status: "FAILED",
+      rollback: {
+        status: "SKIPPED",
+        message: "nothing to roll back to: this was the first deployment to shop-beta",
+      },
+    });
+    expect(ports.runs.outbox.map((e) => e.detailType).slice(-3)).toEqual([
+      "Stage Failed",
+      "Rollback Started",
+      "Run Rolled Back",
+    ]);
   });
 });
