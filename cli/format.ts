@@ -26,6 +26,7 @@ export function formatRun(run: RunView): string {
     run.trigger.by ? `by ${run.trigger.by}` : "",
     run.trigger.reason ? `(${run.trigger.reason})` : "",
   ];
+  const width = Math.max(10, ...run.stages.map((stage) => stage.name.length));
   const lines = [
     `run       ${run.id}  ${run.status}`,
     `app       ${run.app}`,
@@ -47,10 +48,13 @@ export function formatRun(run: RunView): string {
     ...(run.stages.length === 0 ? ["  (none yet)"] : []),
     ...run.stages.map((stage) =>
       [
-        `  ${stage.name.padEnd(10)} ${stage.status.padEnd(9)} ${stage.startedAt}`,
+        `  ${stage.name.padEnd(width)} ${stage.status.padEnd(9)} ${stage.startedAt}`,
         stage.endedAt ? ` → ${stage.endedAt}` : stage.until ? ` (waits until ${stage.until})` : "",
         stage.attempt > 1 ? `  attempt ${stage.attempt}` : "",
         stage.message ? `  ${stage.message}` : "",
+        stage.rollback
+          ? `\n  ${"".padEnd(width)} rollback ${stage.rollback.status}: ${stage.rollback.message}`
+          : "",
       ].join(""),
     ),
   ];

@@ -42,11 +42,12 @@ Sluice is running locally. State folder: ${stack.stateDir}
 
 ${stack.banner.map((line) => `  ${line}`).join("\n")}
 
-Try it (another terminal, in the project folder):
-  curl -X PUT ${e.api}/apps/hello --data-binary 'executionMode: queued'
+Try it (another terminal, in the project folder; the README's quick start says more):
+  npm run sluice -- apps put hello examples/hello-pipeline.yml
   tar -czf hello-1.0.0.tar.gz -C examples/hello-service .
   npm run sluice -- push hello-1.0.0.tar.gz --app hello --version 1.0.0
-  curl ${e.api}/runs/<run id printed by push>
+  npm run sluice -- run <run id printed by push>
+  npm run sluice -- run approve <run id>
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
 AWS CLI against the local services:

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
 function readVersion() {
@@ -11,13 +11,15 @@ function readVersion() {
 }
 
 const version = readVersion();
+// A release with a BROKEN file is one whose health check fails: the README's bad version.
+const broken = existsSync(new URL("BROKEN", import.meta.url));
 const port = Number(process.env.PORT ?? 8080);
 
 const server = createServer((request, response) => {
   const { pathname } = new URL(request.url ?? "/", "http://localhost");
   if (request.method === "GET" && pathname === "/health") {
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(JSON.stringify({ status: "ok", version }));
+    response.writeHead(broken ? 500 : 200, { "content-type": "application/json" });
+    response.end(JSON.stringify({ status: broken ? "broken" : "ok", version }));
   } else if (request.method === "GET" && pathname === "/") {
     response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
     response.end(`Hello from hello-service ${version}\n`);
