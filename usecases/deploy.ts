@@ -56,6 +56,8 @@ async function beginDeployment(
     throw new ConflictError(`run ${run.id} has no bundle to deploy`);
   }
   const watch = { runId: run.id, index, attempt: run.attempt, token };
+  // A stop fails the step through its token, so that the run rolls back.
+  await ports.runs.putTaskToken(run.id, index, run.attempt, token);
   let deploymentId = record.deploymentId;
   if (!deploymentId) {
     const firing = await inAlarm(ports, step.alarms);
@@ -167,6 +169,7 @@ export async function watchBake(ports: DeployPorts, input: unknown): Promise<voi
     throw new ConflictError(`run ${runId} is not baking step ${index}`);
   }
   const watch = { runId, index, attempt: run.attempt, token: taskToken, kind: "bake" as const };
+  await ports.runs.putTaskToken(runId, index, run.attempt, taskToken);
   await ports.watches.put(step.alarms.map((alarm) => ({ ...watch, alarm })));
   const [firing] = await inAlarm(ports, step.alarms);
   if (firing) await stopForAlarm(ports, undefined, taskToken, firing, "it is in ALARM", step.id);

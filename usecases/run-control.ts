@@ -1,8 +1,8 @@
 import type { App } from "../domain/app";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
-import type { AppRepository } from "../domain/ports";
+import type { AppRepository, Deployments } from "../domain/ports";
 import { isTerminal, type OperatorAction, type RunView } from "../domain/run";
-import { retryTransition, stopRequested } from "../domain/steps";
+import { openStep, retryTransition, stopRequested } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
@@ -33,7 +33,7 @@ async function requireRun(ports: QueuePorts, runId: string): Promise<RunView> {
  * (its current task is cancelled) and ends STOPPED. Recorded with who asked and why.
  */
 export async function stopRun(
-  ports: QueuePorts,
+  ports: QueuePorts & { deployments?: Deployments },
   runId: string,
   by: string,
   body: unknown,
@@ -48,6 +48,7 @@ export async function stopRun(
   if ((await ports.executions.status(arn)) === "RUNNING") {
     // Recorded first, so that the execution's end, should it be heard first, reads as a stop.
     if (run.status === "RUNNING") await ports.runs.apply(runId, stopRequested(stop), stop.at);
+    if (await stopIntoRollback(ports, run, cause)) return requireRun(ports, runId);
     await ports.executions.stop(arn, "Sluice.Stopped", cause);
   }
   // The execution's end would end the run too; ending it here answers the caller at once.
@@ -57,6 +58,34 @@ export async function stopRun(
   });
   await runEnded(ports, run.app, run.id);
   return requireRun(ports, runId);
+}
+
+/**
+ * A run that has deployed somewhere is stopped by failing the step it waits in with
+ * Sluice.Stopped: the state machine then rolls back every group it touched, as after any
+ * failure, and the run ends ROLLED_BACK. Its deployment in progress, if any, is stopped.
+ */
+async function stopIntoRollback(
+  ports: QueuePorts & { deployments?: Deployments },
+  run: RunView,
+  cause: string,
+): Promise<boolean> {
+  const step = run.plan.steps[run.cursor];
+  const record = openStep(run);
+  const deployed = run.steps.some((s) => s.attempt === run.attempt && s.deploymentId);
+  if (!deployed || !record || !["deploy", "bake", "approval"].includes(step?.kind ?? "")) {
+    return false;
+  }
+  const token = await ports.runs.taskToken(run.id, run.cursor, run.attempt);
+  if (!token) return false;
+  if (record.deploymentId && ports.deployments) await ports.deployments.stop(record.deploymentId);
+  try {
+    await ports.executions.failTask(token, "Sluice.Stopped", cause);
+    return true;
+  } catch (err) {
+    if (err instanceof ConflictError) return false;
+    throw err;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -257,5 +258,48 @@ describe("a release through beta, gamma and three production waves over ten host
     });
     const served = await versions("an alarm during the one-box bake, rolled back");
     for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+  });
+
+  it("rolls back what a run deployed when it is stopped while it waits for its approval", async () => {
+    const gated = stringify({
+      executionMode: "queued",
+      stages: [
+        { name: "beta", deploy: { deploymentGroup: "beta" } },
+        { name: "sign-off", approval: {} },
+        { name: "production", production: { waves: [{ deploymentGroup: "prod-1" }] } },
+      ],
+    });
+    expect([200, 201]).toContain((await api(stack, "PUT", "/apps/hello", gated)).status);
+    const runId = await release("5.0.0");
+    await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${runId}`);
+        return body.stages.find((s: Json) => s.name === "sign-off")?.status === "RUNNING"
+          ? true
+          : undefined;
+      },
+      { what: "the approval", timeoutMs: 30_000 },
+    );
+    // Stopped once the approval's task has handed its token over and the execution waits on it.
+    const sfn = new SFNClient({});
+    const executionArn = (await api(stack, "GET", `/runs/${runId}`)).body.executionArn;
+    await waitFor(async () => {
+      const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      const approval = events.filter((e) => e.type === "TaskSubmitted").length;
+      return approval >= 2 ? true : undefined;
+    });
+    const stopped = await api(stack, "POST", `/runs/${runId}/stop`, { reason: "wrong version" });
+    expect(stopped.status).toBe(200);
+
+    const run = await ended(runId);
+
+    expect(run.status).toBe("ROLLED_BACK");
+    expect(run.error).toEqual({
+      error: "Sluice.Stopped",
+      cause: "stopped by anonymous: wrong version",
+    });
+    expect(run.stages.find((s: Json) => s.name === "beta").rollback.status).toBe("SUCCEEDED");
+    const served = await versions("a stop during the approval, rolled back");
+    expect(served["beta"]).toEqual(["2.0.0"]);
   });
 });
