@@ -1,5 +1,6 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
+import type { IntakeClaim } from "./intake-claims";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { Run, RunView } from "./run";
 import type { RunTransition } from "./steps";
@@ -11,8 +12,16 @@ export interface AppRepository {
 }
 
 export interface RunRepository {
-  /** Records a new run with its events; a ConflictError if it exists. */
-  create(run: Run, events: readonly LifecycleEvent[]): Promise<void>;
+  /**
+   * Records a new run with its events and the claims of the intake that brought it, all in one
+   * write or nothing: a ClaimTakenError names a claim made before (the first, when several
+   * were), a ConflictError says the run exists.
+   */
+  create(
+    run: Run,
+    events: readonly LifecycleEvent[],
+    claims?: readonly IntakeClaim[],
+  ): Promise<void>;
   get(runId: string): Promise<RunView | undefined>;
   listByApp(app: string, limit?: number): Promise<Run[]>;
   /**
@@ -90,7 +99,8 @@ export interface ReleaseObjects {
 
 /** Each app's webhook secret, kept encrypted; never logged. */
 export interface WebhookSecretRepository {
-  get(app: string): Promise<string | undefined>;
+  /** May answer from a short-lived cache; `fresh` reads the stored secret itself. */
+  get(app: string, options?: { fresh?: boolean }): Promise<string | undefined>;
   /** Replaces any earlier secret, so the old one stops verifying at once. */
   put(app: string, secret: string): Promise<void>;
 }
@@ -101,7 +111,7 @@ export interface DeliveryKey {
   deliveryId: string;
 }
 
-/** A webhook delivery that has been accepted, and the run it starts. */
+/** A webhook delivery that has been accepted, and the run it started. */
 export interface DeliveryRecord extends DeliveryKey {
   runId: string;
   /** SHA-256 of the body as signed, hex. */
@@ -113,18 +123,7 @@ export interface DeliveryRecord extends DeliveryKey {
 }
 
 export interface DeliveryRepository {
-  /** Records the delivery unless the app has it from that host already; only one caller gets true. */
-  claim(record: DeliveryRecord): Promise<boolean>;
-  /**
-   * Records that the delivery's body has been taken, unless another delivery of the same app and
-   * host brought the very same bytes: then the id of that delivery.
-   */
-  claimPayload(record: DeliveryRecord): Promise<string | undefined>;
   get(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
-  /** Forgets a claim and its payload that started no run, if they still name that run. */
-  release(record: DeliveryRecord): Promise<void>;
-  /** Points the delivery at another run if it still names record's run; only one caller gets true. */
-  reassign(record: DeliveryRecord, runId: string): Promise<boolean>;
 }
 
 /** A release bundle copied to a local file, with the SHA-256 of the bytes read. */
@@ -149,11 +148,8 @@ export interface BundleDownloads {
 
 /** The bundle each app version was released with, and the uploads that were refused. */
 export interface BundleLedger {
+  /** The version's release; it is recorded together with its run (an IntakeClaim). */
   release(app: string, version: string): Promise<BundleRelease | undefined>;
-  /** Records the release unless the version has one already; only one caller gets true. */
-  claim(release: BundleRelease): Promise<boolean>;
-  /** Points the release at another run if it still names release's run; only one caller gets true. */
-  reassign(release: BundleRelease, runId: string): Promise<boolean>;
   recordRejection(rejection: BundleRejection): Promise<void>;
   /** The version's release if it has one, and every refused upload of it, latest first. */
   history(

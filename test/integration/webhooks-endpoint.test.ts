@@ -4,7 +4,6 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryLog } from "../../adapters/delivery-log";
 import { api, startTestStack } from "../support/local-stack";
@@ -174,46 +173,6 @@ describe("a delivery that starts a run", () => {
   });
 });
 
-describe("a claim whose run was never created", () => {
-  async function claimWithoutRun(app: string, deliveryId: string, ageMs: number) {
-    const receivedAt = new Date(Date.now() - ageMs);
-    const runId = ulid(receivedAt.getTime());
-    const claimed = await new DeliveryLog(doc, stack.resources.table).claim({
-      app,
-      provider: "github",
-      deliveryId,
-      runId,
-      payloadSha256: "0".repeat(64),
-      receivedAt: receivedAt.toISOString(),
-      expiresAt: Math.floor(receivedAt.getTime() / 1000) + 7 * DAY_SECONDS,
-    });
-    expect(claimed).toBe(true);
-    return runId;
-  }
-
-  it("is taken over by a redelivery once it is over a minute old, with the recorded run id", async () => {
-    const app = await newApp();
-    const deliveryId = randomUUID();
-    const runId = await claimWithoutRun(app.name, deliveryId, 2 * 60_000);
-
-    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
-
-    expect(res.body).toMatchObject({ started: true, runId });
-    expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([runId]);
-  });
-
-  it("is left to its claimer while it is fresh", async () => {
-    const app = await newApp();
-    const deliveryId = randomUUID();
-    const runId = await claimWithoutRun(app.name, deliveryId, 0);
-
-    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
-
-    expect(res.body).toMatchObject({ started: false, duplicate: true, runId });
-    expect(await runsOf(stack, app.name)).toEqual([]);
-  });
-});
-
 describe("POST /apps/{app}/webhook-secret", () => {
   it("generates a secret, shows it once and keeps it as an SSM SecureString", async () => {
     // Prepare
@@ -242,6 +201,20 @@ describe("POST /apps/{app}/webhook-secret", () => {
     expect(Parameter).toMatchObject({ Type: "SecureString", Value: body.secret });
     const file = await stat(path.join(stack.stateDir, "ssm.json"));
     expect(file.mode & 0o777).toBe(0o600);
+  });
+
+  it("takes a rotated secret at once, also after the old one was cached by a delivery", async () => {
+    const app = await newApp();
+    const before = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+    const { body: rotated } = await api(stack, "POST", `/apps/${app.name}/webhook-secret`);
+    const payload = JSON.parse(branchPush.rawBody);
+    payload.head_commit.id = payload.after = "ab".repeat(20);
+    const nextPush = { ...branchPush, rawBody: JSON.stringify(payload) };
+
+    const after = await deliver(stack, app.name, signedDelivery(nextPush, rotated.secret));
+
+    expect(before.body.started).toBe(true);
+    expect(after.body.started).toBe(true);
   });
 
   it("rotates: a new secret each time, and only the newest verifies", async () => {
