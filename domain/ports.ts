@@ -41,8 +41,8 @@ export interface QueuedRun {
 /** Runs waiting their turn, and the one slot a queued or superseded app runs in. */
 export interface RunQueue {
   enqueue(app: string, run: QueuedRun): Promise<void>;
-  /** Oldest first, read consistently. */
-  waiting(app: string): Promise<QueuedRun[]>;
+  /** Oldest first, read consistently; the first `limit` of them when it is given. */
+  waiting(app: string, limit?: number): Promise<QueuedRun[]>;
   /** Removes a waiting run; only one caller gets true, so only one acts on it. */
   take(app: string, run: QueuedRun): Promise<boolean>;
   holder(app: string): Promise<string | undefined>;

@@ -129,7 +129,7 @@ export async function runEnded(ports: QueuePorts, app: string, runId: string): P
  */
 export async function dispatchNext(ports: QueuePorts, app: string): Promise<void> {
   for (;;) {
-    const [next] = await ports.queue.waiting(app);
+    const [next] = await ports.queue.waiting(app, 1);
     if (!next) return;
     if (!(await ports.queue.acquire(app, next.runId))) {
       const holder = await ports.queue.holder(app);

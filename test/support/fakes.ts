@@ -139,8 +139,8 @@ export class MemoryQueue implements RunQueue {
     list.sort((a, b) => `${a.createdAt}#${a.runId}`.localeCompare(`${b.createdAt}#${b.runId}`));
     this.waitingRuns.set(app, list);
   }
-  async waiting(app: string) {
-    return [...(this.waitingRuns.get(app) ?? [])];
+  async waiting(app: string, limit?: number) {
+    return (this.waitingRuns.get(app) ?? []).slice(0, limit);
   }
   async take(app: string, run: QueuedRun) {
     const list = this.waitingRuns.get(app) ?? [];
