@@ -26,7 +26,7 @@ export const handler = middy(async (event: DynamoDBStreamEvent): Promise<DynamoD
     if (!run.success) {
       logger.error("a run item the stream brought does not parse; it is not admitted", {
         sequenceNumber,
-        error: run.error.message,
+        problems: run.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
       });
       return [];
     }

@@ -1,6 +1,6 @@
 import { PipelineStartError } from "../domain/errors";
 import type { Run } from "../domain/run";
-import { admitRun, failToStart, type QueuePorts } from "./run-queue";
+import { admitRun, causeOf, failToStart, type QueuePorts } from "./run-queue";
 
 /** A run as the table's stream brought it when it was recorded. */
 export interface RecordedRun {
@@ -39,9 +39,4 @@ export async function admitRecordedRuns(
     }
   }
   return [];
-}
-
-function causeOf(err: PipelineStartError): string {
-  const cause = err.cause instanceof Error ? err.cause.message : undefined;
-  return cause ? `${err.message}: ${cause}` : err.message;
 }

@@ -115,25 +115,39 @@ function executionEndedError(status: string, end: ExecutionEnd): RunError {
   };
 }
 
-/** Called when a run has ended: frees the app's slot and starts whoever waits next. */
+/**
+ * Called when a run has ended: frees the app's slot and starts whoever waits next. Nothing
+ * retries this call, so a next run Step Functions will not start is ended FAILED and the slot
+ * goes on, rather than the queue waiting on it.
+ */
 export async function runEnded(ports: QueuePorts, app: string, runId: string): Promise<void> {
   await ports.queue.release(app, runId);
-  await dispatchNext(ports, app);
+  await dispatchNext(ports, app, "fail");
 }
 
 /**
- * Starts the oldest waiting run if the app's slot is free. A slot whose holder has ended (its
- * execution died before it could say so) is taken over, so a queue never stalls for good. A run
- * Step Functions would not start keeps the slot, QUEUED, and the PipelineStartError goes to the
- * caller: the next dispatch starts that run (see isUnderWay).
+ * What a dispatch does with a run Step Functions would not start: `retry` leaves it holding the
+ * slot, QUEUED, and throws the PipelineStartError, for a caller that is tried again (admission,
+ * off the stream): the next dispatch starts that run (see isUnderWay). `fail` ends it FAILED
+ * (PipelineStartFailed) and goes on with the next.
  */
-export async function dispatchNext(ports: QueuePorts, app: string): Promise<void> {
+type StartFailure = "retry" | "fail";
+
+/**
+ * Starts the oldest waiting run if the app's slot is free. A slot whose holder has ended (its
+ * execution died before it could say so) is taken over, so a queue never stalls for good.
+ */
+export async function dispatchNext(
+  ports: QueuePorts,
+  app: string,
+  onStartFailure: StartFailure = "retry",
+): Promise<void> {
   for (;;) {
     const [next] = await ports.queue.waiting(app, 1);
     if (!next) return;
     if (!(await ports.queue.acquire(app, next.runId))) {
       const holder = await ports.queue.holder(app);
-      if (holder && (await isUnderWay(ports, holder))) return;
+      if (holder && (await isUnderWay(ports, holder, onStartFailure))) return;
       if (!holder || !(await ports.queue.acquire(app, next.runId, holder))) continue;
     }
     const won = await ports.queue.take(app, next);
@@ -145,9 +159,27 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
       await ports.queue.release(app, next.runId);
       continue;
     }
-    await launchRun(ports, run);
-    return;
+    if (await started(ports, run, onStartFailure)) return;
+    await ports.queue.release(app, next.runId);
   }
+}
+
+/** Whether the run's pipeline started; false when it would not and the run was ended for it. */
+async function started(ports: QueuePorts, run: Run, onStartFailure: StartFailure) {
+  try {
+    await launchRun(ports, run);
+    return true;
+  } catch (err) {
+    if (!(err instanceof PipelineStartError) || onStartFailure === "retry") throw err;
+    await endRun(ports, run, "FAILED", { error: PIPELINE_START_FAILED, cause: causeOf(err) });
+    return false;
+  }
+}
+
+/** What Step Functions said when it would not start a run, for a person. */
+export function causeOf(err: PipelineStartError): string {
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause ? `${err.message}: ${cause}` : err.message;
 }
 
 /**
@@ -156,15 +188,18 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
  * ended here. Its dispatcher may have died before starting it: it is started now. Either way a
  * queue never stalls for good.
  */
-async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
+async function isUnderWay(
+  ports: QueuePorts,
+  runId: string,
+  onStartFailure: StartFailure,
+): Promise<boolean> {
   const run = await ports.runs.get(runId);
   if (!run || isTerminal(run.status)) return false;
   const end = await ports.executions.describe(ports.executions.arnOf(run.id));
   if (end.status === "RUNNING") return true;
   if (end.status === "GONE" && run.status === "QUEUED") {
     // Its dispatcher died, or Step Functions refused, before it started. Starting is idempotent.
-    await launchRun(ports, run);
-    return true;
+    return started(ports, run, onStartFailure);
   }
   await endRun(ports, run, "FAILED", executionEndedError(end.status, end));
   return false;

@@ -4,9 +4,9 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryLog } from "../../adapters/delivery-log";
-import { api, startTestStack } from "../support/local-stack";
+import { api, startTestStack, waitFor } from "../support/local-stack";
 import {
   appWithSecret,
   deliver,
@@ -170,6 +170,75 @@ describe("a delivery that starts a run", () => {
 
     expect(res.status).toBe(401);
     expect(res.body.message).toMatch(/not UTF-8/);
+  });
+});
+
+describe("a delivery while Step Functions refuses to start pipelines", () => {
+  const refuseStarts = (times: number) =>
+    stack.faults.inject({
+      service: "stepFunctions",
+      operation: "StartExecution",
+      times,
+      error: { type: "ServiceUnavailable", status: 503, message: "Step Functions is down" },
+    });
+  afterEach(() => {
+    stack.faults.clear();
+    delete process.env.SLUICE_ADMISSION_RETRY_SECONDS;
+  });
+
+  it("is answered 202 at once, and its run starts once Step Functions takes it", async () => {
+    const app = await newApp();
+    refuseStarts(4);
+
+    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ started: true, status: "QUEUED" });
+    const run = await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${res.body.runId}`);
+        return body.status === "SUCCEEDED" ? body : undefined;
+      },
+      { what: "the run to succeed after the stream's retries", timeoutMs: 20_000 },
+    );
+    expect(run.error).toBeUndefined();
+    expect(stack.faults.injected.filter((c) => c === "stepFunctions:StartExecution")).toHaveLength(
+      4,
+    );
+  });
+
+  it("ends the run FAILED with PipelineStartFailed once admission gives up, and a redelivery is a duplicate", async () => {
+    const app = await newApp();
+    process.env.SLUICE_ADMISSION_RETRY_SECONDS = "0";
+    refuseStarts(1_000);
+    const delivery = signedDelivery(branchPush, app.secret);
+
+    const res = await deliver(stack, app.name, delivery);
+    const run = await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${res.body.runId}`);
+        return body.status === "FAILED" ? body : undefined;
+      },
+      { what: "the run to be given up" },
+    );
+    const again = await deliver(stack, app.name, delivery);
+
+    expect(res.status).toBe(202);
+    expect(run.error).toMatchObject({
+      error: "PipelineStartFailed",
+      cause: expect.stringContaining("Step Functions is down"),
+    });
+    expect(again.body).toMatchObject({ duplicate: true, runId: res.body.runId });
+    const failed = await waitFor(async () => {
+      const events = await stack.eventBridge.read();
+      const ended = events.filter(
+        (e) =>
+          e["detail-type"] === "Run Failed" &&
+          (e.detail as { runId?: string }).runId === res.body.runId,
+      );
+      return ended.length > 0 ? ended : undefined;
+    });
+    expect(failed).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App, ExecutionMode } from "../../domain/app";
-import { PipelineStartError } from "../../domain/errors";
 import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { admitRecordedRuns } from "../../usecases/admit-runs";
@@ -209,21 +208,18 @@ describe("queued mode", () => {
     expect(await ports.queue.holder("shop")).toBe(orphan.id);
   });
 
-  it("keeps a run Step Functions would not start next in line, and starts it on the next try", async () => {
+  it("fails a run whose execution cannot start when the slot passes on, and gives the slot to the next", async () => {
     await register("queued");
     const first = await startRun(ports, shop, revision, trigger);
     const second = await startRun(ports, shop, revision, trigger);
     const third = await startRun(ports, shop, revision, trigger);
     ports.executions.failNext = true;
 
-    // The status-change event of the first run's end is delivered again after the failure.
-    await expect(runToEnd(first.id)).rejects.toBeInstanceOf(PipelineStartError);
-    await executionEnded(ports, first.id, { status: "SUCCEEDED" });
+    await runToEnd(first.id);
 
-    expect(await status(second.id)).toBe("QUEUED");
-    expect(ports.executions.started).toEqual([first.id, second.id]);
-    expect(await ports.queue.holder("shop")).toBe(second.id);
-    expect(await status(third.id)).toBe("QUEUED");
+    expect(await status(second.id)).toBe("FAILED");
+    expect((await ports.runs.get(second.id))?.error?.error).toBe("PipelineStartFailed");
+    expect(ports.executions.started).toEqual([first.id, third.id]);
   });
 });
 
