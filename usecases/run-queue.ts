@@ -37,6 +37,8 @@ export interface PipelineInput {
  * queued modes, the slot), so the next try starts it.
  */
 export async function admitRun(ports: QueuePorts, run: Run): Promise<void> {
+  // Stopped before its admission, or let in already by an earlier delivery of its record.
+  if ((await ports.runs.get(run.id))?.status !== "QUEUED") return;
   const mode = run.executionMode ?? "queued";
   if (mode === "parallel") {
     await launchRun(ports, run);

@@ -4,6 +4,7 @@ import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { admitRecordedRuns } from "../../usecases/admit-runs";
 import { nextStep } from "../../usecases/next-step";
+import { stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
 import { recordRun } from "../../usecases/start-run";
 import {
@@ -238,6 +239,17 @@ describe("admission from the table's stream", () => {
 
     expect(retry).toEqual([]);
     expect(ports.executions.started).toEqual([record.run.id]);
+  });
+
+  it("starts nothing for a run that was stopped before it was let in", async () => {
+    const record = await recorded("parallel");
+    await stopRun(ports, record.run.id, "ada", {});
+
+    const retry = await admitRecordedRuns(ports, [record], RETRY_MS);
+
+    expect(retry).toEqual([]);
+    expect(await status(record.run.id)).toBe("STOPPED");
+    expect(ports.executions.started).toEqual([]);
   });
 
   it("asks for a run and those after it again when Step Functions refuses, and starts it then", async () => {
