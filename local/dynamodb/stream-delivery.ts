@@ -39,6 +39,8 @@ export interface DeliveryTiming {
 }
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** How long a consumer's checkpoint may lag its deliveries; at most one write each this long. */
+const CHECKPOINT_DELAY_MS = 100;
 
 /**
  * Delivers stream records to their consumers the way a Lambda event source mapping does: one
@@ -96,6 +98,8 @@ export class StreamDelivery {
 class ConsumerLoop {
   private readonly pending: StreamRecord[] = [];
   private checkpoint: string;
+  /** A checkpoint moved on but not yet written, and the timer that writes it. */
+  private unsaved: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private stopping = false;
   private busy = false;
@@ -140,6 +144,7 @@ class ConsumerLoop {
       this.retryTimer.resolve();
     }
     await this.running;
+    this.save();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -211,9 +216,7 @@ class ConsumerLoop {
       if (record.time >= cutoff && this.passes(record)) break;
       skipped++;
     }
-    // Records no filter takes are not worth a checkpoint of their own: read again after a
-    // restart, they are skipped again. The next delivered batch's checkpoint covers them.
-    if (skipped > 0) this.advance(skipped, this.pending.slice(0, skipped), false);
+    if (skipped > 0) this.advance(skipped, this.pending.slice(0, skipped));
     const batch: StreamRecord[] = [];
     for (const record of this.pending) {
       if (batch.length >= size) break;
@@ -258,12 +261,21 @@ class ConsumerLoop {
   }
 
   /** Drops the first `count` records of the queue and moves the checkpoint after them. */
-  private advance(count: number, records: StreamRecord[], save = true): void {
+  private advance(count: number, records: StreamRecord[]): void {
     if (count === 0) return;
     const last = records[count - 1] as StreamRecord;
     this.pending.splice(0, count);
     this.checkpoint = last.seq;
-    if (save) writeFileAtomic(this.file, JSON.stringify({ sequenceNumber: this.checkpoint }));
+    // Written a moment later, once for the batches of that moment: a crash before then only
+    // delivers those records again, which at-least-once delivery allows.
+    this.unsaved ??= setTimeout(() => this.save(), CHECKPOINT_DELAY_MS).unref();
+  }
+
+  private save(): void {
+    if (this.unsaved === undefined) return;
+    clearTimeout(this.unsaved);
+    this.unsaved = undefined;
+    writeFileAtomic(this.file, JSON.stringify({ sequenceNumber: this.checkpoint }));
   }
 }
 
