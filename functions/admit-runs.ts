@@ -35,11 +35,11 @@ export const handler = middy(async (event: DynamoDBStreamEvent): Promise<DynamoD
     return [{ sequenceNumber, run: run.data, recordedAt }];
   });
   const { SLUICE_ADMISSION_RETRY_SECONDS } = EnvSchema.parse(process.env);
-  const retry = await admitRecordedRuns(
+  const { retry, failure } = await admitRecordedRuns(
     queuePorts(),
     records,
     SLUICE_ADMISSION_RETRY_SECONDS * 1000,
   );
-  if (retry.length > 0) logger.warn("runs to admit again", { count: retry.length });
+  if (retry.length > 0) logger.warn("runs to admit again", { count: retry.length, error: failure });
   return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
 });

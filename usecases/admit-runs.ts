@@ -11,6 +11,12 @@ export interface RecordedRun {
   recordedAt: number;
 }
 
+/** The records to deliver again, from the first that failed, and why it failed. */
+export interface AdmissionResult {
+  retry: string[];
+  failure?: unknown;
+}
+
 /**
  * Admits runs in the order they were recorded. A failed admission, and those after it, are
  * answered as sequence numbers to deliver again, so the stream retries them in order: a Step
@@ -21,22 +27,25 @@ export async function admitRecordedRuns(
   ports: QueuePorts,
   records: readonly RecordedRun[],
   retryForMs: number,
-): Promise<string[]> {
-  const fromHere = (i: number) => records.slice(i).map((r) => r.sequenceNumber);
+): Promise<AdmissionResult> {
+  const fromHere = (i: number, failure: unknown) => ({
+    retry: records.slice(i).map((r) => r.sequenceNumber),
+    failure,
+  });
   for (const [i, record] of records.entries()) {
     try {
       await admitRun(ports, record.run);
     } catch (err) {
       const age = ports.clock.now().getTime() - record.recordedAt;
-      if (!(err instanceof PipelineStartError) || age < retryForMs) return fromHere(i);
+      if (!(err instanceof PipelineStartError) || age < retryForMs) return fromHere(i, err);
       try {
         await failToStart(ports, err.runId, causeOf(err));
-      } catch {
-        return fromHere(i);
+      } catch (failed) {
+        return fromHere(i, failed);
       }
       // Another run's start failed on this one's way in: this one is still to be let in.
-      if (err.runId !== record.run.id) return fromHere(i);
+      if (err.runId !== record.run.id) return fromHere(i, err);
     }
   }
-  return [];
+  return { retry: [] };
 }

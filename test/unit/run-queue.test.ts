@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App, ExecutionMode } from "../../domain/app";
+import { PipelineStartError } from "../../domain/errors";
 import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { admitRecordedRuns } from "../../usecases/admit-runs";
@@ -235,7 +236,7 @@ describe("admission from the table's stream", () => {
   it("lets a recorded run in and answers nothing to deliver again", async () => {
     const record = await recorded("parallel");
 
-    const retry = await admitRecordedRuns(ports, [record], RETRY_MS);
+    const { retry } = await admitRecordedRuns(ports, [record], RETRY_MS);
 
     expect(retry).toEqual([]);
     expect(ports.executions.started).toEqual([record.run.id]);
@@ -245,7 +246,7 @@ describe("admission from the table's stream", () => {
     const record = await recorded("parallel");
     await stopRun(ports, record.run.id, "ada", {});
 
-    const retry = await admitRecordedRuns(ports, [record], RETRY_MS);
+    const { retry } = await admitRecordedRuns(ports, [record], RETRY_MS);
 
     expect(retry).toEqual([]);
     expect(await status(record.run.id)).toBe("STOPPED");
@@ -257,11 +258,12 @@ describe("admission from the table's stream", () => {
     const second = await recorded("parallel");
     ports.executions.failNext = true;
 
-    const retry = await admitRecordedRuns(ports, [first, second], RETRY_MS);
+    const failed = await admitRecordedRuns(ports, [first, second], RETRY_MS);
     const again = await admitRecordedRuns(ports, [first, second], RETRY_MS);
 
-    expect(retry).toEqual([first.sequenceNumber, second.sequenceNumber]);
-    expect(again).toEqual([]);
+    expect(failed.retry).toEqual([first.sequenceNumber, second.sequenceNumber]);
+    expect(failed.failure).toBeInstanceOf(PipelineStartError);
+    expect(again.retry).toEqual([]);
     expect(await status(first.run.id)).toBe("QUEUED");
     expect(ports.executions.started).toEqual([first.run.id, second.run.id]);
   });
@@ -274,7 +276,7 @@ describe("admission from the table's stream", () => {
       ports.executions.failNext = true;
       const late = { ...stuck, recordedAt: stuck.recordedAt - RETRY_MS };
 
-      const retry = await admitRecordedRuns(ports, [late, next], RETRY_MS);
+      const { retry } = await admitRecordedRuns(ports, [late, next], RETRY_MS);
 
       expect(retry).toEqual([]);
       expect(await ports.runs.get(stuck.run.id)).toMatchObject({
