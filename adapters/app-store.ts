@@ -1,10 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { type App, AppSchema } from "../domain/app";
+import { type AppRepository, systemClock } from "../domain/ports";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
+import { INTAKE_CACHE_MS, TtlCache } from "./ttl-cache";
 
 /** Registered apps and their pipeline definitions, in the single Sluice table. */
-export class AppStore {
+export class AppStore implements AppRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -27,4 +29,33 @@ export class AppStore {
 /** The stack's apps' store, over the container's client. */
 export function appStore(): AppStore {
   return new AppStore(dynamoDocument(), stackConfig().table);
+}
+
+/**
+ * Apps as the intake reads them: a definition read is kept for a short while in the container,
+ * so deliveries in a row read the table once. A changed definition reaches new runs within the
+ * cache's time; an app not found is not kept, so a newly registered one is found at once.
+ */
+export class CachedApps implements AppRepository {
+  constructor(
+    private readonly store: AppRepository,
+    private readonly cache: TtlCache<App>,
+  ) {}
+
+  get(name: string): Promise<App | undefined> {
+    return this.cache.get(name, () => this.store.get(name));
+  }
+
+  async put(app: App): Promise<void> {
+    await this.store.put(app);
+    this.cache.set(app.name, app);
+  }
+}
+
+let cachedApps: CachedApps | undefined;
+
+/** The stack's apps as the intake reads them, with the container's cache. */
+export function intakeApps(): CachedApps {
+  cachedApps ??= new CachedApps(appStore(), new TtlCache(INTAKE_CACHE_MS, systemClock));
+  return cachedApps;
 }

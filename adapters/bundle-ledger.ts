@@ -3,7 +3,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
   type BundleRejection,
@@ -13,7 +12,6 @@ import {
 } from "../domain/bundles/release-record";
 import type { BundleLedger } from "../domain/ports";
 import { dynamoDocument } from "./clients/dynamodb";
-import { conditionalWrite } from "./conditional-write";
 import { stackConfig } from "./config";
 
 /** Refusals are kept long enough for an uploader to read why, then left to the table's TTL. */
@@ -21,8 +19,8 @@ const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
  * Bundle releases in the single Sluice table, one partition per app version: the release (the
- * one accepted bundle, written once by a conditional put) and the uploads that were refused,
- * one item per S3 object.
+ * one accepted bundle, written once, conditionally, with the run it starts: see
+ * RunStore.create) and the uploads that were refused, one item per S3 object.
  */
 export class DynamoBundleLedger implements BundleLedger {
   constructor(
@@ -39,30 +37,6 @@ export class DynamoBundleLedger implements BundleLedger {
       }),
     );
     return Item ? BundleReleaseSchema.parse(Item) : undefined;
-  }
-
-  async claim(release: BundleRelease): Promise<boolean> {
-    return conditionalWrite(
-      this.doc,
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: partition(release.app, release.version), sk: "RELEASE", ...release },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  }
-
-  async reassign(release: BundleRelease, runId: string): Promise<boolean> {
-    return conditionalWrite(
-      this.doc,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: partition(release.app, release.version), sk: "RELEASE" },
-        UpdateExpression: "SET runId = :runId",
-        ConditionExpression: "runId = :was",
-        ExpressionAttributeValues: { ":runId": runId, ":was": release.runId },
-      }),
-    );
   }
 
   async recordRejection(rejection: BundleRejection): Promise<void> {
@@ -99,6 +73,11 @@ export class DynamoBundleLedger implements BundleLedger {
       .sort((a, b) => b.at.localeCompare(a.at));
     return { release: release ? BundleReleaseSchema.parse(release) : undefined, rejections };
   }
+}
+
+/** The release's item, as its claim writes it. */
+export function releaseItem(release: BundleRelease): Record<string, unknown> {
+  return { pk: partition(release.app, release.version), sk: "RELEASE", ...release };
 }
 
 function partition(app: string, version: string): string {

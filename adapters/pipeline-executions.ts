@@ -16,6 +16,7 @@ import { ConflictError } from "../domain/errors";
 import type { ExecutionEnd, ExecutionStatus, PipelineEngine } from "../domain/ports";
 import { sfn } from "./clients/sfn";
 import { stackConfig } from "./config";
+import { executionArnOf } from "./execution-arn";
 
 /** The pipeline's executions; the run id is the execution name, so a run starts at most once. */
 export class PipelineExecutions implements PipelineEngine {
@@ -25,7 +26,7 @@ export class PipelineExecutions implements PipelineEngine {
   ) {}
 
   arnOf(runId: string): string {
-    return `${this.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+    return executionArnOf(this.stateMachineArn, runId);
   }
 
   async start(runId: string, input: unknown): Promise<string> {

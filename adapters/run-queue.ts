@@ -27,13 +27,14 @@ export class DynamoRunQueue implements RunQueue {
     );
   }
 
-  async waiting(app: string): Promise<QueuedRun[]> {
+  async waiting(app: string, limit?: number): Promise<QueuedRun[]> {
     const { Items = [] } = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :queue)",
         ExpressionAttributeValues: { ":pk": `APP#${app}`, ":queue": "QUEUE#" },
         ConsistentRead: true,
+        ...(limit === undefined ? {} : { Limit: limit }),
       }),
     );
     return Items.map((i) => ({ runId: String(i.runId), createdAt: String(i.createdAt) }));

@@ -7,8 +7,11 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { monotonicFactory } from "ulid";
+import { BundleReleaseSchema } from "../domain/bundles/release-record";
 import { ConflictError, TransientError } from "../domain/errors";
+import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../domain/intake-claims";
 import { EVENT_ID_FIELD, type LifecycleEvent } from "../domain/lifecycle-events";
 import type { RunRepository } from "../domain/ports";
 import { type BundleRevision, BundleRevisionSchema } from "../domain/revision";
@@ -21,8 +24,15 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
+import {
+  DeliveryRecordSchema,
+  deliveryItem,
+  PayloadHolderSchema,
+  payloadItem,
+} from "./delivery-log";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -43,22 +53,38 @@ export class RunStore implements RunRepository {
     private readonly table: string,
   ) {}
 
-  async create(run: Run, events: readonly LifecycleEvent[]): Promise<void> {
+  async create(
+    run: Run,
+    events: readonly LifecycleEvent[],
+    claims: readonly IntakeClaim[] = [],
+  ): Promise<void> {
     const now = run.createdAt;
-    await this.transact(
-      [
-        {
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...runKeys(run), ...run },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      },
+      ...claims.map(
+        (claim): TransactItem => ({
           Put: {
             TableName: this.table,
-            Item: { ...runKeys(run), ...run },
+            Item: claimItem(claim),
             ConditionExpression: "attribute_not_exists(pk)",
+            // The claim made before comes back with the refusal, so no read is needed.
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           },
-        },
-        ...events.map((e) => this.outboxPut(run.id, e, now)),
-      ],
-      run.id,
-      `run ${run.id} already exists`,
-    );
+        }),
+      ),
+      ...events.map((e) => this.outboxPut(run.id, e, now)),
+    ];
+    try {
+      await this.transact(items, run.id, `run ${run.id} already exists`);
+    } catch (err) {
+      throw takenClaim(err, claims) ?? err;
+    }
   }
 
   async get(runId: string): Promise<RunView | undefined> {
@@ -250,6 +276,38 @@ export class RunStore implements RunRepository {
 /** The revision that last succeeded in one of an app's deployment groups. */
 function groupKey(app: string, application: string, deploymentGroup: string) {
   return { pk: `APP#${app}`, sk: `GROUP#${application}#${deploymentGroup}` };
+}
+
+function claimItem(claim: IntakeClaim): Record<string, unknown> {
+  switch (claim.kind) {
+    case "delivery":
+      return deliveryItem(claim.delivery);
+    case "payload":
+      return payloadItem(claim.delivery);
+    case "release":
+      return releaseItem(claim.release);
+  }
+}
+
+/** The first claim a cancelled transaction found made before, from its cancellation reasons. */
+function takenClaim(err: unknown, claims: readonly IntakeClaim[]): ClaimTakenError | undefined {
+  const cancelled = (err as { cause?: unknown }).cause;
+  if (!(cancelled instanceof TransactionCanceledException)) return undefined;
+  // The run's own item comes first, then the claims in order.
+  const reasons = cancelled.CancellationReasons?.slice(1, 1 + claims.length) ?? [];
+  for (const [i, reason] of reasons.entries()) {
+    if (reason.Code !== "ConditionalCheckFailed" || !reason.Item) continue;
+    const claim = claims[i] as IntakeClaim;
+    const item = unmarshall(reason.Item as never);
+    const taken: TakenClaim =
+      claim.kind === "delivery"
+        ? { kind: "delivery", holder: DeliveryRecordSchema.parse(item) }
+        : claim.kind === "payload"
+          ? { kind: "payload", holder: PayloadHolderSchema.parse(item) }
+          : { kind: "release", holder: BundleReleaseSchema.parse(item) };
+    return new ClaimTakenError(taken, { cause: cancelled });
+  }
+  return undefined;
 }
 
 function runKeys(run: Run): Record<string, string> {

@@ -4,22 +4,32 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from "@aws-sdk/client-ssm";
-import type { WebhookSecretRepository } from "../domain/ports";
+import { systemClock, type WebhookSecretRepository } from "../domain/ports";
 import { ssm } from "./clients/ssm";
 import { stackConfig } from "./config";
+import { INTAKE_CACHE_MS, TtlCache } from "./ttl-cache";
 
 /**
  * Webhook secrets as SSM SecureString parameters, `<prefix>/apps/<app>/webhook-secret`,
- * encrypted with the account's `aws/ssm` key. Nothing is cached, so a rotated secret takes
- * effect on the next delivery in every Lambda container.
+ * encrypted with the account's `aws/ssm` key. A secret read is kept for a short while in the
+ * container (`cache`), so deliveries in a row read SSM once; `fresh` reads it anew, which the
+ * intake does before refusing a signature, so a rotation to a new secret works at once.
  */
 export class SecretStore implements WebhookSecretRepository {
   constructor(
     private readonly ssm: SSMClient,
     private readonly prefix: string,
+    private readonly cache?: TtlCache<string>,
   ) {}
 
-  async get(app: string): Promise<string | undefined> {
+  async get(app: string, options?: { fresh?: boolean }): Promise<string | undefined> {
+    if (!this.cache) return this.read(app);
+    return options?.fresh
+      ? this.cache.refresh(app, () => this.read(app))
+      : this.cache.get(app, () => this.read(app));
+  }
+
+  private async read(app: string): Promise<string | undefined> {
     try {
       const { Parameter } = await this.ssm.send(
         new GetParameterCommand({ Name: this.nameOf(app), WithDecryption: true }),
@@ -41,6 +51,7 @@ export class SecretStore implements WebhookSecretRepository {
         Description: `Sluice webhook secret of app ${app}`,
       }),
     );
+    this.cache?.set(app, secret);
   }
 
   private nameOf(app: string): string {
@@ -48,7 +59,14 @@ export class SecretStore implements WebhookSecretRepository {
   }
 }
 
-/** The stack's webhook secrets, over the container's client. */
+let store: SecretStore | undefined;
+
+/** The stack's webhook secrets, over the container's client, with the container's cache. */
 export function secretStore(): SecretStore {
-  return new SecretStore(ssm(), stackConfig().secretsPrefix);
+  store ??= new SecretStore(
+    ssm(),
+    stackConfig().secretsPrefix,
+    new TtlCache(INTAKE_CACHE_MS, systemClock),
+  );
+  return store;
 }

@@ -133,7 +133,7 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   }
   const bare = await startBareVerifier(secret);
   console.log(
-    `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice | a bare Node server checking their HMAC | Sluice/bare`,
+    `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice (answered) | a bare Node server checking their HMAC | Sluice/bare | Sluice, until every run it started has ended`,
   );
   const sluiceUrl = stack && `${stack.endpoints.api}/webhooks/github?app=${app}`;
   let accepted = 0;
@@ -147,18 +147,22 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
     for (const senders of SENDERS) {
       const deliveries = githubPushes(secret, DELIVERIES);
       let sluice: LoadResult | undefined;
+      let drained = "";
       if (sluiceUrl && ends) {
+        const t0 = performance.now();
         sluice = await drive(sluiceUrl, deliveries, senders);
         accepted += startedRuns(sluice);
         // The runs it started end before the bare server's turn and the next level.
         if (!(await ends.untilAppEnded(app, accepted))) console.log("  (some runs never ended)");
+        const seconds = (performance.now() - t0) / 1000;
+        drained = ` | ${(deliveries.length / seconds).toFixed(1).padStart(6)}/s`;
       }
       const baseline = await drive(bare.url, deliveries, senders);
       const ratio = sluice
         ? `${((100 * sluice.perSecond) / baseline.perSecond).toFixed(1)} %`
         : "-";
       console.log(
-        `${label(`  ${senders} sender${senders === 1 ? "" : "s"}`)} ${sluice ? figure(sluice) : NEEDS_TRANSACTIONS} | ${figure(baseline)} | ${ratio}`,
+        `${label(`  ${senders} sender${senders === 1 ? "" : "s"}`)} ${sluice ? figure(sluice) : NEEDS_TRANSACTIONS} | ${figure(baseline)} | ${ratio}${drained}`,
       );
     }
   } finally {

@@ -79,15 +79,15 @@ export class RejectedError extends SluiceError {
 }
 
 /**
- * The pipeline could not be started for a recorded run, which is now FAILED. Shown to the caller
- * (a git host retries on a 5xx) without the AWS error, which only the log gets.
+ * Step Functions would not start a recorded run's pipeline. Transient: admission tries again
+ * (the table's stream redelivers the run) until it gives up and ends the run FAILED.
  */
 export class PipelineStartError extends TransientError {
-  constructor(runId: string, options?: ErrorOptions) {
-    super(`the pipeline could not start run ${runId}, which is marked FAILED; try again`, {
-      ...options,
-      expose: true,
-    });
+  constructor(
+    readonly runId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Step Functions would not start the pipeline of run ${runId}`, options);
     this.name = "PipelineStartError";
   }
 }

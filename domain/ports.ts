@@ -1,5 +1,6 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
+import type { IntakeClaim } from "./intake-claims";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { BundleRevision } from "./revision";
 import type { HostResult, Run, RunView } from "./run";
@@ -12,8 +13,16 @@ export interface AppRepository {
 }
 
 export interface RunRepository {
-  /** Records a new run with its events; a ConflictError if it exists. */
-  create(run: Run, events: readonly LifecycleEvent[]): Promise<void>;
+  /**
+   * Records a new run with its events and the claims of the intake that brought it, all in one
+   * write or nothing: a ClaimTakenError names a claim made before (the first, when several
+   * were), a ConflictError says the run exists.
+   */
+  create(
+    run: Run,
+    events: readonly LifecycleEvent[],
+    claims?: readonly IntakeClaim[],
+  ): Promise<void>;
   get(runId: string): Promise<RunView | undefined>;
   listByApp(app: string, limit?: number): Promise<Run[]>;
   /**
@@ -39,8 +48,8 @@ export interface QueuedRun {
 /** Runs waiting their turn, and the one slot a queued or superseded app runs in. */
 export interface RunQueue {
   enqueue(app: string, run: QueuedRun): Promise<void>;
-  /** Oldest first, read consistently. */
-  waiting(app: string): Promise<QueuedRun[]>;
+  /** Oldest first, read consistently; the first `limit` of them when it is given. */
+  waiting(app: string, limit?: number): Promise<QueuedRun[]>;
   /** Removes a waiting run; only one caller gets true, so only one acts on it. */
   take(app: string, run: QueuedRun): Promise<boolean>;
   holder(app: string): Promise<string | undefined>;
@@ -97,7 +106,8 @@ export interface ReleaseObjects {
 
 /** Each app's webhook secret, kept encrypted; never logged. */
 export interface WebhookSecretRepository {
-  get(app: string): Promise<string | undefined>;
+  /** May answer from a short-lived cache; `fresh` reads the stored secret itself. */
+  get(app: string, options?: { fresh?: boolean }): Promise<string | undefined>;
   /** Replaces any earlier secret, so the old one stops verifying at once. */
   put(app: string, secret: string): Promise<void>;
 }
@@ -108,7 +118,7 @@ export interface DeliveryKey {
   deliveryId: string;
 }
 
-/** A webhook delivery that has been accepted, and the run it starts. */
+/** A webhook delivery that has been accepted, and the run it started. */
 export interface DeliveryRecord extends DeliveryKey {
   runId: string;
   /** SHA-256 of the body as signed, hex. */
@@ -120,18 +130,7 @@ export interface DeliveryRecord extends DeliveryKey {
 }
 
 export interface DeliveryRepository {
-  /** Records the delivery unless the app has it from that host already; only one caller gets true. */
-  claim(record: DeliveryRecord): Promise<boolean>;
-  /**
-   * Records that the delivery's body has been taken, unless another delivery of the same app and
-   * host brought the very same bytes: then the id of that delivery.
-   */
-  claimPayload(record: DeliveryRecord): Promise<string | undefined>;
   get(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
-  /** Forgets a claim and its payload that started no run, if they still name that run. */
-  release(record: DeliveryRecord): Promise<void>;
-  /** Points the delivery at another run if it still names record's run; only one caller gets true. */
-  reassign(record: DeliveryRecord, runId: string): Promise<boolean>;
 }
 
 /** A release bundle copied to a local file, with the SHA-256 of the bytes read. */
@@ -156,11 +155,8 @@ export interface BundleDownloads {
 
 /** The bundle each app version was released with, and the uploads that were refused. */
 export interface BundleLedger {
+  /** The version's release; it is recorded together with its run (an IntakeClaim). */
   release(app: string, version: string): Promise<BundleRelease | undefined>;
-  /** Records the release unless the version has one already; only one caller gets true. */
-  claim(release: BundleRelease): Promise<boolean>;
-  /** Points the release at another run if it still names release's run; only one caller gets true. */
-  reassign(release: BundleRelease, runId: string): Promise<boolean>;
   recordRejection(rejection: BundleRejection): Promise<void>;
   /** The version's release if it has one, and every refused upload of it, latest first. */
   history(

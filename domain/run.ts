@@ -1,5 +1,5 @@
 import { monotonicFactory } from "ulid";
-import { AppNameSchema } from "./app";
+import { AppNameSchema, ExecutionModeSchema } from "./app";
 import { PlanSchema } from "./plan";
 import { BundleRevisionSchema, RevisionSchema } from "./revision";
 import * as z from "./zod";
@@ -144,6 +144,11 @@ export const RunSchema = z.object({
   executionArn: z.optional(z.string()),
   error: z.optional(RunErrorSchema),
   plan: PlanSchema,
+  /**
+   * The app's execution mode when the run was recorded, which its admission follows. Runs
+   * recorded before it was kept were admitted as they were recorded.
+   */
+  executionMode: z.optional(ExecutionModeSchema),
   /** Index of the plan step the run is in; -1 before its first. */
   cursor: z._default(z.number().check(z.int(), z.gte(-1)), -1),
   /** 1, and one more for each retry. */

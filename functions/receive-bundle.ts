@@ -3,7 +3,7 @@ import middy from "@middy/core";
 import { appStore } from "../adapters/app-store";
 import { bundleLedger } from "../adapters/bundle-ledger";
 import { eventBus } from "../adapters/event-bus";
-import { queuePorts } from "../adapters/queue-ports";
+import { intakePorts } from "../adapters/intake-ports";
 import { releaseBucket } from "../adapters/release-bucket";
 import { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "../domain/bundles/limits";
 import * as z from "../domain/zod";
@@ -45,7 +45,7 @@ export const handler = middy(async (event: unknown) => {
   const { Records } = S3EventSchema.parse(event);
   const releases = releaseBucket();
   const ports = {
-    ...queuePorts(),
+    ...intakePorts(),
     apps: appStore(),
     events: eventBus(),
     downloads: releases,

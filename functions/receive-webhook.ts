@@ -1,15 +1,17 @@
-import { appStore } from "../adapters/app-store";
-import { deliveryLog } from "../adapters/delivery-log";
-import { queuePorts } from "../adapters/queue-ports";
+import { intakeApps } from "../adapters/app-store";
+import { intakePorts } from "../adapters/intake-ports";
 import { secretStore } from "../adapters/secret-store";
 import { type ApiEvent, type ApiResult, apiHandler, json } from "../http/api";
 import { logger } from "../http/logger";
 import { receiveWebhook, type WebhookOutcome } from "../usecases/receive-webhook";
 
-/** POST /webhooks/{provider}?app=<app>: a git host's delivery; answers before any build starts. */
+/**
+ * POST /webhooks/{provider}?app=<app>: a git host's delivery, answered once its run is recorded
+ * (one write); the run's pipeline starts from the table's stream.
+ */
 export const handler = apiHandler(async (event) => {
   const outcome = await receiveWebhook(
-    { ...queuePorts(), apps: appStore(), secrets: secretStore(), deliveries: deliveryLog() },
+    { ...intakePorts(), apps: intakeApps(), secrets: secretStore() },
     {
       provider: event.pathParameters?.provider ?? "",
       app: event.queryStringParameters?.app,

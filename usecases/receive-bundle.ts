@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { App } from "../domain/app";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
 import { parseReleaseKey, type ReleaseKey } from "../domain/bundles/release-key";
@@ -10,11 +9,10 @@ import {
   releaseRevision,
   type UploadRejectionCode,
 } from "../domain/bundles/release-record";
-import { ConflictError } from "../domain/errors";
+import { ClaimTakenError } from "../domain/intake-claims";
 import type { BundleDownloads, BundleLedger, EventPublisher } from "../domain/ports";
 import { newRunId, type RunTrigger } from "../domain/run";
-import { admitRun, failedToStart } from "./run-queue";
-import { type StartRunPorts, startRun } from "./start-run";
+import { recordRun, type StartRunPorts } from "./start-run";
 
 export interface ReceiveBundlePorts extends StartRunPorts {
   /** Where a refused upload is announced; it belongs to no run, so it has no outbox. */
@@ -49,9 +47,9 @@ export type ReceiveOutcome =
 /**
  * Turns one upload to the releases bucket into at most one run. S3 may deliver its event more
  * than once, and a version may be uploaded again: a version is released once, by a conditional
- * write of its bytes' SHA-256, and only the delivery that wrote it starts the run. The same
- * bytes again are a duplicate; other bytes for a released version are refused. The object is
- * only ever read.
+ * write of its bytes' SHA-256 in the same write that records its run, so only the delivery that
+ * wrote it starts a run, and no release is ever without its run. The same bytes again are a
+ * duplicate; other bytes for a released version are refused. The object is only ever read.
  */
 export async function receiveBundle(
   ports: ReceiveBundlePorts,
@@ -80,7 +78,7 @@ export async function receiveBundle(
     );
   }
   const recorded = await ports.ledger.release(release.app, release.version);
-  if (recorded && isSameObject(recorded, upload)) return settle(ports, app, recorded);
+  if (recorded && isSameObject(recorded, upload)) return duplicateOf(recorded);
   const dir = await mkdtemp(join(options.workDir, "sluice-bundle-"));
   let seen = upload;
   try {
@@ -102,7 +100,7 @@ export async function receiveBundle(
     );
     if (!object) return { outcome: "gone" };
     seen = { ...upload, etag: object.etag, ...pick(object, "versionId") };
-    if (recorded) return sameBytesOrRefuse(ports, app, seen, release, recorded, object.sha256);
+    if (recorded) return sameBytesOrRefuse(ports, seen, release, recorded, object.sha256);
     await inspectBundle(file, release.format, options.limits);
     const now = ports.clock.now();
     const candidate: BundleRelease = {
@@ -118,12 +116,16 @@ export async function receiveBundle(
       ...pick(upload, "by"),
       recordedAt: now.toISOString(),
     };
-    if (!(await ports.ledger.claim(candidate))) {
-      const winner = await ports.ledger.release(release.app, release.version);
-      if (!winner) throw new Error(`release of ${upload.key} was claimed, then vanished`);
-      return sameBytesOrRefuse(ports, app, seen, release, winner, object.sha256);
+    try {
+      await recordRun(ports, app, releaseRevision(candidate), triggerOf(candidate), {
+        runId: candidate.runId,
+        claims: [{ kind: "release", release: candidate }],
+      });
+      return { outcome: "started", runId: candidate.runId };
+    } catch (err) {
+      if (!(err instanceof ClaimTakenError && err.taken.kind === "release")) throw err;
+      return sameBytesOrRefuse(ports, seen, release, err.taken.holder, object.sha256);
     }
-    return startReleaseRun(ports, app, candidate);
   } catch (err) {
     if (!(err instanceof BundleRejectedError)) throw err;
     return reject(ports, seen, release, { code: err.code, reason: err.message });
@@ -134,56 +136,21 @@ export async function receiveBundle(
 
 function sameBytesOrRefuse(
   ports: ReceiveBundlePorts,
-  app: App,
   upload: UploadedObject,
   release: ReleaseKey,
   recorded: BundleRelease,
   sha256: string,
 ): Promise<ReceiveOutcome> {
-  if (recorded.sha256 === sha256) return settle(ports, app, recorded);
+  if (recorded.sha256 === sha256) return Promise.resolve(duplicateOf(recorded));
   return reject(ports, upload, release, {
     code: "VERSION_EXISTS",
     reason: `version ${release.version} of app ${release.app} was already released with sha256 ${recorded.sha256} (run ${recorded.runId}); this upload's sha256 is ${sha256}: release it as a new version`,
   });
 }
 
-/**
- * A release already recorded, delivered again. Whatever the delivery that recorded it did not
- * finish is finished here, so a delivery that died half-way loses no run: a missing run is
- * created under the recorded id (conditionally, so two deliveries still make one run), one
- * recorded but never let in is let in, and one whose pipeline could not start is replaced by
- * a new run of the same release.
- */
-async function settle(
-  ports: ReceiveBundlePorts,
-  app: App,
-  release: BundleRelease,
-): Promise<ReceiveOutcome> {
-  const duplicate = { outcome: "duplicate", runId: release.runId } as const;
-  const run = await ports.runs.get(release.runId);
-  if (!run) return startReleaseRun(ports, app, release);
-  if (failedToStart(run)) {
-    const retry = { ...release, runId: newRunId(ports.clock.now()) };
-    if (!(await ports.ledger.reassign(release, retry.runId))) return duplicate;
-    return startReleaseRun(ports, app, retry);
-  }
-  if (run.status === "QUEUED") await admitRun(ports, app, run);
-  return duplicate;
-}
-
-/** Starts the release's run under its recorded id; someone who got there first made it. */
-async function startReleaseRun(
-  ports: ReceiveBundlePorts,
-  app: App,
-  release: BundleRelease,
-): Promise<ReceiveOutcome> {
-  try {
-    await startRun(ports, app, releaseRevision(release), triggerOf(release), release.runId);
-    return { outcome: "started", runId: release.runId };
-  } catch (err) {
-    if (err instanceof ConflictError) return { outcome: "duplicate", runId: release.runId };
-    throw err;
-  }
+/** A release already recorded, delivered again: its run was recorded with it. */
+function duplicateOf(release: BundleRelease): ReceiveOutcome {
+  return { outcome: "duplicate", runId: release.runId };
 }
 
 async function reject(

@@ -2,29 +2,26 @@ import { createHash } from "node:crypto";
 import { type App, AppNameSchema } from "../domain/app";
 import {
   BadRequestError,
-  ConflictError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
 } from "../domain/errors";
-import type { DeliveryRecord, DeliveryRepository, WebhookSecretRepository } from "../domain/ports";
+import { ClaimTakenError, type IntakeClaim } from "../domain/intake-claims";
+import type { DeliveryRecord, WebhookSecretRepository } from "../domain/ports";
 import { type GitRevision, GitRevisionSchema } from "../domain/revision";
-import { newRunId, type Run, type RunStatus, type RunTrigger } from "../domain/run";
+import { newRunId, type RunStatus, type RunTrigger } from "../domain/run";
 import { matchTriggers } from "../domain/triggers";
 import { formatIssues } from "../domain/validation";
 import { type Change, type Provider, ProviderSchema } from "../domain/webhooks/change";
 import { type ParsedWebhook, parseWebhook, WebhookPayloadError } from "../domain/webhooks/parse";
 import { type IncomingWebhook, verifyWebhook } from "../domain/webhooks/verify";
 import { requireApp } from "./require-app";
-import { admitRun, failedToStart } from "./run-queue";
-import { type StartRunPorts, startRun } from "./start-run";
+import { recordRun, type StartRunPorts } from "./start-run";
 
 /** Far above any push payload; GitHub's own cap on a delivery is 25 MB. */
 export const MAX_WEBHOOK_BODY_BYTES = 5 * 1024 * 1024;
 /** Hosts redeliver for a few days at most; a week of records catches every redelivery. */
 const DELIVERY_RECORD_SECONDS = 7 * 24 * 60 * 60;
-/** Longer than any webhook request may take, so a claim this old without its run was abandoned. */
-const ABANDONED_CLAIM_MS = 60_000;
 const MAX_DELIVERY_ID_LENGTH = 200;
 /**
  * Hosts whose push bodies carry the time of the push (GitHub's `repository.pushed_at`, Gitea's
@@ -44,7 +41,6 @@ const SIGNATURE_HEADERS: Record<Provider, string> = {
 
 export interface ReceiveWebhookPorts extends StartRunPorts {
   secrets: WebhookSecretRepository;
-  deliveries: DeliveryRepository;
 }
 
 export interface WebhookRequest {
@@ -66,8 +62,9 @@ export type WebhookOutcome =
 
 /**
  * Takes one delivery from a git host: checks it is authentic before reading anything from it,
- * then starts a run when a push matches one of the app's triggers. A delivery id is acted on
- * once, however often the host sends it; anything refused leaves no trace.
+ * then records a run when a push matches one of the app's triggers, in one write with the
+ * delivery's claim; the run is let in from the table's stream. A delivery id is acted on once,
+ * however often the host sends it; anything refused leaves no trace.
  */
 export async function receiveWebhook(
   ports: ReceiveWebhookPorts,
@@ -113,6 +110,7 @@ async function authentic(
   app: App,
   request: WebhookRequest,
 ): Promise<IncomingWebhook> {
+  // A secret not found is never cached, so this read is a fresh one then.
   const secret = await ports.secrets.get(app.name);
   if (secret === undefined) {
     throw new UnauthorizedError(`no webhook secret configured for app ${app.name}`);
@@ -128,12 +126,15 @@ async function authentic(
     rawBody,
     receivedAt: ports.clock.now(),
   };
-  if (!(await verifyWebhook(provider, webhook, secret))) {
-    throw new UnauthorizedError(
-      `${header} is missing or does not match app ${app.name}'s webhook secret`,
-    );
+  if (await verifyWebhook(provider, webhook, secret)) return webhook;
+  // The secret may have been rotated since it was cached: read it anew once before refusing.
+  const current = await ports.secrets.get(app.name, { fresh: true });
+  if (current !== undefined && current !== secret) {
+    if (await verifyWebhook(provider, webhook, current)) return webhook;
   }
-  return webhook;
+  throw new UnauthorizedError(
+    `${header} is missing or does not match app ${app.name}'s webhook secret`,
+  );
 }
 
 function utf8(body: Uint8Array): string | undefined {
@@ -168,16 +169,10 @@ async function deploy(
       `delivery id is ${deliveryId.length} characters; at most ${MAX_DELIVERY_ID_LENGTH}`,
     );
   }
-  const toStart: RunToStart = {
-    app,
-    revision: revisionOf(app, change),
-    trigger: triggerOf(change),
-  };
-
+  const revision = revisionOf(app, change);
+  const trigger = triggerOf(change);
   const now = ports.clock.now();
-  // The run id is chosen before the claim and stored with it, so whoever finds the claim
-  // abandoned can create the very run the claimer meant to.
-  const claim: DeliveryRecord = {
+  const delivery: DeliveryRecord = {
     app: app.name,
     provider: change.provider,
     deliveryId,
@@ -186,77 +181,31 @@ async function deploy(
     receivedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + DELIVERY_RECORD_SECONDS,
   };
-  if (await ports.deliveries.claim(claim)) {
-    const original = PUSH_TIMED.has(change.provider)
-      ? await ports.deliveries.claimPayload(claim)
-      : undefined;
-    if (original === undefined) return startClaimed(ports, claim, toStart);
-    // The same signed bytes under a new delivery id: a replay of that delivery (Gitea's
-    // Redeliver sends one too), never a change of its own.
-    await ports.deliveries.release(claim);
-    const first = await ports.deliveries.get({ ...claim, deliveryId: original });
-    if (!first) {
-      throw new ConflictError(
-        `this payload was delivered before, as delivery ${original}; redeliver that one`,
-      );
-    }
-    const outcome = await followUp(ports, first, toStart);
-    return outcome.kind === "duplicate"
-      ? { ...outcome, deliveryId, replayOf: original }
-      : { ...outcome, deliveryId };
-  }
-  const holder = await ports.deliveries.get(claim);
-  if (!holder) {
-    // Released by a claimer whose run failed to start; the host's next attempt claims it.
-    throw new Error(`delivery ${deliveryId} was released while being read`);
-  }
-  return followUp(ports, holder, toStart);
-}
-
-/** What a delivery's run deploys, and for whom. */
-interface RunToStart {
-  app: App;
-  revision: GitRevision;
-  trigger: RunTrigger;
-}
-
-/**
- * A delivery that came before: whatever its first attempt left undone is finished here, so a
- * host's retry never finds its change lost. A run not recorded after a minute is created under
- * the claimed id; one whose pipeline could not start is replaced by a new run; one recorded but
- * never let in is let in. Anything else is a duplicate.
- */
-async function followUp(
-  ports: ReceiveWebhookPorts,
-  holder: DeliveryRecord,
-  toStart: RunToStart,
-): Promise<WebhookOutcome> {
-  const { app, revision, trigger } = toStart;
-  const { deliveryId } = holder;
-  const duplicate = (runId: string) => ({ kind: "duplicate", deliveryId, runId }) as const;
-  const now = ports.clock.now();
-  const run = await ports.runs.get(holder.runId);
-  if (!run) {
-    if (!isAbandoned(holder, now)) return duplicate(holder.runId);
-    try {
-      return started(deliveryId, await startRun(ports, app, revision, trigger, holder.runId));
-    } catch (err) {
-      // Run creation is conditional: another redelivery took the claim over first.
-      if (!(err instanceof ConflictError)) throw err;
-      return duplicate(holder.runId);
+  const claims: IntakeClaim[] = [{ kind: "delivery", delivery }];
+  // The same signed bytes under a new delivery id are a replay of the first delivery (Gitea's
+  // Redeliver sends one too), never a change of their own.
+  if (PUSH_TIMED.has(change.provider)) claims.push({ kind: "payload", delivery });
+  try {
+    const run = await recordRun(ports, app, revision, trigger, {
+      runId: delivery.runId,
+      claims,
+    });
+    return { kind: "started", deliveryId, runId: run.id, status: run.status };
+  } catch (err) {
+    if (!(err instanceof ClaimTakenError)) throw err;
+    const { taken } = err;
+    switch (taken.kind) {
+      case "payload":
+        return {
+          kind: "duplicate",
+          deliveryId,
+          runId: taken.holder.runId,
+          replayOf: taken.holder.deliveryId,
+        };
+      default:
+        return { kind: "duplicate", deliveryId, runId: taken.holder.runId };
     }
   }
-  if (failedToStart(run)) {
-    // The host retries because the first attempt answered 503: this one gets a run of its own.
-    const retry = { ...holder, runId: newRunId(now) };
-    if (await ports.deliveries.reassign(holder, retry.runId)) {
-      return startClaimed(ports, retry, toStart);
-    }
-    return duplicate((await ports.deliveries.get(holder))?.runId ?? run.id);
-  }
-  // Whoever recorded the run may have died before letting it in; letting it in again is harmless.
-  if (run.status === "QUEUED") await admitRun(ports, app, run);
-  return duplicate(run.id);
 }
 
 function sha256(body: Uint8Array): string {
@@ -285,29 +234,4 @@ function triggerOf(change: Change): RunTrigger {
     ...(change.author === "" ? {} : { by: change.author }),
     ...(reason === "" ? {} : { reason }),
   };
-}
-
-async function startClaimed(
-  ports: ReceiveWebhookPorts,
-  claim: DeliveryRecord,
-  { app, revision, trigger }: RunToStart,
-): Promise<WebhookOutcome> {
-  try {
-    return started(claim.deliveryId, await startRun(ports, app, revision, trigger, claim.runId));
-  } catch (err) {
-    // Without its run the claim would turn the host's retry away as a duplicate for a
-    // minute; if this clean-up fails too, the abandoned-claim rule still frees it later.
-    const run = await ports.runs.get(claim.runId).catch(() => "unknown");
-    if (run === undefined) await ports.deliveries.release(claim).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** A claim whose run is not recorded, made longer ago than any webhook request may take. */
-function isAbandoned(holder: DeliveryRecord, now: Date): boolean {
-  return now.getTime() - Date.parse(holder.receivedAt) > ABANDONED_CLAIM_MS;
-}
-
-function started(deliveryId: string, run: Run): WebhookOutcome {
-  return { kind: "started", deliveryId, runId: run.id, status: run.status };
 }

@@ -1,4 +1,3 @@
-import type { App } from "../domain/app";
 import { ConflictError, PipelineStartError } from "../domain/errors";
 import { runErrorOf } from "../domain/execution-errors";
 import type {
@@ -30,36 +29,46 @@ export interface PipelineInput {
 }
 
 /**
- * Lets a newly recorded run in, by the app's execution mode: `parallel` starts it now;
- * `queued` lines it up behind the run in progress; `superseded` does too, but first retires
+ * Lets a newly recorded run in, by the execution mode it was recorded with: `parallel` starts it
+ * now; `queued` lines it up behind the run in progress; `superseded` does too, but first retires
  * every run still waiting, since only the newest change is worth deploying next. Admitting a
- * run again is harmless, so a caller that died half-way can be followed by one that finishes.
- * Throws PipelineStartError when the run's pipeline could not start.
+ * run again is harmless, so a failed admission is simply tried again. Throws PipelineStartError
+ * when Step Functions would not start a run's pipeline; that run keeps its place (and, in the
+ * queued modes, the slot), so the next try starts it.
  */
-export async function admitRun(ports: QueuePorts, app: App, run: Run): Promise<Run> {
-  if (app.pipeline.executionMode === "parallel") {
+export async function admitRun(ports: QueuePorts, run: Run): Promise<void> {
+  // Stopped before its admission, or let in already by an earlier delivery of its record.
+  if ((await ports.runs.get(run.id))?.status !== "QUEUED") return;
+  const mode = run.executionMode ?? "queued";
+  if (mode === "parallel") {
     await launchRun(ports, run);
-    return run;
+    return;
   }
   const queued: QueuedRun = { runId: run.id, createdAt: run.createdAt };
-  await ports.queue.enqueue(app.name, queued);
-  if (app.pipeline.executionMode === "superseded") {
-    for (const older of await ports.queue.waiting(app.name)) {
+  await ports.queue.enqueue(run.app, queued);
+  if (mode === "superseded") {
+    for (const older of await ports.queue.waiting(run.app)) {
       if (!isBefore(older, queued)) continue;
-      await supersede(ports, app.name, older, run.id);
+      await supersede(ports, run.app, older, run.id);
     }
   }
-  await dispatchNext(ports, app.name);
-  const admitted = (await ports.runs.get(run.id)) ?? run;
-  if (failedToStart(admitted)) throw new PipelineStartError(run.id);
-  return admitted;
+  await dispatchNext(ports, run.app);
 }
 
-/** Ended because its pipeline could not be started, so it never ran at all. */
-export function failedToStart(run: Run): boolean {
-  return run.status === "FAILED" && run.error?.error === PIPELINE_START_FAILED;
+/**
+ * Ends a run whose pipeline Step Functions would not start however often it was asked, and
+ * passes the app's slot on if the run held it.
+ */
+export async function failToStart(ports: QueuePorts, runId: string, cause: string): Promise<void> {
+  const run = await ports.runs.get(runId);
+  if (!run) return;
+  if (run.status === "QUEUED") {
+    await endRun(ports, run, "FAILED", { error: PIPELINE_START_FAILED, cause });
+  }
+  if (run.executionMode !== "parallel") await runEnded(ports, run.app, run.id);
 }
 
+/** The error of a run whose pipeline never started. */
 const PIPELINE_START_FAILED = "PipelineStartFailed";
 
 /** Queue order: by creation time, and by run id within the same millisecond. */
@@ -108,23 +117,39 @@ function executionEndedError(status: string, end: ExecutionEnd): RunError {
   };
 }
 
-/** Called when a run has ended: frees the app's slot and starts whoever waits next. */
+/**
+ * Called when a run has ended: frees the app's slot and starts whoever waits next. Nothing
+ * retries this call, so a next run Step Functions will not start is ended FAILED and the slot
+ * goes on, rather than the queue waiting on it.
+ */
 export async function runEnded(ports: QueuePorts, app: string, runId: string): Promise<void> {
   await ports.queue.release(app, runId);
-  await dispatchNext(ports, app);
+  await dispatchNext(ports, app, "fail");
 }
+
+/**
+ * What a dispatch does with a run Step Functions would not start: `retry` leaves it holding the
+ * slot, QUEUED, and throws the PipelineStartError, for a caller that is tried again (admission,
+ * off the stream): the next dispatch starts that run (see isUnderWay). `fail` ends it FAILED
+ * (PipelineStartFailed) and goes on with the next.
+ */
+type StartFailure = "retry" | "fail";
 
 /**
  * Starts the oldest waiting run if the app's slot is free. A slot whose holder has ended (its
  * execution died before it could say so) is taken over, so a queue never stalls for good.
  */
-export async function dispatchNext(ports: QueuePorts, app: string): Promise<void> {
+export async function dispatchNext(
+  ports: QueuePorts,
+  app: string,
+  onStartFailure: StartFailure = "retry",
+): Promise<void> {
   for (;;) {
-    const [next] = await ports.queue.waiting(app);
+    const [next] = await ports.queue.waiting(app, 1);
     if (!next) return;
     if (!(await ports.queue.acquire(app, next.runId))) {
       const holder = await ports.queue.holder(app);
-      if (holder && (await isUnderWay(ports, holder))) return;
+      if (holder && (await isUnderWay(ports, holder, onStartFailure))) return;
       if (!holder || !(await ports.queue.acquire(app, next.runId, holder))) continue;
     }
     const won = await ports.queue.take(app, next);
@@ -136,14 +161,27 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
       await ports.queue.release(app, next.runId);
       continue;
     }
-    try {
-      await launchRun(ports, run);
-      return;
-    } catch {
-      // launchRun marked the run FAILED; the slot goes to the next in line.
-      await ports.queue.release(app, next.runId);
-    }
+    if (await started(ports, run, onStartFailure)) return;
+    await ports.queue.release(app, next.runId);
   }
+}
+
+/** Whether the run's pipeline started; false when it would not and the run was ended for it. */
+async function started(ports: QueuePorts, run: Run, onStartFailure: StartFailure) {
+  try {
+    await launchRun(ports, run);
+    return true;
+  } catch (err) {
+    if (!(err instanceof PipelineStartError) || onStartFailure === "retry") throw err;
+    await endRun(ports, run, "FAILED", { error: PIPELINE_START_FAILED, cause: causeOf(err) });
+    return false;
+  }
+}
+
+/** What Step Functions said when it would not start a run, for a person. */
+export function causeOf(err: PipelineStartError): string {
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause ? `${err.message}: ${cause}` : err.message;
 }
 
 /**
@@ -152,20 +190,18 @@ export async function dispatchNext(ports: QueuePorts, app: string): Promise<void
  * ended here. Its dispatcher may have died before starting it: it is started now. Either way a
  * queue never stalls for good.
  */
-async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
+async function isUnderWay(
+  ports: QueuePorts,
+  runId: string,
+  onStartFailure: StartFailure,
+): Promise<boolean> {
   const run = await ports.runs.get(runId);
   if (!run || isTerminal(run.status)) return false;
   const end = await ports.executions.describe(ports.executions.arnOf(run.id));
   if (end.status === "RUNNING") return true;
   if (end.status === "GONE" && run.status === "QUEUED") {
-    // Its dispatcher died before starting it. Starting is idempotent, should it be alive after all.
-    try {
-      await launchRun(ports, run);
-      return true;
-    } catch (err) {
-      if (err instanceof PipelineStartError) return false;
-      throw err;
-    }
+    // Its dispatcher died, or Step Functions refused, before it started. Starting is idempotent.
+    return started(ports, run, onStartFailure);
   }
   await endRun(ports, run, "FAILED", executionEndedError(end.status, end));
   return false;
@@ -173,8 +209,8 @@ async function isUnderWay(ports: QueuePorts, runId: string): Promise<boolean> {
 
 /**
  * Starts the run's pipeline execution, named after the run, so nothing needs writing once it
- * has started. If the start fails (and no execution came of it after all), the run is marked
- * FAILED rather than left waiting for an execution that will never come.
+ * has started. A PipelineStartError when it did not start (and no execution came of it after
+ * all); the run is left QUEUED for the next try.
  */
 export async function launchRun(ports: QueuePorts, run: Run): Promise<string> {
   const input: PipelineInput = { runId: run.id, step: null, result: null };
@@ -184,10 +220,6 @@ export async function launchRun(ports: QueuePorts, run: Run): Promise<string> {
     const arn = ports.executions.arnOf(run.id);
     const started = await ports.executions.status(arn).catch(() => "GONE" as const);
     if (started !== "GONE") return arn;
-    await endRun(ports, run, "FAILED", {
-      error: PIPELINE_START_FAILED,
-      cause: (err as Error).message,
-    });
     throw new PipelineStartError(run.id, { cause: err });
   }
 }

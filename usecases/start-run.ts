@@ -2,14 +2,20 @@ import type { App } from "../domain/app";
 import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import type { IntakeClaim } from "../domain/intake-claims";
 import { planRun } from "../domain/plan";
-import type { AppRepository, BundleLedger } from "../domain/ports";
+import type {
+  AppRepository,
+  BundleLedger,
+  Clock,
+  PipelineEngine,
+  RunRepository,
+} from "../domain/ports";
 import { type BundleRevision, type Revision, RevisionSchema } from "../domain/revision";
 import { newRunId, type Run, type RunTrigger } from "../domain/run";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
-import { admitRun, type QueuePorts } from "./run-queue";
 
 export const CreateRunRequestSchema = z.strictObject({
   revision: RevisionSchema,
@@ -18,7 +24,14 @@ export const CreateRunRequestSchema = z.strictObject({
 });
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
-export interface StartRunPorts extends QueuePorts {
+/** What recording a run needs: the run store, and the engine only for the run's ARN. */
+export interface RecordRunPorts {
+  runs: RunRepository;
+  executions: Pick<PipelineEngine, "arnOf">;
+  clock: Clock;
+}
+
+export interface StartRunPorts extends RecordRunPorts {
   apps: AppRepository;
 }
 
@@ -29,19 +42,25 @@ export function parseCreateRunRequest(body: unknown): CreateRunRequest {
 }
 
 /**
- * Records a run of a registered app with its plan (the app's definition as it is now: editing
- * the app later never changes this run), then lets it in by the app's execution mode. The run
- * is written before any execution starts, so an execution never exists without its run.
+ * Records a run of a registered app, QUEUED, with its plan (the app's definition as it is now:
+ * editing the app later never changes this run), its execution mode and its "Run Queued" event,
+ * together with the intake's claims, in one write. That write is the whole of the intake's
+ * work: admission (queue, slot, StartExecution) follows from the table's stream (admitRuns).
  */
-export async function startRun(
-  ports: QueuePorts,
+export async function recordRun(
+  ports: RecordRunPorts,
   app: App,
   revision: Revision,
   trigger: RunTrigger,
-  /** A caller that must be able to retry without starting twice names the run itself. */
-  runId: string = newRunId(ports.clock.now()),
+  options: {
+    /** A caller that claims something with the run names the run itself. */
+    runId?: string;
+    claims?: readonly IntakeClaim[];
+  } = {},
 ): Promise<Run> {
-  const now = ports.clock.now().toISOString();
+  const at = ports.clock.now();
+  const runId = options.runId ?? newRunId(at);
+  const now = at.toISOString();
   const run: Run = {
     id: runId,
     app: app.name,
@@ -52,17 +71,22 @@ export async function startRun(
     updatedAt: now,
     executionArn: ports.executions.arnOf(runId),
     plan: planRun(app, revision),
+    executionMode: app.pipeline.executionMode,
     cursor: -1,
     attempt: 1,
     retries: [],
   };
-  await ports.runs.create(run, [
-    {
-      detailType: "Run Queued",
-      detail: { runId: run.id, app: run.app, status: run.status, revision, at: now, attempt: 1 },
-    },
-  ]);
-  return admitRun(ports, app, run);
+  await ports.runs.create(
+    run,
+    [
+      {
+        detailType: "Run Queued",
+        detail: { runId: run.id, app: run.app, status: run.status, revision, at: now, attempt: 1 },
+      },
+    ],
+    options.claims,
+  );
+  return run;
 }
 
 /**
@@ -82,8 +106,8 @@ export async function requestRun(
   };
   const app = await requireApp(ports.apps, appName);
   const { revision } = request;
-  if (revision.type === "git") return startRun(ports, app, revision, trigger);
-  return startRun(ports, app, await releasedBundle(ports, app.name, revision), trigger);
+  if (revision.type === "git") return recordRun(ports, app, revision, trigger);
+  return recordRun(ports, app, await releasedBundle(ports, app.name, revision), trigger);
 }
 
 async function releasedBundle(

@@ -29,9 +29,18 @@ export interface DeliveryTiming {
   /** The first retry's wait; each further retry waits twice as long, up to retryMaxDelayMs. */
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /**
+   * How long a consumer woken by a new record waits for more before it takes a batch. Lambda
+   * polls a shard a few times a second, so records written close together arrive together;
+   * here a short wait does the same, and a busy table's records cost one invocation (and one
+   * checkpoint) a batch rather than one each.
+   */
+  gatherMs?: number;
 }
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** How long a consumer's checkpoint may lag its deliveries; at most one write each this long. */
+const CHECKPOINT_DELAY_MS = 100;
 
 /**
  * Delivers stream records to their consumers the way a Lambda event source mapping does: one
@@ -89,6 +98,8 @@ export class StreamDelivery {
 class ConsumerLoop {
   private readonly pending: StreamRecord[] = [];
   private checkpoint: string;
+  /** A checkpoint moved on but not yet written, and the timer that writes it. */
+  private unsaved: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private stopping = false;
   private busy = false;
@@ -133,6 +144,7 @@ class ConsumerLoop {
       this.retryTimer.resolve();
     }
     await this.running;
+    this.save();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -153,6 +165,7 @@ class ConsumerLoop {
           this.wake = resolve;
         });
         this.wake = undefined;
+        await this.pause(this.options.gatherMs ?? 0);
         continue;
       }
       this.busy = true;
@@ -180,11 +193,17 @@ class ConsumerLoop {
         this.options.retryMaxDelayMs,
         this.options.retryBaseDelayMs * 2 ** (attempt - 1),
       );
-      await new Promise<void>((resolve) => {
-        this.retryTimer = { timer: setTimeout(resolve, delay), resolve };
-      });
-      this.retryTimer = undefined;
+      await this.pause(delay);
     }
+  }
+
+  /** Waits `ms`, or until the consumer is stopped. */
+  private async pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopping) return;
+    await new Promise<void>((resolve) => {
+      this.retryTimer = { timer: setTimeout(resolve, ms), resolve };
+    });
+    this.retryTimer = undefined;
   }
 
   /** The records to deliver next: those past the filter, from the head of the queue. */
@@ -241,12 +260,21 @@ class ConsumerLoop {
     return first;
   }
 
-  /** Drops the first `count` records of the queue and saves the checkpoint after them. */
+  /** Drops the first `count` records of the queue and moves the checkpoint after them. */
   private advance(count: number, records: StreamRecord[]): void {
     if (count === 0) return;
     const last = records[count - 1] as StreamRecord;
     this.pending.splice(0, count);
     this.checkpoint = last.seq;
+    // Written a moment later, once for the batches of that moment: a crash before then only
+    // delivers those records again, which at-least-once delivery allows.
+    this.unsaved ??= setTimeout(() => this.save(), CHECKPOINT_DELAY_MS).unref();
+  }
+
+  private save(): void {
+    if (this.unsaved === undefined) return;
+    clearTimeout(this.unsaved);
+    this.unsaved = undefined;
     writeFileAtomic(this.file, JSON.stringify({ sequenceNumber: this.checkpoint }));
   }
 }

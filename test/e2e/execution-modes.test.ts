@@ -5,7 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
-import { allRunsEnded, api, runStatuses, startTestStack, waitFor } from "../support/local-stack";
+import {
+  allRunsEnded,
+  api,
+  runStatuses,
+  startTestStack,
+  streamsTaken,
+  waitFor,
+} from "../support/local-stack";
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let repo: { dir: string; commit: string };
@@ -50,6 +57,8 @@ describe("execution modes over the local stack", () => {
 
     const ids = await startRuns("one-by-one", 3);
     const [first] = await held.waitForArrivals(1);
+    await streamsTaken(stack);
+    await streamsTaken(stack);
     const whileHeld = await runStatuses(stack, ids);
     await held.open();
     const runs = await allRunsEnded(stack, ids);
@@ -68,6 +77,8 @@ describe("execution modes over the local stack", () => {
 
     const ids = await startRuns("newest-wins", 4);
     await held.waitForArrivals(1);
+    await streamsTaken(stack);
+    await streamsTaken(stack);
     const whileHeld = await runStatuses(stack, ids);
     await held.open();
     const runs = await allRunsEnded(stack, ids);

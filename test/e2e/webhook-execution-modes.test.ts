@@ -4,7 +4,7 @@ import { stringify } from "yaml";
 import { addCommit, makeGitRepo } from "../support/git-repo";
 import { BuildGate } from "../support/held-builds";
 import { githubPushOf } from "../support/local-pushes";
-import { allRunsEnded, runStatuses, startTestStack } from "../support/local-stack";
+import { allRunsEnded, runStatuses, startTestStack, streamsTaken } from "../support/local-stack";
 import { appWithSecret, deliver, runsOf, signedDelivery } from "../support/webhooks";
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
@@ -58,6 +58,7 @@ async function pushThreeDuringFirstBuild(name: string, executionMode: string) {
   const first = await push(app, c1);
   await app.gate.waitForArrivals(1);
   const ids = [first, await push(app, c2), await push(app, c3)];
+  await streamsTaken(stack);
   const whileHeld = await runStatuses(stack, ids);
   await app.gate.open();
   return { app, ids, whileHeld, runs: await allRunsEnded(stack, ids) };

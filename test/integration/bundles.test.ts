@@ -2,18 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CopyObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
-import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoBundleLedger } from "../../adapters/bundle-ledger";
 import type { BundleFormat } from "../../domain/bundles/release-key";
 import { handler as receiveBundle } from "../../functions/receive-bundle";
 import { encodeNotificationKey } from "../../local/s3-notifications";
@@ -214,69 +210,6 @@ describe("delivery at least once", () => {
     // Assess
     expect(again).toEqual({ key, outcome: "duplicate", runId: run.id });
     expect(await runsOf(key)).toHaveLength(1);
-  });
-
-  it("starts the recorded run when the delivery that recorded the release died before it", async () => {
-    // Prepare: a release recorded two minutes ago whose run was never created
-    const key = "hello/2.2.0.tar.gz";
-    const bytes = await exampleBundle("tar.gz");
-    const runId = ulid();
-    const ledger = new DynamoBundleLedger(
-      DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      stack.resources.table,
-    );
-    await ledger.claim({
-      app: "hello",
-      version: "2.2.0",
-      bucket: stack.resources.releasesBucket,
-      key,
-      etag: md5(bytes),
-      size: bytes.length,
-      sha256: sha256(bytes),
-      runId,
-      recordedAt: new Date(Date.now() - 120_000).toISOString(),
-    });
-
-    // Act: S3 retries the event
-    await upload(key, bytes);
-    const run = await endedRunOf(key);
-
-    // Assess
-    expect(run.id).toBe(runId);
-    expect(run.status).toBe("SUCCEEDED");
-    expect(await runsOf(key)).toHaveLength(1);
-  });
-
-  it("starts the recorded run at once when a release recorded moments ago has none", async () => {
-    // Prepare
-    const key = "hello/2.3.0.zip";
-    const bytes = Buffer.from("not uploaded: the release record is all the handler reads");
-    const runId = ulid();
-    const ledger = new DynamoBundleLedger(
-      DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      stack.resources.table,
-    );
-    await ledger.claim({
-      app: "hello",
-      version: "2.3.0",
-      bucket: stack.resources.releasesBucket,
-      key,
-      etag: md5(bytes),
-      size: bytes.length,
-      sha256: sha256(bytes),
-      runId,
-      recordedAt: new Date().toISOString(),
-    });
-
-    // Act
-    const [outcome] = await deliver(putEvent(key, bytes, md5(bytes)));
-
-    // Assess
-    expect(outcome).toEqual({ key, outcome: "started", runId });
-    expect((await api(stack, "GET", `/runs/${runId}`)).body.trigger).toMatchObject({
-      type: "upload",
-      reason: `bundle ${key}`,
-    });
   });
 });
 

@@ -99,10 +99,15 @@ describe("the local stack, through the AWS SDK", () => {
       });
       const arn: string = created.body.executionArn;
 
-      // Act
+      // Act: the execution starts moments after the answer, when the stream lets the run in
       const described = await waitFor(async () => {
-        const d = await sfn().send(new DescribeExecutionCommand({ executionArn: arn }));
-        return d.status === "RUNNING" ? undefined : d;
+        const d = await sfn()
+          .send(new DescribeExecutionCommand({ executionArn: arn }))
+          .catch((err: unknown) => {
+            if (err instanceof ExecutionDoesNotExist) return undefined;
+            throw err;
+          });
+        return d === undefined || d.status === "RUNNING" ? undefined : d;
       });
       const history = await sfn().send(new GetExecutionHistoryCommand({ executionArn: arn }));
       const listed = await sfn().send(

@@ -4,10 +4,9 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ulid } from "ulid";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryLog } from "../../adapters/delivery-log";
-import { api, startTestStack } from "../support/local-stack";
+import { api, startTestStack, waitFor } from "../support/local-stack";
 import {
   appWithSecret,
   deliver,
@@ -174,43 +173,72 @@ describe("a delivery that starts a run", () => {
   });
 });
 
-describe("a claim whose run was never created", () => {
-  async function claimWithoutRun(app: string, deliveryId: string, ageMs: number) {
-    const receivedAt = new Date(Date.now() - ageMs);
-    const runId = ulid(receivedAt.getTime());
-    const claimed = await new DeliveryLog(doc, stack.resources.table).claim({
-      app,
-      provider: "github",
-      deliveryId,
-      runId,
-      payloadSha256: "0".repeat(64),
-      receivedAt: receivedAt.toISOString(),
-      expiresAt: Math.floor(receivedAt.getTime() / 1000) + 7 * DAY_SECONDS,
+describe("a delivery while Step Functions refuses to start pipelines", () => {
+  const refuseStarts = (times: number) =>
+    stack.faults.inject({
+      service: "stepFunctions",
+      operation: "StartExecution",
+      times,
+      error: { type: "ServiceUnavailable", status: 503, message: "Step Functions is down" },
     });
-    expect(claimed).toBe(true);
-    return runId;
-  }
-
-  it("is taken over by a redelivery once it is over a minute old, with the recorded run id", async () => {
-    const app = await newApp();
-    const deliveryId = randomUUID();
-    const runId = await claimWithoutRun(app.name, deliveryId, 2 * 60_000);
-
-    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
-
-    expect(res.body).toMatchObject({ started: true, runId });
-    expect((await runsOf(stack, app.name)).map((run) => run.id)).toEqual([runId]);
+  afterEach(() => {
+    stack.faults.clear();
+    delete process.env.SLUICE_ADMISSION_RETRY_SECONDS;
   });
 
-  it("is left to its claimer while it is fresh", async () => {
+  it("is answered 202 at once, and its run starts once Step Functions takes it", async () => {
     const app = await newApp();
-    const deliveryId = randomUUID();
-    const runId = await claimWithoutRun(app.name, deliveryId, 0);
+    refuseStarts(4);
 
-    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret, deliveryId));
+    const res = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
 
-    expect(res.body).toMatchObject({ started: false, duplicate: true, runId });
-    expect(await runsOf(stack, app.name)).toEqual([]);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ started: true, status: "QUEUED" });
+    const run = await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${res.body.runId}`);
+        return body.status === "SUCCEEDED" ? body : undefined;
+      },
+      { what: "the run to succeed after the stream's retries", timeoutMs: 20_000 },
+    );
+    expect(run.error).toBeUndefined();
+    expect(stack.faults.injected.filter((c) => c === "stepFunctions:StartExecution")).toHaveLength(
+      4,
+    );
+  });
+
+  it("ends the run FAILED with PipelineStartFailed once admission gives up, and a redelivery is a duplicate", async () => {
+    const app = await newApp();
+    process.env.SLUICE_ADMISSION_RETRY_SECONDS = "0";
+    refuseStarts(1_000);
+    const delivery = signedDelivery(branchPush, app.secret);
+
+    const res = await deliver(stack, app.name, delivery);
+    const run = await waitFor(
+      async () => {
+        const { body } = await api(stack, "GET", `/runs/${res.body.runId}`);
+        return body.status === "FAILED" ? body : undefined;
+      },
+      { what: "the run to be given up" },
+    );
+    const again = await deliver(stack, app.name, delivery);
+
+    expect(res.status).toBe(202);
+    expect(run.error).toMatchObject({
+      error: "PipelineStartFailed",
+      cause: expect.stringContaining("Step Functions is down"),
+    });
+    expect(again.body).toMatchObject({ duplicate: true, runId: res.body.runId });
+    const failed = await waitFor(async () => {
+      const events = await stack.eventBridge.read();
+      const ended = events.filter(
+        (e) =>
+          e["detail-type"] === "Run Failed" &&
+          (e.detail as { runId?: string }).runId === res.body.runId,
+      );
+      return ended.length > 0 ? ended : undefined;
+    });
+    expect(failed).toHaveLength(1);
   });
 });
 
@@ -242,6 +270,20 @@ describe("POST /apps/{app}/webhook-secret", () => {
     expect(Parameter).toMatchObject({ Type: "SecureString", Value: body.secret });
     const file = await stat(path.join(stack.stateDir, "ssm.json"));
     expect(file.mode & 0o777).toBe(0o600);
+  });
+
+  it("takes a rotated secret at once, also after the old one was cached by a delivery", async () => {
+    const app = await newApp();
+    const before = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+    const { body: rotated } = await api(stack, "POST", `/apps/${app.name}/webhook-secret`);
+    const payload = JSON.parse(branchPush.rawBody);
+    payload.head_commit.id = payload.after = "ab".repeat(20);
+    const nextPush = { ...branchPush, rawBody: JSON.stringify(payload) };
+
+    const after = await deliver(stack, app.name, signedDelivery(nextPush, rotated.secret));
+
+    expect(before.body.started).toBe(true);
+    expect(after.body.started).toBe(true);
   });
 
   it("rotates: a new secret each time, and only the newest verifies", async () => {

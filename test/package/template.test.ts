@@ -154,13 +154,18 @@ describe("the packaged CloudFormation template", () => {
     ]);
   });
 
-  it("publishes each run's outbox from the table's stream, retrying only what failed", () => {
-    const [mapping, ...others] = ofType("AWS::Lambda::EventSourceMapping");
+  it("publishes each run's outbox and admits each new run from the table's stream, retrying only what failed", () => {
+    const mappings = ofType("AWS::Lambda::EventSourceMapping");
+    const of = (fn: string) =>
+      mappings.find(
+        (m) =>
+          JSON.stringify(m.Properties.FunctionName) ===
+          JSON.stringify({ "Fn::GetAtt": [fn, "Arn"] }),
+      )?.Properties;
 
-    expect(others).toEqual([]);
-    expect(mapping?.Properties).toMatchObject({
+    expect(mappings).toHaveLength(2);
+    expect(of("PublishEventsLambdaFunction")).toMatchObject({
       EventSourceArn: { "Fn::GetAtt": ["SluiceTable", "StreamArn"] },
-      FunctionName: { "Fn::GetAtt": ["PublishEventsLambdaFunction", "Arn"] },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       FilterCriteria: {
         Filters: [
@@ -168,6 +173,21 @@ describe("the packaged CloudFormation template", () => {
             Pattern: JSON.stringify({
               eventName: ["INSERT"],
               dynamodb: { Keys: { sk: { S: [{ prefix: "EVENT#" }] } } },
+            }),
+          },
+        ],
+      },
+    });
+    expect(of("AdmitRunsLambdaFunction")).toMatchObject({
+      EventSourceArn: { "Fn::GetAtt": ["SluiceTable", "StreamArn"] },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      MaximumRetryAttempts: -1,
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ["INSERT"],
+              dynamodb: { Keys: { sk: { S: ["RUN"] } } },
             }),
           },
         ],

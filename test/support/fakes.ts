@@ -1,5 +1,6 @@
 import type { App } from "../../domain/app";
 import { ConflictError } from "../../domain/errors";
+import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../../domain/intake-claims";
 import type { LifecycleEvent } from "../../domain/lifecycle-events";
 import type {
   AlarmState,
@@ -21,15 +22,18 @@ import type {
   RunQueue,
   RunRepository,
 } from "../../domain/ports";
-import type { BundleRevision } from "../../domain/revision";
+import type { BundleRevision, Revision } from "../../domain/revision";
 import {
   type HostResult,
   type Run,
+  type RunTrigger,
   type RunView,
   type StepRecord,
   stagesOf,
 } from "../../domain/run";
 import type { RunTransition } from "../../domain/steps";
+import { admitRun, type QueuePorts } from "../../usecases/run-queue";
+import { recordRun } from "../../usecases/start-run";
 
 /** In-memory ports with the same conditions as the DynamoDB adapters, for use-case tests. */
 export class MemoryRuns implements RunRepository {
@@ -38,9 +42,16 @@ export class MemoryRuns implements RunRepository {
   readonly tokens = new Map<string, string>();
   /** Every event written with a run's change, in order: what the outbox would publish. */
   readonly outbox: LifecycleEvent[] = [];
+  /** The intakes' claims, by what they claim, as they were made. */
+  readonly claims = new Map<string, TakenClaim>();
 
-  async create(run: Run, events: readonly LifecycleEvent[]) {
+  async create(run: Run, events: readonly LifecycleEvent[], claims: readonly IntakeClaim[] = []) {
     if (this.items.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
+    for (const claim of claims) {
+      const taken = this.claims.get(claimKey(claim));
+      if (taken) throw new ClaimTakenError(taken);
+    }
+    for (const claim of claims) this.claims.set(claimKey(claim), takenOf(claim));
     this.items.set(run.id, structuredClone(run));
     this.steps.set(run.id, []);
     this.outbox.push(...events);
@@ -95,6 +106,48 @@ export class MemoryRuns implements RunRepository {
   }
 }
 
+/** What a claim claims: a delivery id, a body, an app version. */
+export function claimKey(claim: IntakeClaim): string {
+  switch (claim.kind) {
+    case "delivery": {
+      const { app, provider, deliveryId } = claim.delivery;
+      return `delivery#${app}#${provider}#${deliveryId}`;
+    }
+    case "payload": {
+      const { app, provider, payloadSha256 } = claim.delivery;
+      return `payload#${app}#${provider}#${payloadSha256}`;
+    }
+    case "release":
+      return `release#${claim.release.app}#${claim.release.version}`;
+  }
+}
+
+function takenOf(claim: IntakeClaim): TakenClaim {
+  switch (claim.kind) {
+    case "delivery":
+      return { kind: "delivery", holder: claim.delivery };
+    case "payload":
+      return { kind: "payload", holder: claim.delivery };
+    case "release":
+      return { kind: "release", holder: claim.release };
+  }
+}
+
+/**
+ * A run recorded and then let in, as the intake and the stream's admitRuns do it one after the
+ * other; the run as it is then.
+ */
+export async function startRun(
+  ports: QueuePorts,
+  app: App,
+  revision: Revision,
+  trigger: RunTrigger,
+): Promise<Run> {
+  const run = await recordRun(ports, app, revision, trigger);
+  await admitRun(ports, run);
+  return (await ports.runs.get(run.id)) ?? run;
+}
+
 export class MemoryQueue implements RunQueue {
   readonly waitingRuns = new Map<string, QueuedRun[]>();
   readonly slots = new Map<string, string>();
@@ -104,8 +157,8 @@ export class MemoryQueue implements RunQueue {
     list.sort((a, b) => `${a.createdAt}#${a.runId}`.localeCompare(`${b.createdAt}#${b.runId}`));
     this.waitingRuns.set(app, list);
   }
-  async waiting(app: string) {
-    return [...(this.waitingRuns.get(app) ?? [])];
+  async waiting(app: string, limit?: number) {
+    return (this.waitingRuns.get(app) ?? []).slice(0, limit);
   }
   async take(app: string, run: QueuedRun) {
     const list = this.waitingRuns.get(app) ?? [];

@@ -97,6 +97,14 @@ export async function callApi(
   return { status: res.status, body: parsed };
 }
 
+/**
+ * Once the table's stream has been taken by its consumers up to now: every run recorded so far
+ * has been let in (admitRuns) and every event written so far published.
+ */
+export function streamsTaken(stack: LocalStack): Promise<void> {
+  return stack.services.dynamodb.streams.idle();
+}
+
 /** Each run's status, in the order of `ids`. */
 export async function runStatuses(stack: LocalStack, ids: readonly string[]): Promise<string[]> {
   return Promise.all(ids.map(async (id) => (await api(stack, "GET", `/runs/${id}`)).body.status));

@@ -4,7 +4,7 @@ import type { Clock } from "../../domain/ports";
 import { alarmChanged, deploymentChanged, startDeployment, watchBake } from "../../usecases/deploy";
 import { nextStep } from "../../usecases/next-step";
 import { rollBack } from "../../usecases/rollback";
-import { startRun } from "../../usecases/start-run";
+
 import {
   MemoryAlarms,
   MemoryAlarmWatches,
@@ -14,6 +14,7 @@ import {
   MemoryExecutions,
   MemoryQueue,
   MemoryRuns,
+  startRun,
   steppingClock,
 } from "../support/fakes";
 

@@ -1,15 +1,19 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App, ExecutionMode } from "../../domain/app";
+import { PipelineStartError } from "../../domain/errors";
 import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
+import { admitRecordedRuns } from "../../usecases/admit-runs";
 import { nextStep } from "../../usecases/next-step";
+import { stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
-import { startRun } from "../../usecases/start-run";
+import { recordRun } from "../../usecases/start-run";
 import {
   MemoryApps,
   MemoryExecutions,
   MemoryQueue,
   MemoryRuns,
+  startRun,
   steppingClock,
 } from "../support/fakes";
 
@@ -206,7 +210,7 @@ describe("queued mode", () => {
     expect(await ports.queue.holder("shop")).toBe(orphan.id);
   });
 
-  it("fails a run whose execution cannot start, and gives the slot to the next", async () => {
+  it("fails a run whose execution cannot start when the slot passes on, and gives the slot to the next", async () => {
     await register("queued");
     const first = await startRun(ports, shop, revision, trigger);
     const second = await startRun(ports, shop, revision, trigger);
@@ -219,6 +223,70 @@ describe("queued mode", () => {
     expect((await ports.runs.get(second.id))?.error?.error).toBe("PipelineStartFailed");
     expect(ports.executions.started).toEqual([first.id, third.id]);
   });
+});
+
+describe("admission from the table's stream", () => {
+  const RETRY_MS = 60_000;
+  const recorded = async (mode: ExecutionMode) => {
+    await register(mode);
+    const run = await recordRun(ports, shop, revision, trigger);
+    return { sequenceNumber: run.id, run, recordedAt: Date.parse(run.createdAt) };
+  };
+
+  it("lets a recorded run in and answers nothing to deliver again", async () => {
+    const record = await recorded("parallel");
+
+    const { retry } = await admitRecordedRuns(ports, [record], RETRY_MS);
+
+    expect(retry).toEqual([]);
+    expect(ports.executions.started).toEqual([record.run.id]);
+  });
+
+  it("starts nothing for a run that was stopped before it was let in", async () => {
+    const record = await recorded("parallel");
+    await stopRun(ports, record.run.id, "ada", {});
+
+    const { retry } = await admitRecordedRuns(ports, [record], RETRY_MS);
+
+    expect(retry).toEqual([]);
+    expect(await status(record.run.id)).toBe("STOPPED");
+    expect(ports.executions.started).toEqual([]);
+  });
+
+  it("asks for a run and those after it again when Step Functions refuses, and starts it then", async () => {
+    const first = await recorded("parallel");
+    const second = await recorded("parallel");
+    ports.executions.failNext = true;
+
+    const failed = await admitRecordedRuns(ports, [first, second], RETRY_MS);
+    const again = await admitRecordedRuns(ports, [first, second], RETRY_MS);
+
+    expect(failed.retry).toEqual([first.sequenceNumber, second.sequenceNumber]);
+    expect(failed.failure).toBeInstanceOf(PipelineStartError);
+    expect(again.retry).toEqual([]);
+    expect(await status(first.run.id)).toBe("QUEUED");
+    expect(ports.executions.started).toEqual([first.run.id, second.run.id]);
+  });
+
+  it.each(["parallel", "queued"] as const)(
+    "ends a %s run FAILED once it has been tried for long enough, and lets the next in",
+    async (mode) => {
+      const stuck = await recorded(mode);
+      const next = await recorded(mode);
+      ports.executions.failNext = true;
+      const late = { ...stuck, recordedAt: stuck.recordedAt - RETRY_MS };
+
+      const { retry } = await admitRecordedRuns(ports, [late, next], RETRY_MS);
+
+      expect(retry).toEqual([]);
+      expect(await ports.runs.get(stuck.run.id)).toMatchObject({
+        status: "FAILED",
+        error: { error: "PipelineStartFailed", cause: expect.stringMatching(/unavailable/) },
+      });
+      expect(ports.runs.outbox.filter((e) => e.detailType === "Run Failed")).toHaveLength(1);
+      expect(ports.executions.started).toEqual([next.run.id]);
+    },
+  );
 });
 
 describe("superseded mode", () => {

@@ -7,12 +7,12 @@ import { decideApproval } from "../../usecases/approval";
 import { nextStep } from "../../usecases/next-step";
 import { REDRIVE_ACTOR, retryRun, stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
-import { startRun } from "../../usecases/start-run";
 import {
   MemoryApps,
   MemoryExecutions,
   MemoryQueue,
   MemoryRuns,
+  startRun,
   steppingClock,
 } from "../support/fakes";
 

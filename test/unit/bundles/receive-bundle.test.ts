@@ -13,24 +13,12 @@ import {
   steppingClock,
 } from "../../support/fakes";
 
-/** The ledger's conditions, in memory. */
+/** The ledger over the releases the runs' claims recorded, as in the table. */
 class MemoryLedger implements BundleLedger {
-  readonly releases = new Map<string, BundleRelease>();
+  constructor(private readonly runs: MemoryRuns) {}
   async release(app: string, version: string) {
-    return this.releases.get(`${app}/${version}`);
-  }
-  async claim(release: BundleRelease) {
-    const key = `${release.app}/${release.version}`;
-    if (this.releases.has(key)) return false;
-    this.releases.set(key, release);
-    return true;
-  }
-  async reassign(release: BundleRelease, runId: string) {
-    const key = `${release.app}/${release.version}`;
-    const held = this.releases.get(key);
-    if (held?.runId !== release.runId) return false;
-    this.releases.set(key, { ...held, runId });
-    return true;
+    const taken = this.runs.claims.get(`release#${app}#${version}`);
+    return taken?.kind === "release" ? taken.holder : undefined;
   }
   async recordRejection(_: BundleRejection) {}
   async history() {
@@ -74,14 +62,15 @@ let ports: {
 };
 
 beforeEach(async () => {
+  const runs = new MemoryRuns();
   ports = {
     apps: new MemoryApps(),
-    runs: new MemoryRuns(),
+    runs,
     queue: new MemoryQueue(),
     events: new MemoryEvents(),
     executions: new MemoryExecutions(),
     clock: steppingClock(Date.parse("2026-01-01T00:00:05Z")),
-    ledger: new MemoryLedger(),
+    ledger: new MemoryLedger(runs),
     downloads: noDownloads,
   };
   await ports.apps.put({
@@ -90,66 +79,36 @@ beforeEach(async () => {
     createdAt: release.recordedAt,
     updatedAt: release.recordedAt,
   });
-  await ports.ledger.claim(release);
+  await ports.runs.create(
+    {
+      id: RUN_ID,
+      app: "hello",
+      status: "QUEUED",
+      revision: { type: "bundle", key: release.key },
+      trigger: { type: "upload" },
+      createdAt: release.recordedAt,
+      updatedAt: release.recordedAt,
+      plan: { steps: [{ id: "source", kind: "source" }] },
+      cursor: -1,
+      attempt: 1,
+      retries: [],
+    },
+    [],
+    [{ kind: "release", release }],
+  );
 });
 
 const redeliver = () =>
   receiveBundle(ports, redelivery, { limits: DEFAULT_BUNDLE_LIMITS, workDir: tmpdir() });
 
-describe("a redelivery of a release whose first delivery stopped half-way", () => {
-  it("creates the recorded run when the first delivery died before creating it", async () => {
-    const outcome = await redeliver();
-
-    expect(outcome).toEqual({ outcome: "started", runId: RUN_ID });
-    expect(ports.executions.started).toEqual([RUN_ID]);
-  });
-
-  it("lets in a run that was recorded but never let in", async () => {
-    await ports.runs.create(
-      {
-        id: RUN_ID,
-        app: "hello",
-        status: "QUEUED",
-        revision: { type: "bundle", key: release.key },
-        trigger: { type: "upload" },
-        createdAt: release.recordedAt,
-        updatedAt: release.recordedAt,
-        plan: { steps: [{ id: "source", kind: "source" }] },
-        cursor: -1,
-        attempt: 1,
-        retries: [],
-      },
-      [],
-    );
-
-    const outcome = await redeliver();
-
-    expect(outcome).toEqual({ outcome: "duplicate", runId: RUN_ID });
-    expect(ports.executions.started).toEqual([RUN_ID]);
-  });
-
-  it("starts a new run of the release when the first one's pipeline could not start", async () => {
-    ports.executions.failNext = true;
-    await expect(redeliver()).rejects.toMatchObject({ kind: "Transient" });
-
+describe("a redelivery of a recorded release", () => {
+  it("answers with the release's run, reads nothing and starts nothing", async () => {
     const outcome = await redeliver();
     const again = await redeliver();
 
-    expect(outcome).toMatchObject({ outcome: "started" });
-    const retried = (outcome as { runId: string }).runId;
-    expect(retried).not.toBe(RUN_ID);
-    expect((await ports.runs.get(RUN_ID))?.status).toBe("FAILED");
-    expect((await ports.ledger.release("hello", "1.0.0"))?.runId).toBe(retried);
-    expect(again).toEqual({ outcome: "duplicate", runId: retried });
-    expect(ports.executions.started).toEqual([retried]);
-  });
-
-  it("starts nothing more once the run is under way", async () => {
-    await redeliver();
-
-    const outcome = await redeliver();
-
     expect(outcome).toEqual({ outcome: "duplicate", runId: RUN_ID });
-    expect(ports.executions.started).toEqual([RUN_ID]);
+    expect(again).toEqual(outcome);
+    expect(ports.runs.items.size).toBe(1);
+    expect(ports.executions.started).toEqual([]);
   });
 });

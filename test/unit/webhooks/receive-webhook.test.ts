@@ -1,13 +1,9 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { PayloadTooLargeError, UnauthorizedError } from "../../../domain/errors";
+import type { IntakeClaim } from "../../../domain/intake-claims";
 import type { LifecycleEvent } from "../../../domain/lifecycle-events";
-import type {
-  DeliveryKey,
-  DeliveryRecord,
-  DeliveryRepository,
-  WebhookSecretRepository,
-} from "../../../domain/ports";
+import type { WebhookSecretRepository } from "../../../domain/ports";
 import type { Run } from "../../../domain/run";
 import type { Provider } from "../../../domain/webhooks/change";
 import {
@@ -15,17 +11,20 @@ import {
   type ReceiveWebhookPorts,
   receiveWebhook,
 } from "../../../usecases/receive-webhook";
-import { MemoryApps, MemoryExecutions, MemoryQueue, MemoryRuns } from "../../support/fakes";
+import { MemoryApps, MemoryExecutions, MemoryRuns } from "../../support/fakes";
 import { type Delivery, pushSample, sign, signedDelivery, unsigned } from "../../support/webhooks";
 
 const SECRET = "the-apps-secret";
 const PROVIDERS: Provider[] = ["github", "gitlab", "bitbucket", "gitea"];
 
+/** Secrets with a container's cache in front: `cached` is what it still holds. */
 class MemorySecrets implements WebhookSecretRepository {
   reads = 0;
   readonly items = new Map<string, string>();
-  async get(app: string) {
+  readonly cached = new Map<string, string>();
+  async get(app: string, options?: { fresh?: boolean }) {
     this.reads += 1;
+    if (!options?.fresh && this.cached.has(app)) return this.cached.get(app);
     return this.items.get(app);
   }
   async put(app: string, secret: string) {
@@ -33,60 +32,19 @@ class MemorySecrets implements WebhookSecretRepository {
   }
 }
 
-/** The DynamoDB conditions of adapters/delivery-log.ts, in memory. */
-class MemoryDeliveries implements DeliveryRepository {
-  readonly items = new Map<string, DeliveryRecord>();
-  /** Payload digest → the delivery that brought it. */
-  readonly payloads = new Map<string, string>();
-  async claim(record: DeliveryRecord) {
-    if (this.items.has(keyOf(record))) return false;
-    this.items.set(keyOf(record), record);
-    return true;
-  }
-  async claimPayload(record: DeliveryRecord) {
-    const holder = this.payloads.get(record.payloadSha256);
-    if (holder !== undefined && holder !== record.deliveryId) return holder;
-    this.payloads.set(record.payloadSha256, record.deliveryId);
-    return undefined;
-  }
-  async get(key: DeliveryKey) {
-    return this.items.get(keyOf(key));
-  }
-  async release(record: DeliveryRecord) {
-    if (this.payloads.get(record.payloadSha256) === record.deliveryId) {
-      this.payloads.delete(record.payloadSha256);
-    }
-    if (this.items.get(keyOf(record))?.runId === record.runId) this.items.delete(keyOf(record));
-  }
-  async reassign(record: DeliveryRecord, runId: string) {
-    const held = this.items.get(keyOf(record));
-    if (held?.runId !== record.runId) return false;
-    this.items.set(keyOf(record), { ...held, runId });
-    return true;
-  }
-}
-
-function keyOf({ app, provider, deliveryId }: DeliveryKey) {
-  return `${app}#${provider}#${deliveryId}`;
-}
-
-/**
- * Runs whose next creation fails the way a throttled or unreachable table would, or goes
- * through with its answer lost, as when the function dies right after the write.
- */
+/** Runs whose next creation fails the way a throttled or unreachable table would. */
 class FlakyRuns extends MemoryRuns {
   failNextCreate = false;
-  loseNextCreateAnswer = false;
-  override async create(run: Run, events: readonly LifecycleEvent[]) {
+  override async create(
+    run: Run,
+    events: readonly LifecycleEvent[],
+    claims?: readonly IntakeClaim[],
+  ) {
     if (this.failNextCreate) {
       this.failNextCreate = false;
       throw new Error("DynamoDB is unavailable");
     }
-    await super.create(run, events);
-    if (this.loseNextCreateAnswer) {
-      this.loseNextCreateAnswer = false;
-      throw new Error("the function died after recording the run");
-    }
+    await super.create(run, events, claims);
   }
 }
 
@@ -94,7 +52,6 @@ let time = Date.parse("2026-03-01T12:00:00Z");
 let ports: ReceiveWebhookPorts & {
   runs: FlakyRuns;
   secrets: MemorySecrets;
-  deliveries: MemoryDeliveries;
   executions: MemoryExecutions;
 };
 
@@ -103,11 +60,9 @@ beforeEach(async () => {
   ports = {
     apps: new MemoryApps(),
     runs: new FlakyRuns(),
-    queue: new MemoryQueue(),
     executions: new MemoryExecutions(),
     clock: { now: () => new Date(time) },
     secrets: new MemorySecrets(),
-    deliveries: new MemoryDeliveries(),
   };
   const at = new Date(time).toISOString();
   await ports.apps.put({
@@ -142,7 +97,7 @@ describe("authenticity comes first", () => {
           const sent = wrongSecret === undefined ? delivery : sign(delivery, `${wrongSecret}!`);
 
           await expect(receive(sent)).rejects.toBeInstanceOf(UnauthorizedError);
-          expect(ports.deliveries.items.size).toBe(0);
+          expect(ports.runs.claims.size).toBe(0);
           expect(ports.runs.items.size).toBe(0);
         },
       ),
@@ -161,6 +116,24 @@ describe("authenticity comes first", () => {
     const atLimit = { ...unsigned(githubPush), body: Buffer.alloc(MAX_WEBHOOK_BODY_BYTES, 0x20) };
 
     await expect(receive(atLimit)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe("a cached secret", () => {
+  it("is read anew before a signature is refused, so a rotated secret verifies at once", async () => {
+    ports.secrets.cached.set("shop", "the-secret-before-rotation");
+
+    const outcome = await receive(signedDelivery(githubPush, SECRET));
+
+    expect(outcome.kind).toBe("started");
+  });
+
+  it("still refuses a signature neither the cached nor the stored secret makes", async () => {
+    ports.secrets.cached.set("shop", "the-secret-before-rotation");
+
+    await expect(receive(signedDelivery(githubPush, "forged"))).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
   });
 });
 
@@ -207,71 +180,53 @@ describe("the run a push starts", () => {
       kind: "InvalidInput",
       message: expect.stringMatching(/commit must be a full hex sha/),
     });
-    expect(ports.deliveries.items.size).toBe(0);
+    expect(ports.runs.claims.size).toBe(0);
   });
 });
 
-describe("a delivery whose run does not start", () => {
-  it("gives its claim back when the run was never recorded, so a retry starts it", async () => {
+describe("a delivery that starts a run", () => {
+  it("records the run QUEUED with its claim and its event in one write, and starts nothing itself", async () => {
+    const delivery = signedDelivery(githubPush, SECRET, "delivery-1");
+
+    const outcome = await receive(delivery);
+
+    expect(outcome).toMatchObject({ kind: "started", status: "QUEUED" });
+    const runId = (outcome as { runId: string }).runId;
+    expect(await ports.runs.get(runId)).toMatchObject({
+      status: "QUEUED",
+      executionMode: "parallel",
+    });
+    expect([...ports.runs.claims.values()].map((c) => c.kind).sort()).toEqual([
+      "delivery",
+      "payload",
+    ]);
+    expect(ports.runs.outbox.map((e) => e.detailType)).toEqual(["Run Queued"]);
+    expect(ports.executions.started).toEqual([]);
+  });
+
+  it("leaves nothing behind when the write fails, so the host's retry starts the run", async () => {
     const delivery = signedDelivery(githubPush, SECRET);
     ports.runs.failNextCreate = true;
 
     await expect(receive(delivery)).rejects.toThrow(/unavailable/);
+    expect(ports.runs.claims.size).toBe(0);
     const retried = await receive(delivery);
 
     expect(retried.kind).toBe("started");
     expect(ports.runs.items.size).toBe(1);
   });
 
-  it("answers 503 when its pipeline failed to start, and the host's retry starts a new run", async () => {
+  it("answers a redelivery with the first delivery's run, however many come at once", async () => {
     const delivery = signedDelivery(githubPush, SECRET);
-    ports.executions.failNext = true;
 
-    await expect(receive(delivery)).rejects.toMatchObject({
-      kind: "Transient",
-      message: expect.stringMatching(/pipeline could not start run \w+, which is marked FAILED/),
-    });
-    const [failed] = ports.runs.items.values();
-    const retried = await receive(delivery);
-    const again = await receive(delivery);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => receive(delivery)));
 
-    expect(failed?.status).toBe("FAILED");
-    expect(retried).toMatchObject({ kind: "started", status: "QUEUED" });
-    expect(retried).not.toMatchObject({ runId: failed?.id });
-    expect(again).toMatchObject({ kind: "duplicate", runId: (retried as { runId: string }).runId });
-    expect(ports.executions.started).toEqual([(retried as { runId: string }).runId]);
-  });
-
-  it("answers 503 in queued mode too, rather than 202 for a run that failed", async () => {
-    await useExecutionMode("queued");
-    const delivery = signedDelivery(githubPush, SECRET);
-    ports.executions.failNext = true;
-
-    await expect(receive(delivery)).rejects.toMatchObject({ kind: "Transient" });
-    const retried = await receive(delivery);
-
-    expect(retried).toMatchObject({ kind: "started" });
-    expect(ports.executions.started).toEqual([(retried as { runId: string }).runId]);
-  });
-
-  it("is let in by a redelivery when the first attempt recorded its run but stopped there", async () => {
-    const delivery = signedDelivery(githubPush, SECRET);
-    ports.runs.loseNextCreateAnswer = true;
-    await expect(
-      receiveWebhook(ports, {
-        provider: "github",
-        app: "shop",
-        headers: delivery.headers,
-        body: Buffer.from(delivery.body),
-      }),
-    ).rejects.toThrow(/died after recording/);
-    const [stuck] = ports.runs.items.values();
-
-    const redelivered = await receive(delivery);
-
-    expect(stuck?.status).toBe("QUEUED");
-    expect(redelivered).toMatchObject({ kind: "duplicate", runId: stuck?.id });
-    expect(ports.executions.started).toEqual([stuck?.id]);
+    const started = outcomes.filter((o) => o.kind === "started");
+    expect(started).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === "duplicate")).toEqual(
+      Array(9).fill(expect.objectContaining({ runId: (started[0] as { runId: string }).runId })),
+    );
+    expect(ports.runs.items.size).toBe(1);
   });
 });
 
@@ -290,20 +245,20 @@ describe("a replayed payload", () => {
       replayOf: "delivery-1",
     });
     expect(ports.runs.items.size).toBe(1);
-    expect(ports.deliveries.items.size).toBe(1);
   });
 
-  it("is how Gitea redelivers: it finishes what the first attempt left, a 503 included", async () => {
+  it("is how Gitea redelivers: the same bytes under a new id answer with the first run", async () => {
     const gitea = pushSample("gitea", "branch");
-    ports.executions.failNext = true;
-    await expect(receive(signedDelivery(gitea, SECRET, "gitea-1"))).rejects.toMatchObject({
-      kind: "Transient",
-    });
+    const first = await receive(signedDelivery(gitea, SECRET, "gitea-1"));
 
     const redelivered = await receive(signedDelivery(gitea, SECRET, "gitea-2"));
 
-    expect(redelivered).toMatchObject({ kind: "started", deliveryId: "gitea-2" });
-    expect(ports.executions.started).toEqual([(redelivered as { runId: string }).runId]);
+    expect(redelivered).toEqual({
+      kind: "duplicate",
+      deliveryId: "gitea-2",
+      runId: (first as { runId: string }).runId,
+      replayOf: "gitea-1",
+    });
   });
 
   it.each(["gitlab", "bitbucket"] as const)(
@@ -331,49 +286,5 @@ describe("a replayed payload", () => {
 
     expect(second.kind).toBe("started");
     expect(ports.runs.items.size).toBe(2);
-  });
-});
-
-async function useExecutionMode(executionMode: "queued" | "superseded" | "parallel") {
-  const app = await ports.apps.get("shop");
-  if (app) await ports.apps.put({ ...app, pipeline: { ...app.pipeline, executionMode } });
-}
-
-describe("an abandoned claim", () => {
-  function abandonedClaim(deliveryId: string, ageMs: number): DeliveryRecord {
-    const record = {
-      app: "shop",
-      provider: "github",
-      deliveryId,
-      runId: "01JNH0000000000000000ABCDE",
-      payloadSha256: "0".repeat(64),
-      receivedAt: new Date(time - ageMs).toISOString(),
-      expiresAt: Math.floor(time / 1000),
-    };
-    ports.deliveries.items.set(keyOf(record), record);
-    return record;
-  }
-
-  it("is taken over by exactly one of many concurrent redeliveries", async () => {
-    const delivery = signedDelivery(githubPush, SECRET);
-    const claim = abandonedClaim(delivery.headers["x-github-delivery"] ?? "", 61_000);
-
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => receive(delivery)));
-
-    expect(outcomes.filter((o) => o.kind === "started")).toEqual([
-      expect.objectContaining({ runId: claim.runId }),
-    ]);
-    expect(outcomes.filter((o) => o.kind === "duplicate")).toHaveLength(9);
-    expect([...ports.runs.items.keys()]).toEqual([claim.runId]);
-  });
-
-  it("is not one until a minute has passed", async () => {
-    const delivery = signedDelivery(githubPush, SECRET);
-    const claim = abandonedClaim(delivery.headers["x-github-delivery"] ?? "", 60_000);
-
-    const outcome = await receive(delivery);
-
-    expect(outcome).toMatchObject({ kind: "duplicate", runId: claim.runId });
-    expect(ports.runs.items.size).toBe(0);
   });
 });

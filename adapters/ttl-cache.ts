@@ -1,0 +1,36 @@
+import type { Clock } from "../domain/ports";
+
+/**
+ * Values kept for a short time in a warm container, so that deliveries in a row read the
+ * stored value once. What changes in the store shows here within `ttlMs`.
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The cached value, else what `load` gives (cached when it is not undefined). */
+  async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const entry = this.entries.get(key);
+    if (entry && entry.until > this.clock.now().getTime()) return entry.value;
+    return this.refresh(key, load);
+  }
+
+  /** What `load` gives now, replacing the cached value. */
+  async refresh(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const value = await load();
+    if (value === undefined) this.entries.delete(key);
+    else this.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.entries.set(key, { value, until: this.clock.now().getTime() + this.ttlMs });
+  }
+}
+
+/** How long the intake keeps an app's definition and webhook secret in a warm container. */
+export const INTAKE_CACHE_MS = 30_000;
