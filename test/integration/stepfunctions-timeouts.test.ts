@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -64,7 +64,9 @@ describe("a Task's time", () => {
     while (Date.now() - startedAt < 90 * 1000 * TASK_SCALE) {
       statuses.add((await standIn.sfn.send(new DescribeExecutionCommand({ executionArn }))).status);
     }
-    await writeFile(gate, JSON.stringify({ built: true }));
+    // Written aside and renamed into place, so the task never reads it half-written.
+    await writeFile(`${gate}.tmp`, JSON.stringify({ built: true }));
+    await rename(`${gate}.tmp`, gate);
     const ended = await endOf(standIn.sfn, executionArn);
 
     // Assess
