@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { BatchGetDeploymentsCommand, CodeDeployClient } from "@aws-sdk/client-codedeploy";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { LOCAL_CREDENTIALS, type LocalStack } from "../local/stack";
@@ -191,17 +192,44 @@ async function statesEntered(stack: LocalStack, runId: string): Promise<Map<stri
   return entered;
 }
 
+interface RunRecord {
+  stages: { name: string; startedAt?: string; endedAt?: string }[];
+  steps: { deploymentId?: string }[];
+}
+
 /** How long each of the run's stages took, by name, from the run's record. */
-async function stageDurations(stack: LocalStack, runId: string): Promise<Map<string, number>> {
-  const res = await fetch(`${stack.endpoints.api}/runs/${runId}`);
-  const run = (await res.json()) as {
-    stages: { name: string; startedAt?: string; endedAt?: string }[];
-  };
+function stageDurations(run: RunRecord): Map<string, number> {
   return new Map(
     run.stages.flatMap((s) =>
       s.startedAt && s.endedAt ? [[s.name, Date.parse(s.endedAt) - Date.parse(s.startedAt)]] : [],
     ),
   );
+}
+
+/** The time the run's CodeDeploy deployments took, each from its creation to its end. */
+async function deploymentsMs(
+  stack: LocalStack,
+  run: RunRecord,
+): Promise<{ count: number; ms: number }> {
+  const ids = run.steps.flatMap((s) => (s.deploymentId ? [s.deploymentId] : []));
+  const codeDeploy = new CodeDeployClient({
+    endpoint: stack.endpoints.codedeploy,
+    region: "us-east-1",
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    const { deploymentsInfo = [] } = await codeDeploy.send(
+      new BatchGetDeploymentsCommand({ deploymentIds: ids }),
+    );
+    const ms = deploymentsInfo.reduce(
+      (sum, d) =>
+        sum + ((d.completeTime?.getTime() ?? Number.NaN) - (d.createTime?.getTime() ?? 0)),
+      0,
+    );
+    return { count: deploymentsInfo.length, ms };
+  } finally {
+    codeDeploy.destroy();
+  }
 }
 
 const counted = (counts: Map<string, number>) =>
@@ -210,7 +238,11 @@ const counted = (counts: Map<string, number>) =>
 async function print(stack: LocalStack, run: Measured, scriptMs: number): Promise<void> {
   const entered = await statesEntered(stack, run.runId);
   const transitions = [...entered.values()].reduce((a, b) => a + b, 0);
-  const durations = await stageDurations(stack, run.runId);
+  const record = (await (
+    await fetch(`${stack.endpoints.api}/runs/${run.runId}`)
+  ).json()) as RunRecord;
+  const durations = stageDurations(record);
+  const inDeployments = await deploymentsMs(stack, record);
   const stages = TARGETS.map((t) => t.stage);
   // CodePipeline's actions for the same shape, in order: the approval comes after gamma.
   const actions = ["source", ...stages.slice(0, 2), APPROVAL_STAGE, ...stages.slice(2)];
@@ -233,6 +265,9 @@ async function print(stack: LocalStack, run: Measured, scriptMs: number): Promis
     `deploy: a no-op revision through beta, gamma, an approval (approved through the API as soon as it can be), three waves over 10 hosts (1, 4, 5; no bake); one warm-up run of each first`,
   );
   console.log(`${label("Sluice run, S3 upload to its end")} ${ms(run.ms)}`);
+  console.log(
+    `${label("  of which in CodeDeploy")} ${ms(inDeployments.ms)} (its ${inDeployments.count} deployments, each created to completed), ${ms(run.ms - inDeployments.ms)} around them`,
+  );
   console.log(
     `${label("bash script, same hooks and hosts")} ${ms(scriptMs)} (12 host folders, each target in turn, as many hosts at once as its config allows)`,
   );

@@ -5,12 +5,10 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   TransactWriteItemsCommand,
-  UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { listen } from "../local/aws-json-server";
