@@ -90,8 +90,11 @@ async function release(
   let requested = false;
   let tokenKept = false;
   let approving: Promise<number> | undefined;
+  let settle: (end: Error | string) => void = () => {};
   const approveWhenReady = () => {
-    if (runId && requested && tokenKept) approving ??= approve(stack, runId);
+    if (!runId || !requested || !tokenKept || approving) return;
+    approving = approve(stack, runId);
+    approving.catch((err: Error) => settle(err));
   };
   const stopListening = lambdas.onEnded(({ name }) => {
     if (name.endsWith("awaitApproval")) tokenKept = true;
@@ -100,25 +103,29 @@ async function release(
   let unsubscribe = () => {};
   const ended = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`the run of ${version} did not end in ${RUN_DEADLINE_MS} ms`)),
+      () => settle(new Error(`the run of ${version} did not end in ${RUN_DEADLINE_MS} ms`)),
       RUN_DEADLINE_MS,
     );
+    settle = (end) => {
+      clearTimeout(timer);
+      if (end instanceof Error) reject(end);
+      else resolve(end);
+    };
     unsubscribe = stack.eventBridge.subscribe((event) => {
       const detail = event.detail as { runId?: string; app?: string; reason?: string };
       const type = event["detail-type"];
       if (detail.app !== NOOP_APP) return;
-      if (type === "Bundle Rejected") reject(new Error(`bundle refused: ${detail.reason}`));
+      if (type === "Bundle Rejected") settle(new Error(`bundle refused: ${detail.reason}`));
       if (!detail.runId) return;
       runId ??= detail.runId;
       if (detail.runId !== runId) return;
       if (type === "Approval Requested") requested = true;
       approveWhenReady();
-      if (ENDS.has(type)) {
-        clearTimeout(timer);
-        resolve(type);
-      }
+      if (ENDS.has(type)) settle(type);
     });
   });
+  // Awaited once the upload is done; a failure before then must not go unhandled meanwhile.
+  ended.catch(() => undefined);
   const s3 = new S3Client({
     endpoint: stack.endpoints.s3,
     region: "us-east-1",
@@ -141,6 +148,8 @@ async function release(
     await lambdas.settled();
     return { runId: runId as string, status, ms, invocations: lambdas.take(), approvalCalls };
   } finally {
+    // Clears the deadline when the upload itself failed.
+    settle("abandoned");
     unsubscribe();
     stopListening();
     s3.destroy();
@@ -281,7 +290,7 @@ async function print(stack: LocalStack, run: Measured, scriptMs: number): Promis
     `${label("overhead per state transition")} ${((run.ms - scriptMs) / transitions).toFixed(1)} ms  ((run − script) / transitions)`,
   );
   console.log(
-    `${label("Lambda invocations per run")} ${run.invocations.length}, ${ms(lambdaMs)} in all  (${counted(byFunction)}${run.approvalCalls > 1 ? `; ${run.approvalCalls} approval calls` : ""})`,
+    `${label("Lambda invocations per run")} ${run.invocations.length}, ${ms(lambdaMs)} in all, wall time in this process  (${counted(byFunction)}${run.approvalCalls > 1 ? `; ${run.approvalCalls} approval calls` : ""})`,
   );
   const cost = sfnCost + fnCost;
   console.log(

@@ -194,7 +194,7 @@ try {
   if (stack && ends) {
     await runFigures(stack, ends);
     console.log();
-    await deployFigures(stack);
+    await deployFigures(stack).catch((err: Error) => console.log(`deploy figures: ${err.message}`));
   } else {
     console.log(`${unavailable}:`);
     for (const name of [
