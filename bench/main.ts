@@ -4,6 +4,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { type LocalStack, startLocalStack } from "../local/stack";
+import { deployFigures, writeDeployFleet } from "./deploy-run";
 import { measureHandlers, printHandlers } from "./handlers";
 import { RunEnds } from "./run-ends";
 import {
@@ -19,8 +20,10 @@ import {
  * on the local stack: intake latency is what a client waits for `POST /apps/{app}/runs`;
  * end-to-end is from that call to the run's SUCCEEDED (source stage, build skipped); throughput
  * is runs finished per second with many in flight; webhook intake is signed GitHub pushes from
- * 1, 16 and 64 concurrent senders, beside a bare server that only checks their signatures. Each
- * figure is printed; nothing here passes or fails.
+ * 1, 16 and 64 concurrent senders, beside a bare server that only checks their signatures; the
+ * deploy figures (deploy-run.ts) are one run through beta, gamma, an approval and three waves
+ * over a local fleet, beside a plain script doing the same. Each figure is printed; nothing here
+ * passes or fails.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 256);
@@ -180,7 +183,12 @@ let stack: LocalStack | undefined;
 try {
   let unavailable: string | undefined;
   try {
-    stack = await startLocalStack({ stateDir, logLevel: "error" });
+    const fleetFile = await writeDeployFleet(stateDir);
+    stack = await startLocalStack({
+      stateDir,
+      logLevel: "error",
+      serviceOptions: { codedeploy: { hostPortBase: 0, fleetFile } },
+    });
     const refused = await transactionsRefused(stack);
     if (refused) unavailable = `the local DynamoDB refused a transaction (${refused})`;
   } catch (err) {
@@ -189,6 +197,8 @@ try {
   const ends = stack && !unavailable ? new RunEnds(stack) : undefined;
   if (stack && ends) {
     await runFigures(stack, ends);
+    console.log();
+    await deployFigures(stack).catch((err: Error) => console.log(`deploy figures: ${err.message}`));
   } else {
     console.log(`${unavailable}:`);
     for (const name of [
