@@ -94,7 +94,7 @@ cd "$CODEBUILD_SRC_DIR/${SOURCE_DIR}"
 out="$CODEBUILD_SRC_DIR/${BUILD_BUNDLE_DIR}"
 mkdir -p "$out"
 if [ ! -d "$SLUICE_ARTIFACTS_BASE" ]; then
-  echo "artifacts.baseDirectory "$SLUICE_ARTIFACTS_BASE" is not a folder of the clone" >&2
+  echo "artifacts.baseDirectory '$SLUICE_ARTIFACTS_BASE' is not a folder of the clone" >&2
   exit 1
 fi
 cd "$SLUICE_ARTIFACTS_BASE"
@@ -103,7 +103,7 @@ IFS=$'\\n'
 paths=()
 for path in $SLUICE_ARTIFACTS_FILES; do paths+=("./$path"); done
 if [ "\${#paths[@]}" -eq 0 ]; then
-  echo "artifacts.files match nothing in "$SLUICE_ARTIFACTS_BASE"" >&2
+  echo "artifacts.files match nothing in '$SLUICE_ARTIFACTS_BASE'" >&2
   exit 1
 fi
 find "\${paths[@]}" \\( -name .git -o -path '*/.git/*' \\) -prune -o -print0 | LC_ALL=C sort -zu > "$out/files"

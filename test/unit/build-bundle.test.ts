@@ -1,9 +1,14 @@
-import { copyFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type App, PipelineDefinitionSchema } from "../../domain/app";
 import { buildBundleOutput } from "../../domain/build-bundle";
+import { planBuild } from "../../domain/buildspec";
+import { listEntries } from "../../domain/bundles/archive";
+import { DEFAULT_BUNDLE_LIMITS } from "../../domain/bundles/limits";
 import { parseReleaseKey } from "../../domain/bundles/release-key";
 import { RejectedError } from "../../domain/errors";
 import type { BundleDownloads, Clock } from "../../domain/ports";
@@ -260,5 +265,98 @@ describe("pinning the bundle a build made", () => {
         workDir: await tempDir(),
       }),
     ).rejects.toThrow(`build b-1 left no bundle at s3://releases/${built.key}`);
+  });
+});
+
+describe("packing the build's output", () => {
+  const tempDir = useTempDirs();
+
+  /**
+   * Runs the build's packing command over a clone holding `files` (as the build would, after
+   * its commands), and answers the bundle's entries, or the packing's failure.
+   */
+  async function pack(files: string[], artifacts: { baseDirectory?: string; files?: string[] }) {
+    const work = await tempDir();
+    for (const file of files) {
+      const where = join(work, "source", file);
+      await mkdir(dirname(where), { recursive: true });
+      await writeFile(where, file);
+    }
+    const build = PipelineDefinitionSchema.parse({
+      build: { commands: ["true"], artifacts },
+    }).build;
+    if (!build) throw new Error("no build");
+    const plan = planBuild(
+      build,
+      commit,
+      "repo",
+      "RUN",
+      buildBundleOutput("b", "shop", "RUN").override,
+    );
+    const command = JSON.parse(plan.buildspec).phases.build.commands.at(-1) as string;
+    const env = Object.fromEntries(plan.environment.map((v) => [v.Name, v.Value]));
+    await promisify(execFile)("bash", ["-c", command], {
+      cwd: work,
+      env: { PATH: process.env.PATH, ...env, CODEBUILD_SRC_DIR: work },
+    });
+    const entries = await listEntries(
+      join(work, "sluice-bundle/bundle.tgz"),
+      "tar.gz",
+      DEFAULT_BUNDLE_LIMITS,
+    );
+    return entries.map((e) => e.path).sort();
+  }
+
+  const CLONE = [
+    "appspec.yml",
+    ".git/HEAD",
+    ".git/objects/ab/cdef",
+    ".env.example",
+    "dist/app.js",
+    "dist/lib/util.js",
+    "dist/notes.md",
+    "docs/name with space.md",
+    "-looks-like-an-option",
+  ];
+
+  it("packs everything but .git by default, each entry once", async () => {
+    expect(await pack(CLONE, {})).toEqual([
+      "-looks-like-an-option",
+      ".env.example",
+      "appspec.yml",
+      "dist",
+      "dist/app.js",
+      "dist/lib",
+      "dist/lib/util.js",
+      "dist/notes.md",
+      "docs",
+      "docs/name with space.md",
+    ]);
+  });
+
+  it("packs what the patterns match, a matched folder with everything in it", async () => {
+    expect(await pack(CLONE, { files: ["appspec.yml", "dist/**/*.js", "docs"] })).toEqual([
+      "appspec.yml",
+      "dist/app.js",
+      "dist/lib/util.js",
+      "docs",
+      "docs/name with space.md",
+    ]);
+  });
+
+  it("packs from the base directory, as the bundle's root", async () => {
+    expect(await pack(CLONE, { baseDirectory: "dist", files: ["*.js", "lib"] })).toEqual([
+      "app.js",
+      "lib",
+      "lib/util.js",
+    ]);
+  });
+
+  it("fails the build when the base directory is not there, or a named file is missing", async () => {
+    await expect(pack(CLONE, { baseDirectory: "build" })).rejects.toThrow(
+      "artifacts.baseDirectory 'build' is not a folder of the clone",
+    );
+    await expect(pack(CLONE, { files: ["README.md"] })).rejects.toThrow("README.md");
+    await expect(pack(CLONE, { files: ["out/**"] })).rejects.toThrow("match nothing");
   });
 });
