@@ -17,6 +17,28 @@ export const AppNameSchema = z
 export const ExecutionModeSchema = z.enum(["queued", "superseded", "parallel"]);
 export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
 
+/** A path inside the clone: relative, with no empty, "." or ".." segment and no backslash. */
+const ClonePathSchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(1024),
+  z.refine(
+    (p) => p === "." || p.split("/").every((s) => s !== "" && s !== "." && s !== ".."),
+    'must be "." or a relative path inside the clone, without "", "." or ".." segments',
+  ),
+  z.refine((p) => !/[\\\0\n]/.test(p), "must not hold a backslash, NUL or newline"),
+);
+
+/**
+ * What the build packs as the run's release bundle (buildspec `artifacts`, in spirit): the
+ * files under baseDirectory (a folder of the clone) that `files` match, as bash globstar
+ * patterns relative to it; a matched folder brings everything in it.
+ */
+export const BuildArtifactsSchema = z.strictObject({
+  baseDirectory: z._default(ClonePathSchema, "."),
+  files: z._default(z.array(ClonePathSchema).check(z.minLength(1), z.maxLength(100)), ["**"]),
+});
+export type BuildArtifacts = z.infer<typeof BuildArtifactsSchema>;
+
 /** The build stage: commands run in a fresh clone of the repository at the run's commit. */
 export const BuildConfigSchema = z.strictObject({
   commands: z
@@ -24,6 +46,8 @@ export const BuildConfigSchema = z.strictObject({
     .check(z.minLength(1, "a build needs at least one command")),
   env: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), z.string()), {}),
   timeoutMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(480)), 60),
+  /** Without it, a build of an app with deploy stages packs the whole clone. */
+  artifacts: z.optional(BuildArtifactsSchema),
 });
 export type BuildConfig = z.infer<typeof BuildConfigSchema>;
 

@@ -1,4 +1,11 @@
-import { type App, BuildConfigSchema, type StageDefinition, TestsSchema } from "./app";
+import {
+  type App,
+  BuildArtifactsSchema,
+  type BuildConfig,
+  BuildConfigSchema,
+  type StageDefinition,
+  TestsSchema,
+} from "./app";
 import type { Revision } from "./revision";
 import * as z from "./zod";
 
@@ -68,7 +75,7 @@ export function planRun(app: App, revision: Revision): Plan {
         : {
             id: "build",
             kind: "build",
-            build,
+            build: withArtifacts(build, stages),
             ...((revision.repository ?? repository)
               ? { repository: revision.repository ?? repository }
               : {}),
@@ -82,6 +89,16 @@ export function planRun(app: App, revision: Revision): Plan {
       ),
     ],
   };
+}
+
+/**
+ * The build as the run makes it: an app that deploys gets a bundle from every build, by default
+ * of the whole clone; one that does not deploy gets one only when it asks for it.
+ */
+function withArtifacts(build: BuildConfig, stages: readonly StageDefinition[]): BuildConfig {
+  if (build.artifacts) return build;
+  const deploys = stages.some((stage) => stage.deploy || stage.production);
+  return deploys ? { ...build, artifacts: BuildArtifactsSchema.parse({}) } : build;
 }
 
 /** A stage's steps: one for a wait or an approval; a deployment and its tests or bake. */

@@ -19,6 +19,8 @@ export const BundleRevisionSchema = z.object({
   etag: z.optional(z.string().check(z.minLength(1))),
   size: z.optional(z.number().check(z.int(), z.nonnegative())),
   sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  /** The commit a run's build made the bundle from; absent for an uploaded bundle. */
+  source: z.optional(GitRevisionSchema),
 });
 
 export const RevisionSchema = z.discriminatedUnion("type", [
@@ -32,5 +34,5 @@ export type BundleRevision = z.infer<typeof BundleRevisionSchema>;
 export function describeRevision(revision: Revision): string {
   return revision.type === "git"
     ? `${revision.ref ? `${revision.ref}@` : ""}${revision.commit.slice(0, 12)}`
-    : `${revision.key}${revision.versionId ? `?versionId=${revision.versionId}` : ""}`;
+    : `${revision.key}${revision.versionId ? `?versionId=${revision.versionId}` : ""}${revision.source ? ` (built from ${describeRevision(revision.source)})` : ""}`;
 }

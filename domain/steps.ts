@@ -1,8 +1,15 @@
+import { type BuildBundleLocation, buildBundleOutput } from "./build-bundle";
 import { type BuildPlan, planBuild, planTests } from "./buildspec";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
-import { type BundleRevision, describeRevision, type Revision, RevisionSchema } from "./revision";
+import {
+  type BundleRevision,
+  BundleRevisionSchema,
+  describeRevision,
+  type Revision,
+  RevisionSchema,
+} from "./revision";
 import {
   type ApprovalDecision,
   ApprovalDecisionSchema,
@@ -63,7 +70,15 @@ export interface GroupRelease {
 /** What the state machine does next: the step it enters, or the end of the run. */
 export type StepTask =
   | { kind: "source"; index: number; attempt: number; id: string; revision: Revision }
-  | { kind: "build"; index: number; attempt: number; id: string; build: BuildPlan }
+  | {
+      kind: "build";
+      index: number;
+      attempt: number;
+      id: string;
+      build: BuildPlan;
+      /** Where the build's bundle goes, for a build that makes the run's bundle. */
+      bundle?: BuildBundleLocation;
+    }
   | { kind: "test"; index: number; attempt: number; id: string; build: BuildPlan }
   | { kind: "wait"; index: number; attempt: number; id: string; until: string }
   | { kind: "approval"; index: number; attempt: number; id: string; timeoutSeconds: number }
@@ -71,6 +86,11 @@ export type StepTask =
   | { kind: "bake"; index: number; attempt: number; id: string; seconds: number }
   | { kind: "done" }
   | { kind: "failed"; error: string; cause: string };
+
+/** What walking a plan needs to know of the stack: where builds leave their bundles. */
+export interface StackPlaces {
+  releasesBucket: string;
+}
 
 /** A step the state machine has finished, and what its task returned. */
 export interface FinishedStep {
@@ -87,6 +107,7 @@ export function advance(
   run: RunView,
   finished: FinishedStep | null,
   now: string,
+  stack?: StackPlaces,
 ): { transition?: RunTransition; task: StepTask } {
   if (run.status === "SUCCEEDED" && finished) return { task: { kind: "done" } };
   if (run.status !== "RUNNING" && run.status !== "QUEUED") {
@@ -94,7 +115,7 @@ export function advance(
   }
   // Only the step's place counts: a step redriven as a new attempt still finishes that step.
   const moved = finished ? finished.index !== run.cursor : run.cursor >= 0;
-  if (moved) return { task: taskAt(run, run.cursor) };
+  if (moved) return { task: taskAt(run, run.cursor, stack) };
 
   const events: LifecycleEvent[] = [];
   const steps: StepRecord[] = [];
@@ -112,7 +133,7 @@ export function advance(
     events.push(runEvent(run, "Run Started", "RUNNING", now));
   } else {
     const open = openStep(run);
-    const closed = close(open, finished.result, now);
+    const closed = close(open, finished.result, now, run.revision);
     if (closed.revision) {
       revision = closed.revision;
       set.revision = revision;
@@ -151,7 +172,7 @@ export function advance(
       step.kind === "build" && !step.repository
         ? `nothing to clone for run ${run.id}: set repository in the pipeline definition of ${run.app}`
         : step.kind === "deploy" && revision.type !== "bundle"
-          ? `run ${run.id} has no bundle to deploy: Sluice deploys release bundles (a build does not make one yet), so release the revision as a bundle`
+          ? `run ${run.id} has no bundle to deploy: Sluice deploys release bundles, so release the revision as a bundle or give ${run.app} a build that makes one`
           : undefined;
     if (refusal) {
       const cause = refusal;
@@ -182,7 +203,7 @@ export function advance(
     }
     return {
       transition: { expect, set, steps, events, releases },
-      task: taskFor(step, index, run.attempt, revision, run, until),
+      task: taskFor(step, index, run.attempt, revision, run, until, stack),
     };
   }
 }
@@ -321,10 +342,17 @@ export function openStep(run: RunView): StepRecord | undefined {
 
 const BuildResultSchema = z.object({ id: z.string(), logs: z.optional(z.string()) });
 
+/** A build that made the run's bundle, with the bundle as pinned after its checks. */
+const BundleBuildResultSchema = z.object({
+  ...BuildResultSchema.shape,
+  bundle: z.optional(BundleRevisionSchema),
+});
+
 function close(
   open: StepRecord | undefined,
   result: unknown,
   now: string,
+  built: Revision,
 ): { record: StepRecord; revision?: Revision } {
   if (!open) throw new ConflictError("the step the pipeline finished has no record");
   const record: StepRecord = { ...open, status: "SUCCEEDED", endedAt: now };
@@ -334,9 +362,16 @@ function close(
       return { record: { ...record, message: `pinned ${describeRevision(revision)}` }, revision };
     }
     case "build": {
-      const build = BuildResultSchema.parse(result);
+      const build = BundleBuildResultSchema.parse(result);
       const logs = build.logs ? `; logs at ${build.logs}` : "";
-      return { record: { ...record, message: `build ${build.id} succeeded${logs}` } };
+      const message = `build ${build.id} succeeded${logs}`;
+      if (!build.bundle || built.type !== "git") return { record: { ...record, message } };
+      // From here on the run deploys the bundle; it still names the commit it was built from.
+      const revision: Revision = { ...build.bundle, source: built };
+      return {
+        record: { ...record, message: `${message}; bundle ${describeRevision(revision)}` },
+        revision,
+      };
     }
     case "approval": {
       const decision = ApprovalDecisionSchema.parse(result);
@@ -365,14 +400,14 @@ function close(
   }
 }
 
-function taskAt(run: RunView, index: number): StepTask {
+function taskAt(run: RunView, index: number, stack: StackPlaces | undefined): StepTask {
   const step = run.plan.steps[index];
   if (!step) {
     if (run.status === "SUCCEEDED") return { kind: "done" };
     throw new ConflictError(`run ${run.id} has no step ${index}`);
   }
   const record = run.steps.find((s) => s.index === index && s.attempt === run.attempt);
-  return taskFor(step, index, run.attempt, run.revision, run, record?.until);
+  return taskFor(step, index, run.attempt, run.revision, run, record?.until, stack);
 }
 
 function taskFor(
@@ -382,6 +417,7 @@ function taskFor(
   revision: Revision,
   run: Run,
   until: string | undefined,
+  stack: StackPlaces | undefined,
 ): StepTask {
   const base = { index, attempt, id: step.id };
   switch (step.kind) {
@@ -391,10 +427,18 @@ function taskFor(
       if (!step.build || !step.repository || revision.type !== "git") {
         throw new ConflictError(`run ${run.id} has nothing to build`);
       }
+      if (step.build.artifacts && !stack) {
+        throw new Error(`run ${run.id}'s build makes a bundle, and no releases bucket is known`);
+      }
+      const output =
+        step.build.artifacts && stack
+          ? buildBundleOutput(stack.releasesBucket, run.app, run.id)
+          : undefined;
       return {
         ...base,
         kind: "build",
-        build: planBuild(step.build, revision, step.repository, run.id),
+        build: planBuild(step.build, revision, step.repository, run.id, output?.override),
+        ...(output ? { bundle: output.location } : {}),
       };
     }
     case "wait":

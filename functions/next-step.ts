@@ -1,4 +1,5 @@
 import { appStore } from "../adapters/app-store";
+import { stackConfig } from "../adapters/config";
 import { queuePorts } from "../adapters/queue-ports";
 import { nextStep } from "../usecases/next-step";
 import { taskHandler } from "./task";
@@ -8,5 +9,7 @@ import { taskHandler } from "./task";
  * state machine which that is. Input: `{ runId, step, result }`.
  */
 export const handler = taskHandler((input: unknown) =>
-  nextStep({ ...queuePorts(), apps: appStore() }, input),
+  nextStep({ ...queuePorts(), apps: appStore() }, input, {
+    releasesBucket: stackConfig().releasesBucket,
+  }),
 );

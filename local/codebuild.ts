@@ -1,8 +1,17 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createWriteStream, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import {
+  createReadStream,
+  createWriteStream,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import picomatch from "picomatch";
 import { parse as parseYaml } from "yaml";
 import * as z from "../domain/zod";
 
@@ -15,7 +24,32 @@ const BuildspecSchema = z.object({
     z.enum(PHASES),
     z.object({ commands: z._default(z.array(z.string()), []) }),
   ),
+  /** The build's output: files (globs) under base-directory, relative to CODEBUILD_SRC_DIR. */
+  artifacts: z.optional(
+    z.object({
+      files: z.array(z.string()).check(z.minLength(1)),
+      "base-directory": z.optional(z.string()),
+      "discard-paths": z.optional(z.union([z.boolean(), z.enum(["yes", "no"])])),
+    }),
+  ),
 });
+
+/**
+ * The artifacts override of StartBuild, as far as Sluice uses it: S3 output, its files put
+ * as they are (packaging NONE) in the folder `<Path>/<Name>/` (namespace NONE).
+ */
+const ArtifactsOverrideSchema = z.discriminatedUnion("Type", [
+  z.object({ Type: z.literal("NO_ARTIFACTS") }),
+  z.object({
+    Type: z.literal("S3"),
+    Location: z.string().check(z.minLength(3)),
+    Path: z._default(z.string(), ""),
+    Name: z.string().check(z.minLength(1)),
+    NamespaceType: z._default(z.literal("NONE"), "NONE"),
+    Packaging: z._default(z.literal("NONE"), "NONE"),
+    EncryptionDisabled: z.optional(z.boolean()),
+  }),
+]);
 
 const StartBuildSchema = z.object({
   ProjectName: z.string(),
@@ -25,6 +59,7 @@ const StartBuildSchema = z.object({
     [],
   ),
   TimeoutInMinutesOverride: z.optional(z.number().check(z.int(), z.positive())),
+  ArtifactsOverride: z.optional(ArtifactsOverrideSchema),
 });
 
 interface Phase {
@@ -44,6 +79,8 @@ export interface Build {
   EndTime: number;
   Phases: Phase[];
   Logs: { DeepLink: string; GroupName: string; StreamName: string };
+  /** Where the build's output went, for a build with S3 artifacts. */
+  Artifacts?: { Location: string };
 }
 
 /** Thrown as Step Functions does for a failed `.sync` build: the Build is the cause. */
@@ -70,6 +107,8 @@ export class LocalCodeBuild {
     private readonly projects: ReadonlySet<string>,
     private readonly region: string,
     private readonly accountId: string,
+    /** The client a build's artifacts are uploaded with (built when first needed). */
+    private readonly s3?: () => S3Client,
   ) {
     killOrphanedBuilds(workDir);
   }
@@ -103,6 +142,14 @@ export class LocalCodeBuild {
       signal,
     );
     signal?.throwIfAborted();
+    const output = request.ArtifactsOverride;
+    let artifacts: Build["Artifacts"];
+    if (outcome.status === "SUCCEEDED" && output?.Type === "S3" && buildspec.artifacts) {
+      const uploaded = await this.uploadArtifacts(buildspec.artifacts, output, dir, logFile);
+      outcome.phases.push(uploaded.phase);
+      if (uploaded.phase.PhaseStatus !== "SUCCEEDED") outcome.status = "FAILED";
+      artifacts = { Location: `arn:aws:s3:::${output.Location}/${uploaded.prefix}` };
+    }
     const build: Build = {
       Id: id,
       Arn: `arn:aws:codebuild:${this.region}:${this.accountId}:build/${id}`,
@@ -112,9 +159,56 @@ export class LocalCodeBuild {
       EndTime: Date.now() / 1000,
       Phases: outcome.phases,
       Logs: { DeepLink: `file://${logFile}`, GroupName: "/aws/codebuild/local", StreamName: uuid },
+      ...(artifacts ? { Artifacts: artifacts } : {}),
     };
     if (build.BuildStatus !== "SUCCEEDED") throw new BuildFailedError(build);
     return { Build: build };
+  }
+
+  /**
+   * CodeBuild's UPLOAD_ARTIFACTS phase: the files under base-directory that the buildspec's
+   * globs match go to `<Path>/<Name>/`, by their path from base-directory (or their name alone
+   * with discard-paths). None matching fails the phase, as in CodeBuild.
+   */
+  private async uploadArtifacts(
+    spec: NonNullable<z.infer<typeof BuildspecSchema>["artifacts"]>,
+    output: Extract<z.infer<typeof ArtifactsOverrideSchema>, { Type: "S3" }>,
+    dir: string,
+    logFile: string,
+  ): Promise<{ phase: Phase; prefix: string }> {
+    const started = Date.now();
+    const base = path.resolve(dir, "src", spec["base-directory"] ?? ".");
+    const prefix = [output.Path, output.Name].filter(Boolean).join("/");
+    const matches = picomatch(spec.files, { dot: true });
+    const discard = spec["discard-paths"] === true || spec["discard-paths"] === "yes";
+    const files = (await listFiles(base)).filter((file) => matches(file));
+    const phase = (status: Phase["PhaseStatus"], message?: string): Phase => ({
+      PhaseType: "UPLOAD_ARTIFACTS",
+      PhaseStatus: status,
+      DurationInSeconds: Math.round((Date.now() - started) / 1000),
+      ...(message ? { Contexts: [{ StatusCode: "CLIENT_ERROR", Message: message }] } : {}),
+    });
+    if (files.length === 0) {
+      return { phase: phase("FAILED", "no matching artifact paths found"), prefix };
+    }
+    if (!this.s3) return { phase: phase("FAILED", "this stand-in has no S3 to upload to"), prefix };
+    const client = this.s3();
+    for (const file of files) {
+      const key = `${prefix}/${discard ? path.posix.basename(file) : file}`;
+      const local = path.join(base, file);
+      await client.send(
+        new PutObjectCommand({
+          Bucket: output.Location,
+          Key: key,
+          Body: createReadStream(local),
+          ContentLength: (await stat(local)).size,
+        }),
+      );
+      writeFileSync(logFile, `[Container] Uploaded ${file} to s3://${output.Location}/${key}\n`, {
+        flag: "a",
+      });
+    }
+    return { phase: phase("SUCCEEDED"), prefix };
   }
 
   private runPhases(
@@ -257,6 +351,21 @@ function processesOfBuild(noted: { pgid: number; buildId: string }): number[] {
       return false;
     }
   });
+}
+
+/** The regular files under `dir`, by their path from it with "/" between segments. */
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) =>
+        path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"),
+      );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 function shellQuote(text: string): string {

@@ -1,7 +1,7 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { RunIdSchema } from "../domain/run";
-import { advance, type StepTask } from "../domain/steps";
+import { advance, type StackPlaces, type StepTask } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { reopenIfRedriven } from "./run-control";
@@ -32,6 +32,8 @@ export interface PipelineState {
 export async function nextStep(
   ports: QueuePorts & { apps: AppRepository },
   input: unknown,
+  /** Where the stack keeps what builds make; a run whose build makes a bundle needs it. */
+  stack?: StackPlaces,
 ): Promise<PipelineState> {
   const parsed = NextStepInputSchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(formatIssues("next step", parsed.error));
@@ -41,7 +43,12 @@ export async function nextStep(
     if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
     const run = await reopenIfRedriven(ports, stored);
     const now = ports.clock.now().toISOString();
-    const { transition, task } = advance(run, step ? { index: step.index, result } : null, now);
+    const { transition, task } = advance(
+      run,
+      step ? { index: step.index, result } : null,
+      now,
+      stack,
+    );
     try {
       if (transition) await ports.runs.apply(runId, transition, now);
       return { runId, step: task, result: null };

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { logger } from "../../http/logger";
 import { close, listen, serveAwsJson } from "../aws-json-server";
 import { LocalCodeBuild } from "../codebuild";
@@ -24,13 +25,24 @@ export const stepFunctionsService: LocalService<"stepFunctions", LocalStepFuncti
   portVariable: "SLUICE_SFN_PORT",
   defaultPort: 8083,
   async start(context, port, timing) {
-    const { stateDir, region, accountId, config, resources, lambdas, faults } = context;
+    const { stateDir, region, accountId, credentials, config, resources, lambdas, faults } =
+      context;
+    let s3Client: S3Client | undefined;
     const eventBridge = context.use(eventBridgeService);
     const codeBuild = new LocalCodeBuild(
       path.join(stateDir, "codebuild"),
       new Set([resources.buildProject]),
       region,
       accountId,
+      // The stack's environment points it at the local S3 once every service listens. s3rver
+      // would keep a streamed body's aws-chunked framing as the object's bytes.
+      () =>
+        (s3Client ??= new S3Client({
+          region,
+          credentials,
+          forcePathStyle: true,
+          requestChecksumCalculation: "WHEN_REQUIRED",
+        })),
     );
     const stepFunctions = await createLocalStepFunctions({
       stateDir,

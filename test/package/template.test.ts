@@ -130,6 +130,17 @@ describe("the packaged CloudFormation template", () => {
     );
   });
 
+  it("lets builds put objects only where builds leave their bundles", () => {
+    const policies = (resources.BuildRole?.Properties.Policies ?? []) as {
+      PolicyDocument: PolicyDocument;
+    }[];
+    const statements = policies.flatMap((p) => [p.PolicyDocument.Statement].flat());
+    const puts = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:Put")));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.Action).toBe("s3:PutObject");
+    expect(JSON.stringify(puts[0]?.Resource)).toMatch(/releases.*"\/\*\/builds\/\*"/);
+  });
+
   it("sends an upload receiveBundle failed on, after Lambda's retries, to the event bus", () => {
     const configs = ofType("AWS::Lambda::EventInvokeConfig").filter(
       (c) => JSON.stringify(c.Properties.FunctionName) === '{"Ref":"ReceiveBundleLambdaFunction"}',
