@@ -1,4 +1,4 @@
-import type { App } from "../../domain/app";
+import { type App, PipelineDefinitionSchema } from "../../domain/app";
 import { ConflictError } from "../../domain/errors";
 import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../../domain/intake-claims";
 import type { LifecycleEvent } from "../../domain/lifecycle-events";
@@ -339,4 +339,36 @@ function sameWatch(a: AlarmWatch, b: AlarmWatch): boolean {
     a.attempt === b.attempt &&
     a.kind === b.kind
   );
+}
+
+/** Every in-memory port a use-case test of the pipeline works with, fresh. */
+export function memoryPorts() {
+  return {
+    apps: new MemoryApps(),
+    runs: new MemoryRuns(),
+    queue: new MemoryQueue(),
+    executions: new MemoryExecutions(),
+    deployments: new MemoryDeployments(),
+    waits: new MemoryDeploymentWaits(),
+    alarms: new MemoryAlarms(),
+    watches: new MemoryAlarmWatches(),
+    clock: steppingClock() as Clock,
+  };
+}
+
+/** Registers app `shop` (or `name`) with a definition as the API would validate it. */
+export async function registerApp(
+  apps: MemoryApps,
+  definition: unknown,
+  name = "shop",
+): Promise<App> {
+  const at = "2026-01-01T00:00:00.000Z";
+  const app: App = {
+    name,
+    pipeline: PipelineDefinitionSchema.parse(definition),
+    createdAt: at,
+    updatedAt: at,
+  };
+  await apps.put(app);
+  return app;
 }

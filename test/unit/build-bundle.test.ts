@@ -11,7 +11,7 @@ import { listEntries } from "../../domain/bundles/archive";
 import { DEFAULT_BUNDLE_LIMITS } from "../../domain/bundles/limits";
 import { parseReleaseKey } from "../../domain/bundles/release-key";
 import { RejectedError } from "../../domain/errors";
-import type { BundleDownloads, Clock } from "../../domain/ports";
+import type { BundleDownloads } from "../../domain/ports";
 import type { GitRevision } from "../../domain/revision";
 import { lambdaNotifications, matches } from "../../local/s3-notifications";
 import { loadServerlessConfig } from "../../local/serverless-config";
@@ -19,14 +19,17 @@ import { PROJECT_ROOT } from "../../local/stack";
 import { nextStep } from "../../usecases/next-step";
 import { pinBuildBundle } from "../../usecases/pin-build-bundle";
 import { type EntrySpec, useTempDirs, writeBundle } from "../support/bundles";
-import {
-  MemoryApps,
-  MemoryExecutions,
-  MemoryQueue,
-  MemoryRuns,
-  startRun,
-  steppingClock,
-} from "../support/fakes";
+import { memoryPorts, registerApp, startRun } from "../support/fakes";
+
+let ports: ReturnType<typeof memoryPorts>;
+
+beforeEach(() => {
+  ports = memoryPorts();
+});
+
+function register(definition: unknown): Promise<App> {
+  return registerApp(ports.apps, definition);
+}
 
 const STACK = { releasesBucket: "releases" };
 const commit: GitRevision = { type: "git", ref: "refs/heads/main", commit: "c".repeat(40) };
@@ -38,36 +41,6 @@ const built = {
   size: 120,
   sha256: "b".repeat(64),
 };
-
-let ports: {
-  apps: MemoryApps;
-  runs: MemoryRuns;
-  queue: MemoryQueue;
-  executions: MemoryExecutions;
-  clock: Clock;
-};
-
-beforeEach(() => {
-  ports = {
-    apps: new MemoryApps(),
-    runs: new MemoryRuns(),
-    queue: new MemoryQueue(),
-    executions: new MemoryExecutions(),
-    clock: steppingClock(),
-  };
-});
-
-async function register(definition: unknown): Promise<App> {
-  const at = "2026-01-01T00:00:00.000Z";
-  const app = {
-    name: "shop",
-    pipeline: PipelineDefinitionSchema.parse(definition),
-    createdAt: at,
-    updatedAt: at,
-  };
-  await ports.apps.put(app);
-  return app;
-}
 
 const deploysToBeta = {
   repository: "https://git.example.com/shop.git",

@@ -1,22 +1,19 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { type App, PipelineDefinitionSchema } from "../../domain/app";
-import type { Clock } from "../../domain/ports";
+import type { App } from "../../domain/app";
 import { alarmChanged, deploymentChanged, startDeployment, watchBake } from "../../usecases/deploy";
 import { nextStep } from "../../usecases/next-step";
 import { rollBack } from "../../usecases/rollback";
+import { memoryPorts, registerApp, startRun } from "../support/fakes";
 
-import {
-  MemoryAlarms,
-  MemoryAlarmWatches,
-  MemoryApps,
-  MemoryDeployments,
-  MemoryDeploymentWaits,
-  MemoryExecutions,
-  MemoryQueue,
-  MemoryRuns,
-  startRun,
-  steppingClock,
-} from "../support/fakes";
+let ports: ReturnType<typeof memoryPorts>;
+
+beforeEach(() => {
+  ports = memoryPorts();
+});
+
+function register(definition: unknown): Promise<App> {
+  return registerApp(ports.apps, definition);
+}
 
 const bundle = {
   type: "bundle" as const,
@@ -25,44 +22,6 @@ const bundle = {
   etag: '"abc"',
   sha256: "a".repeat(64),
 };
-
-let ports: {
-  apps: MemoryApps;
-  runs: MemoryRuns;
-  queue: MemoryQueue;
-  executions: MemoryExecutions;
-  deployments: MemoryDeployments;
-  waits: MemoryDeploymentWaits;
-  alarms: MemoryAlarms;
-  watches: MemoryAlarmWatches;
-  clock: Clock;
-};
-
-beforeEach(() => {
-  ports = {
-    apps: new MemoryApps(),
-    runs: new MemoryRuns(),
-    queue: new MemoryQueue(),
-    executions: new MemoryExecutions(),
-    deployments: new MemoryDeployments(),
-    waits: new MemoryDeploymentWaits(),
-    alarms: new MemoryAlarms(),
-    watches: new MemoryAlarmWatches(),
-    clock: steppingClock(),
-  };
-});
-
-async function register(definition: unknown): Promise<App> {
-  const at = "2026-01-01T00:00:00.000Z";
-  const app = {
-    name: "shop",
-    pipeline: PipelineDefinitionSchema.parse(definition),
-    createdAt: at,
-    updatedAt: at,
-  };
-  await ports.apps.put(app);
-  return app;
-}
 
 /** A run of the bundle, walked to its first deploy step. */
 async function deploying() {

@@ -2,52 +2,24 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../../domain/app";
 import { PipelineDefinitionSchema } from "../../domain/app";
 import { ConflictError } from "../../domain/errors";
-import type { Clock } from "../../domain/ports";
 import { decideApproval } from "../../usecases/approval";
 import { nextStep } from "../../usecases/next-step";
 import { REDRIVE_ACTOR, retryRun, stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
-import {
-  MemoryApps,
-  MemoryExecutions,
-  MemoryQueue,
-  MemoryRuns,
-  startRun,
-  steppingClock,
-} from "../support/fakes";
+import { memoryPorts, registerApp, startRun } from "../support/fakes";
+
+let ports: ReturnType<typeof memoryPorts>;
+
+beforeEach(() => {
+  ports = memoryPorts();
+});
+
+function register(definition: unknown): Promise<App> {
+  return registerApp(ports.apps, definition);
+}
 
 const revision = { type: "git" as const, commit: "a".repeat(40) };
 const trigger = { type: "api" as const };
-
-let ports: {
-  apps: MemoryApps;
-  runs: MemoryRuns;
-  queue: MemoryQueue;
-  executions: MemoryExecutions;
-  clock: Clock;
-};
-
-async function register(definition: unknown): Promise<App> {
-  const at = "2026-01-01T00:00:00.000Z";
-  const app: App = {
-    name: "shop",
-    pipeline: PipelineDefinitionSchema.parse(definition),
-    createdAt: at,
-    updatedAt: at,
-  };
-  await ports.apps.put(app);
-  return app;
-}
-
-beforeEach(() => {
-  ports = {
-    apps: new MemoryApps(),
-    runs: new MemoryRuns(),
-    queue: new MemoryQueue(),
-    executions: new MemoryExecutions(),
-    clock: steppingClock(),
-  };
-});
 
 const soakThenApprove = {
   stages: [
