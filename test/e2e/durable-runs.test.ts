@@ -99,7 +99,7 @@ describe("kill -9 of npm start while a run waits, then npm start again", () => {
     );
     // Killed once the approval's task has handed its token over and the execution waits on it.
     const sfn = new SFNClient({
-      endpoint: first.stepFunctions,
+      endpoint: first.endpoints.stepFunctions,
       region: "us-east-1",
       credentials: LOCAL_CREDENTIALS,
     });

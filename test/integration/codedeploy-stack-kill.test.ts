@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,53 +8,18 @@ import {
 } from "@aws-sdk/client-codedeploy";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, expect, it } from "vitest";
-import { LOCAL_SERVICES } from "../../local/local-services";
-import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { LOCAL_CREDENTIALS } from "../../local/stack";
 import { writeBundle } from "../support/bundles";
 import { startTestStack, waitFor } from "../support/local-stack";
+import { alive } from "../support/sfn-probes";
+import { killStackProcesses, startStackProcess } from "../support/stack-process";
 
-const children = new Set<ChildProcess>();
 let workDir: string | undefined;
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killStackProcesses();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
-
-/** `npm start` as a process of its own on free ports; answers the banner's addresses. */
-async function startStack(stateDir: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      SLUICE_STATE_DIR: stateDir,
-      LOG_LEVEL: "error",
-      ...Object.fromEntries(LOCAL_SERVICES.map((service) => [service.portVariable, "0"])),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.add(child);
-  const endpoints = await new Promise<{ codedeploy: string; s3: string }>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const codedeploy = out.match(/CodeDeploy\s+(http:\/\/\S+)/)?.[1];
-      const s3 = out.match(/S3\s+(http:\/\/\S+)/)?.[1];
-      if (codedeploy && s3 && out.includes("Ctrl-C")) resolve({ codedeploy, s3 });
-    });
-    child.once("exit", (code) => reject(new Error(`npm start exited (${code}) before serving`)));
-  });
-  return { child, endpoints };
-}
-
-/** Whether the process runs: a killed one its parent has not reaped yet (a zombie) does not. */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 it("kills the hook processes a SIGKILLed stack left behind when it starts again, and ends their deployment", async () => {
   workDir = await mkdtemp(path.join(tmpdir(), "sluice-codedeploy-kill-"));
@@ -81,7 +44,8 @@ it("kills the hook processes a SIGKILLed stack left behind when it starts again,
       mode: 0o755,
     },
   ]);
-  const { child, endpoints } = await startStack(stateDir);
+  const first = await startStackProcess(stateDir);
+  const { endpoints } = first;
   const clients = {
     region: "us-east-1",
     credentials: LOCAL_CREDENTIALS,
@@ -109,10 +73,7 @@ it("kills the hook processes a SIGKILLed stack left behind when it starts again,
     async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined,
     { what: "the hook to start", timeoutMs: 20_000 },
   );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
-  children.delete(child);
+  await first.kill();
   expect(alive(pid)).toBe(true);
 
   const stack = await startTestStack(stateDir, undefined, undefined, {

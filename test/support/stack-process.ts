@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { LOCAL_SERVICES } from "../../local/local-services";
+import { LOCAL_SERVICES, type LocalServiceName } from "../../local/local-services";
 import { PROJECT_ROOT } from "../../local/stack";
 import { callApi } from "./local-stack";
 
@@ -8,9 +8,8 @@ type Json = any;
 
 /** `npm start` (node with tsx, as the script runs it) as a process of its own, on free ports. */
 export interface StackProcess {
-  api: string;
-  /** Where its Step Functions stand-in listens, read from the banner. */
-  stepFunctions: string;
+  /** Where each service listens, read from the banner, by its name in LOCAL_SERVICES. */
+  endpoints: Record<LocalServiceName, string>;
   call(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }>;
   /** SIGKILL, as a crash or the OOM killer would end it; resolves once it has exited. */
   kill(): Promise<void>;
@@ -40,20 +39,26 @@ export async function startStackProcess(
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.add(child);
-  const [api, stepFunctions] = await new Promise<[string, string]>((resolve, reject) => {
+  const endpoints = await new Promise<Record<LocalServiceName, string>>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      const address = out.match(/HTTP API\s+(http:\/\/\S+)/);
-      const sfn = out.match(/Step Functions\s+(http:\/\/\S+)/);
-      if (address?.[1] && sfn?.[1]) resolve([address[1], sfn[1]]);
+      // The banner's last line: every service's line is there by then.
+      if (!out.includes("Ctrl-C")) return;
+      const found = LOCAL_SERVICES.map((service) => {
+        const address = new RegExp(`^ +${service.title} +(http://\\S+)`, "m").exec(out)?.[1];
+        return [service.name, address] as const;
+      });
+      const missing = found.filter(([, address]) => !address).map(([name]) => name);
+      if (missing.length > 0)
+        reject(new Error(`npm start's banner names no ${missing.join(", ")}`));
+      else resolve(Object.fromEntries(found) as Record<LocalServiceName, string>);
     });
     child.once("exit", (code) => reject(new Error(`npm start exited (${code}) before serving`)));
   });
   return {
-    api,
-    stepFunctions,
-    call: (method, route, body) => callApi(api, method, route, body),
+    endpoints,
+    call: (method, route, body) => callApi(endpoints.api, method, route, body),
     kill: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGKILL");
