@@ -7,6 +7,7 @@ import {
   type StateValue,
 } from "@aws-sdk/client-cloudwatch";
 import { CliError } from "./errors";
+import { formatTable } from "./format";
 import { LOCAL_CREDENTIALS } from "./settings";
 
 export const ALARM_STATES = ["OK", "ALARM", "INSUFFICIENT_DATA"] as const;
@@ -56,22 +57,12 @@ export async function listAlarms(client: CloudWatchClient, prefix?: string): Pro
     alarms.push(...(page.MetricAlarms ?? []));
   }
   if (alarms.length === 0) return prefix ? `no alarms named ${prefix}…\n` : "no alarms\n";
-  const rows = alarms.map((alarm) => [
-    alarm.AlarmName ?? "",
-    alarm.StateValue ?? "",
-    alarm.StateUpdatedTimestamp?.toISOString() ?? "",
-    alarm.StateReason ?? "",
-  ]);
-  const widths = [0, 1, 2].map((column) =>
-    Math.max(...rows.map((row) => row[column]?.length ?? 0)),
+  return formatTable(
+    alarms.map((alarm) => [
+      alarm.AlarmName ?? "",
+      alarm.StateValue ?? "",
+      alarm.StateUpdatedTimestamp?.toISOString() ?? "",
+      alarm.StateReason ?? "",
+    ]),
   );
-  return rows
-    .map(
-      (row) =>
-        `${row
-          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-          .join("  ")
-          .trimEnd()}\n`,
-    )
-    .join("");
 }

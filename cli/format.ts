@@ -4,8 +4,13 @@ import type { Run, RunView } from "../domain/run";
 /** One line a run: id, status, what it deploys, when it was created. */
 export function formatRunList(runs: readonly Run[]): string {
   if (runs.length === 0) return "no runs\n";
-  const rows = runs.map((run) => [run.id, run.status, revisionOf(run), run.createdAt]);
-  const widths = [0, 1, 2].map((column) =>
+  return formatTable(runs.map((run) => [run.id, run.status, revisionOf(run), run.createdAt]));
+}
+
+/** Rows as aligned columns, two spaces apart; the last column is left as it is. */
+export function formatTable(rows: readonly string[][]): string {
+  const columns = Math.max(0, ...rows.map((row) => row.length - 1));
+  const widths = Array.from({ length: columns }, (_, column) =>
     Math.max(...rows.map((row) => row[column]?.length ?? 0)),
   );
   return rows
