@@ -1,18 +1,11 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository, Clock, PipelineEngine, RunRepository } from "../domain/ports";
-import { type ApprovalDecision, RunIdSchema } from "../domain/run";
+import type { ApprovalDecision } from "../domain/run";
 import { decideTransition, openStep } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
-import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
-
-export const ApprovalTaskInputSchema = z.object({
-  runId: RunIdSchema,
-  index: z.number().check(z.int(), z.nonnegative()),
-  attempt: z.number().check(z.int(), z.positive()),
-  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
-});
+import { tokenTask } from "./token-task";
 
 /**
  * The approval step's task: keeps the token its wait resumes on, so a decision can resume it.
@@ -22,16 +15,11 @@ export async function awaitApproval(
   ports: QueuePorts & { apps: AppRepository },
   input: unknown,
 ): Promise<void> {
-  const parsed = ApprovalTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("approval task", parsed.error));
-  const { runId, index, taskToken } = parsed.data;
-  const stored = await ports.runs.get(runId);
-  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
-  const run = await reopenIfRedriven(ports, stored);
+  const { run, index, token } = await tokenTask(ports, input, "approval task");
   if (run.cursor !== index) {
-    throw new ConflictError(`run ${runId} is not in step ${index} (it is in ${run.cursor})`);
+    throw new ConflictError(`run ${run.id} is not in step ${index} (it is in ${run.cursor})`);
   }
-  await ports.runs.putTaskToken(runId, index, run.attempt, taskToken);
+  await ports.runs.putTaskToken(run.id, index, run.attempt, token);
 }
 
 export const DecisionRequestSchema = z.strictObject({

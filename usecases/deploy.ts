@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { ConflictError } from "../domain/errors";
 import type {
   Alarms,
   AlarmWatches,
@@ -8,10 +8,8 @@ import type {
 } from "../domain/ports";
 import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
 import { openStep } from "../domain/steps";
-import { formatIssues } from "../domain/validation";
-import { ApprovalTaskInputSchema } from "./approval";
-import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
+import { tokenTask } from "./token-task";
 
 export interface DeployPorts extends QueuePorts {
   apps: AppRepository;
@@ -32,13 +30,8 @@ const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
  * so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
-  const parsed = ApprovalTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("deploy task", parsed.error));
-  const { runId, index, taskToken } = parsed.data;
-  const stored = await ports.runs.get(runId);
-  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
-  const run = await reopenIfRedriven(ports, stored);
-  await beginDeployment(ports, run, index, taskToken);
+  const { run, index, token } = await tokenTask(ports, input, "deploy task");
+  await beginDeployment(ports, run, index, token);
 }
 
 async function beginDeployment(
@@ -151,19 +144,13 @@ export async function resume(send: () => Promise<void>): Promise<void> {
   }
 }
 
-export const BakeTaskInputSchema = ApprovalTaskInputSchema;
-
 /**
  * A wave's bake (`.waitForTaskToken`, its timeout the bake time: reaching it is the bake's
  * success): its alarms are watched, and one in ALARM, now or later, fails it.
  */
 export async function watchBake(ports: DeployPorts, input: unknown): Promise<void> {
-  const parsed = BakeTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("bake task", parsed.error));
-  const { runId, index, taskToken } = parsed.data;
-  const stored = await ports.runs.get(runId);
-  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
-  const run = await reopenIfRedriven(ports, stored);
+  const { run, index, token: taskToken } = await tokenTask(ports, input, "bake task");
+  const runId = run.id;
   const step = run.plan.steps[index];
   if (run.cursor !== index || step?.kind !== "bake") {
     throw new ConflictError(`run ${runId} is not baking step ${index}`);

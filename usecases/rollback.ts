@@ -4,8 +4,8 @@ import { beginRollback, continueRollback, type RollbackTask } from "../domain/ro
 import { RunIdSchema } from "../domain/run";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
-import { ApprovalTaskInputSchema } from "./approval";
 import { type DeployPorts, deploymentChanged } from "./deploy";
+import { tokenTask } from "./token-task";
 
 /** What the state machine hands RollBack: the step that failed or was rolled back, and why. */
 const RollBackInputSchema = z.object({
@@ -49,11 +49,8 @@ export async function rollBack(
  * in the step's group back to it, once; its state-change event resumes it as any deployment's.
  */
 export async function startRollback(ports: DeployPorts, input: unknown): Promise<void> {
-  const parsed = ApprovalTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("rollback task", parsed.error));
-  const { runId, index, taskToken } = parsed.data;
-  const run = await ports.runs.get(runId);
-  if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+  const { run, index, token: taskToken } = await tokenTask(ports, input, "rollback task");
+  const runId = run.id;
   const step = run.plan.steps[index];
   const record = run.steps.find((s) => s.index === index && s.attempt === run.attempt);
   const rollback = run.rollback;

@@ -1,0 +1,32 @@
+import { BadRequestError, NotFoundError } from "../domain/errors";
+import type { AppRepository } from "../domain/ports";
+import { RunIdSchema, type RunView } from "../domain/run";
+import { formatIssues } from "../domain/validation";
+import * as z from "../domain/zod";
+import { reopenIfRedriven } from "./run-control";
+import type { QueuePorts } from "./run-queue";
+
+/** What a `.waitForTaskToken` task of the pipeline gets: its run, step and token. */
+export const TokenTaskInputSchema = z.object({
+  runId: RunIdSchema,
+  index: z.number().check(z.int(), z.nonnegative()),
+  attempt: z.number().check(z.int(), z.positive()),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
+});
+
+/**
+ * The run a token task works on, with the step it is for and the token that resumes it. A run
+ * whose execution was redriven outside Sluice goes on as a retry first.
+ */
+export async function tokenTask(
+  ports: QueuePorts & { apps: AppRepository },
+  input: unknown,
+  what: string,
+): Promise<{ run: RunView; index: number; token: string }> {
+  const parsed = TokenTaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
+  const { runId, index, taskToken } = parsed.data;
+  const stored = await ports.runs.get(runId);
+  if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
+  return { run: await reopenIfRedriven(ports, stored), index, token: taskToken };
+}
