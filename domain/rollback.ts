@@ -2,7 +2,7 @@ import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import { describeRevision } from "./revision";
 import { DeploymentResultSchema, type RunError, type RunView, type StepRecord } from "./run";
-import type { RunTransition } from "./steps";
+import { type RunTransition, runDetail, stageEvent } from "./steps";
 
 /** What the state machine does next while a run rolls back. */
 export type RollbackTask =
@@ -35,7 +35,11 @@ export function beginRollback(
     ...(failed ? [stageEvent(run, "Stage Failed", steps[0] as StepRecord, now)] : []),
     {
       detailType: "Rollback Started",
-      detail: { ...runDetail(run, now), error: cause, stages: targets.map((i) => stepId(run, i)) },
+      detail: {
+        ...runDetail(run, run.status, now),
+        error: cause,
+        stages: targets.map((i) => stepId(run, i)),
+      },
     },
   ];
   const rollback = { cause, targets, position: 0 };
@@ -139,7 +143,7 @@ function advanceRollback(
   Object.assign(set, { status: "ROLLED_BACK", endedAt: now, error: rollback.cause });
   events.push({
     detailType: "Run Rolled Back",
-    detail: { ...runDetail({ ...run, status: "ROLLED_BACK" }, now), error: rollback.cause },
+    detail: { ...runDetail(run, "ROLLED_BACK", now), error: rollback.cause },
   });
   return { transition: { expect, set, steps, events }, task: { kind: "rolledBack" } };
 }
@@ -178,32 +182,4 @@ function recordOf(run: RunView, index: number): StepRecord {
 
 function stepId(run: RunView, index: number): string {
   return run.plan.steps[index]?.id ?? String(index);
-}
-
-function runDetail(run: RunView, at: string) {
-  return {
-    runId: run.id,
-    app: run.app,
-    status: run.status,
-    revision: run.revision,
-    at,
-    attempt: run.attempt,
-  };
-}
-
-function stageEvent(
-  run: RunView,
-  detailType: "Stage Failed",
-  step: StepRecord,
-  at: string,
-): LifecycleEvent {
-  return {
-    detailType,
-    detail: {
-      ...runDetail(run, at),
-      stage: step.step,
-      stageStatus: step.status,
-      ...(step.message ? { message: step.message } : {}),
-    },
-  };
 }

@@ -471,7 +471,8 @@ function describeHosts(hosts: readonly { status: string }[]): string {
   return parts.length ? parts.join(", ") : "no hosts";
 }
 
-function runDetail(run: Run, status: RunStatus, at: string) {
+/** What every run event says of its run. */
+export function runDetail(run: Run, status: RunStatus, at: string) {
   return {
     runId: run.id,
     app: run.app,
@@ -492,7 +493,8 @@ function runEvent(
   return { detailType, detail: runDetail(run, status, at) };
 }
 
-function stageEvent(
+/** A stage's event: the run, and the step record it is about. */
+export function stageEvent(
   run: Run,
   detailType: "Stage Started" | "Stage Succeeded" | "Stage Failed" | "Stage Skipped",
   step: StepRecord,
