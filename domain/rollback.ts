@@ -130,13 +130,7 @@ function advanceRollback(
     set.rollback = { ...rollback, position: at };
     return {
       transition: { expect, set, steps, events },
-      task: {
-        kind: "rollback",
-        index,
-        attempt: run.attempt,
-        id: record.step,
-        timeoutSeconds: target?.kind === "deploy" ? target.timeoutSeconds : 3600,
-      },
+      task: rollbackTask(run, index),
     };
   }
   set.rollback = { ...rollback, position: rollback.targets.length };
@@ -163,13 +157,18 @@ function upsert(steps: StepRecord[], record: StepRecord): void {
 function currentTask(run: RunView): RollbackTask {
   const rollback = run.rollback;
   const index = rollback?.targets[rollback.position];
-  if (index === undefined) return { kind: "rolledBack" };
+  return index === undefined ? { kind: "rolledBack" } : rollbackTask(run, index);
+}
+
+/** The rollback of one deploy step: its group, back to its last good revision. */
+function rollbackTask(run: RunView, index: number): RollbackTask {
   const target = run.plan.steps[index];
   return {
     kind: "rollback",
     index,
     attempt: run.attempt,
-    id: target?.id ?? String(index),
+    id: stepId(run, index),
+    // A rollback deployment may take as long as the deployment it undoes.
     timeoutSeconds: target?.kind === "deploy" ? target.timeoutSeconds : 3600,
   };
 }
