@@ -8,17 +8,21 @@ import { formatRun, formatRunList } from "./format";
 import { push } from "./push";
 import { requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
+import { type Input, readSecret } from "./terminal";
 
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** What the CLI reads secrets and confirmations from; without it, nothing can be asked. */
+  input?: Input;
 }
 
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  input: { stdin: process.stdin, stdout: process.stdout },
 };
 
 /** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
@@ -189,11 +193,25 @@ function buildProgram(io: Io): Command {
     });
   apps
     .command("webhook-secret")
-    .description("generate the app's webhook secret, or rotate it; printed this once")
+    .description(
+      "set the app's webhook secret: a generated one, printed this once, or your own from stdin",
+    )
     .argument("<app>", "the app's name")
-    .action(async (app: string, _options: unknown, command: Command) => {
-      const issued = await api(command).post(`/apps/${encodeURIComponent(app)}/webhook-secret`, {});
-      io.stdout(`${issued.secret}\n`);
+    .option(
+      "--secret-stdin",
+      "read the secret to use from stdin (at least 20 characters), e.g. the one your git host made",
+    )
+    .action(async (app: string, options: { secretStdin?: boolean }, command: Command) => {
+      const secret = options.secretStdin ? await readSecret(io.input) : undefined;
+      const issued = await api(command).post(
+        `/apps/${encodeURIComponent(app)}/webhook-secret`,
+        secret === undefined ? {} : { secret },
+      );
+      io.stdout(
+        issued.secret
+          ? `${issued.secret}\n`
+          : `webhook secret of app ${issued.app} set (your own), by ${issued.rotatedBy} at ${issued.rotatedAt}\n`,
+      );
     });
 
   const cloudWatch = (command: Command) =>
