@@ -6,6 +6,7 @@ import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { formatRun, formatRunList } from "./format";
 import { push } from "./push";
+import { startRelease } from "./releases";
 import { requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
 import { type Input, readSecret } from "./terminal";
@@ -177,6 +178,49 @@ function buildProgram(io: Io): Command {
     decision: "reject",
     ...comment(o),
   }));
+
+  const confirmed = (c: Command) =>
+    c
+      .option("--reason <text>", "why, recorded on the run")
+      .option("-y, --yes", "start it without asking for confirmation")
+      .option("--dry-run", "list what it would do, and start nothing");
+  type Confirmed = { reason?: string; yes?: boolean; dryRun?: boolean };
+  confirmed(
+    program
+      .command("release")
+      .description(
+        "start a run of an already-uploaded release through the whole pipeline; lists it and asks first",
+      )
+      .argument("<app>", "the app")
+      .argument("<version>", "the released version, e.g. 1.4.0"),
+  ).action(async (app: string, version: string, options: Confirmed, command: Command) => {
+    await startRelease(
+      api(command),
+      { app, version, kind: "release", ...options },
+      io.input,
+      io.stdout,
+    );
+  });
+  confirmed(
+    program
+      .command("rollback")
+      .description(
+        "roll back to an earlier release through the production waves only; lists it and asks first",
+      )
+      .argument("<app>", "the app")
+      .requiredOption("--to <version>", "the released version to go back to")
+      .option("--bake", "bake each wave as the definition says (skipped by default)"),
+  ).action(
+    async (app: string, options: Confirmed & { to: string; bake?: boolean }, command: Command) => {
+      const { to, ...rest } = options;
+      await startRelease(
+        api(command),
+        { app, version: to, kind: "rollback", ...rest },
+        io.input,
+        io.stdout,
+      );
+    },
+  );
 
   const apps = program.command("apps").description("manage apps");
   apps
