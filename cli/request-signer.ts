@@ -1,7 +1,7 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsClient } from "aws4fetch";
 import { CliError } from "./errors";
-import { isLoopback, localIdentity } from "./settings";
+import { isLoopback, LOCAL_CREDENTIALS, localIdentity } from "./settings";
 
 /** Turns a request to the Sluice API into one API Gateway's IAM authorization accepts. */
 export type RequestSigner = (request: Request) => Promise<Request>;
@@ -37,6 +37,11 @@ export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigne
 }
 
 async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  // The stand-ins' shared key pair (which `npm start` suggests exporting for the AWS CLI) names
+  // nobody: against the local API the CLI says who its user is instead.
+  if (isLoopback(api) && env.AWS_ACCESS_KEY_ID === LOCAL_CREDENTIALS.accessKeyId) {
+    return localIdentity(env);
+  }
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     return {
       accessKeyId: env.AWS_ACCESS_KEY_ID,
