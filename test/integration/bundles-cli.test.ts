@@ -6,6 +6,7 @@ import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/main";
 import { packDirectory, useTempDirs, validEntries, writeBundle } from "../support/bundles";
@@ -106,6 +107,19 @@ describe("sluice apps webhook-secret", () => {
       ),
     );
     expect(result.stdout).not.toContain(secret);
+    // Who set it is kept beside the secret, where an operator reads a parameter's metadata.
+    const { Parameters = [] } = await new SSMClient({}).send(
+      new DescribeParametersCommand({
+        ParameterFilters: [
+          { Key: "Name", Values: ["/sluice/local/apps/cli-own-secret/webhook-secret"] },
+        ],
+      }),
+    );
+    expect(Parameters[0]?.Description).toMatch(
+      new RegExp(
+        `^Sluice webhook secret of app cli-own-secret, set by local-${userInfo().username} at 20`,
+      ),
+    );
     expect((await deliver(stack, "cli-own-secret", signedDelivery(push, secret))).status).toBe(202);
     expect(short.code).toBe(1);
     expect(short.stderr).toMatch(
