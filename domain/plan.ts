@@ -78,7 +78,7 @@ export function planRun(
   revision: Revision,
   policy: RunPolicy = { kind: "release" },
 ): Plan {
-  if (policy.kind === "rollback") return planRollback(app, revision, policy.bake);
+  if (policy.kind === "rollback") return planRollback(app, policy.bake);
   const { build, repository, stages } = app.pipeline;
   const buildStep: PlanStep =
     revision.type === "bundle"
@@ -109,7 +109,7 @@ export function planRun(
  * waves as the definition has them, each baked only when `bake` says so. Beta, gamma, tests,
  * waits and approvals are passed by: the release was through them once already.
  */
-function planRollback(app: App, revision: Revision, bake: boolean): Plan {
+function planRollback(app: App, bake: boolean): Plan {
   const production = app.pipeline.stages.find((stage) => stage.production);
   if (!production) {
     throw new ConflictError(
@@ -120,14 +120,7 @@ function planRollback(app: App, revision: Revision, bake: boolean): Plan {
   return {
     steps: [
       { id: "source", kind: "source" },
-      {
-        id: "build",
-        kind: "build",
-        skip:
-          revision.type === "bundle"
-            ? "a rollback deploys a released bundle as it is"
-            : "a rollback deploys a released bundle; it builds nothing",
-      },
+      { id: "build", kind: "build", skip: "a rollback deploys a released bundle as it is" },
       ...waves.filter((step) => bake || step.kind !== "bake"),
     ],
   };
