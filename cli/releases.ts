@@ -64,7 +64,7 @@ export function formatPreview(preview: RunPreview): string {
   const rows = preview.plan.steps.map((step, i) => [
     `${i + 1}.`,
     step.id,
-    describeStep(step, preview.current[step.id]),
+    describeStep(step, preview.current[step.id], preview.version),
   ]);
   const skipped = preview.skipped.map((s) => `  passed by: ${s.stage} (${s.why})\n`);
   return [
@@ -78,7 +78,7 @@ export function formatPreview(preview: RunPreview): string {
   ].join("");
 }
 
-function describeStep(step: PlanStep, now: GroupNow | null | undefined): string {
+function describeStep(step: PlanStep, now: GroupNow | null | undefined, version: string): string {
   switch (step.kind) {
     case "source":
       return "pin the bundle as released";
@@ -86,8 +86,8 @@ function describeStep(step: PlanStep, now: GroupNow | null | undefined): string 
       return step.skip ? `skipped: ${step.skip}` : "build";
     case "deploy": {
       const alarms = step.alarms.length ? `, alarms ${step.alarms.join(", ")}` : "";
-      const current = now ? `now ${now.version ?? now.revision.key}` : "now: nothing recorded";
-      return `deploy to ${step.deploymentGroup} (${step.deploymentConfig}${alarms}); ${current}`;
+      const from = now ? (now.version ?? now.revision.key) : "nothing recorded";
+      return `deploy to ${step.deploymentGroup} (${step.deploymentConfig}${alarms}): ${from} → ${version}`;
     }
     case "bake":
       return `bake ${duration(step.seconds)}${step.alarms.length ? `, watching ${step.alarms.join(", ")}` : ""}`;

@@ -205,10 +205,10 @@ describe("a rollback to a named release, over ten production hosts in three wave
       "rollback of hello to 1.0.0, through the production waves only",
     );
     expect(planned.stdout).toMatch(
-      /production\/one-box +deploy to prod-1 \(CodeDeployDefault\.OneAtATime\); now 2\.0\.0/,
+      /production\/one-box +deploy to prod-1 \(CodeDeployDefault\.OneAtATime\): 2\.0\.0 → 1\.0\.0/,
     );
     expect(planned.stdout).toMatch(
-      /production\/wave-3 +deploy to prod-3 \(CodeDeployDefault\.HalfAtATime\); now 2\.0\.0/,
+      /production\/wave-3 +deploy to prod-3 \(CodeDeployDefault\.HalfAtATime\): 2\.0\.0 → 1\.0\.0/,
     );
     for (const passed of ["beta", "gamma", "sign-off", "production/one-box/bake"]) {
       expect(planned.stdout).toContain(`passed by: ${passed} (`);

@@ -237,7 +237,7 @@ describe("sluice release and sluice rollback", () => {
     expect(rollback.stderr).toContain("no terminal to confirm the rollback on");
     expect(planned.code).toBe(0);
     expect(planned.stdout).toMatch(
-      /production\/one-box +deploy to prod-1 \(CodeDeployDefault\.OneAtATime, alarms hello-5xx\); now: nothing recorded/,
+      /production\/one-box +deploy to prod-1 \(CodeDeployDefault\.OneAtATime, alarms hello-5xx\): nothing recorded → 1\.0\.0/,
     );
     expect(await runsOf("waves")).toBe(before);
   });
