@@ -41,14 +41,20 @@ export class SecretStore implements WebhookSecretRepository {
     }
   }
 
-  async put(app: string, secret: string): Promise<void> {
+  async put(app: string, secret: string, set?: { by: string; at: string }): Promise<void> {
     await this.ssm.send(
       new PutParameterCommand({
         Name: this.nameOf(app),
         Value: secret,
         Type: "SecureString",
         Overwrite: true,
-        Description: `Sluice webhook secret of app ${app}`,
+        // Who set it, where an operator reads the parameter's history (SSM keeps descriptions
+        // per version): the value itself says nothing.
+        Description:
+          `Sluice webhook secret of app ${app}${set ? `, set by ${set.by} at ${set.at}` : ""}`.slice(
+            0,
+            1024,
+          ),
       }),
     );
     this.cache?.set(app, secret);

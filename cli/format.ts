@@ -29,12 +29,18 @@ export function formatRun(run: RunView): string {
   const trigger = [
     run.trigger.type,
     run.trigger.by ? `by ${run.trigger.by}` : "",
+    run.trigger.actor && run.trigger.actor !== run.trigger.by
+      ? `(signed by ${run.trigger.actor})`
+      : "",
     run.trigger.reason ? `(${run.trigger.reason})` : "",
   ];
   const width = Math.max(10, ...run.stages.map((stage) => stage.name.length));
   const lines = [
     `run       ${run.id}  ${run.status}`,
     `app       ${run.app}`,
+    ...(run.kind === "rollback"
+      ? ["kind      rollback: the production waves only, back to this revision"]
+      : []),
     `revision  ${revisionOf(run)}`,
     `trigger   ${trigger.filter(Boolean).join(" ")}`,
     `created   ${run.createdAt}`,

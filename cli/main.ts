@@ -6,19 +6,24 @@ import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { formatRun, formatRunList } from "./format";
 import { push } from "./push";
+import { startRelease } from "./releases";
 import { requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
+import { type Input, readSecret } from "./terminal";
 
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** What the CLI reads secrets and confirmations from; without it, nothing can be asked. */
+  input?: Input;
 }
 
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  input: { stdin: process.stdin, stdout: process.stdout },
 };
 
 /** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
@@ -174,6 +179,49 @@ function buildProgram(io: Io): Command {
     ...comment(o),
   }));
 
+  const confirmed = (c: Command) =>
+    c
+      .option("--reason <text>", "why, recorded on the run")
+      .option("-y, --yes", "start it without asking for confirmation")
+      .option("--dry-run", "list what it would do, and start nothing");
+  type Confirmed = { reason?: string; yes?: boolean; dryRun?: boolean };
+  confirmed(
+    program
+      .command("release")
+      .description(
+        "start a run of an already-uploaded release through the whole pipeline; lists it and asks first",
+      )
+      .argument("<app>", "the app")
+      .argument("<version>", "the released version, e.g. 1.4.0"),
+  ).action(async (app: string, version: string, options: Confirmed, command: Command) => {
+    await startRelease(
+      api(command),
+      { app, version, kind: "release", ...options },
+      io.input,
+      io.stdout,
+    );
+  });
+  confirmed(
+    program
+      .command("rollback")
+      .description(
+        "roll back to an earlier release through the production waves only; lists it and asks first",
+      )
+      .argument("<app>", "the app")
+      .requiredOption("--to <version>", "the released version to go back to")
+      .option("--bake", "bake each wave as the definition says (skipped by default)"),
+  ).action(
+    async (app: string, options: Confirmed & { to: string; bake?: boolean }, command: Command) => {
+      const { to, ...rest } = options;
+      await startRelease(
+        api(command),
+        { app, version: to, kind: "rollback", ...rest },
+        io.input,
+        io.stdout,
+      );
+    },
+  );
+
   const apps = program.command("apps").description("manage apps");
   apps
     .command("put")
@@ -189,11 +237,25 @@ function buildProgram(io: Io): Command {
     });
   apps
     .command("webhook-secret")
-    .description("generate the app's webhook secret, or rotate it; printed this once")
+    .description(
+      "set the app's webhook secret: a generated one, printed this once, or your own from stdin",
+    )
     .argument("<app>", "the app's name")
-    .action(async (app: string, _options: unknown, command: Command) => {
-      const issued = await api(command).post(`/apps/${encodeURIComponent(app)}/webhook-secret`, {});
-      io.stdout(`${issued.secret}\n`);
+    .option(
+      "--secret-stdin",
+      "read the secret to use from stdin (at least 20 characters), e.g. the one your git host made",
+    )
+    .action(async (app: string, options: { secretStdin?: boolean }, command: Command) => {
+      const secret = options.secretStdin ? await readSecret(io.input) : undefined;
+      const issued = await api(command).post(
+        `/apps/${encodeURIComponent(app)}/webhook-secret`,
+        secret === undefined ? {} : { secret },
+      );
+      io.stdout(
+        issued.secret
+          ? `${issued.secret}\n`
+          : `webhook secret of app ${issued.app} set (your own), by ${issued.rotatedBy} at ${issued.rotatedAt}\n`,
+      );
     });
 
   const cloudWatch = (command: Command) =>

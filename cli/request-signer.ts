@@ -1,7 +1,7 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsClient } from "aws4fetch";
 import { CliError } from "./errors";
-import { isLoopback, LOCAL_CREDENTIALS } from "./settings";
+import { isLoopback, LOCAL_CREDENTIALS, localIdentity } from "./settings";
 
 /** Turns a request to the Sluice API into one API Gateway's IAM authorization accepts. */
 export type RequestSigner = (request: Request) => Promise<Request>;
@@ -17,7 +17,9 @@ const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
 /**
  * SigV4 for `execute-api`, as the deployed HTTP API's `aws_iam` routes demand. Credentials come
  * from the environment first, then the SDK's usual chain (profile, SSO, instance role); a
- * loopback API (the local stack, which checks no signature) falls back to the local key pair.
+ * loopback API (the local stack, which checks no signature) falls back to a key pair that names
+ * the OS user (`local-<user>`): the local stack records it as who acted, as AWS records the
+ * IAM principal.
  */
 export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigner {
   const url = new URL(api);
@@ -35,6 +37,11 @@ export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigne
 }
 
 async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credentials> {
+  // The stand-ins' shared key pair (which `npm start` suggests exporting for the AWS CLI) names
+  // nobody: against the local API the CLI says who its user is instead.
+  if (isLoopback(api) && env.AWS_ACCESS_KEY_ID === LOCAL_CREDENTIALS.accessKeyId) {
+    return localIdentity(env);
+  }
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     return {
       accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -42,7 +49,7 @@ async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credent
       ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     };
   }
-  if (isLoopback(api)) return LOCAL_CREDENTIALS;
+  if (isLoopback(api)) return localIdentity(env);
   try {
     return await defaultProvider()();
   } catch (err) {

@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { CliError } from "./errors";
 
 /** Where the CLI finds Sluice: `npm start`'s stack unless told otherwise. */
@@ -10,6 +11,27 @@ export const LOCAL = {
 
 /** s3rver's one key pair, used only against local endpoints when no credentials are set. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/**
+ * What the CLI signs requests to a local API with when no AWS credentials are set: an access
+ * key id that names the OS user who runs it, `local-<user>`. The local API checks no signature,
+ * so this says who the CLI's user is, as honestly as the machine knows it, not more; S3 and
+ * CloudWatch calls keep the stand-ins' own key pair (LOCAL_CREDENTIALS).
+ */
+export function localIdentity(env: NodeJS.ProcessEnv): {
+  accessKeyId: string;
+  secretAccessKey: string;
+} {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): fall back to what the shell says.
+    user = env.USER ?? env.LOGNAME;
+  }
+  const name = (user ?? "").replace(/[^\w.@-]/g, "_") || "unknown";
+  return { accessKeyId: `local-${name}`, secretAccessKey: "local" };
+}
 
 export interface GlobalOptions {
   api?: string;

@@ -205,5 +205,7 @@ export const AppSchema = z.object({
   pipeline: PipelineDefinitionSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Who last registered or replaced the definition: the IAM principal (locally the CLI user). */
+  updatedBy: z.optional(z.string()),
 });
 export type App = z.infer<typeof AppSchema>;

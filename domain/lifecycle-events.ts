@@ -3,6 +3,7 @@ import {
   ApprovalDecisionSchema,
   OperatorActionSchema,
   RunErrorSchema,
+  RunKindSchema,
   RunStatusSchema,
   StageStatusSchema,
 } from "./run";
@@ -20,6 +21,8 @@ export const RunEventDetailSchema = z.object({
   error: z.optional(RunErrorSchema),
   /** 1, and one more for each retry of the run. */
   attempt: z.optional(z.number().check(z.int(), z.positive())),
+  /** `rollback` for a rollback to a named release; a release otherwise. */
+  kind: z.optional(RunKindSchema),
 });
 
 /** An operator stopped or retried the run: who, and why. */
@@ -67,7 +70,21 @@ export const LIFECYCLE_EVENTS = {
   "Stage Failed": StageEventDetailSchema,
   "Stage Skipped": StageEventDetailSchema,
   "Approval Requested": ApprovalEventDetailSchema,
-  "Rollback Started": z.extend(RunEventDetailSchema, { stages: z.array(z.string()) }),
+  /**
+   * A failed run going back over what it deployed (`error` says why), or a rollback to a named
+   * release starting (`requested` says who asked for it, and to which version).
+   */
+  "Rollback Started": z.extend(RunEventDetailSchema, {
+    stages: z.array(z.string()),
+    requested: z.optional(
+      z.object({
+        version: z.string(),
+        by: z.optional(z.string()),
+        reason: z.optional(z.string()),
+        bake: z.boolean(),
+      }),
+    ),
+  }),
   "Run Rolled Back": RunEventDetailSchema,
   "Approval Decided": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,

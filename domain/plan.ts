@@ -6,6 +6,7 @@ import {
   type StageDefinition,
   TestsSchema,
 } from "./app";
+import { ConflictError } from "./errors";
 import type { Revision } from "./revision";
 import * as z from "./zod";
 
@@ -65,7 +66,19 @@ export type PlanStep = z.infer<typeof PlanStepSchema>;
 export const PlanSchema = z.object({ steps: z.array(PlanStepSchema).check(z.minLength(1)) });
 export type Plan = z.infer<typeof PlanSchema>;
 
-export function planRun(app: App, revision: Revision): Plan {
+/**
+ * How a run goes through its app's pipeline: a release through all of it; a rollback to a named
+ * release through the production waves only, in order, baking only when asked to (ION-Roller's
+ * `release <service> <previous version>`, with the waves kept).
+ */
+export type RunPolicy = { kind: "release" } | { kind: "rollback"; bake: boolean };
+
+export function planRun(
+  app: App,
+  revision: Revision,
+  policy: RunPolicy = { kind: "release" },
+): Plan {
+  if (policy.kind === "rollback") return planRollback(app, policy.bake);
   const { build, repository, stages } = app.pipeline;
   const buildStep: PlanStep =
     revision.type === "bundle"
@@ -89,6 +102,43 @@ export function planRun(app: App, revision: Revision): Plan {
       ),
     ],
   };
+}
+
+/**
+ * A rollback's plan: the bundle as released (never built again), then the production stage's
+ * waves as the definition has them, each baked only when `bake` says so. Beta, gamma, tests,
+ * waits and approvals are passed by: the release was through them once already.
+ */
+function planRollback(app: App, bake: boolean): Plan {
+  const production = app.pipeline.stages.find((stage) => stage.production);
+  if (!production) {
+    throw new ConflictError(
+      `app ${app.name} has no production stage to roll back: start a release instead (sluice release)`,
+    );
+  }
+  const waves = planStage(production, app.pipeline.codedeploy?.application ?? app.name);
+  return {
+    steps: [
+      { id: "source", kind: "source" },
+      { id: "build", kind: "build", skip: "a rollback deploys a released bundle as it is" },
+      ...waves.filter((step) => bake || step.kind !== "bake"),
+    ],
+  };
+}
+
+/** The stages (and bakes) of the app's pipeline a plan passes by under a policy, and why. */
+export function stagesPassedBy(app: App, policy: RunPolicy): { stage: string; why: string }[] {
+  if (policy.kind !== "rollback") return [];
+  const application = app.pipeline.codedeploy?.application ?? app.name;
+  return app.pipeline.stages.flatMap((stage) => {
+    if (!stage.production) {
+      return [{ stage: stage.name, why: "a rollback goes through the production waves only" }];
+    }
+    if (policy.bake) return [];
+    return planStage(stage, application)
+      .filter((step) => step.kind === "bake")
+      .map((step) => ({ stage: step.id, why: "a rollback bakes only when asked to (--bake)" }));
+  });
 }
 
 /**

@@ -108,8 +108,11 @@ export interface ReleaseObjects {
 export interface WebhookSecretRepository {
   /** May answer from a short-lived cache; `fresh` reads the stored secret itself. */
   get(app: string, options?: { fresh?: boolean }): Promise<string | undefined>;
-  /** Replaces any earlier secret, so the old one stops verifying at once. */
-  put(app: string, secret: string): Promise<void>;
+  /**
+   * Replaces any earlier secret, so the old one stops verifying at once; `set` (who, when) is
+   * kept beside it, never with the value.
+   */
+  put(app: string, secret: string, set?: { by: string; at: string }): Promise<void>;
 }
 
 export interface DeliveryKey {

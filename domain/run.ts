@@ -120,10 +120,22 @@ export const OperatorActionSchema = z.object({
 });
 export type OperatorAction = z.infer<typeof OperatorActionSchema>;
 
+/**
+ * What a run is: a release goes through the whole pipeline; a rollback to a named release goes
+ * through the production waves only (see RunPolicy in plan.ts).
+ */
+export const RunKindSchema = z.enum(["release", "rollback"]);
+export type RunKind = z.infer<typeof RunKindSchema>;
+
 export const RunTriggerSchema = z.object({
   type: z.enum(["api", "webhook", "upload"]),
   /** Who or what asked for the run: a user name, a git author, an uploader. */
   by: z.optional(z.string()),
+  /**
+   * For a run asked for through the API: the identity that signed the request, as the API
+   * verified it (the IAM principal; locally the CLI's OS user), whatever `by` says.
+   */
+  actor: z.optional(z.string()),
   reason: z.optional(z.string().check(z.maxLength(500))),
 });
 export type RunTrigger = z.infer<typeof RunTriggerSchema>;
@@ -137,6 +149,8 @@ export const RunSchema = z.object({
   status: RunStatusSchema,
   revision: RevisionSchema,
   trigger: RunTriggerSchema,
+  /** Absent on runs recorded before kinds were kept: they are releases. */
+  kind: z.optional(RunKindSchema),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.optional(z.string()),

@@ -1,5 +1,6 @@
 import { type BuildBundleLocation, buildBundleOutput } from "./build-bundle";
 import { type BuildPlan, planBuild, planTests } from "./buildspec";
+import { parseReleaseKey } from "./bundles/release-key";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
@@ -131,6 +132,7 @@ export function advance(
     set.status = "RUNNING";
     set.startedAt = run.startedAt ?? now;
     events.push(runEvent(run, "Run Started", "RUNNING", now));
+    if (run.kind === "rollback") events.push(namedRollbackStarted(run, now));
   } else {
     const open = openStep(run);
     const closed = close(open, finished.result, now, run.revision);
@@ -480,7 +482,29 @@ export function runDetail(run: Run, status: RunStatus, at: string) {
     revision: run.revision,
     at,
     attempt: run.attempt,
+    ...(run.kind ? { kind: run.kind } : {}),
     ...(run.error ? { error: run.error } : {}),
+  };
+}
+
+/** A rollback to a named release begins: the waves it goes through, who asked, and why. */
+function namedRollbackStarted(run: Run, at: string): LifecycleEvent {
+  const version =
+    run.revision.type === "bundle"
+      ? (parseReleaseKey(run.revision.key)?.version ?? run.revision.key)
+      : run.revision.commit;
+  return {
+    detailType: "Rollback Started",
+    detail: {
+      ...runDetail(run, "RUNNING", at),
+      stages: run.plan.steps.filter((step) => step.kind === "deploy").map((step) => step.id),
+      requested: {
+        version,
+        ...(run.trigger.by ? { by: run.trigger.by } : {}),
+        ...(run.trigger.reason ? { reason: run.trigger.reason } : {}),
+        bake: run.plan.steps.some((step) => step.kind === "bake"),
+      },
+    },
   };
 }
 

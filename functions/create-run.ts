@@ -2,7 +2,7 @@ import { appStore } from "../adapters/app-store";
 import { bundleLedger } from "../adapters/bundle-ledger";
 import { intakePorts } from "../adapters/intake-ports";
 import { AppNameSchema } from "../domain/app";
-import { apiHandler, json, jsonBody, pathParameter } from "../http/api";
+import { actorOf, apiHandler, json, jsonBody, pathParameter } from "../http/api";
 import { parseCreateRunRequest, requestRun } from "../usecases/start-run";
 
 /**
@@ -16,6 +16,7 @@ export const handler = apiHandler(async (event) => {
     { ...intakePorts(), apps: appStore(), bundles: bundleLedger() },
     app,
     request,
+    actorOf(event),
   );
   return json(202, run);
 });

@@ -20,6 +20,7 @@ const StoredParameterSchema = z.object({
   Value: z.string(),
   Version: z.number().check(z.int(), z.positive()),
   LastModifiedDate: z.number(),
+  Description: z.optional(z.string()),
 });
 type StoredParameter = z.infer<typeof StoredParameterSchema>;
 
@@ -31,12 +32,26 @@ const PutInputSchema = z.looseObject({
   Value: z.string().check(z.minLength(1), z.maxLength(4096)),
   Type: z._default(ParameterTypeSchema, "String"),
   Overwrite: z.optional(z.boolean()),
+  Description: z.optional(z.string().check(z.maxLength(1024))),
+});
+/** The one filter Sluice's operators need: parameters by name (`--parameter-filters Key=Name,Values=...`). */
+const DescribeInputSchema = z.looseObject({
+  ParameterFilters: z.optional(
+    z.array(
+      z.object({
+        Key: z.literal("Name"),
+        Option: z.optional(z.literal("Equals")),
+        Values: z.array(NameSchema).check(z.minLength(1)),
+      }),
+    ),
+  ),
 });
 const DeleteInputSchema = z.looseObject({ Name: NameSchema });
 
 /**
  * An SSM Parameter Store stand-in for the calls Sluice makes: GetParameter, PutParameter and
- * DeleteParameter. Parameters persist in one JSON file readable by its owner only, since it
+ * DeleteParameter, and DescribeParameters by name, where a parameter's description (who set a
+ * webhook secret, and when) is read. Parameters persist in one JSON file readable by its owner only, since it
  * holds SecureString values in the clear: on a laptop that file is what KMS is in AWS.
  */
 export class LocalSsm {
@@ -61,7 +76,8 @@ export class LocalSsm {
   readonly operations: Operations = {
     GetParameter: async (input) => {
       const { Name, WithDecryption } = parse(GetInputSchema, input);
-      const parameter = this.find(Name);
+      // GetParameter answers no description; DescribeParameters does.
+      const { Description: _description, ...parameter } = this.find(Name);
       return {
         Parameter: {
           ...parameter,
@@ -76,7 +92,7 @@ export class LocalSsm {
       };
     },
     PutParameter: async (input) => {
-      const { Name, Value, Type, Overwrite } = parse(PutInputSchema, input);
+      const { Name, Value, Type, Overwrite, Description } = parse(PutInputSchema, input);
       const existing = this.parameters.get(Name);
       if (existing && Overwrite !== true) {
         throw new AwsServiceError(
@@ -90,10 +106,29 @@ export class LocalSsm {
         Value,
         Version: (existing?.Version ?? 0) + 1,
         LastModifiedDate: Date.now() / 1000,
+        ...((Description ?? existing?.Description) === undefined
+          ? {}
+          : { Description: Description ?? existing?.Description }),
       };
       this.parameters.set(Name, parameter);
       await this.save();
       return { Version: parameter.Version, Tier: "Standard" };
+    },
+    DescribeParameters: async (input) => {
+      const { ParameterFilters = [] } = parse(DescribeInputSchema, input);
+      const names = ParameterFilters.flatMap((filter) => filter.Values);
+      const chosen = [...this.parameters.values()].filter(
+        (p) => names.length === 0 || names.includes(p.Name),
+      );
+      // Metadata only, as SSM answers it: never a value.
+      return {
+        Parameters: chosen.map(({ Value: _value, ...metadata }) => ({
+          ...metadata,
+          ARN: this.arnOf(metadata.Name),
+          DataType: "text",
+          Tier: "Standard",
+        })),
+      };
     },
     DeleteParameter: async (input) => {
       const { Name } = parse(DeleteInputSchema, input);

@@ -9,6 +9,8 @@ export async function registerApp(
   ports: { apps: AppRepository; clock: Clock },
   name: string,
   definitionText: string,
+  /** Who asks: the request's signer. */
+  by?: string,
 ): Promise<{ app: App; created: boolean }> {
   const appName = AppNameSchema.safeParse(name);
   if (!appName.success) throw new BadRequestError(formatIssues("app name", appName.error));
@@ -33,6 +35,7 @@ export async function registerApp(
     pipeline: pipeline.data,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
+    ...(by ? { updatedBy: by } : {}),
   };
   await ports.apps.put(app);
   return { app, created: !existing };

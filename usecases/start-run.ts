@@ -3,7 +3,7 @@ import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import type { IntakeClaim } from "../domain/intake-claims";
-import { planRun } from "../domain/plan";
+import { planRun, type RunPolicy } from "../domain/plan";
 import type {
   AppRepository,
   BundleLedger,
@@ -56,8 +56,12 @@ export async function recordRun(
     /** A caller that claims something with the run names the run itself. */
     runId?: string;
     claims?: readonly IntakeClaim[];
+    /** A release by default; a rollback goes through the production waves only. */
+    policy?: RunPolicy;
   } = {},
 ): Promise<Run> {
+  const policy = options.policy ?? { kind: "release" };
+  const plan = planRun(app, revision, policy);
   const at = ports.clock.now();
   const runId = options.runId ?? newRunId(at);
   const now = at.toISOString();
@@ -67,10 +71,11 @@ export async function recordRun(
     status: "QUEUED",
     revision,
     trigger,
+    kind: policy.kind,
     createdAt: now,
     updatedAt: now,
     executionArn: ports.executions.arnOf(runId),
-    plan: planRun(app, revision),
+    plan,
     executionMode: app.pipeline.executionMode,
     cursor: -1,
     attempt: 1,
@@ -81,7 +86,15 @@ export async function recordRun(
     [
       {
         detailType: "Run Queued",
-        detail: { runId: run.id, app: run.app, status: run.status, revision, at: now, attempt: 1 },
+        detail: {
+          runId: run.id,
+          app: run.app,
+          status: run.status,
+          revision,
+          at: now,
+          attempt: 1,
+          kind: policy.kind,
+        },
       },
     ],
     options.claims,
@@ -98,10 +111,13 @@ export async function requestRun(
   ports: StartRunPorts & { bundles: BundleLedger },
   appName: string,
   request: CreateRunRequest,
+  /** Who signed the request (the IAM principal; locally the CLI user). */
+  actor: string,
 ): Promise<Run> {
   const trigger: RunTrigger = {
     type: "api",
-    ...(request.requestedBy ? { by: request.requestedBy } : {}),
+    by: request.requestedBy ?? actor,
+    actor,
     ...(request.reason ? { reason: request.reason } : {}),
   };
   const app = await requireApp(ports.apps, appName);

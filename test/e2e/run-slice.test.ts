@@ -39,7 +39,13 @@ describe("a run through the HTTP API", () => {
     const run = await finished(created.body.id);
     expect(run.status).toBe("SUCCEEDED");
     expect(run.revision.commit).toBe(COMMIT);
-    expect(run.trigger).toEqual({ type: "api", reason: "first deploy" });
+    // An unsigned request (the local API checks no signature) is anonymous's.
+    expect(run.trigger).toEqual({
+      type: "api",
+      by: "anonymous",
+      actor: "anonymous",
+      reason: "first deploy",
+    });
     expect(run.stages).toEqual([
       expect.objectContaining({ name: "source", status: "SUCCEEDED" }),
       expect.objectContaining({

@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/main";
 import { packDirectory, useTempDirs, validEntries, writeBundle } from "../support/bundles";
@@ -22,16 +25,25 @@ beforeAll(async () => {
 });
 afterAll(() => stack.cleanup());
 
-/** Runs `sluice <args>` in this process, against the test stack. */
-async function sluice(...args: string[]) {
+/** Runs `sluice <args>` in this process, against the test stack, with `stdin` piped in. */
+async function sluiceWith(stdin: string | undefined, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(
     [...args, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
-    { stdout: (text) => out.push(text), stderr: (text) => err.push(text), env: {} },
+    {
+      stdout: (text) => out.push(text),
+      stderr: (text) => err.push(text),
+      env: {},
+      ...(stdin === undefined
+        ? {}
+        : { input: { stdin: Readable.from([stdin]), stdout: new PassThrough() } }),
+    },
   );
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
+
+const sluice = (...args: string[]) => sluiceWith(undefined, ...args);
 
 async function registered(app: string) {
   const file = join(await tempDir(), "pipeline.yml");
@@ -66,6 +78,53 @@ describe("sluice apps webhook-secret", () => {
     expect(rotated).not.toBe(secret);
     expect((await deliver(stack, "cli-hooks", signedDelivery(push, secret))).status).toBe(401);
     expect((await deliver(stack, "cli-hooks", signedDelivery(push, rotated))).status).toBe(202);
+  });
+
+  it("sets a secret piped in on stdin, never shown, and records the OS user who set it", async () => {
+    await registered("cli-own-secret");
+    const secret = "It's a Secret to Everybody";
+    const push = pushSample("github", "branch");
+
+    const result = await sluiceWith(
+      `${secret}\n`,
+      "apps",
+      "webhook-secret",
+      "cli-own-secret",
+      "--secret-stdin",
+    );
+    const short = await sluiceWith(
+      "too short\n",
+      "apps",
+      "webhook-secret",
+      "cli-own-secret",
+      "--secret-stdin",
+    );
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^webhook secret of app cli-own-secret set \\(your own\\), by local-${userInfo().username} at `,
+      ),
+    );
+    expect(result.stdout).not.toContain(secret);
+    // Who set it is kept beside the secret, where an operator reads a parameter's metadata.
+    const { Parameters = [] } = await new SSMClient({}).send(
+      new DescribeParametersCommand({
+        ParameterFilters: [
+          { Key: "Name", Values: ["/sluice/local/apps/cli-own-secret/webhook-secret"] },
+        ],
+      }),
+    );
+    expect(Parameters[0]?.Description).toMatch(
+      new RegExp(
+        `^Sluice webhook secret of app cli-own-secret, set by local-${userInfo().username} at 20`,
+      ),
+    );
+    expect((await deliver(stack, "cli-own-secret", signedDelivery(push, secret))).status).toBe(202);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(
+      /400 invalid webhook secret: secret: a webhook secret needs at least 20 characters/,
+    );
   });
 
   it("fails with the API's reason for an app that is not registered", async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -296,6 +296,68 @@ describe("POST /apps/{app}/webhook-secret", () => {
     expect(rotated.secret).not.toBe(app.secret);
     expect(old.status).toBe(401);
     expect(current.body.started).toBe(true);
+  });
+
+  it("takes a secret the team chose, and verifies GitHub's documented signature example with it", async () => {
+    // GitHub's "Validating webhook deliveries" example: secret, payload and X-Hub-Signature-256.
+    const secret = "It's a Secret to Everybody";
+    const documented = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    const app = await newApp();
+
+    const set = await api(stack, "POST", `/apps/${app.name}/webhook-secret`, { secret });
+    const example = await deliver(stack, app.name, {
+      provider: "github",
+      body: "Hello, World!",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": documented,
+      },
+    });
+    const push = signedDelivery(branchPush, secret);
+    const pushed = await deliver(stack, app.name, push);
+    const old = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+
+    expect(set.status).toBe(201);
+    expect(set.body).toMatchObject({ app: app.name, origin: "chosen", rotatedBy: "anonymous" });
+    expect(set.body.secret).toBeUndefined();
+    const { Parameter } = await new SSMClient({}).send(
+      new GetParameterCommand({
+        Name: `/sluice/local/apps/${app.name}/webhook-secret`,
+        WithDecryption: true,
+      }),
+    );
+    expect(Parameter).toMatchObject({ Type: "SecureString", Value: secret });
+    // The documented signature is taken: the delivery is refused only because "Hello, World!"
+    // is no push payload, never as unauthentic (401).
+    console.log("GitHub's documented example delivered:", example.status, example.body.message);
+    expect(example.status).toBe(400);
+    expect(example.body.message).not.toMatch(/signature/i);
+    expect(push.headers["x-hub-signature-256"]).toBe(
+      `sha256=${createHmac("sha256", secret).update(branchPush.rawBody).digest("hex")}`,
+    );
+    expect(pushed.status).toBe(202);
+    expect(pushed.body.started).toBe(true);
+    expect(old.status).toBe(401);
+  });
+
+  it.each([
+    [{ secret: "19 characters long!" }, /at least 20 characters/],
+    [{ secret: "x".repeat(257) }, /at most 256 characters/],
+    [{ secret: "a good long secret\nwith a newline" }, /control characters/],
+    [{ secret: "a good long secret, and a NUL\u0000" }, /control characters/],
+    [{ secret: 1234 }, /secret/],
+    [{ secret: "a perfectly fine long secret", rotate: true }, /rotate/],
+  ])("refuses %j with 400 and keeps the secret it had", async (body, message) => {
+    const app = await newApp();
+
+    const res = await api(stack, "POST", `/apps/${app.name}/webhook-secret`, body);
+    const still = await deliver(stack, app.name, signedDelivery(branchPush, app.secret));
+
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(message);
+    expect(still.status).toBe(202);
   });
 
   it("answers 404 for an app that is not registered, and stores nothing", async () => {

@@ -58,6 +58,8 @@ describe("the packaged CloudFormation template", () => {
       "POST /apps/{app}/runs": "CreateRunLambdaFunction",
       "GET /apps/{app}/runs": "ListRunsLambdaFunction",
       "GET /apps/{app}/bundles/{version}": "GetBundleLambdaFunction",
+      "POST /apps/{app}/releases/{version}/runs": "ReleaseVersionLambdaFunction",
+      "POST /apps/{app}/releases/{version}/rollbacks": "RollBackToReleaseLambdaFunction",
       "GET /runs/{id}": "GetRunLambdaFunction",
       "POST /webhooks/{provider}": "ReceiveWebhookLambdaFunction",
       "POST /apps/{app}/webhook-secret": "CreateWebhookSecretLambdaFunction",

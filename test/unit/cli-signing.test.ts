@@ -1,6 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { userInfo } from "node:os";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { SourceData } from "@smithy/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +119,19 @@ describe("the CLI's requests to the Sluice API", () => {
     expect(request.headers.authorization).not.toBe(
       await expectedAuthorization(request, "another secret"),
     );
+  });
+
+  it("name the OS user to a local API when no AWS credentials are set, or only the stand-ins' shared pair", async () => {
+    const user = userInfo().username;
+
+    const bare = await requestSigner(api, {})(new Request(`${api}/runs/x`));
+    const shared = await requestSigner(api, {
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+    })(new Request(`${api}/runs/x`));
+
+    expect(bare.headers.get("authorization")).toContain(`Credential=local-${user}/`);
+    expect(shared.headers.get("authorization")).toContain(`Credential=local-${user}/`);
   });
 
   it("take the region from an execute-api address", async () => {

@@ -155,6 +155,28 @@ describe("verifyWebhook", () => {
     });
   });
 
+  it("verifies GitHub's documented example: its secret, payload and X-Hub-Signature-256", async () => {
+    // From GitHub's "Validating webhook deliveries": the secret, the payload and the header.
+    const webhook = {
+      headers: {
+        "x-hub-signature-256":
+          "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+      },
+      rawBody: "Hello, World!",
+      receivedAt: RECEIVED_AT,
+    };
+
+    expect(await verifyWebhook("github", webhook, "It's a Secret to Everybody")).toBe(true);
+    expect(await verifyWebhook("github", webhook, "It's a secret to everybody")).toBe(false);
+    expect(
+      await verifyWebhook(
+        "github",
+        { ...webhook, rawBody: "Hello, World?" },
+        "It's a Secret to Everybody",
+      ),
+    ).toBe(false);
+  });
+
   it("does not take GitHub's prefixed form from Gitea, which sends the bare digest", async () => {
     // Prepare
     const sample = hostSample("gitea", "push");
