@@ -1,7 +1,7 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsClient } from "aws4fetch";
 import { CliError } from "./errors";
-import { isLoopback, LOCAL_CREDENTIALS } from "./settings";
+import { isLoopback, localCredentials } from "./settings";
 
 /** Turns a request to the Sluice API into one API Gateway's IAM authorization accepts. */
 export type RequestSigner = (request: Request) => Promise<Request>;
@@ -17,7 +17,8 @@ const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
 /**
  * SigV4 for `execute-api`, as the deployed HTTP API's `aws_iam` routes demand. Credentials come
  * from the environment first, then the SDK's usual chain (profile, SSO, instance role); a
- * loopback API (the local stack, which checks no signature) falls back to the local key pair.
+ * loopback API (the local stack, which checks no signature) falls back to a local key naming
+ * the OS user, which the local API reads as that user's principal.
  */
 export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigner {
   const url = new URL(api);
@@ -42,7 +43,7 @@ async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credent
       ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     };
   }
-  if (isLoopback(api)) return LOCAL_CREDENTIALS;
+  if (isLoopback(api)) return localCredentials(env);
   try {
     return await defaultProvider()();
   } catch (err) {

@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { CliError } from "./errors";
 
 /** Where the CLI finds Sluice: `npm start`'s stack unless told otherwise. */
@@ -10,6 +11,20 @@ export const LOCAL = {
 
 /** s3rver's one key pair, used only against local endpoints when no credentials are set. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/**
+ * What the CLI signs requests to a local API with when no AWS credentials are set: an access
+ * key naming the local user (SLUICE_LOCAL_USER, else the OS user), which the local API reads as
+ * the principal arn:aws:iam::000000000000:user/<name>, so local approvers have a name.
+ */
+export function localCredentials(env: NodeJS.ProcessEnv): {
+  accessKeyId: string;
+  secretAccessKey: string;
+} {
+  const user = env.SLUICE_LOCAL_USER || env.USER || env.USERNAME || userInfo().username;
+  const name = user.replace(/[^\w+=,.@-]/g, "_") || "local";
+  return { accessKeyId: `local-${name}`, secretAccessKey: "local" };
+}
 
 export interface GlobalOptions {
   api?: string;

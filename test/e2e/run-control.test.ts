@@ -138,6 +138,7 @@ describe("approvals, stops and retries", () => {
     const failed = await runIs(id, "FAILED");
     expect(failed.error).toEqual({
       error: "Sluice.Rejected",
+      code: "APPROVAL_REJECTED",
       cause: "rejected by anonymous: not today",
     });
 
