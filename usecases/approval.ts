@@ -64,11 +64,11 @@ export interface ApprovalTaskPorts extends QueuePorts {
 }
 
 /**
- * The approval step's task. It issues a personal link to each approver with an email (the
- * earlier links of the attempt, if any, stop working), hands the request to the notifier,
- * records that it was sent (Approval Requested), then keeps the task token a decision resumes.
- * Run again for a request already sent (a restart, a Lambda retry), it only keeps the newer
- * token: nobody gets a second set of links. A redrive is a new attempt, with new links.
+ * The approval step's task. It keeps the task token a decision resumes, then issues a personal
+ * link to each approver with an email (earlier links of the attempt, if any, stop working),
+ * hands the request to the notifier and records that it was sent (Approval Requested). Run
+ * again for a request already sent (a restart, a Lambda retry), it only keeps the newer token:
+ * nobody gets a second set of links. A redrive is a new attempt, with new links.
  */
 export async function awaitApproval(ports: ApprovalTaskPorts, input: unknown): Promise<void> {
   const { run, index, token } = await tokenTask(ports, input, "approval task");
@@ -76,10 +76,11 @@ export async function awaitApproval(ports: ApprovalTaskPorts, input: unknown): P
     throw new ConflictError(`run ${run.id} is not in step ${index} (it is in ${run.cursor})`);
   }
   const { step, record } = waitingApproval(run);
-  if (!record.request?.sentAt) await sendRequest(ports, run, step, record);
+  // Kept first, so that any link or message that goes out can decide at once.
   await ports.runs.putTaskToken(run.id, index, run.attempt, token);
-  // A decision made before this token was kept resumed nothing: it resumes this one.
-  if (record.approval) await answer(ports.executions, token, record.approval, true);
+  // Decided before this try kept its token (the first try's answer was lost): it resumes this one.
+  if (record.approval) return answer(ports.executions, token, record.approval, true);
+  if (!record.request?.sentAt) await sendRequest(ports, run, step, record);
 }
 
 async function sendRequest(
