@@ -33,6 +33,7 @@ import type {
 } from "../domain/ports";
 import { describeRevision } from "../domain/revision";
 import type { ApprovalDecision, RunView, StepRecord } from "../domain/run";
+import { openStep } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import type { QueuePorts } from "./run-queue";
@@ -330,7 +331,7 @@ export async function decideByLink(
   decision: Decision,
   comment?: string,
 ): Promise<DecisionOutcome> {
-  const { link } = await openLink(ports, token);
+  const { link } = await openLink(ports, token, { resumeIfUsed: true });
   return cast(ports, link.runId, { via: "link", email: link.email }, decision, comment, link);
 }
 
@@ -340,9 +341,15 @@ export function linkDecision(body: unknown): { decision: Decision; comment?: str
   return { decision, ...(comment?.trim() ? { comment: comment.trim() } : {}) };
 }
 
+/**
+ * The link, checked: signed, known, unused, unexpired, for the approval waiting now. A used
+ * link's decision may have been written without resuming the run (the answer to Step Functions
+ * failed after it); `resumeIfUsed` answers the task again before the link is refused.
+ */
 async function openLink(
   ports: LinkPorts,
   token: string,
+  { resumeIfUsed = false } = {},
 ): Promise<{ link: ApprovalLink; run: RunView }> {
   // The signature is checked before any lookup: a forged token costs no read.
   if (!isSignedLinkToken(await ports.linkKey.key(), token)) {
@@ -350,7 +357,10 @@ async function openLink(
   }
   const link = await ports.links.get(linkTokenHash(token));
   if (!link) throw new NotFoundError("this approval link is unknown");
-  if (link.usedAt) throw new ConflictError(`this approval link was already used (${link.usedAt})`);
+  if (link.usedAt) {
+    if (resumeIfUsed) await resumeSettled(ports, link.runId);
+    throw new ConflictError(`this approval link was already used (${link.usedAt})`);
+  }
   if (Date.parse(link.validUntil) <= ports.clock.now().getTime()) {
     throw new GoneError(`this approval link expired at ${link.validUntil}`);
   }
@@ -359,6 +369,15 @@ async function openLink(
   const { record } = waitingApprovalOrForeign(run);
   linkFits(link, run, record);
   return { link, run };
+}
+
+/** Answers the task of a settled approval whose run has not gone on yet. */
+async function resumeSettled(ports: DecisionPorts, runId: string): Promise<void> {
+  const run = await ports.runs.get(runId);
+  const record = run?.status === "RUNNING" ? openStep(run) : undefined;
+  if (record?.kind !== "approval" || record.status !== "RUNNING" || !record.approval) return;
+  const token = await ports.runs.taskToken(runId, record.index, record.attempt);
+  if (token) await answer(ports.executions, token, record.approval, true);
 }
 
 function waitingApprovalOrForeign(run: RunView) {

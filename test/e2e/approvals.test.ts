@@ -12,6 +12,7 @@ import { alsoNotify } from "../../adapters/approval-notifier";
 import { main } from "../../cli/main";
 import type { ApprovalRequest } from "../../domain/approval-request";
 import { linkTokenHash, newLinkToken } from "../../domain/approval-tokens";
+import { TransientError } from "../../domain/errors";
 import { PROJECT_ROOT } from "../../local/stack";
 import { api, portsOf, startTestStack, waitFor } from "../support/local-stack";
 
@@ -27,13 +28,22 @@ type Json = any;
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let stateDir: string;
 const requests: ApprovalRequest[] = [];
-const stopListening = alsoNotify({ request: async (r) => void requests.push(r) });
+/** Apps whose next request the notifier fails, as a channel that is down does. */
+const failNext = new Set<string>();
+const stopListening = alsoNotify({
+  request: async (r) => {
+    requests.push(r);
+    if (!failNext.delete(r.app)) return;
+    throw new TransientError("the mail service is down");
+  },
+});
 const SIXTY_DAYS = 60 * 24 * 60;
+const TIMING = { waitScale: 0.0001, taskTimeoutScale: 0.003, retryScale: 0.01 };
 const COMMIT = "c".repeat(40);
 
 beforeAll(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), "sluice-approvals-"));
-  stack = await startTestStack(stateDir, undefined, { waitScale: 0.0001, taskTimeoutScale: 0.003 });
+  stack = await startTestStack(stateDir, undefined, TIMING);
 });
 afterAll(async () => {
   stopListening();
@@ -235,6 +245,59 @@ describe("a personal approval link", () => {
   });
 });
 
+describe("a request and its answer, when a service fails", () => {
+  it("revokes the links of a request that never went out, and sends new ones", async () => {
+    await register("flaky-mail", { approvers: [{ email: "ana@example.com" }] });
+    failNext.add("flaky-mail");
+    const id = await startRun("flaky-mail");
+
+    const [failed, sent] = await waitFor(
+      async () => {
+        const made = requests.filter((r) => r.runId === id);
+        return made.length === 2 ? made : undefined;
+      },
+      { what: "the request to be sent again" },
+    );
+    await requestFor(id);
+
+    expect(approvalStep(await getRun(id)).request).toMatchObject({ generation: 2, links: 1 });
+    const revoked = await post(linkOf(failed as ApprovalRequest, "ana@example.com"), "approve");
+    expect(revoked.status).toBe(409);
+    expect(revoked.text).toContain("a newer request replaced it");
+    expect((await post(linkOf(sent as ApprovalRequest, "ana@example.com"), "approve")).status).toBe(
+      200,
+    );
+    expect((await runIs(id, "SUCCEEDED", "FAILED")).status).toBe("SUCCEEDED");
+    expect(await lifecycle(id)).toEqual(["Approval Requested", "Approval Decided"]);
+  });
+
+  it("resumes the run on a later call when resuming it failed after the decision was written", async () => {
+    await register("lost-answer", { approvers: [{ email: "ana@example.com" }] });
+    const id = await startRun("lost-answer");
+    const url = linkOf(await requestFor(id), "ana@example.com");
+    stack.faults.inject({
+      service: "stepFunctions",
+      operation: "SendTaskSuccess",
+      times: 3,
+      error: { type: "ServiceUnavailable", status: 503 },
+    });
+
+    const first = await post(url, "approve");
+    const stuck = await getRun(id);
+    const again = await post(url, "approve");
+
+    expect(first.status).toBe(503);
+    expect(stuck.status).toBe("RUNNING");
+    expect(approvalStep(stuck).approval).toMatchObject({ decision: "approve" });
+    expect(again.status).toBe(409);
+    expect((await runIs(id, "SUCCEEDED", "FAILED")).status).toBe("SUCCEEDED");
+    expect(stack.faults.injected.filter((c) => c === "stepFunctions:SendTaskSuccess")).toHaveLength(
+      3,
+    );
+    stack.faults.clear();
+  });
+});
+
 describe("who may approve", () => {
   it("refuses the change's author when self-approval is forbidden, and records the refusal", async () => {
     await register("no-self", {
@@ -430,11 +493,13 @@ describe("a restart of the stack", () => {
     const ports = portsOf(stack);
     await stack.stop();
 
-    stack = await startTestStack(stateDir, ports, { waitScale: 0.0001, taskTimeoutScale: 0.003 });
+    stack = await startTestStack(stateDir, ports, TIMING);
 
     const decided = await post(url, "approve");
     expect(decided.status, decided.text).toBe(200);
     const ended = await runIs(id, "SUCCEEDED", "FAILED");
     expect(ended.stages.at(-1)).toMatchObject({ name: "after", status: "SUCCEEDED" });
+    // However often the approval task ran again, the approver got one set of links.
+    expect(requests.filter((r) => r.runId === id)).toHaveLength(1);
   });
 });
