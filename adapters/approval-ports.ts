@@ -1,5 +1,5 @@
 import { systemClock } from "../domain/ports";
-import type { ApprovalTaskPorts, LinkPorts } from "../usecases/approval";
+import type { ApprovalTaskPorts, DecisionPorts, LinkPorts } from "../usecases/approval";
 import { appStore } from "./app-store";
 import { approvalLinkKey } from "./approval-link-key";
 import { approvalLinkStore } from "./approval-links";
@@ -22,13 +22,12 @@ export function approvalTaskPorts(): ApprovalTaskPorts {
   };
 }
 
+/** What a decision works with, whichever way it comes (the API, Slack). */
+export function decisionPorts(): DecisionPorts {
+  return { runs: runStore(), executions: pipelineExecutions(), clock: systemClock };
+}
+
 /** What a decision through a personal link works with. */
 export function linkPorts(): LinkPorts {
-  return {
-    runs: runStore(),
-    executions: pipelineExecutions(),
-    clock: systemClock,
-    links: approvalLinkStore(),
-    linkKey: approvalLinkKey(),
-  };
+  return { ...decisionPorts(), links: approvalLinkStore(), linkKey: approvalLinkKey() };
 }
