@@ -101,8 +101,8 @@ async function sendRequest(
   const issued = requestIssued(run, record, { issuedAt: now, links: emailed.length, expiresAt });
   await applyOrRetry(ports.runs, run.id, issued.transition, now);
   const generation = issued.record.request?.generation ?? 1;
-  const key = emailed.length ? await ports.linkKey.key() : undefined;
-  const tokens = emailed.map((e) => ({ ...e, token: key ? newLinkToken(key) : "" }));
+  const key = emailed.length > 0 ? await ports.linkKey.key() : undefined;
+  const tokens = key ? emailed.map((e) => ({ ...e, token: newLinkToken(key) })) : [];
   await ports.links.issue(
     tokens.map(
       (t): ApprovalLink => ({
@@ -126,8 +126,39 @@ async function sendRequest(
       })),
     }),
   );
-  const sentAt = ports.clock.now().toISOString();
-  await applyOrRetry(ports.runs, run.id, requestSent(run, step, issued.record, sentAt), sentAt);
+  await recordSent(ports, run, step, issued.record);
+}
+
+/**
+ * Records that the request went out. A vote written meanwhile (a link is clicked the moment it
+ * arrives) changed the record: it is read again, and the request kept, unless it was replaced.
+ */
+async function recordSent(
+  ports: ApprovalTaskPorts,
+  run: RunView,
+  step: ApprovalStep,
+  issued: StepRecord,
+): Promise<void> {
+  let current = { run, record: issued };
+  for (let tries = 0; ; tries++) {
+    const sentAt = ports.clock.now().toISOString();
+    try {
+      await ports.runs.apply(
+        run.id,
+        requestSent(current.run, step, current.record, sentAt),
+        sentAt,
+      );
+      return;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || tries >= 5) throw err;
+    }
+    const fresh = await ports.runs.get(run.id);
+    const record = fresh ? openStep(fresh) : undefined;
+    const same = record?.index === issued.index && record.attempt === issued.attempt;
+    if (!fresh || !record || !same || record.status !== "RUNNING" || record.approval) return;
+    if (record.request?.generation !== issued.request?.generation) return;
+    current = { run: fresh, record };
+  }
 }
 
 /** Two tasks of one attempt at once (a retry racing its first try): the pipeline tries again. */
