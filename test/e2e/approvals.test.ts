@@ -245,6 +245,43 @@ describe("a personal approval link", () => {
   });
 });
 
+describe("the logs", () => {
+  it("never hold a link's token, whatever the link did", async () => {
+    await register("quiet", { approvers: [{ email: "ana@example.com" }] });
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) => {
+      const write = stream.write.bind(stream);
+      stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+        written.push(String(chunk));
+        return write(chunk, ...rest);
+      }) as typeof stream.write;
+      return () => {
+        stream.write = write;
+      };
+    };
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = "debug";
+    const restore = [capture(process.stdout), capture(process.stderr)];
+    try {
+      const id = await startRun("quiet");
+      const url = linkOf(await requestFor(id), "ana@example.com");
+      await fetch(url);
+      await post(url, "approve");
+      await post(url, "approve");
+      await post(`${url.slice(0, -2)}AA`, "approve");
+      await runIs(id, "SUCCEEDED");
+      const token = url.split("/").at(-1) ?? "";
+      const random = token.split(".")[0] ?? "";
+
+      expect(written.join("")).toContain("approval link refused");
+      expect(written.join("")).not.toContain(random);
+    } finally {
+      for (const undo of restore) undo();
+      process.env.LOG_LEVEL = level;
+    }
+  });
+});
+
 describe("a request and its answer, when a service fails", () => {
   it("revokes the links of a request that never went out, and sends new ones", async () => {
     await register("flaky-mail", { approvers: [{ email: "ana@example.com" }] });
