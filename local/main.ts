@@ -1,6 +1,5 @@
 import path from "node:path";
 import { z } from "zod";
-import { alsoNotify } from "../adapters/approval-notifier";
 import { PortInUseError } from "./local-service";
 import { LOCAL_SERVICES } from "./local-services";
 import { LOCAL_CREDENTIALS, type LocalStack, PROJECT_ROOT, startLocalStack } from "./stack";
@@ -48,7 +47,7 @@ Try it (another terminal, in the project folder; the README's quick start says m
   tar -czf hello-1.0.0.tar.gz -C examples/hello-service .
   npm run sluice -- push hello-1.0.0.tar.gz --app hello --version 1.0.0
   npm run sluice -- run <run id printed by push>
-  npm run sluice -- approve <run id>        # or open the approval link printed here
+  npm run sluice -- run approve <run id>
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
 AWS CLI against the local services:
@@ -91,16 +90,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   const stack = await starting;
   if (!stopRequested) process.stdout.write(banner(stack));
-  // This console is the approvers' own: each personal link is printed as it is sent.
-  alsoNotify({
-    request: async (request) => {
-      for (const link of request.links) {
-        process.stdout.write(
-          `approval link for ${link.email} (run ${request.runId}, ${request.stage}): ${link.url}\n`,
-        );
-      }
-    },
-  });
 } catch (err) {
   // What came up has been stopped already; a busy port is the user's to act on, not a bug.
   if (err instanceof PortInUseError) fail(err.message);
