@@ -73,7 +73,7 @@ export const WaitSchema = z
   );
 
 /** An email address, as the approval links are sent to it and compared on a decision. */
-export const EmailSchema = z.string().check(z.email("must be an email address"), z.maxLength(254));
+const EmailSchema = z.string().check(z.email("must be an email address"), z.maxLength(254));
 
 /** Someone who may decide an app's approvals, by at least one proof of who they are. */
 export const ApproverSchema = z
@@ -152,7 +152,6 @@ export const ApprovalSchema = z
       });
     }),
   );
-export type ApprovalDefinition = z.infer<typeof ApprovalSchema>;
 
 const CodeDeployNameSchema = z
   .string()
