@@ -19,6 +19,8 @@ const ConfigSchema = z.object({
   SLUICE_SECRETS_PREFIX: z
     .string()
     .check(z.regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev")),
+  /** Where people reach the HTTP API, for the links Sluice sends them (no trailing slash). */
+  SLUICE_PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 export type SluiceConfig = {
@@ -29,6 +31,8 @@ export type SluiceConfig = {
   buildProject: string;
   s3ForcePathStyle: boolean;
   secretsPrefix: string;
+  /** Absent: no links can be made (approvals are decided through the API only). */
+  publicUrl?: string;
 };
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
@@ -48,6 +52,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     buildProject: c.SLUICE_BUILD_PROJECT,
     s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
     secretsPrefix: c.SLUICE_SECRETS_PREFIX,
+    ...(c.SLUICE_PUBLIC_URL ? { publicUrl: c.SLUICE_PUBLIC_URL.replace(/\/+$/, "") } : {}),
   };
 }
 

@@ -24,6 +24,7 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { approvalLinkItemKey } from "./approval-links";
 import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
@@ -188,11 +189,36 @@ export class RunStore implements RunRepository {
             ExpressionAttributeValues: values,
           },
         },
-        ...t.steps.map(
-          (step): TransactItem => ({
-            Put: { TableName: this.table, Item: { ...stepKeys(runId, step), ...step } },
-          }),
-        ),
+        ...t.steps.map((step): TransactItem => {
+          const put = { TableName: this.table, Item: { ...stepKeys(runId, step), ...step } };
+          const guard = t.expect.step;
+          if (guard?.index !== step.index || guard.attempt !== step.attempt) return { Put: put };
+          return {
+            Put: {
+              ...put,
+              ...(guard.version === 0
+                ? { ConditionExpression: "attribute_not_exists(#version)" }
+                : {
+                    ConditionExpression: "#version = :version",
+                    ExpressionAttributeValues: { ":version": guard.version },
+                  }),
+              ExpressionAttributeNames: { "#version": "version" },
+            },
+          };
+        }),
+        ...(t.spendsLink
+          ? [
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: approvalLinkItemKey(t.spendsLink.tokenHash),
+                  UpdateExpression: "SET usedAt = :at",
+                  ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(usedAt)",
+                  ExpressionAttributeValues: { ":at": t.spendsLink.at },
+                },
+              } satisfies TransactItem,
+            ]
+          : []),
         ...t.events.map((e) => this.outboxPut(runId, e, now)),
         ...(t.releases ?? []).map(
           (release): TransactItem => ({
@@ -251,14 +277,15 @@ export class RunStore implements RunRepository {
     };
   }
 
-  /** The run item's condition is always the first item's; its failure is a ConflictError. */
+  /** A condition that failed, on the run item or another, is a ConflictError. */
   private async transact(items: TransactItem[], runId: string, conflict: string): Promise<void> {
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
       if (err instanceof TransactionCanceledException) {
         const reasons = err.CancellationReasons ?? [];
-        if (reasons[0]?.Code === "ConditionalCheckFailed") {
+        // The run's item, a guarded step record or a spent link: each is read anew and retried.
+        if (reasons.some((r) => r.Code === "ConditionalCheckFailed")) {
           throw new ConflictError(conflict, { cause: err });
         }
         throw new TransientError(

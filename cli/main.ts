@@ -26,6 +26,17 @@ const processIo: Io = {
   input: { stdin: process.stdin, stdout: process.stdout },
 };
 
+/** What a decision came to, as `sluice approve` and `sluice reject` say it. */
+function describeDecision(
+  id: string,
+  answer: { outcome: string; by: string; approvals: number; required: number },
+): string {
+  if (answer.outcome === "recorded") {
+    return `run ${id}: approval by ${answer.by} recorded (${answer.approvals} of ${answer.required} needed)\n`;
+  }
+  return `run ${id}: ${answer.outcome} by ${answer.by}\n`;
+}
+
 /** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
 export async function main(args: readonly string[], io: Io = processIo): Promise<number> {
   const program = buildProgram(io);
@@ -153,11 +164,7 @@ function buildProgram(io: Io): Command {
             `/runs/${encodeURIComponent(id)}/${path}`,
             body(options),
           );
-          io.stdout(
-            answer.status
-              ? `run ${id} ${answer.status}\n`
-              : `run ${id}: ${answer.decision}d by ${answer.by}\n`,
-          );
+          io.stdout(answer.status ? `run ${id} ${answer.status}\n` : describeDecision(id, answer));
         },
       );
   const reason = (o: { reason?: string }) => (o.reason ? { reason: o.reason } : {});
@@ -221,6 +228,28 @@ function buildProgram(io: Io): Command {
       );
     },
   );
+  const decideAs =
+    (decision: "approve" | "reject") =>
+    async (id: string, options: { comment?: string; reason?: string }, command: Command) => {
+      const text = options.comment ?? options.reason;
+      const answer = await api(command).post(`/runs/${encodeURIComponent(id)}/approval`, {
+        decision,
+        ...(text ? { comment: text } : {}),
+      });
+      io.stdout(describeDecision(id, answer));
+    };
+  program
+    .command("approve")
+    .description("approve the approval a run waits in, as the caller's IAM principal")
+    .argument("<run>", "the run's id")
+    .option("--comment <text>", "a word for the record")
+    .action(decideAs("approve"));
+  program
+    .command("reject")
+    .description("reject the approval a run waits in: the run ends rejected")
+    .argument("<run>", "the run's id")
+    .requiredOption("--reason <text>", "why, recorded on the run")
+    .action(decideAs("reject"));
 
   const apps = program.command("apps").description("manage apps");
   apps

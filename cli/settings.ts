@@ -14,22 +14,25 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RV
 
 /**
  * What the CLI signs requests to a local API with when no AWS credentials are set: an access
- * key id that names the OS user who runs it, `local-<user>`. The local API checks no signature,
- * so this says who the CLI's user is, as honestly as the machine knows it, not more; S3 and
- * CloudWatch calls keep the stand-ins' own key pair (LOCAL_CREDENTIALS).
+ * key naming the local user, `local-<user>` (SLUICE_LOCAL_USER, else the OS user), which the
+ * local API reads as the principal arn:aws:iam::000000000000:user/<user>. The local API checks
+ * no signature, so this says who the CLI's user is, as honestly as the machine knows it, not
+ * more; S3 and CloudWatch calls keep the stand-ins' own key pair (LOCAL_CREDENTIALS).
  */
 export function localIdentity(env: NodeJS.ProcessEnv): {
   accessKeyId: string;
   secretAccessKey: string;
 } {
-  let user: string | undefined;
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry for this uid (some containers): fall back to what the shell says.
-    user = env.USER ?? env.LOGNAME;
+  let user = env.SLUICE_LOCAL_USER;
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      // No passwd entry for this uid (some containers): fall back to what the shell says.
+      user = env.USER ?? env.LOGNAME;
+    }
   }
-  const name = (user ?? "").replace(/[^\w.@-]/g, "_") || "unknown";
+  const name = (user ?? "").replace(/[^\w+=,.@-]/g, "_") || "unknown";
   return { accessKeyId: `local-${name}`, secretAccessKey: "local" };
 }
 

@@ -72,13 +72,86 @@ export const WaitSchema = z
     z.refine((w) => w.minutes !== undefined || w.seconds !== undefined, "give minutes or seconds"),
   );
 
+/** An email address, as the approval links are sent to it and compared on a decision. */
+const EmailSchema = z.string().check(z.email("must be an email address"), z.maxLength(254));
+
+/** Someone who may decide an app's approvals, by at least one proof of who they are. */
+export const ApproverSchema = z
+  .strictObject({
+    /** Gets a personal link by email; a decision through it is this approver's. */
+    email: z.optional(EmailSchema),
+    /** A Slack user id: that user's button clicks are this approver's decisions. */
+    slack: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[UW][A-Z0-9]{2,20}$/, "must be a Slack user id such as U024BE7LH")),
+    ),
+    /** An IAM principal ARN: that caller's CLI and API decisions are this approver's. */
+    iam: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^arn:aws[\w-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/,
+            "must be an IAM principal ARN such as arn:aws:iam::123456789012:user/alice",
+          ),
+        ),
+    ),
+  })
+  .check(
+    z.refine(
+      (a) => a.email !== undefined || a.slack !== undefined || a.iam !== undefined,
+      "an approver needs an email, a slack user id or an iam principal",
+    ),
+  );
+
 /**
  * A manual approval: the run waits for someone to approve or reject it. Undecided after
- * timeoutMinutes (CodePipeline's default is 7 days), the run fails.
+ * timeoutMinutes (CodePipeline's default is 7 days), the run ends rejected. Without approvers,
+ * anyone the API lets in decides through the API or the CLI (there is nobody to send links to).
  */
-export const ApprovalSchema = z.strictObject({
-  timeoutMinutes: z._default(z.number().check(z.int(), z.gte(5), z.lte(60 * 24 * 60)), 60 * 24 * 7),
-});
+export const ApprovalSchema = z
+  .strictObject({
+    timeoutMinutes: z._default(
+      z.number().check(z.int(), z.gte(5), z.lte(60 * 24 * 60)),
+      60 * 24 * 7,
+    ),
+    approvers: z._default(z.array(ApproverSchema).check(z.maxLength(50)), []),
+    /** How many distinct approvers must approve; one rejection rejects. */
+    requiredApprovals: z._default(z.number().check(z.int(), z.gte(1), z.lte(50)), 1),
+    /** The change's author may not approve it. */
+    forbidSelfApproval: z._default(z.boolean(), false),
+    /** Whether the request goes to the deployment's Slack channel. */
+    slack: z._default(z.boolean(), true),
+    /** Whether each approver with an email gets their link by email. */
+    email: z._default(z.boolean(), true),
+  })
+  .check(
+    z.superRefine((approval, ctx) => {
+      const listed = approval.approvers.length;
+      if (listed > 0 && approval.requiredApprovals > listed) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["requiredApprovals"],
+          message: `${approval.requiredApprovals} approvals are required of only ${listed} approvers`,
+        });
+      }
+      const seen = new Set<string>();
+      approval.approvers.forEach((approver, i) => {
+        for (const proof of [approver.email?.toLowerCase(), approver.slack, approver.iam]) {
+          if (proof === undefined) continue;
+          if (seen.has(proof)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["approvers", i],
+              message: `${proof} names two approvers`,
+            });
+          }
+          seen.add(proof);
+        }
+      });
+    }),
+  );
 
 const CodeDeployNameSchema = z
   .string()

@@ -41,6 +41,22 @@ export class PayloadTooLargeError extends SluiceError {
   }
 }
 
+/** A refusal of who asks: they may not do this (not an approver, the change's own author). */
+export class ForbiddenError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("Rejected", message, options);
+    this.name = "ForbiddenError";
+  }
+}
+
+/** Not found of one particular sort: it was there, and is no longer (an expired link). */
+export class GoneError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("NotFound", message, options);
+    this.name = "GoneError";
+  }
+}
+
 export class NotFoundError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
     super("NotFound", message, options);

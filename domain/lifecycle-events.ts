@@ -1,6 +1,8 @@
 import { RevisionSchema } from "./revision";
 import {
   ApprovalDecisionSchema,
+  ApprovalRefusalSchema,
+  ApprovalVoteSchema,
   OperatorActionSchema,
   RunErrorSchema,
   RunKindSchema,
@@ -43,7 +45,17 @@ export const ApprovalEventDetailSchema = z.extend(RunEventDetailSchema, {
   stage: z.string(),
   /** When an undecided approval times out. */
   expiresAt: z.optional(z.string()),
+  /** The decision that settled it (Approval Decided). */
   decision: z.optional(ApprovalDecisionSchema),
+  /** A vote that did not settle it yet (Approval Voted). */
+  vote: z.optional(ApprovalVoteSchema),
+  /** A decision that did not count, and why (Approval Refused). */
+  refusal: z.optional(ApprovalRefusalSchema),
+  /** Distinct approvers who approved so far, of how many are required. */
+  approvals: z.optional(z.number().check(z.int(), z.nonnegative())),
+  requiredApprovals: z.optional(z.number().check(z.int(), z.positive())),
+  /** How many personal links the request carried (Approval Requested). */
+  links: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 export const BundleRejectedDetailSchema = z.object({
@@ -86,7 +98,10 @@ export const LIFECYCLE_EVENTS = {
     ),
   }),
   "Run Rolled Back": RunEventDetailSchema,
+  "Approval Voted": ApprovalEventDetailSchema,
   "Approval Decided": ApprovalEventDetailSchema,
+  "Approval Refused": ApprovalEventDetailSchema,
+  "Approval Timed Out": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,
 } as const;
 

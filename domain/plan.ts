@@ -1,5 +1,6 @@
 import {
   type App,
+  ApproverSchema,
   BuildArtifactsSchema,
   type BuildConfig,
   BuildConfigSchema,
@@ -33,6 +34,12 @@ export const PlanStepSchema = z.discriminatedUnion("kind", [
     id: z.string(),
     kind: z.literal("approval"),
     timeoutSeconds: z.number().check(z.int(), z.positive()),
+    // Runs recorded before approvers were known decide as anyone the API lets in.
+    approvers: z._default(z.array(ApproverSchema), []),
+    requiredApprovals: z._default(z.number().check(z.int(), z.positive()), 1),
+    forbidSelfApproval: z._default(z.boolean(), false),
+    slack: z._default(z.boolean(), true),
+    email: z._default(z.boolean(), true),
   }),
   /** A CodeDeploy deployment of the run's revision to one deployment group. */
   z.object({
@@ -157,8 +164,10 @@ function planStage(stage: StageDefinition, application: string): PlanStep[] {
   if (wait) {
     return [{ id: name, kind: "wait", seconds: (wait.minutes ?? 0) * 60 + (wait.seconds ?? 0) }];
   }
-  if (approval)
-    return [{ id: name, kind: "approval", timeoutSeconds: approval.timeoutMinutes * 60 }];
+  if (approval) {
+    const { timeoutMinutes, ...gate } = approval;
+    return [{ id: name, kind: "approval", timeoutSeconds: timeoutMinutes * 60, ...gate }];
+  }
   const deployTo = (
     id: string,
     d: {

@@ -238,3 +238,33 @@ export interface AlarmWatches {
   of(alarm: string): Promise<AlarmWatch[]>;
   remove(watch: AlarmWatch): Promise<void>;
 }
+
+/**
+ * One approver's link to one approval attempt, as stored: the token's hash only. It works
+ * until `validUntil`, once, and only while its generation is the step's current one.
+ */
+export interface ApprovalLink {
+  tokenHash: string;
+  runId: string;
+  index: number;
+  attempt: number;
+  generation: number;
+  email: string;
+  /** The approver's place in the plan's approvers. */
+  approver: number;
+  /** ISO 8601: the approval's timeout. */
+  validUntil: string;
+  createdAt: string;
+  usedAt?: string;
+}
+
+export interface ApprovalLinks {
+  /** Records new links; a link is used up only together with its decision (RunTransition). */
+  issue(links: readonly ApprovalLink[]): Promise<void>;
+  get(tokenHash: string): Promise<ApprovalLink | undefined>;
+}
+
+/** The stack's secret key that signs approval links; made on first use. */
+export interface ApprovalLinkKey {
+  key(): Promise<Uint8Array>;
+}

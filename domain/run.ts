@@ -48,6 +48,42 @@ export const ApprovalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
+/** Through which proof a decision came: a personal link, Slack's signed click, or the API. */
+export const DecisionViaSchema = z.enum(["link", "slack", "api"]);
+
+/** One approver's vote on an approval; the vote that settles it is also the step's `approval`. */
+export const ApprovalVoteSchema = z.object({
+  ...ApprovalDecisionSchema.shape,
+  via: DecisionViaSchema,
+  /** The approver's place in the plan's approvers; absent when the approval lists none. */
+  approver: z.optional(z.number().check(z.int(), z.nonnegative())),
+});
+export type ApprovalVote = z.infer<typeof ApprovalVoteSchema>;
+
+/** A decision the gate refused: who tried, and why it did not count. */
+export const ApprovalRefusalSchema = z.object({
+  decision: z.enum(["approve", "reject"]),
+  by: z.string(),
+  via: DecisionViaSchema,
+  reason: z.string(),
+  at: z.string(),
+});
+export type ApprovalRefusal = z.infer<typeof ApprovalRefusalSchema>;
+
+/**
+ * The request an approval attempt sent. Each issue of links has its own generation: only the
+ * links of the step's current generation work, so issuing again revokes the ones before.
+ */
+export const ApprovalRequestRecordSchema = z.object({
+  generation: z.number().check(z.int(), z.positive()),
+  issuedAt: z.string(),
+  /** When the notifier took the request; absent while it has not (yet). */
+  sentAt: z.optional(z.string()),
+  links: z.number().check(z.int(), z.nonnegative()),
+  expiresAt: z.string(),
+});
+export type ApprovalRequestRecord = z.infer<typeof ApprovalRequestRecordSchema>;
+
 /** One host of a deployment and how its part of the deployment ended. */
 export const HostResultSchema = z.object({
   id: z.string(),
@@ -83,6 +119,15 @@ export const StepRecordSchema = z.object({
   /** A wait step's end. */
   until: z.optional(z.string()),
   approval: z.optional(ApprovalDecisionSchema),
+  /** An approval step's votes, refusals and request, each kept as it happened. */
+  votes: z.optional(z.array(ApprovalVoteSchema)),
+  refusals: z.optional(z.array(ApprovalRefusalSchema)),
+  request: z.optional(ApprovalRequestRecordSchema),
+  /**
+   * Counts the changes to the step record that are guarded against each other (an approval's
+   * votes): such a change is written only if the record is still at the version it read.
+   */
+  version: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** A deploy step's deployment, from when it is created. */
   deploymentId: z.optional(z.string()),
   deployment: z.optional(DeploymentResultSchema),
@@ -140,7 +185,12 @@ export const RunTriggerSchema = z.object({
 });
 export type RunTrigger = z.infer<typeof RunTriggerSchema>;
 
-export const RunErrorSchema = z.object({ error: z.string(), cause: z.string() });
+export const RunErrorSchema = z.object({
+  error: z.string(),
+  cause: z.string(),
+  /** The rule behind a refusal, e.g. APPROVAL_REJECTED or APPROVAL_TIMED_OUT. */
+  code: z.optional(z.string()),
+});
 export type RunError = z.infer<typeof RunErrorSchema>;
 
 export const RunSchema = z.object({

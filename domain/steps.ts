@@ -12,7 +12,6 @@ import {
   RevisionSchema,
 } from "./revision";
 import {
-  type ApprovalDecision,
   ApprovalDecisionSchema,
   DeploymentResultSchema,
   isTerminal,
@@ -38,6 +37,8 @@ export interface RunTransition {
     attempt?: number;
     /** The rollback's position; -1 for a run not rolling back yet. */
     rollbackPosition?: number;
+    /** A step record written only if it is still at the version read (0: never guarded yet). */
+    step?: { index: number; attempt: number; version: number };
   };
   set: Partial<
     Pick<
@@ -59,6 +60,8 @@ export interface RunTransition {
   events: readonly LifecycleEvent[];
   /** Deployment groups that now run a revision that succeeded there: what a rollback returns to. */
   releases?: readonly GroupRelease[];
+  /** An approval link this change uses up: the write fails if it was used already. */
+  spendsLink?: { tokenHash: string; at: string };
 }
 
 export interface GroupRelease {
@@ -196,13 +199,6 @@ export function advance(
     const entered: StepRecord = { ...base, status: "RUNNING", ...(until ? { until } : {}) };
     steps.push(entered);
     events.push(stageEvent(viewed, "Stage Started", entered, now));
-    if (step.kind === "approval") {
-      const expiresAt = new Date(Date.parse(now) + step.timeoutSeconds * 1000).toISOString();
-      events.push({
-        detailType: "Approval Requested",
-        detail: { ...runDetail(viewed, "RUNNING", now), stage: step.id, expiresAt },
-      });
-    }
     return {
       transition: { expect, set, steps, events, releases },
       task: taskFor(step, index, run.attempt, revision, run, until, stack),
@@ -303,37 +299,6 @@ export function retryTransition(run: RunView, action: OperatorAction): RunTransi
     remove: ["endedAt", "error", "stopRequest"],
     steps,
     events,
-  };
-}
-
-/** Records an approver's decision on the approval step the run waits in; only the first counts. */
-export function decideTransition(
-  run: RunView,
-  decision: ApprovalDecision,
-): { transition: RunTransition; step: StepRecord } {
-  const open = openStep(run);
-  if (run.status !== "RUNNING" || open?.kind !== "approval" || open.status !== "RUNNING") {
-    throw new ConflictError(`run ${run.id} is not waiting for an approval`);
-  }
-  if (open.approval) {
-    throw new ConflictError(
-      `the approval of run ${run.id} was already decided by ${open.approval.by}`,
-    );
-  }
-  const step: StepRecord = { ...open, approval: decision };
-  return {
-    step,
-    transition: {
-      expect: { status: ["RUNNING"], cursor: run.cursor, attempt: run.attempt },
-      set: {},
-      steps: [step],
-      events: [
-        {
-          detailType: "Approval Decided",
-          detail: { ...runDetail(run, "RUNNING", decision.at), stage: open.step, decision },
-        },
-      ],
-    },
   };
 }
 

@@ -1,18 +1,13 @@
-import { pipelineExecutions } from "../adapters/pipeline-executions";
-import { runStore } from "../adapters/run-store";
-import { systemClock } from "../domain/ports";
+import { decisionPorts } from "../adapters/approval-ports";
 import { RunIdSchema } from "../domain/run";
 import { actorOf, apiHandler, json, jsonBody, pathParameter } from "../http/api";
 import { decideApproval } from "../usecases/approval";
 
-/** POST /runs/{id}/approval: approve or reject the approval the run waits in. */
+/**
+ * POST /runs/{id}/approval: the caller's decision on the approval the run waits in, as their
+ * IAM principal; answers what came of it (recorded, approved, rejected).
+ */
 export const handler = apiHandler(async (event) => {
   const runId = pathParameter(event, "id", RunIdSchema);
-  const decision = await decideApproval(
-    { runs: runStore(), executions: pipelineExecutions(), clock: systemClock },
-    runId,
-    actorOf(event),
-    jsonBody(event),
-  );
-  return json(200, decision);
+  return json(200, await decideApproval(decisionPorts(), runId, actorOf(event), jsonBody(event)));
 });

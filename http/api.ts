@@ -7,6 +7,8 @@ import type {
 import {
   BadRequestError,
   type ErrorKind,
+  ForbiddenError,
+  GoneError,
   isTransientAwsError,
   PayloadTooLargeError,
   RejectedError,
@@ -88,6 +90,8 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
 export function httpStatusOf(err: SluiceError): number {
   if (err instanceof UnauthorizedError) return 401;
   if (err instanceof PayloadTooLargeError) return 413;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof GoneError) return 410;
   return STATUS_OF_KIND[err.kind];
 }
 

@@ -242,10 +242,23 @@ function send(
   res.end(JSON.stringify(body));
 }
 
-/** The access key a SigV4 `Authorization` header names: `Credential=<key>/<date>/...`. */
+/**
+ * Who signed, from the access key a SigV4 `Authorization` header names (`Credential=<key>/...`).
+ * The CLI signs for a local API as `local-<user>`, read as that local IAM user's ARN, as API
+ * Gateway tells a function the caller's userArn.
+ */
 function signerOf(authorization: string | undefined): {
-  authorizer?: { iam: { accessKey: string } };
+  authorizer?: { iam: { accessKey: string; userArn?: string } };
 } {
   const accessKey = /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1];
-  return accessKey ? { authorizer: { iam: { accessKey } } } : {};
+  if (!accessKey) return {};
+  const localUser = /^local-([\w+=,.@-]+)$/.exec(accessKey)?.[1];
+  return {
+    authorizer: {
+      iam: {
+        accessKey,
+        ...(localUser ? { userArn: `arn:aws:iam::000000000000:user/${localUser}` } : {}),
+      },
+    },
+  };
 }

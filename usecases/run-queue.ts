@@ -1,3 +1,4 @@
+import { approvalEnd } from "../domain/approval-gate";
 import { ConflictError, PipelineStartError } from "../domain/errors";
 import { runErrorOf } from "../domain/execution-errors";
 import type {
@@ -252,7 +253,9 @@ export async function endRun(
   const at = ports.clock.now().toISOString();
   const view = "steps" in run ? run : await ports.runs.get(run.id);
   if (!view) return;
-  const transition = endTransition(view, status, error, at);
+  const transition =
+    (status === "FAILED" ? approvalEnd(view, error, at) : undefined) ??
+    endTransition(view, status, error, at);
   try {
     await ports.runs.apply(
       run.id,

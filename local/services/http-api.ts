@@ -13,9 +13,12 @@ export const httpApiService: LocalService<"api", undefined> = {
   defaultPort: 3000,
   async start({ config, lambdas }, port) {
     const server = createHttpApi(config.routes, lambdas);
+    const listening = await listen(server, port);
     return {
-      port: await listen(server, port),
+      port: listening,
       handle: undefined,
+      // Approval links lead here, as in AWS they lead to the HTTP API's own URL.
+      env: { SLUICE_PUBLIC_URL: `http://127.0.0.1:${listening}` },
       summary: `${config.routes.length} routes of serverless.yml`,
       drain: () => close(server),
     };

@@ -50,8 +50,18 @@ async function inStage(id: string, stage: string): Promise<Json> {
   );
 }
 
-/** Waits until the approval's task token is kept, so a decision can resume it. */
+/** Waits until the approval's request is sent and its token kept, so a decision resumes it. */
 async function decide(id: string, decision: "approve" | "reject", comment?: string) {
+  await waitFor(
+    async () => {
+      const body = await run(id);
+      const step = body.steps.find(
+        (s: Json) => s.index === body.cursor && s.attempt === body.attempt,
+      );
+      return step?.request?.sentAt ? true : undefined;
+    },
+    { what: "the approval request to be sent" },
+  );
   return waitFor(
     async () => {
       const res = await api(stack, "POST", `/runs/${id}/approval`, { decision, comment });
@@ -138,6 +148,7 @@ describe("approvals, stops and retries", () => {
     const failed = await runIs(id, "FAILED");
     expect(failed.error).toEqual({
       error: "Sluice.Rejected",
+      code: "APPROVAL_REJECTED",
       cause: "rejected by anonymous: not today",
     });
 

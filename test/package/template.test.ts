@@ -66,7 +66,22 @@ describe("the packaged CloudFormation template", () => {
       "POST /runs/{id}/stop": "StopRunLambdaFunction",
       "POST /runs/{id}/retry": "RetryRunLambdaFunction",
       "POST /runs/{id}/approval": "DecideApprovalLambdaFunction",
+      "GET /approvals/{token}": "ApprovalPageLambdaFunction",
+      "HEAD /approvals/{token}": "ApprovalPageLambdaFunction",
+      "POST /approvals/{token}": "ApprovalPageLambdaFunction",
     });
+  });
+
+  it("tells every function the HTTP API's own URL, for approval links", () => {
+    const functions = ofType("AWS::Lambda::Function");
+    for (const fn of functions) {
+      const { Environment } = fn.Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      };
+      expect(Environment.Variables.SLUICE_PUBLIC_URL).toEqual({
+        "Fn::GetAtt": ["HttpApi", "ApiEndpoint"],
+      });
+    }
   });
 
   it("has the run and intake functions, all on nodejs22.x", () => {
@@ -88,15 +103,21 @@ describe("the packaged CloudFormation template", () => {
       expect([id, fn.Properties.Runtime]).toEqual([id, "nodejs22.x"]);
   });
 
-  it("lets only IAM principals use the API, except the signed webhooks", () => {
+  it("lets only IAM principals use the API, except the signed webhooks and approval links", () => {
     const authorization = Object.fromEntries(
       ofType("AWS::ApiGatewayV2::Route").map((r) => [
         r.Properties.RouteKey,
         r.Properties.AuthorizationType ?? "NONE",
       ]),
     );
-    const { "POST /webhooks/{provider}": webhooks, ...rest } = authorization;
-    expect(webhooks).toBe("NONE");
+    const {
+      "POST /webhooks/{provider}": webhooks,
+      "GET /approvals/{token}": showLink,
+      "HEAD /approvals/{token}": headLink,
+      "POST /approvals/{token}": decideByLink,
+      ...rest
+    } = authorization;
+    expect([webhooks, showLink, headLink, decideByLink]).toEqual(["NONE", "NONE", "NONE", "NONE"]);
     expect(Object.keys(rest)).not.toHaveLength(0);
     for (const [route, type] of Object.entries(rest))
       expect([route, type]).toEqual([route, "AWS_IAM"]);

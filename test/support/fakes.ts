@@ -77,6 +77,13 @@ export class MemoryRuns implements RunRepository {
     ) {
       throw new ConflictError(`run ${runId} changed meanwhile`);
     }
+    const guard = t.expect.step;
+    const guarded = guard
+      ? this.steps.get(runId)?.find((s) => s.index === guard.index && s.attempt === guard.attempt)
+      : undefined;
+    if (guard && (guarded?.version ?? 0) !== guard.version) {
+      throw new ConflictError(`step ${guard.index} of run ${runId} changed meanwhile`);
+    }
     for (const [field, value] of Object.entries(t.set)) {
       if (value !== undefined) Object.assign(run, { [field]: structuredClone(value) });
     }

@@ -40,7 +40,16 @@ describe("a run's plan", () => {
       { id: "source", kind: "source" },
       { id: "build", kind: "build", skip: "app shop has no build configured" },
       { id: "soak", kind: "wait", seconds: 120 },
-      { id: "sign-off", kind: "approval", timeoutSeconds: 3600 },
+      {
+        id: "sign-off",
+        kind: "approval",
+        timeoutSeconds: 3600,
+        approvers: [],
+        requiredApprovals: 1,
+        forbidSelfApproval: false,
+        slack: true,
+        email: true,
+      },
     ]);
   });
 
@@ -99,7 +108,6 @@ describe("walking the plan", () => {
       "Stage Started",
       "Stage Succeeded",
       "Stage Started",
-      "Approval Requested",
       "Stage Succeeded",
       "Run Succeeded",
     ]);
@@ -144,7 +152,12 @@ describe("an approval", () => {
     await expect(decideApproval(ports, runId, "bo", { decision: "reject" })).rejects.toThrow(
       /already decided by ana/,
     );
-    expect(ports.executions.callbacks).toHaveLength(1);
+    // The later call resumes the task again with ana's decision, in case the first resumption
+    // was lost after its write; Step Functions ignores an answer to a task already answered.
+    expect(ports.executions.callbacks.map((c) => c.output)).toEqual([
+      expect.objectContaining({ decision: "approve", by: "ana" }),
+      expect.objectContaining({ decision: "approve", by: "ana" }),
+    ]);
   });
 
   it("fails the task as Sluice.Rejected when rejected, naming who and why", async () => {
