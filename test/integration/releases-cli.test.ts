@@ -11,7 +11,7 @@ import { packDirectory, useTempDirs } from "../support/bundles";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "../../examples/hello-service");
-const USER = `local-${userInfo().username}`;
+const USER = `arn:aws:iam::000000000000:user/${userInfo().username}`;
 
 /** An app with production waves (no hosts here: these tests never get as far as deploying). */
 const WAVES = stringify({
