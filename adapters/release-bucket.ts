@@ -89,17 +89,18 @@ export class ReleaseBucket implements ReleaseObjects, BundleDownloads {
       size: read,
       sha256: hash.digest("hex"),
       ...(out.VersionId && out.VersionId !== "null" ? { versionId: out.VersionId } : {}),
+      ...(out.Metadata ? { metadata: out.Metadata } : {}),
     };
   }
 
   /**
-   * Uploads a bundle file. S3 checks the bytes it received against the SHA-256 given, so a
-   * damaged upload fails here instead of being released.
+   * Uploads a bundle file, with the user metadata given. S3 checks the bytes it received
+   * against the SHA-256 given, so a damaged upload fails here instead of being released.
    */
   async upload(
     key: string,
     filePath: string,
-    file: { size: number; sha256: string },
+    file: { size: number; sha256: string; metadata?: Record<string, string> },
   ): Promise<{ etag: string; versionId?: string }> {
     const out = await this.s3.send(
       new PutObjectCommand({
@@ -108,6 +109,7 @@ export class ReleaseBucket implements ReleaseObjects, BundleDownloads {
         Body: createReadStream(filePath),
         ContentLength: file.size,
         ChecksumSHA256: Buffer.from(file.sha256, "hex").toString("base64"),
+        ...(file.metadata ? { Metadata: file.metadata } : {}),
       }),
     );
     return {

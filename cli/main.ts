@@ -17,6 +17,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** What the CLI reads secrets and confirmations from; without it, nothing can be asked. */
   input?: Input;
+  /** The folder commands run in (the process's, unless given): `push` reads its last commit. */
+  cwd?: string;
 }
 
 const processIo: Io = {
@@ -89,15 +91,34 @@ function buildProgram(io: Io): Command {
     .requiredOption("--app <app>", "the app to release")
     .requiredOption("--version <version>", "the version this bundle is, e.g. 1.4.0")
     .option("--timeout <seconds>", "how long to wait for Sluice's answer", seconds, 60)
+    .option("--message <text>", "the commit message of what the bundle holds")
+    .option("--author <author>", 'who wrote it, as "Name <email>"')
+    .addHelpText(
+      "after",
+      "\nWithout --message and --author, the message and author of the last commit of the git work tree it runs in go with the bundle.",
+    )
     .action(
       async (
         file: string,
-        options: { app: string; version: string; timeout: number },
+        options: {
+          app: string;
+          version: string;
+          timeout: number;
+          message?: string;
+          author?: string;
+        },
         command: Command,
       ) => {
         await push(
           file,
-          { app: options.app, version: options.version, timeoutMs: options.timeout * 1000 },
+          {
+            app: options.app,
+            version: options.version,
+            timeoutMs: options.timeout * 1000,
+            ...(options.message === undefined ? {} : { message: options.message }),
+            ...(options.author === undefined ? {} : { author: options.author }),
+            cwd: io.cwd ?? process.cwd(),
+          },
           settings(command),
           api(command),
           io.env,

@@ -3,16 +3,24 @@ import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ReleaseBucket } from "../adapters/release-bucket";
+import { changeMetadata } from "../domain/bundles/change-metadata";
 import { type BundleFormat, parseReleaseKey, releaseKey } from "../domain/bundles/release-key";
 import type { BundleRejection, BundleRelease } from "../domain/bundles/release-record";
-import type { RunView } from "../domain/run";
+import { parseGitAuthor } from "../domain/git-author";
+import type { ChangeFacts, RunView } from "../domain/run";
 import type { ApiClient } from "./api-client";
 import { CliError } from "./errors";
+import { lastCommit } from "./last-commit";
 import { LOCAL_CREDENTIALS, type Settings } from "./settings";
 
 export interface PushOptions {
   app: string;
   version: string;
+  /** The change the bundle holds; without either, the last commit of `cwd`'s work tree. */
+  message?: string;
+  /** `Name <email>`. */
+  author?: string;
+  cwd: string;
   /** How long to wait for Sluice to take the bundle in. */
   timeoutMs: number;
   pollMs?: number;
@@ -53,7 +61,8 @@ export async function push(
   const { sha256, size } = await digest(file);
   const startedAt = new Date().toISOString();
   const bucket = new ReleaseBucket(s3Client(settings, env), settings.bucket);
-  const stored = await bucket.upload(key, file, { size, sha256 }).catch((err: Error) => {
+  const metadata = changeMetadata((await changeOf(options)) ?? {});
+  const stored = await bucket.upload(key, file, { size, sha256, metadata }).catch((err: Error) => {
     throw new CliError(`upload to s3://${settings.bucket}/${key} failed: ${err.message}`, {
       cause: err,
     });
@@ -98,6 +107,17 @@ async function awaitOutcome(
 function isAbout(rejection: BundleRejection, uploaded: Uploaded): boolean {
   if (uploaded.versionId) return rejection.versionId === uploaded.versionId;
   return rejection.etag === uploaded.etag && rejection.at >= uploaded.startedAt;
+}
+
+/** What the flags say the change is, or else what git says its last commit is. */
+async function changeOf(options: PushOptions): Promise<ChangeFacts | undefined> {
+  if (options.message === undefined && options.author === undefined) {
+    return lastCommit(options.cwd);
+  }
+  return {
+    message: options.message,
+    ...(options.author === undefined ? {} : parseGitAuthor(options.author)),
+  };
 }
 
 function formatOf(file: string): BundleFormat {

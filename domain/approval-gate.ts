@@ -90,22 +90,12 @@ function matches(approver: ApprovalStep["approvers"][number], by: DecidedBy): bo
   }
 }
 
-/** The run's change as the change intake records it; absent on runs that have none yet. */
-export interface RunChangeFacts {
-  message?: string;
-  author?: { name?: string; email?: string; username?: string };
-}
-
-export function changeOf(run: RunView): RunChangeFacts | undefined {
-  return (run as { change?: RunChangeFacts }).change;
-}
-
 /**
  * Whether the decider wrote the change: their email, Slack id or principal (and those of the
  * approver they are) against the change's author and whoever asked for the run.
  */
 export function isAuthor(run: RunView, step: ApprovalStep, by: DecidedBy, approver?: number) {
-  const author = changeOf(run)?.author;
+  const author = run.change?.author;
   const authors = new Set(
     [author?.email, author?.username, run.trigger.by]
       .filter((a): a is string => Boolean(a))

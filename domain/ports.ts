@@ -142,6 +142,8 @@ export interface DownloadedBundle {
   size: number;
   sha256: string;
   versionId?: string;
+  /** The object's user metadata, keys without their `x-amz-meta-` prefix. */
+  metadata?: Record<string, string>;
 }
 
 export interface BundleDownloads {

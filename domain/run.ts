@@ -185,6 +185,74 @@ export const RunTriggerSchema = z.object({
 });
 export type RunTrigger = z.infer<typeof RunTriggerSchema>;
 
+/** The most of a commit message a run keeps: git hosts send messages of any length. */
+export const MAX_CHANGE_MESSAGE_LENGTH = 4096;
+/** The most of an author's name, email or username a run keeps. */
+export const MAX_CHANGE_AUTHOR_FIELD_LENGTH = 256;
+
+const authorField = z.string().check(z.minLength(1), z.maxLength(MAX_CHANGE_AUTHOR_FIELD_LENGTH));
+
+/**
+ * The change a run deploys, as its author wrote it: what an approval request shows, and whom
+ * `forbidSelfApproval` keeps from approving it. Each field is there when the intake knew it.
+ */
+export const RunChangeSchema = z.strictObject({
+  /** The whole commit message, cut at MAX_CHANGE_MESSAGE_LENGTH characters. */
+  message: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CHANGE_MESSAGE_LENGTH))),
+  author: z.optional(
+    z.strictObject({
+      name: z.optional(authorField),
+      email: z.optional(authorField),
+      /** The author's account on the git host. */
+      username: z.optional(authorField),
+    }),
+  ),
+});
+export type RunChange = z.infer<typeof RunChangeSchema>;
+
+/** What an intake read about a change, before it is bounded to what a run keeps. */
+export interface ChangeFacts {
+  message?: string | undefined;
+  name?: string | undefined;
+  email?: string | undefined;
+  username?: string | undefined;
+}
+
+/**
+ * The change as a run keeps it: values trimmed and cut to their limits, empty ones left out;
+ * undefined when nothing is left. Intakes cut rather than refuse: a push or an upload is never
+ * turned away for a long commit message.
+ */
+export function runChangeOf(facts: ChangeFacts): RunChange | undefined {
+  const message = bounded(facts.message?.trimEnd(), MAX_CHANGE_MESSAGE_LENGTH);
+  const author = {
+    ...present("name", bounded(facts.name?.trim(), MAX_CHANGE_AUTHOR_FIELD_LENGTH)),
+    ...present("email", bounded(facts.email?.trim(), MAX_CHANGE_AUTHOR_FIELD_LENGTH)),
+    ...present("username", bounded(facts.username?.trim(), MAX_CHANGE_AUTHOR_FIELD_LENGTH)),
+  };
+  const change: RunChange = {
+    ...present("message", message),
+    ...(Object.keys(author).length > 0 ? { author } : {}),
+  };
+  return Object.keys(change).length > 0 ? change : undefined;
+}
+
+/** `text` cut to at most `max` UTF-16 units, never between the two halves of a surrogate pair. */
+function bounded(text: string | undefined, max: number): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (text.length <= max) return text;
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function present<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
 export const RunErrorSchema = z.object({
   error: z.string(),
   cause: z.string(),
@@ -201,6 +269,8 @@ export const RunSchema = z.object({
   trigger: RunTriggerSchema,
   /** Absent on runs recorded before kinds were kept: they are releases. */
   kind: z.optional(RunKindSchema),
+  /** The commit message and author of what the run deploys, where its intake knew them. */
+  change: z.optional(RunChangeSchema),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.optional(z.string()),

@@ -4,7 +4,6 @@ import {
   approvalsOf,
   type Ballot,
   castBallot,
-  changeOf,
   type Decision,
   type DecisionOutcome,
   evidenceOf,
@@ -186,7 +185,7 @@ function approvalRequest(
   expiresAt: string,
   { links }: Pick<ApprovalRequest, "links">,
 ): ApprovalRequest {
-  const change = changeOf(run);
+  const change = run.change;
   const author = change?.author;
   const authorText = author?.name
     ? `${author.name}${author.email ? ` <${author.email}>` : ""}`

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { changeFromMetadata } from "../domain/bundles/change-metadata";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
 import { parseReleaseKey, type ReleaseKey } from "../domain/bundles/release-key";
@@ -120,6 +121,7 @@ export async function receiveBundle(
       await recordRun(ports, app, releaseRevision(candidate), triggerOf(candidate), {
         runId: candidate.runId,
         claims: [{ kind: "release", release: candidate }],
+        change: changeFromMetadata(object.metadata),
       });
       return { outcome: "started", runId: candidate.runId };
     } catch (err) {

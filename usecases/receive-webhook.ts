@@ -9,7 +9,7 @@ import {
 import { ClaimTakenError, type IntakeClaim } from "../domain/intake-claims";
 import type { DeliveryRecord, WebhookSecretRepository } from "../domain/ports";
 import { type GitRevision, GitRevisionSchema } from "../domain/revision";
-import { newRunId, type RunStatus, type RunTrigger } from "../domain/run";
+import { newRunId, type RunStatus, type RunTrigger, runChangeOf } from "../domain/run";
 import { matchTriggers } from "../domain/triggers";
 import { formatIssues } from "../domain/validation";
 import { type Change, type Provider, ProviderSchema } from "../domain/webhooks/change";
@@ -189,6 +189,12 @@ async function deploy(
     const run = await recordRun(ports, app, revision, trigger, {
       runId: delivery.runId,
       claims,
+      change: runChangeOf({
+        message: change.message,
+        name: change.author,
+        email: change.authorEmail,
+        username: change.authorUsername,
+      }),
     });
     return { kind: "started", deliveryId, runId: run.id, status: run.status };
   } catch (err) {

@@ -12,7 +12,13 @@ import type {
   RunRepository,
 } from "../domain/ports";
 import { type BundleRevision, type Revision, RevisionSchema } from "../domain/revision";
-import { newRunId, type Run, type RunTrigger } from "../domain/run";
+import {
+  newRunId,
+  type Run,
+  type RunChange,
+  RunChangeSchema,
+  type RunTrigger,
+} from "../domain/run";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
@@ -21,6 +27,8 @@ export const CreateRunRequestSchema = z.strictObject({
   revision: RevisionSchema,
   reason: z.optional(z.string().check(z.maxLength(500))),
   requestedBy: z.optional(z.string().check(z.maxLength(200))),
+  /** The commit message and author, for an approval request to show and check. */
+  change: z.optional(RunChangeSchema),
 });
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
 
@@ -58,6 +66,8 @@ export async function recordRun(
     claims?: readonly IntakeClaim[];
     /** A release by default; a rollback goes through the production waves only. */
     policy?: RunPolicy;
+    /** The commit message and author, where the intake knows them. */
+    change?: RunChange | undefined;
   } = {},
 ): Promise<Run> {
   const policy = options.policy ?? { kind: "release" };
@@ -72,6 +82,7 @@ export async function recordRun(
     revision,
     trigger,
     kind: policy.kind,
+    ...(options.change ? { change: options.change } : {}),
     createdAt: now,
     updatedAt: now,
     executionArn: ports.executions.arnOf(runId),
@@ -122,8 +133,9 @@ export async function requestRun(
   };
   const app = await requireApp(ports.apps, appName);
   const { revision } = request;
-  if (revision.type === "git") return recordRun(ports, app, revision, trigger);
-  return recordRun(ports, app, await releasedBundle(ports, app.name, revision), trigger);
+  const options = { change: request.change };
+  if (revision.type === "git") return recordRun(ports, app, revision, trigger, options);
+  return recordRun(ports, app, await releasedBundle(ports, app.name, revision), trigger, options);
 }
 
 async function releasedBundle(

@@ -13,7 +13,12 @@ export const ChangeSchema = z.object({
   /** Short name: main, v1.2.0. */
   refName: z.string(),
   commitSha: z.string(),
+  /** The head commit's author (else the pusher), as a name to show. */
   author: z.string(),
+  /** The same person's email and account on the host, where the push says them. */
+  authorEmail: z.optional(z.string()),
+  authorUsername: z.optional(z.string()),
+  /** The head commit's whole message. */
   message: z.string(),
   /**
    * Paths touched by the push, or null when the host does not say: Bitbucket Cloud push

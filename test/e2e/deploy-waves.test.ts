@@ -30,6 +30,11 @@ applications:
       prod-3: { hosts: 5, deploymentConfig: CodeDeployDefault.HalfAtATime }
 `;
 const GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
+/**
+ * Each deployment's timeout: 10 hours, 36 s scaled. The default hour, 3.6 s scaled, is less
+ * than five hosts take on a loaded machine, and these tests are not about deployment timeouts.
+ */
+const deadline = { timeoutMinutes: 600 };
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let workDir: string;
@@ -40,7 +45,9 @@ beforeAll(async () => {
   stack = await startTestStack(
     path.join(workDir, "state"),
     undefined,
-    // An hour's bake lasts 3.6 s.
+    // An hour's bake lasts 3.6 s: the one-box wave's 5 minutes 0.3 s (it bakes in every run
+    // that gets past it, and how long is not what these tests check), and the 10 hours an
+    // alarm cuts short 36 s.
     { taskTimeoutScale: 0.001 },
     {
       codedeploy: {
@@ -70,6 +77,7 @@ function definition(production: { bakeMinutes: number; alarms?: string[] }) {
         name: "beta",
         deploy: {
           deploymentGroup: "beta",
+          ...deadline,
           tests: {
             commands: [
               `exec 3<>/dev/tcp/127.0.0.1/$BETA_PORT && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '"status":"ok"' <&3`,
@@ -78,14 +86,22 @@ function definition(production: { bakeMinutes: number; alarms?: string[] }) {
           },
         },
       },
-      { name: "gamma", deploy: { deploymentGroup: "gamma" } },
+      { name: "gamma", deploy: { deploymentGroup: "gamma", ...deadline } },
       {
         name: "production",
         production: {
           waves: [
-            { name: "one-box", deploymentGroup: "prod-1", ...production },
-            { deploymentGroup: "prod-2", deploymentConfig: "CodeDeployDefault.HalfAtATime" },
-            { deploymentGroup: "prod-3", deploymentConfig: "CodeDeployDefault.HalfAtATime" },
+            { name: "one-box", deploymentGroup: "prod-1", ...deadline, ...production },
+            {
+              deploymentGroup: "prod-2",
+              deploymentConfig: "CodeDeployDefault.HalfAtATime",
+              ...deadline,
+            },
+            {
+              deploymentGroup: "prod-3",
+              deploymentConfig: "CodeDeployDefault.HalfAtATime",
+              ...deadline,
+            },
           ],
         },
       },
@@ -159,7 +175,7 @@ async function versions(scenario: string): Promise<Record<string, string[]>> {
 
 describe("a release through beta, gamma and three production waves over ten hosts", () => {
   it("deploys a good revision everywhere, wave by wave, and every host serves it", async () => {
-    expect((await api(stack, "PUT", "/apps/hello", definition({ bakeMinutes: 60 }))).status).toBe(
+    expect((await api(stack, "PUT", "/apps/hello", definition({ bakeMinutes: 5 }))).status).toBe(
       201,
     );
 
@@ -264,9 +280,9 @@ describe("a release through beta, gamma and three production waves over ten host
     const gated = stringify({
       executionMode: "queued",
       stages: [
-        { name: "beta", deploy: { deploymentGroup: "beta" } },
+        { name: "beta", deploy: { deploymentGroup: "beta", ...deadline } },
         { name: "sign-off", approval: {} },
-        { name: "production", production: { waves: [{ deploymentGroup: "prod-1" }] } },
+        { name: "production", production: { waves: [{ deploymentGroup: "prod-1", ...deadline }] } },
       ],
     });
     expect([200, 201]).toContain((await api(stack, "PUT", "/apps/hello", gated)).status);

@@ -70,6 +70,22 @@ describe("a run through the HTTP API", () => {
     expect(events.every((e) => e.source === "sluice")).toBe(true);
   });
 
+  it("keeps the change the request names, for its approval to show", async () => {
+    const change = {
+      message: "Fix the checkout\n\nZoë found it: totals were off by one cent.",
+      author: { name: "Zoë Ångström", email: "zoe@example.org", username: "zoe" },
+    };
+
+    const created = await api(stack, "POST", "/apps/shop/runs", {
+      revision: { type: "git", commit: COMMIT },
+      change,
+    });
+
+    expect(created.status).toBe(202);
+    expect(created.body.change).toEqual(change);
+    expect((await api(stack, "GET", `/runs/${created.body.id}`)).body.change).toEqual(change);
+  });
+
   it("lists an app's runs newest first", async () => {
     const first = await api(stack, "POST", "/apps/shop/runs", {
       revision: { type: "git", commit: COMMIT },
@@ -103,6 +119,16 @@ describe("bad requests change nothing", () => {
     ],
     ["an unknown revision type", { revision: { type: "svn", commit: COMMIT } }, /revision/],
     ["an unknown field", { revision: { type: "git", commit: COMMIT }, force: true }, /force/],
+    [
+      "a commit message over 4,096 characters",
+      { revision: { type: "git", commit: COMMIT }, change: { message: "x".repeat(4097) } },
+      /change\.message: Too big/,
+    ],
+    [
+      "an unknown field of the author",
+      { revision: { type: "git", commit: COMMIT }, change: { author: { mail: "a@example.com" } } },
+      /change\.author: Unrecognized key: "mail"/,
+    ],
     [
       "a bundle of another app",
       { revision: { type: "bundle", key: "billing/1.0.0.zip" } },

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { main } from "../../cli/main";
 import { packDirectory, useTempDirs, validEntries, writeBundle } from "../support/bundles";
+import { addCommit, makeGitRepo } from "../support/git-repo";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 import { deliver, pushSample, signedDelivery } from "../support/webhooks";
 
@@ -25,8 +26,11 @@ beforeAll(async () => {
 });
 afterAll(() => stack.cleanup());
 
-/** Runs `sluice <args>` in this process, against the test stack, with `stdin` piped in. */
-async function sluiceWith(stdin: string | undefined, ...args: string[]) {
+/**
+ * Runs `sluice <args>` in this process, against the test stack, with `stdin` piped in and as if
+ * in the folder `cwd`, when given.
+ */
+async function sluiceWith({ stdin, cwd }: { stdin?: string; cwd?: string }, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(
@@ -38,12 +42,13 @@ async function sluiceWith(stdin: string | undefined, ...args: string[]) {
       ...(stdin === undefined
         ? {}
         : { input: { stdin: Readable.from([stdin]), stdout: new PassThrough() } }),
+      ...(cwd ? { cwd } : {}),
     },
   );
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
 
-const sluice = (...args: string[]) => sluiceWith(undefined, ...args);
+const sluice = (...args: string[]) => sluiceWith({}, ...args);
 
 async function registered(app: string) {
   const file = join(await tempDir(), "pipeline.yml");
@@ -86,14 +91,14 @@ describe("sluice apps webhook-secret", () => {
     const push = pushSample("github", "branch");
 
     const result = await sluiceWith(
-      `${secret}\n`,
+      { stdin: `${secret}\n` },
       "apps",
       "webhook-secret",
       "cli-own-secret",
       "--secret-stdin",
     );
     const short = await sluiceWith(
-      "too short\n",
+      { stdin: "too short\n" },
       "apps",
       "webhook-secret",
       "cli-own-secret",
@@ -193,6 +198,69 @@ describe("sluice push", () => {
     expect(run.status).toBe(200);
     expect(run.body.revision.key).toBe("hello/1.0.0.tar.gz");
     expect(run.body.trigger.type).toBe("upload");
+  });
+
+  it("sends --message and --author with the bundle, and its run keeps them", async () => {
+    // Prepare
+    await registered("hello");
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+    const message = "Zoë's checkout fix\n\nTotals were off by one cent; 合計を修正.";
+
+    // Act
+    const pushed = await sluice(
+      "push",
+      file,
+      "--app",
+      "hello",
+      "--version",
+      "1.1.0",
+      "--message",
+      message,
+      "--author",
+      "Zoë Ångström <zoe@example.org>",
+    );
+
+    // Assess
+    expect(pushed).toMatchObject({ code: 0, stderr: "" });
+    const run = await api(stack, "GET", `/runs/${runIdIn(pushed.stdout)}`);
+    expect(run.body.change).toEqual({
+      message,
+      author: { name: "Zoë Ångström", email: "zoe@example.org" },
+    });
+    const { Metadata } = await new S3Client({ forcePathStyle: true }).send(
+      new HeadObjectCommand({ Bucket: stack.resources.releasesBucket, Key: "hello/1.1.0.zip" }),
+    );
+    expect(Metadata?.["sluice-author-email"]).toBe("zoe@example.org");
+    expect(Metadata?.["sluice-author-name"]).toMatch(/^=\?UTF-8\?B\?/);
+  });
+
+  it("sends the last commit of the git work tree it runs in when given neither", async () => {
+    // Prepare
+    await registered("hello");
+    const repo = await makeGitRepo({ "README.md": "hello\n" });
+    onTestFinished(() => rm(repo.dir, { recursive: true, force: true }));
+    const message = "Release 1.2.0\n\nWith the new greeting.";
+    await addCommit(repo.dir, { "README.md": "hello again\n" }, message);
+    const file = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
+
+    // Act
+    const pushed = await sluiceWith(
+      { cwd: repo.dir },
+      "push",
+      file,
+      "--app",
+      "hello",
+      "--version",
+      "1.2.0",
+    );
+
+    // Assess
+    expect(pushed).toMatchObject({ code: 0, stderr: "" });
+    const run = await api(stack, "GET", `/runs/${runIdIn(pushed.stdout)}`);
+    expect(run.body.change).toEqual({
+      message,
+      author: { name: "Test", email: "test@example.com" },
+    });
   });
 
   it("fails with the reason when the bundle is rejected, and no run starts", async () => {

@@ -21,7 +21,11 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-it("kills the hook processes a SIGKILLed stack left behind when it starts again, and ends their deployment", async () => {
+// Two starts of npm start, each a process booting the stack: on a loaded machine they take
+// most of the default 30 s.
+it("kills the hook processes a SIGKILLed stack left behind when it starts again, and ends their deployment", {
+  timeout: 60_000,
+}, async () => {
   workDir = await mkdtemp(path.join(tmpdir(), "sluice-codedeploy-kill-"));
   const stateDir = path.join(workDir, "state");
   const pidFile = path.join(workDir, "hook.pid");

@@ -130,41 +130,7 @@ async function allGone(tree: readonly ProcessEntry[], ports: readonly number[]):
 }
 
 describe("npm start as a service", () => {
-  it("prints each service's address, and stops the whole stack when npm gets SIGTERM", async () => {
-    // Prepare
-    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
-    await serving(npm);
-    const tree = await processTree(npm.pid);
-
-    // Act: what a service manager does
-    process.kill(npm.pid, "SIGTERM");
-    await allGone(tree, npm.ports);
-
-    // Assess
-    LOCAL_SERVICES.forEach((service, i) => {
-      expect(npm.stdout()).toMatch(
-        new RegExp(`^ +${service.title} +http://127\\.0\\.0\\.1:${npm.ports[i]} `, "m"),
-      );
-    });
-    expect(tree.some((p) => p.args.includes("local/main.ts"))).toBe(true);
-    expect(npm.stdout()).toContain("Stopping Sluice");
-    expect(npm.exited()).toBe(0);
-  });
-
-  it("stops the whole stack when the node process under npm gets SIGINT", async () => {
-    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
-    await serving(npm);
-    const tree = await processTree(npm.pid);
-    const node = tree.find((p) => p.args.includes("local/main.ts"));
-
-    process.kill(node?.pid ?? 0, "SIGINT");
-    await allGone(tree, npm.ports);
-
-    expect(node).toBeDefined();
-    expect(npm.exited()).toBe(0);
-  });
-
-  it("ends a build in progress with the rest when npm gets SIGTERM", async () => {
+  it("prints each service's address, and stops the whole stack, a build in progress with it, when npm gets SIGTERM", async () => {
     // Prepare: a run held in its build, its shell and sleep children under the stack's node
     const repo = await makeGitRepo({ "README.md": "stopped mid-build\n" });
     const gate = await BuildGate.create();
@@ -182,17 +148,37 @@ describe("npm start as a service", () => {
       await gate.waitForArrivals(1);
       const tree = await processTree(npm.pid);
 
-      // Act
+      // Act: what a service manager does
       process.kill(npm.pid, "SIGTERM");
       await allGone(tree, npm.ports);
 
       // Assess
+      LOCAL_SERVICES.forEach((service, i) => {
+        expect(npm.stdout()).toMatch(
+          new RegExp(`^ +${service.title} +http://127\\.0\\.0\\.1:${npm.ports[i]} `, "m"),
+        );
+      });
+      expect(tree.some((p) => p.args.includes("local/main.ts"))).toBe(true);
       expect(tree.some((p) => p.args.includes("SLUICE_TEST_GATE"))).toBe(true);
+      expect(npm.stdout()).toContain("Stopping Sluice");
       expect(npm.exited()).toBe(0);
     } finally {
       await gate.cleanup();
       await rm(repo.dir, { recursive: true, force: true });
     }
+  });
+
+  it("stops the whole stack when the node process under npm gets SIGINT", async () => {
+    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
+    await serving(npm);
+    const tree = await processTree(npm.pid);
+    const node = tree.find((p) => p.args.includes("local/main.ts"));
+
+    process.kill(node?.pid ?? 0, "SIGINT");
+    await allGone(tree, npm.ports);
+
+    expect(node).toBeDefined();
+    expect(npm.exited()).toBe(0);
   });
 
   it("names a port in use and its variable in one line, and exits 1", async () => {

@@ -33,7 +33,11 @@ function heldBuildProcesses(gate: BuildGate): number[] {
 }
 
 describe("kill -9 of npm start in the middle of a build, then npm start again", () => {
-  it("kills the build left behind, builds again, and the run succeeds", async () => {
+  // Two starts of npm start, each a process booting the stack: on a loaded machine they take
+  // most of the default 30 s.
+  it("kills the build left behind, builds again, and the run succeeds", {
+    timeout: 60_000,
+  }, async () => {
     // Prepare: a run held in its build
     const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-stack-kill-"));
     const repo = await makeGitRepo({ "README.md": "killed mid-build\n" });

@@ -10,7 +10,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ReleaseBucket } from "../../adapters/release-bucket";
 import { rejectionOf, useTempDirs } from "../support/bundles";
 
@@ -21,6 +21,10 @@ const KEY = "hello/1.0.0.tar.gz";
 
 afterEach(() => {
   s3.reset();
+});
+// Files that share this worker's modules (vitest.config.ts) get the real client back.
+afterAll(() => {
+  s3.restore();
 });
 
 const bucket = (): ReleaseBucket => new ReleaseBucket(new S3Client({}), BUCKET);

@@ -1,8 +1,19 @@
+import { parseGitAuthor } from "../../git-author";
 import * as z from "../../zod";
 import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
-import { deletedReason, readJsonBody, refOf, requireHeader } from "./payload";
+import { deletedReason, identityOf, readJsonBody, refOf, requireHeader } from "./payload";
+
+/**
+ * An account. Bitbucket Cloud dropped `username` from its API for privacy and names accounts by
+ * `nickname` instead; older payloads carry `username`.
+ */
+const BitbucketUserSchema = z.looseObject({
+  display_name: z.optional(z.string()),
+  nickname: z.optional(z.string()),
+  username: z.optional(z.string()),
+});
 
 const BitbucketRefSchema = z.looseObject({
   type: z.string(),
@@ -13,14 +24,14 @@ const BitbucketRefSchema = z.looseObject({
     author: z.optional(
       z.looseObject({
         raw: z.optional(z.string()),
-        user: z.optional(z.looseObject({ display_name: z.optional(z.string()) })),
+        user: z.optional(BitbucketUserSchema),
       }),
     ),
   }),
 });
 
 const BitbucketPushSchema = z.looseObject({
-  actor: z.looseObject({ display_name: z.optional(z.string()) }),
+  actor: BitbucketUserSchema,
   repository: z.looseObject({
     full_name: z.string(),
     links: z.looseObject({ html: z.looseObject({ href: z.string() }) }),
@@ -66,6 +77,9 @@ export function parseBitbucket(webhook: IncomingWebhook): ParsedWebhook {
 
   const repoUrl = payload.repository.links.html.href.replace(/\/+$/, "");
   const author = updated.target.author;
+  const raw = author?.raw === undefined ? {} : parseGitAuthor(author.raw);
+  // The change is credited to the commit's author; to the actor only when it names none.
+  const account = author === undefined ? payload.actor : author.user;
   return {
     kind: "change",
     change: {
@@ -75,8 +89,8 @@ export function parseBitbucket(webhook: IncomingWebhook): ParsedWebhook {
       repo: { fullName: payload.repository.full_name, cloneUrl: `${repoUrl}.git` },
       ...refOf(updated.type, updated.name),
       commitSha: updated.target.hash,
-      author:
-        author?.user?.display_name ?? nameFromRaw(author?.raw) ?? payload.actor.display_name ?? "",
+      author: author?.user?.display_name ?? raw.name ?? payload.actor.display_name ?? "",
+      ...identityOf(raw.email, account?.nickname ?? account?.username),
       message: updated.target.message ?? "",
       // Bitbucket Cloud push payloads list commits without the files they touched.
       changedPaths: null,
@@ -87,10 +101,4 @@ export function parseBitbucket(webhook: IncomingWebhook): ParsedWebhook {
 
 function isBranchOrTag(ref: BitbucketRef): ref is BitbucketRef & { type: "branch" | "tag" } {
   return ref.type === "branch" || ref.type === "tag";
-}
-
-/** `Jane Doe <jane@example.com>` → `Jane Doe`. */
-function nameFromRaw(raw: string | undefined): string | undefined {
-  const name = raw?.replace(/\s*<[^>]*>\s*$/, "").trim();
-  return name === "" ? undefined : name;
 }

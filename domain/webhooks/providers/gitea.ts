@@ -5,6 +5,7 @@ import type { IncomingWebhook } from "../verify";
 import {
   changedPathsOf,
   deletedReason,
+  identityOf,
   isAllZeros,
   notBranchOrTagReason,
   readJsonBody,
@@ -22,7 +23,12 @@ const FileListSchema = z.pipe(
 const GiteaCommitSchema = z.looseObject({
   id: z.string(),
   message: z.string(),
-  author: z.looseObject({ name: z.string() }),
+  author: z.looseObject({
+    name: z.string(),
+    email: z.optional(z.string()),
+    /** Empty when the commit's email belongs to no Gitea account. */
+    username: z.optional(z.string()),
+  }),
   added: FileListSchema,
   modified: FileListSchema,
   removed: FileListSchema,
@@ -33,7 +39,11 @@ const GiteaPushSchema = z.looseObject({
   before: z.optional(z.string()),
   after: z.string(),
   repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
-  pusher: z.looseObject({ login: z.string(), full_name: z.optional(z.string()) }),
+  pusher: z.looseObject({
+    login: z.string(),
+    full_name: z.optional(z.string()),
+    email: z.optional(z.string()),
+  }),
   commits: z.nullable(z.array(GiteaCommitSchema)),
   head_commit: z.optional(z.nullable(GiteaCommitSchema)),
   total_commits: z.optional(z.number().check(z.int(), z.nonnegative())),
@@ -68,6 +78,9 @@ export function parseGitea(webhook: IncomingWebhook): ParsedWebhook {
       ...ref,
       commitSha: head?.id ?? push.after,
       author: head?.author.name || push.pusher.full_name || push.pusher.login,
+      ...(head
+        ? identityOf(head.author.email, head.author.username)
+        : identityOf(push.pusher.email, push.pusher.login)),
       message: head?.message ?? "",
       changedPaths: changedPathsOf(commits, push.total_commits),
       receivedAt: webhook.receivedAt.toISOString(),

@@ -5,6 +5,7 @@ import type { IncomingWebhook } from "../verify";
 import {
   changedPathsOf,
   deletedReason,
+  identityOf,
   isAllZeros,
   notBranchOrTagReason,
   readJsonBody,
@@ -22,13 +23,19 @@ const GithubPushSchema = z.looseObject({
   after: z.string(),
   deleted: z.optional(z.boolean()),
   repository: z.looseObject({ full_name: z.string(), clone_url: z.string() }),
-  pusher: z.looseObject({ name: z.string() }),
+  /** GitHub writes the pusher's login as its `name`. */
+  pusher: z.looseObject({ name: z.string(), email: z.optional(z.nullable(z.string())) }),
   head_commit: z.optional(
     z.nullable(
       z.looseObject({
         id: z.string(),
         message: z.string(),
-        author: z.looseObject({ name: z.string() }),
+        author: z.looseObject({
+          name: z.string(),
+          email: z.optional(z.nullable(z.string())),
+          /** Set when the commit's email belongs to a GitHub account. */
+          username: z.optional(z.string()),
+        }),
       }),
     ),
   ),
@@ -66,6 +73,9 @@ export function parseGithub(webhook: IncomingWebhook): ParsedWebhook {
       // For an annotated tag `after` is the tag object; the head commit is what gets built.
       commitSha: head?.id ?? push.after,
       author: head?.author.name ?? push.pusher.name,
+      ...(head
+        ? identityOf(head.author.email, head.author.username)
+        : identityOf(push.pusher.email, push.pusher.name)),
       message: head?.message ?? "",
       // A push of more commits than a delivery lists may have changed files it does not name.
       changedPaths:

@@ -3,8 +3,10 @@ import type { ParsedWebhook } from "../parsed";
 import { WebhookPayloadError } from "../parsed";
 import type { IncomingWebhook } from "../verify";
 import {
+  type AuthorIdentity,
   changedPathsOf,
   deletedReason,
+  identityOf,
   isAllZeros,
   notBranchOrTagReason,
   readJsonBody,
@@ -19,14 +21,17 @@ const GitlabPushSchema = z.looseObject({
   ref: z.string(),
   after: z.string(),
   checkout_sha: z.nullable(z.string()),
+  /** The pusher. GitLab writes an empty or redacted email for users who keep theirs private. */
   user_name: z.string(),
+  user_username: z.optional(z.nullable(z.string())),
+  user_email: z.optional(z.nullable(z.string())),
   message: z.optional(z.nullable(z.string())),
   project: z.looseObject({ path_with_namespace: z.string(), git_http_url: z.string() }),
   commits: z.array(
     z.looseObject({
       id: z.string(),
       message: z.string(),
-      author: z.looseObject({ name: z.string() }),
+      author: z.looseObject({ name: z.string(), email: z.optional(z.string()) }),
       added: FileListSchema,
       modified: FileListSchema,
       removed: FileListSchema,
@@ -68,9 +73,27 @@ export function parseGitlab(webhook: IncomingWebhook): ParsedWebhook {
       ...ref,
       commitSha,
       author: head?.author.name ?? push.user_name,
+      ...(head ? commitAuthorIdentity(head.author, push) : pusherIdentity(push)),
       message: head?.message ?? push.message ?? "",
       changedPaths: changedPathsOf(push.commits, push.total_commits_count),
       receivedAt: webhook.receivedAt.toISOString(),
     },
   };
+}
+
+type GitlabPush = z.infer<typeof GitlabPushSchema>;
+
+function pusherIdentity(push: GitlabPush): AuthorIdentity {
+  return identityOf(push.user_email, push.user_username);
+}
+
+/**
+ * GitLab names no account for a commit's author; the pusher's is the author's too when the
+ * pusher's email is the commit's.
+ */
+function commitAuthorIdentity(author: { email?: string | undefined }, push: GitlabPush) {
+  const pusher = pusherIdentity(push);
+  const samePerson =
+    author.email !== undefined && pusher.authorEmail?.toLowerCase() === author.email.toLowerCase();
+  return identityOf(author.email, samePerson ? pusher.authorUsername : undefined);
 }

@@ -108,3 +108,20 @@ export function changedPathsOf(
   }
   return [...paths];
 }
+
+export type AuthorIdentity = Pick<Change, "authorEmail" | "authorUsername">;
+
+/**
+ * The email and username of the person a change is credited to, each left out when the host
+ * sent none: hosts hide emails as an empty string or a placeholder such as `[REDACTED]`, so only
+ * a value with an `@` is taken for one.
+ */
+export function identityOf(
+  email: string | null | undefined,
+  username: string | null | undefined,
+): AuthorIdentity {
+  const identity: AuthorIdentity = {};
+  if (email?.includes("@")) identity.authorEmail = email;
+  if (username) identity.authorUsername = username;
+  return identity;
+}

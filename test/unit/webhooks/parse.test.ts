@@ -83,6 +83,8 @@ describe("parseWebhook", () => {
         refName: payload.ref.replace("refs/heads/", ""),
         commitSha: payload.head_commit.id,
         author: payload.head_commit.author.name,
+        authorEmail: payload.head_commit.author.email,
+        authorUsername: payload.head_commit.author.username,
         message: payload.head_commit.message,
       });
       expect(change.changedPaths?.toSorted()).toEqual(unionOfFiles(payload.commits).toSorted());
@@ -176,9 +178,29 @@ describe("parseWebhook", () => {
       const change = changeOf(parseWebhook("github", incoming(sample)));
 
       // Assess
-      expect(change.author).toBe(body(sample).pusher.name);
+      expect(change).toMatchObject({
+        author: body(sample).pusher.name,
+        authorEmail: body(sample).pusher.email,
+        authorUsername: body(sample).pusher.name,
+      });
       expect(change.commitSha).toBe(body(sample).after);
       expect(change.message).toBe("");
+    });
+
+    it("leaves out an email GitHub does not give, and a username it does not know", () => {
+      // Prepare
+      const sample = withBody(githubSample("push-branch"), (payload) => {
+        payload.head_commit.author.email = null;
+        delete payload.head_commit.author.username;
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("github", incoming(sample)));
+
+      // Assess
+      expect(change.author).toBe(body(sample).head_commit.author.name);
+      expect(change).not.toHaveProperty("authorEmail");
+      expect(change).not.toHaveProperty("authorUsername");
     });
   });
 
@@ -206,10 +228,41 @@ describe("parseWebhook", () => {
         refName: payload.ref.replace("refs/heads/", ""),
         commitSha: payload.checkout_sha,
         author: head.author.name,
+        // The pusher (user_email) is someone else, so their username is not the author's.
+        authorEmail: head.author.email,
         message: head.message,
         changedPaths: null,
         receivedAt: RECEIVED_AT.toISOString(),
       });
+    });
+
+    it("credits the pusher's username to the author when the pusher wrote the head commit", () => {
+      // Prepare
+      const sample = withBody(hostSample("gitlab", "push"), (payload) => {
+        const head = payload.commits.find((commit: Json) => commit.id === payload.checkout_sha);
+        payload.user_email = head.author.email.toUpperCase();
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("gitlab", incoming(sample)));
+
+      // Assess
+      expect(change.authorUsername).toBe(body(sample).user_username);
+    });
+
+    it("takes no email GitLab redacted", () => {
+      // Prepare
+      const sample = withBody(hostSample("gitlab", "tag-push"), (payload) => {
+        payload.user_username = "jsmith";
+        payload.user_email = "[REDACTED]";
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("gitlab", incoming(sample)));
+
+      // Assess
+      expect(change).toMatchObject({ author: "John Smith", authorUsername: "jsmith" });
+      expect(change).not.toHaveProperty("authorEmail");
     });
 
     it("lists the files of every commit when GitLab listed them all", () => {
@@ -302,6 +355,8 @@ describe("parseWebhook", () => {
         refName: updated.name,
         commitSha: updated.target.hash,
         author: updated.target.author.user.display_name,
+        authorEmail: "emmap1@bitbucket.com",
+        authorUsername: updated.target.author.user.username,
         message: updated.target.message,
         changedPaths: null,
         receivedAt: RECEIVED_AT.toISOString(),
@@ -337,7 +392,40 @@ describe("parseWebhook", () => {
       const change = changeOf(parseWebhook("bitbucket", incoming(sample)));
 
       // Assess
-      expect(change.author).toBe("Ada Lovelace");
+      expect(change).toMatchObject({ author: "Ada Lovelace", authorEmail: "ada@example.com" });
+      expect(change).not.toHaveProperty("authorUsername");
+    });
+
+    it("names the account by its nickname, which Bitbucket sends instead of a username now", () => {
+      // Prepare
+      const sample = withBody(hostSample("bitbucket", "push"), (payload) => {
+        const { user } = payload.push.changes[0].new.target.author;
+        delete user.username;
+        user.nickname = "emma-p";
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("bitbucket", incoming(sample)));
+
+      // Assess
+      expect(change.authorUsername).toBe("emma-p");
+    });
+
+    it("credits the actor when the commit names no author", () => {
+      // Prepare
+      const sample = withBody(hostSample("bitbucket", "push"), (payload) => {
+        delete payload.push.changes[0].new.target.author;
+      });
+
+      // Act
+      const change = changeOf(parseWebhook("bitbucket", incoming(sample)));
+
+      // Assess
+      expect(change).toMatchObject({
+        author: body(sample).actor.display_name,
+        authorUsername: body(sample).actor.username,
+      });
+      expect(change).not.toHaveProperty("authorEmail");
     });
 
     it("ignores a deleted branch and says which", () => {
@@ -393,6 +481,8 @@ describe("parseWebhook", () => {
         refName: payload.ref.replace("refs/heads/", ""),
         commitSha: payload.after,
         author: payload.commits[0].author.name,
+        authorEmail: payload.commits[0].author.email,
+        authorUsername: payload.commits[0].author.username,
         message: payload.commits[0].message,
         changedPaths: null,
         receivedAt: RECEIVED_AT.toISOString(),
@@ -429,6 +519,8 @@ describe("parseWebhook", () => {
         refName: payload.ref.replace("refs/tags/", ""),
         commitSha: payload.after,
         author: payload.pusher.full_name,
+        authorEmail: payload.pusher.email,
+        authorUsername: payload.pusher.login,
         changedPaths: null,
       });
     });

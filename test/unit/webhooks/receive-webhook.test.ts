@@ -171,6 +171,34 @@ describe("the run a push starts", () => {
     );
   });
 
+  it.each(PROVIDERS)(
+    "keeps the %s push's whole commit message and its author, for an approval to show",
+    async (provider) => {
+      const push = pushSample(provider, "branch");
+
+      const outcome = await receive(signedDelivery(push, SECRET));
+
+      const runId = outcome.kind === "started" ? outcome.runId : "";
+      const { change } = (await ports.runs.get(runId)) ?? {};
+      expect(change?.message).toMatch(/\S/);
+      expect(change?.author?.name).toBe((await ports.runs.get(runId))?.trigger.by);
+      expect(change?.author?.email).toMatch(/@/);
+    },
+  );
+
+  it("keeps a long commit message cut to 4,096 characters", async () => {
+    const payload = JSON.parse(githubPush.rawBody);
+    payload.head_commit.message = `Subject\n\n${"body ".repeat(2000)}`;
+    const delivery = signedDelivery({ ...githubPush, rawBody: JSON.stringify(payload) }, SECRET);
+
+    const outcome = await receive(delivery);
+
+    const runId = outcome.kind === "started" ? outcome.runId : "";
+    const message = (await ports.runs.get(runId))?.change?.message ?? "";
+    expect(message).toHaveLength(4096);
+    expect(payload.head_commit.message.startsWith(message)).toBe(true);
+  });
+
   it("refuses a commit that is not a full hex sha with 400, and claims nothing", async () => {
     const payload = JSON.parse(githubPush.rawBody);
     payload.head_commit.id = "HEAD";
