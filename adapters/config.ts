@@ -19,6 +19,11 @@ const ConfigSchema = z.object({
   SLUICE_SECRETS_PREFIX: z
     .string()
     .check(z.regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev")),
+  /** The From address of approval mails: an identity SES has verified, in AWS. */
+  SLUICE_EMAIL_FROM: z._default(
+    z.string().check(z.regex(/@[^\s@]+>?$/, "a mail address such as sluice@example.com")),
+    "sluice@localhost",
+  ),
 });
 
 export type SluiceConfig = {
@@ -29,6 +34,7 @@ export type SluiceConfig = {
   buildProject: string;
   s3ForcePathStyle: boolean;
   secretsPrefix: string;
+  emailFrom: string;
 };
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
@@ -48,6 +54,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     buildProject: c.SLUICE_BUILD_PROJECT,
     s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
     secretsPrefix: c.SLUICE_SECRETS_PREFIX,
+    emailFrom: c.SLUICE_EMAIL_FROM,
   };
 }
 
