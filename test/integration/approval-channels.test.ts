@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { BadRequestException, SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
@@ -311,5 +312,37 @@ describe("the approval notifier", () => {
     const slack = await newFiles(slackDir(), ".json", () => notifier().request(sampleRequest()));
 
     expect(slack).toEqual([]);
+  });
+});
+
+describe("the local Slack app across a restart", () => {
+  // Last in this file: a stack's start points the process's SDK clients at it.
+  it("keeps its signing secret, and its webhook URL follows the port it listens on", async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-slack-"));
+    const names = slackParameterNames(stack.resources.secretsPrefix);
+    const read = async (endpoint: string) => {
+      const ssm = new SSMClient({ endpoint });
+      const value = async (name: string) =>
+        (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter
+          ?.Value;
+      return { url: await value(names.webhookUrl), secret: await value(names.signingSecret) };
+    };
+    try {
+      const first = await startTestStack(stateDir);
+      const before = await read(first.endpoints.ssm);
+      await first.stop();
+
+      const second = await startTestStack(stateDir);
+      try {
+        const after = await read(second.endpoints.ssm);
+
+        expect(after.secret).toBe(before.secret);
+        expect(after.url).toBe(second.services.slack.webhookUrl);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
