@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,6 +30,12 @@ beforeAll(async () => {
   ses = new SESv2Client({ maxAttempts: 1 });
 });
 afterAll(() => stack.cleanup());
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .some((dir) => dir !== "" && existsSync(path.join(dir, command)));
+}
 
 const emailDir = () => path.join(stack.stateDir, "outbox", "email");
 const slackDir = () => path.join(stack.stateDir, "outbox", "slack");
@@ -167,7 +174,8 @@ describe("the local SES", () => {
     });
   }
 
-  it("answers the AWS CLI's sesv2 send-email", async () => {
+  // The AWS CLI is no dependency of the project: where it is not installed, this is skipped.
+  it.skipIf(!onPath("aws"))("answers the AWS CLI's sesv2 send-email", async () => {
     const added = await newFiles(emailDir(), ".eml", async () => {
       const { stdout } = await promisify(execFile)(
         "aws",
