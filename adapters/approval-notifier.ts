@@ -1,7 +1,7 @@
 import { approvalEmail } from "../domain/approval-email";
 import type { ApprovalNotifier, ApprovalRequest } from "../domain/approval-request";
 import { slackApprovalMessage } from "../domain/approval-slack";
-import { TransientError } from "../domain/errors";
+import { isTransientAwsError, TransientError } from "../domain/errors";
 import { logger } from "../http/logger";
 import { type EmailChannel, emailChannel } from "./email-channel";
 import { type SlackChannel, slackChannel } from "./slack-channel";
@@ -37,13 +37,14 @@ export class ChannelNotifier implements ApprovalNotifier {
       });
     }
     const settled = await Promise.allSettled(deliveries.map((d) => d.sending));
-    let transient: TransientError | undefined;
+    let transient: Error | undefined;
     settled.forEach((result, i) => {
       if (result.status === "fulfilled") return;
       const { channel, to } = deliveries[i] ?? { channel: "unknown" };
       const failure = { runId: request.runId, channel, ...(to ? { to } : {}) };
       const err = result.reason as Error;
-      if (err instanceof TransientError) {
+      // A channel's own call (SSM reading the webhook URL, say) may fail for a moment too.
+      if (err instanceof TransientError || isTransientAwsError(err)) {
         transient ??= err;
         logger.warn("approval request not delivered yet", { ...failure, reason: err.message });
       } else {

@@ -298,6 +298,28 @@ describe("the approval notifier", () => {
     stack.faults.clear();
   });
 
+  it("fails as Transient when SSM cannot tell the Slack webhook's URL for a moment", async () => {
+    stack.faults.inject({
+      service: "ssm",
+      operation: "GetParameter",
+      times: 1,
+      error: { type: "ThrottlingException", status: 400, message: "Rate exceeded" },
+    });
+    const settings = new SlackSettings(
+      new SSMClient({ maxAttempts: 1 }),
+      stack.resources.secretsPrefix,
+    );
+    const throttled = new ChannelNotifier({
+      slack: new SlackChannel(() => settings.webhookUrl()),
+      email: new EmailChannel(ses, "sluice@localhost"),
+    });
+
+    const sending = throttled.request(sampleRequest({ links: [] }));
+
+    await expect(sending).rejects.toBeInstanceOf(TransientError);
+    stack.faults.clear();
+  });
+
   it("still mails the others when SES refuses one address for good", async () => {
     const request = sampleRequest({
       slack: false,
