@@ -65,7 +65,7 @@ ${evidence.length ? `<p>Before this:</p>\n<ul>\n${evidence.map((line) => `<li>${
 }
 
 /** Characters HTML would read as markup, in text or in a quoted attribute. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")

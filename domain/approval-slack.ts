@@ -206,6 +206,6 @@ function cap(text: string, max: number): string {
 }
 
 /** Slack's mrkdwn reads `<`, `>` and `&` as markup: a commit message must not ping @channel. */
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** Slack refuses to sign for longer: a request older (or newer) than this may be a replay. */
-export const SLACK_MAX_CLOCK_SKEW_S = 5 * 60;
+const SLACK_MAX_CLOCK_SKEW_S = 5 * 60;
 
 export type SlackSignatureCheck = "valid" | "missing" | "stale" | "mismatch";
 

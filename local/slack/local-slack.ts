@@ -1,20 +1,12 @@
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import path from "node:path";
 import { readBody } from "../aws-json-server";
 import { outboxName } from "../outbox";
 
 /** The incoming webhook's path: Slack's shape, `/services/<team>/<bot>/<secret>`. */
-export const LOCAL_WEBHOOK_PATH = "/services/T0LOCAL/B0LOCAL/local";
+const LOCAL_WEBHOOK_PATH = "/services/T0LOCAL/B0LOCAL/local";
 const RESPONSE_PATH = "/actions/";
-
-/** Where a message the local Slack took was written. */
-export interface SlackOutboxEntry {
-  /** Its file's name without `.json`: what names it in a response_url. */
-  id: string;
-  file: string;
-  payload: Record<string, unknown>;
-}
 
 /**
  * A Slack stand-in: an incoming webhook whose messages are written as JSON files to the outbox,
@@ -42,18 +34,12 @@ export class LocalSlack {
     return `${this.base}${RESPONSE_PATH}${encodeURIComponent(id)}`;
   }
 
-  /** What the outbox holds, oldest first. */
-  async entries(): Promise<SlackOutboxEntry[]> {
-    const names = await readdir(this.outbox).catch(() => [] as string[]);
-    return Promise.all(
-      names
-        .filter((name) => name.endsWith(".json"))
-        .sort()
-        .map(async (name) => {
-          const file = path.join(this.outbox, name);
-          const payload = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-          return { id: name.slice(0, -".json".length), file, payload };
-        }),
+  /** Whether `id` names a message of the outbox (and nothing outside it). */
+  private async holds(id: string): Promise<boolean> {
+    if (!/^[\w.-]+$/.test(id)) return false;
+    return access(path.join(this.outbox, `${id}.json`)).then(
+      () => true,
+      () => false,
     );
   }
 
@@ -92,8 +78,7 @@ export class LocalSlack {
       await this.write("", message);
       return answer(res, 200, "ok");
     }
-    const known = (await this.entries()).some((e) => e.id === original);
-    if (!original || !known || original.includes("/")) return answer(res, 404, "expired_url");
+    if (!original || !(await this.holds(original))) return answer(res, 404, "expired_url");
     const how = message.replace_original === true ? "replaces" : "reply-to";
     await this.write(`-${how}-${original}`, message);
     return answer(res, 200, "ok");
