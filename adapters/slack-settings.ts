@@ -2,18 +2,8 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from "@aws-sdk
 import { systemClock } from "../domain/ports";
 import { ssm } from "./clients/ssm";
 import { stackConfig } from "./config";
+import { slackParameterNames } from "./slack-parameters";
 import { INTAKE_CACHE_MS, TtlCache } from "./ttl-cache";
-
-/** Where the stack's Slack app is configured: two SecureString parameters under the prefix. */
-export function slackParameterNames(secretsPrefix: string): {
-  webhookUrl: string;
-  signingSecret: string;
-} {
-  return {
-    webhookUrl: `${secretsPrefix}/slack/webhook-url`,
-    signingSecret: `${secretsPrefix}/slack/signing-secret`,
-  };
-}
 
 /**
  * The Slack app's incoming webhook URL and signing secret, read from SSM and kept for a short

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { slackParameterNames } from "../../adapters/slack-settings";
+import { slackParameterNames } from "../../adapters/slack-parameters";
 import { close, listen } from "../aws-json-server";
 import type { LocalService } from "../local-service";
 import { outboxDir } from "../outbox";

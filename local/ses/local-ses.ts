@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import addressparser from "nodemailer/lib/addressparser";
-import MailComposer from "nodemailer/lib/mail-composer";
 import * as z from "../../domain/zod";
 import { AwsServiceError } from "../aws-json-server";
 import { outboxName } from "../outbox";
@@ -124,6 +123,8 @@ export class LocalSes {
     }
     const replyTo = input.ReplyToAddresses ?? [];
     checkAddresses(replyTo, "ReplyToAddresses");
+    // Loaded with the first mail: the stack's start should not wait for a MIME library.
+    const { default: MailComposer } = await import("nodemailer/lib/mail-composer");
     const composer = new MailComposer({
       from,
       to: recipients.to,

@@ -4,7 +4,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { SlackChannel } from "../../adapters/slack-channel";
-import { slackParameterNames } from "../../adapters/slack-settings";
+import { slackParameterNames } from "../../adapters/slack-parameters";
 import { slackActionValue, slackApprovalMessage } from "../../domain/approval-slack";
 import { slackSignature } from "../../domain/slack-signature";
 import { api, startTestStack, waitFor } from "../support/local-stack";
