@@ -19,10 +19,22 @@ export class ChannelNotifier implements ApprovalNotifier {
       slack: Pick<SlackChannel, "post">;
       email: Pick<EmailChannel, "send">;
     },
+    /** Notifiers of this process that get every request too (see alsoNotify). */
+    private readonly listeners: ReadonlySet<ApprovalNotifier> = new Set(),
   ) {}
 
   async request(request: ApprovalRequest): Promise<void> {
+    // Links carry tokens: only their count is logged.
+    logger.info("approval requested", {
+      runId: request.runId,
+      stage: request.stage,
+      links: request.links.length,
+      slack: request.slack,
+    });
     const deliveries: { channel: string; to?: string; sending: Promise<unknown> }[] = [];
+    for (const listener of this.listeners) {
+      deliveries.push({ channel: "listener", sending: listener.request(request) });
+    }
     if (request.slack) {
       deliveries.push({
         channel: "slack",
@@ -60,10 +72,25 @@ export class ChannelNotifier implements ApprovalNotifier {
   }
 }
 
+const alsoNotified = new Set<ApprovalNotifier>();
+
+/**
+ * Lets a notifier of this process receive every request the stack's notifier sends too (the
+ * local stack runs the handlers in its own process): what tests can read the links from. The
+ * returned function stops it.
+ */
+export function alsoNotify(listener: ApprovalNotifier): () => void {
+  alsoNotified.add(listener);
+  return () => alsoNotified.delete(listener);
+}
+
 let notifier: ChannelNotifier | undefined;
 
-/** The stack's notifier: Slack through its incoming webhook, mail through SES. */
+/**
+ * The stack's notifier, the one place the approval gate's requests leave through: Slack
+ * through its incoming webhook, mail through SES.
+ */
 export function approvalNotifier(): ChannelNotifier {
-  notifier ??= new ChannelNotifier({ slack: slackChannel(), email: emailChannel() });
+  notifier ??= new ChannelNotifier({ slack: slackChannel(), email: emailChannel() }, alsoNotified);
   return notifier;
 }

@@ -8,7 +8,7 @@ import { BadRequestException, SESv2Client, SendEmailCommand } from "@aws-sdk/cli
 import { DeleteParameterCommand, GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChannelNotifier } from "../../adapters/approval-notifier";
+import { alsoNotify, approvalNotifier, ChannelNotifier } from "../../adapters/approval-notifier";
 import { EmailChannel } from "../../adapters/email-channel";
 import { SlackChannel } from "../../adapters/slack-channel";
 import { slackParameterNames } from "../../adapters/slack-parameters";
@@ -237,6 +237,25 @@ describe("the local Slack", () => {
 });
 
 describe("the approval notifier", () => {
+  it("is the stack's one way out: its channels from the environment, and any listener of the process", async () => {
+    const heard: string[] = [];
+    const stop = alsoNotify({ request: async (r) => void heard.push(r.runId) });
+    let mails: string[] = [];
+
+    const slack = await newFiles(slackDir(), ".json", async () => {
+      mails = await newFiles(emailDir(), ".eml", () =>
+        approvalNotifier().request(sampleRequest({ runId: "01JWIREDRUN000000000000000" })),
+      );
+    });
+    stop();
+
+    expect(heard).toEqual(["01JWIREDRUN000000000000000"]);
+    expect(slack).toHaveLength(1);
+    expect(mails).toHaveLength(2);
+    const mail = await simpleParser(await readFile(path.join(emailDir(), mails[0] as string)));
+    expect(mail.from?.text).toBe("sluice@localhost");
+  });
+
   it("posts the Slack message and sends each approver a mail with only their link", async () => {
     const request = sampleRequest();
     const lines = inbox.length;
