@@ -21,6 +21,11 @@ const ConfigSchema = z.object({
     .check(z.regex(/^(\/[\w.-]+)+$/, "an SSM path such as /sluice/dev")),
   /** Where people reach the HTTP API, for the links Sluice sends them (no trailing slash). */
   SLUICE_PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
+  /** The From address of approval mails: an identity SES has verified, in AWS. */
+  SLUICE_EMAIL_FROM: z._default(
+    z.string().check(z.regex(/@[^\s@]+>?$/, "a mail address such as sluice@example.com")),
+    "sluice@localhost",
+  ),
 });
 
 export type SluiceConfig = {
@@ -33,6 +38,7 @@ export type SluiceConfig = {
   secretsPrefix: string;
   /** Absent: no links can be made (approvals are decided through the API only). */
   publicUrl?: string;
+  emailFrom: string;
 };
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
@@ -53,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SluiceConfig {
     s3ForcePathStyle: c.SLUICE_S3_FORCE_PATH_STYLE,
     secretsPrefix: c.SLUICE_SECRETS_PREFIX,
     ...(c.SLUICE_PUBLIC_URL ? { publicUrl: c.SLUICE_PUBLIC_URL.replace(/\/+$/, "") } : {}),
+    emailFrom: c.SLUICE_EMAIL_FROM,
   };
 }
 

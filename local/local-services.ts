@@ -4,6 +4,8 @@ import { dynamodbService } from "./services/dynamodb";
 import { eventBridgeService } from "./services/event-bridge";
 import { httpApiService } from "./services/http-api";
 import { s3Service } from "./services/s3";
+import { sesService } from "./services/ses";
+import { slackService } from "./services/slack";
 import { ssmService } from "./services/ssm";
 import { stepFunctionsService } from "./services/step-functions";
 
@@ -15,6 +17,8 @@ import { stepFunctionsService } from "./services/step-functions";
 export const LOCAL_SERVICES = [
   dynamodbService,
   ssmService,
+  sesService,
+  slackService,
   eventBridgeService,
   cloudWatchService,
   stepFunctionsService,

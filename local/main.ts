@@ -50,6 +50,9 @@ Try it (another terminal, in the project folder; the README's quick start says m
   npm run sluice -- run approve <run id>
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
+Approval mails (.eml) and Slack messages (.json) go to ${path.relative(process.cwd(), path.join(stack.stateDir, "outbox"))}/;
+each approval mail's link is printed here as it is sent.
+
 AWS CLI against the local services:
   export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=${stack.env.AWS_REGION}
   aws dynamodb list-tables --endpoint-url ${e.dynamodb}
@@ -64,7 +67,11 @@ const starting = startLocalStack({
   ports: portsFromEnvironment(process.env),
   logLevel: process.env.LOG_LEVEL ?? "info",
   // Test hooks a test that runs the stack as its own process sets (SLUICE_LOCAL_*_SCALE).
-  serviceOptions: { stepFunctions: timingFromEnv(process.env) },
+  serviceOptions: {
+    stepFunctions: timingFromEnv(process.env),
+    // The local inbox: each approval mail's links, printed as the mail is sent.
+    ses: { inbox: (line) => process.stdout.write(`${line}\n`) },
+  },
 });
 
 // Listening from the start: a signal while the stack comes up stops it once it is up. Ctrl-C

@@ -225,9 +225,9 @@ export function decide(
   runId: string,
   by: DecidedBy,
   decision: Decision,
-  comment?: string,
+  options: { comment?: string; approval?: { index: number; attempt: number } } = {},
 ): Promise<DecisionOutcome> {
-  return cast(ports, runId, by, decision, comment, undefined);
+  return cast(ports, runId, by, decision, options.comment, undefined, options.approval);
 }
 
 async function cast(
@@ -237,11 +237,17 @@ async function cast(
   decision: Decision,
   comment: string | undefined,
   link: ApprovalLink | undefined,
+  approval?: { index: number; attempt: number },
 ): Promise<DecisionOutcome> {
   for (let tries = 0; ; tries++) {
     const run = await ports.runs.get(runId);
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);
     const { record } = waitingApproval(run);
+    if (approval && (approval.index !== record.index || approval.attempt !== record.attempt)) {
+      throw new ConflictError(
+        `run ${runId} waits in another approval now (step ${record.index}, attempt ${record.attempt}); this request was for step ${approval.index}, attempt ${approval.attempt}`,
+      );
+    }
     const token = await ports.runs.taskToken(runId, record.index, record.attempt);
     if (record.approval) {
       // Settled already: its resumption may have failed after the write, so it is tried again.
@@ -315,7 +321,7 @@ export function decideApproval(
   body: unknown,
 ): Promise<DecisionOutcome> {
   const { decision, comment } = parseDecision(body);
-  return decide(ports, runId, { via: "api", principal }, decision, comment);
+  return decide(ports, runId, { via: "api", principal }, decision, comment ? { comment } : {});
 }
 
 /**

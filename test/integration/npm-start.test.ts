@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { LOCAL_SERVICES } from "../../local/local-services";
@@ -130,7 +131,7 @@ async function allGone(tree: readonly ProcessEntry[], ports: readonly number[]):
 }
 
 describe("npm start as a service", () => {
-  it("prints each service's address, and stops the whole stack, a build in progress with it, when npm gets SIGTERM", async () => {
+  it("prints each service's address and each mail's links, and stops the whole stack, a build in progress with it, when npm gets SIGTERM", async () => {
     // Prepare: a run held in its build, its shell and sleep children under the stack's node
     const repo = await makeGitRepo({ "README.md": "stopped mid-build\n" });
     const gate = await BuildGate.create();
@@ -147,6 +148,30 @@ describe("npm start as a service", () => {
       });
       await gate.waitForArrivals(1);
       const tree = await processTree(npm.pid);
+      const sesPort = npm.ports[LOCAL_SERVICES.findIndex((service) => service.name === "ses")];
+      await new SESv2Client({
+        endpoint: `http://127.0.0.1:${sesPort}`,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      }).send(
+        new SendEmailCommand({
+          FromEmailAddress: "sluice@localhost",
+          Destination: { ToAddresses: ["ada@example.com"] },
+          Content: {
+            Simple: {
+              Subject: { Data: "Approval needed" },
+              Body: { Text: { Data: "Decide at http://127.0.0.1:3000/approvals/abc" } },
+            },
+          },
+        }),
+      );
+      // The terminal is the local inbox: each mail's recipient and links, as it is sent.
+      await waitFor(
+        async () =>
+          npm.stdout().includes("mail to ada@example.com: http://127.0.0.1:3000/approvals/abc\n") ||
+          undefined,
+        { what: "the mail's line on npm start's output" },
+      );
 
       // Act: what a service manager does
       process.kill(npm.pid, "SIGTERM");

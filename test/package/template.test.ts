@@ -69,6 +69,7 @@ describe("the packaged CloudFormation template", () => {
       "GET /approvals/{token}": "ApprovalPageLambdaFunction",
       "HEAD /approvals/{token}": "ApprovalPageLambdaFunction",
       "POST /approvals/{token}": "ApprovalPageLambdaFunction",
+      "POST /slack/interactions": "SlackInteractionsLambdaFunction",
     });
   });
 
@@ -103,7 +104,7 @@ describe("the packaged CloudFormation template", () => {
       expect([id, fn.Properties.Runtime]).toEqual([id, "nodejs22.x"]);
   });
 
-  it("lets only IAM principals use the API, except the signed webhooks and approval links", () => {
+  it("lets only IAM principals use the API, except the signed webhooks, approval links and Slack clicks", () => {
     const authorization = Object.fromEntries(
       ofType("AWS::ApiGatewayV2::Route").map((r) => [
         r.Properties.RouteKey,
@@ -115,12 +116,33 @@ describe("the packaged CloudFormation template", () => {
       "GET /approvals/{token}": showLink,
       "HEAD /approvals/{token}": headLink,
       "POST /approvals/{token}": decideByLink,
+      "POST /slack/interactions": slack,
       ...rest
     } = authorization;
-    expect([webhooks, showLink, headLink, decideByLink]).toEqual(["NONE", "NONE", "NONE", "NONE"]);
+    expect([webhooks, showLink, headLink, decideByLink, slack]).toEqual([
+      "NONE",
+      "NONE",
+      "NONE",
+      "NONE",
+      "NONE",
+    ]);
     expect(Object.keys(rest)).not.toHaveLength(0);
     for (const [route, type] of Object.entries(rest))
       expect([route, type]).toEqual([route, "AWS_IAM"]);
+  });
+
+  it("lets the functions send approval mails and read, not write, the Slack app's settings", () => {
+    const policies = (resources.IamRoleLambdaExecution?.Properties.Policies ?? []) as {
+      PolicyDocument: PolicyDocument;
+    }[];
+    const statements = policies.flatMap((p) => [p.PolicyDocument.Statement].flat());
+    const mails = statements.filter((s) => [s.Action].flat().includes("ses:SendEmail"));
+    const slack = statements.filter((s) => JSON.stringify(s.Resource).includes("/slack/*"));
+
+    expect(mails).toHaveLength(1);
+    expect(JSON.stringify(mails[0]?.Resource)).toContain(":identity/*");
+    expect(slack.map((s) => [s.Action].flat())).toEqual([["ssm:GetParameter"]]);
+    expect(JSON.stringify(slack[0]?.Resource)).toContain("parameter/sluice/ci/slack/*");
   });
 
   it("has the pipeline state machine, the table, the releases bucket and the event bus", () => {
