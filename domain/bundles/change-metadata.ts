@@ -72,7 +72,7 @@ export function changeFromMetadata(
 }
 
 /** The value as it goes into a header: as it is when S3 keeps it so, else encoded words. */
-export function encodeValue(value: string): string {
+function encodeValue(value: string): string {
   if (PLAIN_VALUE.test(value) && !value.includes("=?")) return value;
   const words: string[] = [];
   let chunk = "";

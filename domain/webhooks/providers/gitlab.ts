@@ -91,7 +91,10 @@ function pusherIdentity(push: GitlabPush): AuthorIdentity {
  * GitLab names no account for a commit's author; the pusher's is the author's too when the
  * pusher's email is the commit's.
  */
-function commitAuthorIdentity(author: { email?: string | undefined }, push: GitlabPush) {
+function commitAuthorIdentity(
+  author: { email?: string | undefined },
+  push: GitlabPush,
+): AuthorIdentity {
   const pusher = pusherIdentity(push);
   const samePerson =
     author.email !== undefined && pusher.authorEmail?.toLowerCase() === author.email.toLowerCase();
