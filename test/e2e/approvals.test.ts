@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import chromium from "@sparticuz/chromium";
+import { simpleParser } from "mailparser";
 import { chromium as playwright } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -22,8 +23,8 @@ type Json = any;
 /**
  * One stack for every approval case. Task timeouts run at 0.003 of their length, so a
  * 5-minute approval times out in 0.9 s; every other approval here waits 60 days (4.3 hours).
- * The links are read from what the notifier was handed; once the channels write the local
- * outbox, the browser case can read its link from `.sluice/outbox/email/*.eml` instead.
+ * Most cases read the links from what the notifier was handed; the browser reads its link from
+ * the mail in the local outbox (`<state>/outbox/email/*.eml`), as a person would.
  */
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let stateDir: string;
@@ -74,10 +75,11 @@ async function register(app: string, approval: Record<string, unknown>, after = 
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }
 
-async function startRun(app: string, requestedBy?: string): Promise<string> {
+/** Starts a run of COMMIT; `author` is the commit's author email, as a push would tell. */
+async function startRun(app: string, author?: string): Promise<string> {
   const created = await api(stack, "POST", `/apps/${app}/runs`, {
     revision: { type: "git", commit: COMMIT },
-    ...(requestedBy ? { requestedBy } : {}),
+    ...(author ? { change: { message: "Fix the total", author: { email: author } } } : {}),
   });
   expect(created.status, JSON.stringify(created.body)).toBe(202);
   return created.body.id;
@@ -116,6 +118,24 @@ function linkOf(request: ApprovalRequest, email: string): string {
   const link = request.links.find((l) => l.email === email);
   if (!link) throw new Error(`no link for ${email}`);
   return link.url;
+}
+
+/** The approval link in the mail the local SES wrote for `to` about run `runId`. */
+async function linkInMail(runId: string, to: string): Promise<string> {
+  const folder = path.join(stateDir, "outbox", "email");
+  return waitFor(
+    async () => {
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
+        if (!name.endsWith(`-${to}.eml`)) continue;
+        const mail = await simpleParser(await readFile(path.join(folder, name)));
+        if (!mail.text?.includes(runId)) continue;
+        const link = /https?:\/\/\S+\/approvals\/[\w.-]+/.exec(mail.text)?.[0];
+        if (link) return link;
+      }
+      return undefined;
+    },
+    { what: `the mail to ${to} about run ${runId}` },
+  );
 }
 
 async function post(url: string, decision: string, comment?: string) {
@@ -493,7 +513,8 @@ describe("a browser", () => {
   it("opens the link, clicks Approve, and the run goes on to its next stage", async () => {
     await register("clicked", { approvers: [{ email: "ana@example.com" }] });
     const id = await startRun("clicked");
-    const url = linkOf(await requestFor(id), "ana@example.com");
+    await requestFor(id);
+    const url = await linkInMail(id, "ana@example.com");
     const browser = await playwright.launch({
       executablePath: await chromium.executablePath(),
       args: chromium.args,
