@@ -27,7 +27,7 @@ applications:
 `;
 const GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
 const WAVES = ["prod-1", "prod-2", "prod-3"];
-const USER = `local-${userInfo().username}`;
+const USER = `arn:aws:iam::000000000000:user/${userInfo().username}`;
 
 /**
  * Beta, gamma, a sign-off, then production in three waves; the one-box wave bakes 10 minutes

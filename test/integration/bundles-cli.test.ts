@@ -108,7 +108,7 @@ describe("sluice apps webhook-secret", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       new RegExp(
-        `^webhook secret of app cli-own-secret set \\(your own\\), by local-${userInfo().username} at `,
+        `^webhook secret of app cli-own-secret set \\(your own\\), by arn:aws:iam::000000000000:user/${userInfo().username} at `,
       ),
     );
     expect(result.stdout).not.toContain(secret);
@@ -122,7 +122,7 @@ describe("sluice apps webhook-secret", () => {
     );
     expect(Parameters[0]?.Description).toMatch(
       new RegExp(
-        `^Sluice webhook secret of app cli-own-secret, set by local-${userInfo().username} at 20`,
+        `^Sluice webhook secret of app cli-own-secret, set by arn:aws:iam::000000000000:user/${userInfo().username} at 20`,
       ),
     );
     expect((await deliver(stack, "cli-own-secret", signedDelivery(push, secret))).status).toBe(202);
