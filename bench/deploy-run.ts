@@ -48,6 +48,8 @@ interface Measured {
   /** Wall-clock (Date.now) times of the upload and of the run's end, to set the stand-in's by. */
   uploadedAt: number;
   endedAt: number;
+  /** CPU time this process (the whole local stack) spent from the upload to the run's end. */
+  cpuMs: number;
   invocations: Invocation[];
   approvalCalls: number;
 }
@@ -147,6 +149,7 @@ async function release(
   try {
     const body = await readFile(bundle);
     const uploadedAt = Date.now();
+    const cpu = process.cpuUsage();
     const t0 = performance.now();
     await s3.send(
       new PutObjectCommand({
@@ -158,6 +161,7 @@ async function release(
     const status = await ended;
     const ms = performance.now() - t0;
     const endedAt = Date.now();
+    const { user, system } = process.cpuUsage(cpu);
     const approvalCalls = (await approving) ?? 0;
     await lambdas.settled();
     return {
@@ -166,6 +170,7 @@ async function release(
       ms,
       uploadedAt,
       endedAt,
+      cpuMs: (user + system) / 1000,
       invocations: lambdas.take(),
       approvalCalls,
     };
@@ -315,9 +320,11 @@ async function print(
   console.log(
     `${label("bash script, same hooks and hosts")} ${ms(scriptMs)} (12 host folders, each target in turn, as many hosts at once as its config allows)`,
   );
-  const each = runs.map((r) => `${ms(r.sluice.ms)}/${ms(r.scriptMs)}`).join(", ");
+  const each = runs
+    .map((r) => `${ms(r.sluice.ms)}/${ms(r.scriptMs)} (CPU ${ms(r.sluice.cpuMs)})`)
+    .join(", ");
   console.log(
-    `${label("runs, Sluice/script")} ${each}  (median of ${runs.length} each; load average ${loadavg()
+    `${label("runs, Sluice/script")} ${each}  (median of ${runs.length} each; CPU: the stack's process during the run; load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")})`,
   );
