@@ -58,7 +58,8 @@ export interface RunnerPorts {
   host(instance: OnPremisesInstance): HostFolder;
   instance(name: string): OnPremisesInstance;
   processes: HookProcesses;
-  changed(): Promise<void>;
+  /** The deployment's state changed: it is written soon, with the other changes of this turn. */
+  changed(): void;
   hostChanged(transition: HostTransition): void;
   instanceEvent(instanceName: string, state: "START" | "SUCCESS" | "FAILURE"): void;
   /** Multiplies every hook timeout (tests shorten them). */
@@ -100,7 +101,7 @@ export async function runHosts(
         );
         running.set(name, run);
       }
-      await ports.changed();
+      ports.changed();
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
@@ -112,7 +113,7 @@ export async function runHosts(
       ports.hostChanged(transition(deployment, target.instanceName));
     }
   }
-  await ports.changed();
+  ports.changed();
   if (signal.aborted) return "Stopped";
   return outcome(config, progress()) === "Succeeded" ? "Succeeded" : "Failed";
 }
@@ -159,7 +160,7 @@ async function deployHost(
     }
     event.status = "InProgress";
     event.startTime = now();
-    await ports.changed();
+    ports.changed();
     const result = await runLifecycleEvent(event.lifecycleEventName, {
       deployment,
       instance,
@@ -195,7 +196,7 @@ async function deployHost(
     .catch(() => undefined);
   ports.hostChanged(transition(deployment, target.instanceName));
   ports.instanceEvent(target.instanceName, failed ? "FAILURE" : "SUCCESS");
-  await ports.changed();
+  ports.changed();
 }
 
 interface EventContext {

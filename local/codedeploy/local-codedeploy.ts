@@ -110,6 +110,11 @@ export class LocalCodeDeploy {
     return this.store.state;
   }
 
+  /** Resolves once every change made so far is on disk: API answers wait for it. */
+  flushed(): Promise<void> {
+    return this.store.flushed();
+  }
+
   /** Every host, with the port its app listens on and the revision it runs. */
   hosts(): HostView[] {
     return Object.values(this.state.instances).map((instance) => {
@@ -436,7 +441,6 @@ export class LocalCodeDeploy {
   private async run(deployment: Deployment, signal: AbortSignal): Promise<void> {
     deployment.status = "InProgress";
     deployment.startTime = now();
-    await this.store.save();
     this.announce(deploymentStateEntry(this.deps, deployment, "START"));
     const config = this.config(deployment.deploymentConfigName).minimumHealthyHosts;
     const targets = Object.values(deployment.targets);
@@ -575,7 +579,11 @@ export class LocalCodeDeploy {
       host: (instance: OnPremisesInstance) => this.folder(instance),
       instance: (name: string) => this.instance(name),
       processes: this.processes,
-      changed: () => this.store.save(),
+      changed: () => {
+        this.store.save().catch((error: unknown) => {
+          logger.error("could not save the local CodeDeploy's state", { error });
+        });
+      },
       hostChanged: (transition: HostTransition) => {
         for (const listener of this.transitionListeners) listener(transition);
       },
@@ -585,9 +593,17 @@ export class LocalCodeDeploy {
     };
   }
 
+  /**
+   * Puts the event on the bus once the state it tells of is on disk, so no one hears of what a
+   * crash could take back (a state that cannot be written is logged; the event still goes).
+   */
   private announce(entry: PutEventsEntry): void {
-    const put = this.deps
-      .putEvents([entry])
+    const put = this.store
+      .save()
+      .catch((error: unknown) =>
+        logger.error("could not save the local CodeDeploy's state", { error }),
+      )
+      .then(() => this.deps.putEvents([entry]))
       .catch((error: unknown) => logger.error("could not announce a CodeDeploy event", { error }))
       .finally(() => this.announcing.delete(put));
     this.announcing.add(put);
