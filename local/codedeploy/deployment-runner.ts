@@ -7,7 +7,6 @@ import {
   type HookName,
   parseAppSpec,
 } from "../../domain/bundles/appspec";
-import { extractBundle } from "../../domain/bundles/extract";
 import type { BundleFormat } from "../../domain/bundles/release-key";
 import { ensureExecutable, type HostFolder } from "./host-folders";
 import type { HookProcesses } from "./processes";
@@ -46,11 +45,13 @@ export interface HostTransition {
   outOfService: number;
 }
 
-/** A revision fetched and checked once per deployment; each host unpacks it on its own. */
+/** A revision fetched and checked once; each host gets its own copy of its files. */
 export interface FetchedRevision {
   archive: string;
   format: BundleFormat;
   appspec: AppSpec;
+  /** Puts the revision's files into an empty (or missing) folder of a host. */
+  unpackInto(destination: string): Promise<void>;
 }
 
 /** What the runner needs from the stand-in around it. */
@@ -246,11 +247,7 @@ async function runLifecycleEvent(
         );
       }
       case "DownloadBundle":
-        await extractBundle(
-          revision.archive,
-          revision.format,
-          host.bundleDir(deployment.deploymentId),
-        );
+        await revision.unpackInto(host.bundleDir(deployment.deploymentId));
         return "Succeeded";
       case "Install":
         await host.install(deployment.deploymentId, revision.appspec);

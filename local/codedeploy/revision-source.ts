@@ -1,26 +1,47 @@
-import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { constants, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DestinationNotEmptyError, extractBundle } from "../../domain/bundles/extract";
 import { inspectBundle } from "../../domain/bundles/inspect";
 import type { FetchedRevision } from "./deployment-runner";
 import type { S3Revision } from "./store";
 
 /**
- * Fetches a deployment's revision from the local S3, once, and checks it as an upload is
- * checked, so every host unpacks the same checked bytes.
+ * Fetches a deployment's revision from the local S3 and checks it as an upload is checked, so
+ * every host gets the same checked bytes. A revision named with its ETag (or version) is the
+ * same object each time it is named so: the stages and waves of one release deploy it after one
+ * fetch, and it is unpacked once, into a folder each host's DownloadBundle copies.
  */
 export class RevisionSource {
   private s3?: S3Client;
+  private readonly fetched = new Map<string, Promise<FetchedRevision>>();
 
   constructor(
     private readonly region: string,
     private readonly credentials: { accessKeyId: string; secretAccessKey: string },
   ) {}
 
-  async fetch({ s3Location: location }: S3Revision, dir: string): Promise<FetchedRevision> {
+  /** The revision, fetched into `dir` unless the same object was fetched before. */
+  fetch(revision: S3Revision, dir: string): Promise<FetchedRevision> {
+    const { bucket, key, version, eTag, bundleType } = revision.s3Location;
+    if (!version && !eTag) return this.download(revision, dir);
+    const id = JSON.stringify([bucket, key, version, eTag?.replaceAll('"', ""), bundleType]);
+    let fetched = this.fetched.get(id);
+    if (!fetched) {
+      fetched = this.download(revision, dir);
+      this.fetched.set(id, fetched);
+      fetched.catch(() => this.fetched.delete(id));
+    }
+    return fetched;
+  }
+
+  private async download(
+    { s3Location: location }: S3Revision,
+    dir: string,
+  ): Promise<FetchedRevision> {
     if (location.bundleType === "tar") {
       throw new Error("bundleType tar is not supported locally: pack the revision as zip or tgz");
     }
@@ -49,10 +70,48 @@ export class RevisionSource {
     }
     await pipeline(object.Body as Readable, createWriteStream(archive));
     const { appspec } = await inspectBundle(archive, format);
-    return { archive, format, appspec };
+    let unpacked: Promise<string> | undefined;
+    const unpack = () => {
+      unpacked ??= extractBundle(archive, format, path.join(dir, "unpacked")).then(() =>
+        path.join(dir, "unpacked"),
+      );
+      // A failed unpack fails the host that asked; the next one tries again.
+      unpacked.catch(() => {
+        unpacked = undefined;
+      });
+      return unpacked;
+    };
+    return {
+      archive,
+      format,
+      appspec,
+      unpackInto: async (destination) => copyTree(await unpack(), destination),
+    };
   }
 
   close(): void {
     this.s3?.destroy();
   }
+}
+
+/** Copies an unpacked revision into a host's empty (or missing) folder for it. */
+async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  if ((await readdir(to)).length > 0) throw new DestinationNotEmptyError(to);
+  await copyInto(from, to);
+}
+
+async function copyInto(from: string, to: string): Promise<void> {
+  await Promise.all(
+    (await readdir(from, { withFileTypes: true })).map(async (entry) => {
+      const source = path.join(from, entry.name);
+      const destination = path.join(to, entry.name);
+      if (entry.isDirectory()) {
+        await mkdir(destination);
+        return copyInto(source, destination);
+      }
+      if (entry.isSymbolicLink()) return symlink(await readlink(source), destination);
+      return copyFile(source, destination, constants.COPYFILE_EXCL);
+    }),
+  );
 }
