@@ -365,7 +365,18 @@ export class LocalCodeDeploy {
 
   // --- deployments ----------------------------------------------------------------------
 
-  async createDeployment(input: z.infer<typeof CreateDeploymentSchema>, rollbackOf?: Deployment) {
+  async createDeployment(input: z.infer<typeof CreateDeploymentSchema>): Promise<string> {
+    const deployment = this.newDeployment(input);
+    await this.store.save();
+    this.start(deployment);
+    return deployment.deploymentId;
+  }
+
+  /** A new deployment in the state, not yet started: created and checked in one step. */
+  private newDeployment(
+    input: z.infer<typeof CreateDeploymentSchema>,
+    rollbackOf?: Deployment,
+  ): Deployment {
     if (!this.accepting)
       throw new AwsServiceError("ThrottlingException", "the local CodeDeploy is stopping", 400);
     const group = this.group(input.applicationName, input.deploymentGroupName);
@@ -415,13 +426,16 @@ export class LocalCodeDeploy {
     };
     this.state.deployments[deploymentId] = deployment;
     group.lastAttemptedDeployment = summary(deployment);
-    await this.store.save();
+    return deployment;
+  }
+
+  private start(deployment: Deployment): void {
+    const { deploymentId } = deployment;
     const stop = new AbortController();
     const done = this.run(deployment, stop.signal)
       .catch((error: unknown) => logger.error("local deployment failed", { deploymentId, error }))
       .finally(() => this.running.delete(deploymentId));
     this.running.set(deploymentId, { stop, done });
-    return deploymentId;
   }
 
   async stopDeployment(deploymentId: string, autoRollbackEnabled: boolean | undefined) {
@@ -513,10 +527,13 @@ export class LocalCodeDeploy {
     if (group) group.lastAttemptedDeployment = summary(deployment);
     const reason = this.stopReasons.get(deployment.deploymentId);
     this.stopReasons.delete(deployment.deploymentId);
-    if (this.rollsBack(deployment, status, reason) && this.accepting) {
-      await this.rollBack(deployment, group);
-    }
+    // In the same step as the end: no one sees the deployment ended without its rollbackInfo.
+    const rollback =
+      this.rollsBack(deployment, status, reason) && this.accepting
+        ? this.rollBack(deployment, group)
+        : undefined;
     await this.store.save();
+    if (rollback) this.start(rollback);
     for (const listener of this.endListeners) listener(deployment);
   }
 
@@ -543,20 +560,23 @@ export class LocalCodeDeploy {
     return status === "Failed" && on("DEPLOYMENT_FAILURE");
   }
 
-  /** As CodeDeploy rolls back: a new deployment of the group's last successful revision. */
-  private async rollBack(
+  /**
+   * As CodeDeploy rolls back: a new deployment of the group's last successful revision, noted
+   * on the one it rolls back; answers it, to be started once saved.
+   */
+  private rollBack(
     deployment: Deployment,
     group: DeploymentGroup | undefined,
-  ): Promise<void> {
+  ): Deployment | undefined {
     const lastGood = group?.targetRevision;
     if (!group || !lastGood) {
       deployment.rollbackInfo = {
         rollbackMessage:
           "Automatic rollback was not performed: no earlier successful deployment of this deployment group was found.",
       };
-      return;
+      return undefined;
     }
-    const rollbackId = await this.createDeployment(
+    const rollback = this.newDeployment(
       {
         applicationName: group.applicationName,
         deploymentGroupName: group.deploymentGroupName,
@@ -568,10 +588,12 @@ export class LocalCodeDeploy {
       },
       deployment,
     );
+    const rollbackId = rollback.deploymentId;
     deployment.rollbackInfo = {
       rollbackDeploymentId: rollbackId,
       rollbackMessage: `Deployment ${deployment.deploymentId} was rolled back by ${rollbackId}.`,
     };
+    return rollback;
   }
 
   private runnerPorts(deployment: Deployment) {
