@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import path from "node:path";
 import {
@@ -149,9 +149,10 @@ async function deployHost(
 ): Promise<void> {
   const instance = ports.instance(target.instanceName);
   const host = ports.host(instance);
+  await pruning.get(host.dir);
   ports.instanceEvent(target.instanceName, "START");
   const previous = instance.lastSuccessfulDeploymentId;
-  const previousSpec = previous ? await readAppSpec(host.bundleDir(previous)) : undefined;
+  const previousSpec = previous ? readAppSpec(host.bundleDir(previous)) : undefined;
   let failed = false;
   for (const event of target.lifecycleEvents) {
     if (failed || signal.aborted) {
@@ -192,12 +193,24 @@ async function deployHost(
   setStatus(target, failed ? "Failed" : "Succeeded");
   instance.healthy = !failed;
   if (!failed) instance.lastSuccessfulDeploymentId = deployment.deploymentId;
-  await host
-    .prune([instance.lastSuccessfulDeploymentId, deployment.deploymentId])
-    .catch(() => undefined);
+  prune(host, [instance.lastSuccessfulDeploymentId, deployment.deploymentId]);
   ports.hostChanged(transition(deployment, target.instanceName));
   ports.instanceEvent(target.instanceName, failed ? "FAILURE" : "SUCCESS");
   ports.changed();
+}
+
+/** Each host's prune, by its folder, while it runs: its next deployment waits for it. */
+const pruning = new Map<string, Promise<void>>();
+
+/** Prunes the host's old revisions once it is done, off the way of the hosts after it. */
+function prune(host: HostFolder, keep: readonly (string | undefined)[]): void {
+  const pruned = host
+    .prune(keep)
+    .catch(() => undefined)
+    .finally(() => {
+      if (pruning.get(host.dir) === pruned) pruning.delete(host.dir);
+    });
+  pruning.set(host.dir, pruned);
 }
 
 interface EventContext {
@@ -224,7 +237,7 @@ type HookContext = Pick<EventContext, "deployment" | "instance" | "host" | "sign
  */
 export async function bootHost(context: HookContext): Promise<EventResult> {
   const bundleDir = context.host.bundleDir(context.deployment.deploymentId);
-  const appspec = await readAppSpec(bundleDir);
+  const appspec = readAppSpec(bundleDir);
   if (!appspec) return "Skipped";
   return runHooks("ApplicationStart", appspec, bundleDir, context);
 }
@@ -277,7 +290,8 @@ async function runHooks(
   for (const script of scripts) {
     const location = script.location.replace(/^(\.?\/)+/, "");
     const file = path.join(bundleDir, location);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) {
+    const found = statSync(file, { throwIfNoEntry: false });
+    if (!found?.isFile()) {
       return {
         errorCode: "ScriptMissing",
         scriptName: location,
@@ -293,7 +307,7 @@ async function runHooks(
         logTail: "",
       };
     }
-    await ensureExecutable(file);
+    ensureExecutable(file, found);
     const timeoutSeconds = script.timeout;
     const run = await context.ports.processes.run({
       command: file,
@@ -364,9 +378,10 @@ export function newTargets(
 }
 
 /** The appspec of a revision a host unpacked earlier; none if its folder is gone. */
-async function readAppSpec(bundleDir: string): Promise<AppSpec | undefined> {
+function readAppSpec(bundleDir: string): AppSpec | undefined {
   try {
-    return parseAppSpec(await readFile(path.join(bundleDir, APPSPEC_FILE), "utf8"));
+    // Synchronous, as the host folders' metadata calls are (see HostFolder): one small file.
+    return parseAppSpec(readFileSync(path.join(bundleDir, APPSPEC_FILE), "utf8"));
   } catch {
     return undefined;
   }

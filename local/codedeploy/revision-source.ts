@@ -1,5 +1,12 @@
-import { constants, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import {
+  constants,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+} from "node:fs";
+import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -94,24 +101,34 @@ export class RevisionSource {
   }
 }
 
-/** Copies an unpacked revision into a host's empty (or missing) folder for it. */
+/**
+ * Copies an unpacked revision into a host's empty (or missing) folder for it. The folders and
+ * links are made synchronously (microseconds each, see HostFolder); the files are copied in
+ * parallel off the event loop.
+ */
 async function copyTree(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true });
-  if ((await readdir(to)).length > 0) throw new DestinationNotEmptyError(to);
-  await copyInto(from, to);
-}
-
-async function copyInto(from: string, to: string): Promise<void> {
-  await Promise.all(
-    (await readdir(from, { withFileTypes: true })).map(async (entry) => {
-      const source = path.join(from, entry.name);
-      const destination = path.join(to, entry.name);
+  const made = mkdirSync(to, { recursive: true });
+  if (!made && readdirSync(to).length > 0) throw new DestinationNotEmptyError(to);
+  const files: Promise<void>[] = [];
+  const copyInto = (source: string, destination: string) => {
+    for (const entry of readdirSync(source, { withFileTypes: true })) {
+      const from = path.join(source, entry.name);
+      const to = path.join(destination, entry.name);
       if (entry.isDirectory()) {
-        await mkdir(destination);
-        return copyInto(source, destination);
+        mkdirSync(to);
+        copyInto(from, to);
+      } else if (entry.isSymbolicLink()) {
+        symlinkSync(readlinkSync(from), to);
+      } else {
+        files.push(copyFile(from, to, constants.COPYFILE_EXCL));
       }
-      if (entry.isSymbolicLink()) return symlink(await readlink(source), destination);
-      return copyFile(source, destination, constants.COPYFILE_EXCL);
-    }),
-  );
+    }
+  };
+  try {
+    copyInto(from, to);
+  } catch (error) {
+    await Promise.allSettled(files);
+    throw error;
+  }
+  await Promise.all(files);
 }
