@@ -59,7 +59,10 @@ export interface RunnerPorts {
   host(instance: OnPremisesInstance): HostFolder;
   instance(name: string): OnPremisesInstance;
   processes: HookProcesses;
-  /** The deployment's state changed: it is written soon, with the other changes of this turn. */
+  /**
+   * The deployment's state changed: it is written with the next event's save (an event waits
+   * for the state it tells of), or soon after.
+   */
   changed(): void;
   hostChanged(transition: HostTransition): void;
   instanceEvent(instanceName: string, state: "START" | "SUCCESS" | "FAILURE"): void;

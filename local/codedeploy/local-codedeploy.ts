@@ -601,11 +601,7 @@ export class LocalCodeDeploy {
       host: (instance: OnPremisesInstance) => this.folder(instance),
       instance: (name: string) => this.instance(name),
       processes: this.processes,
-      changed: () => {
-        this.store.save().catch((error: unknown) => {
-          logger.error("could not save the local CodeDeploy's state", { error });
-        });
-      },
+      changed: () => this.store.changed(),
       hostChanged: (transition: HostTransition) => {
         for (const listener of this.transitionListeners) listener(transition);
       },
