@@ -35,6 +35,8 @@ export interface ScriptRequest {
  */
 export class HookProcesses {
   private readonly running = new Set<number>();
+  /** The records of groups that outlived their hook (the apps), by file, with their group. */
+  private readonly lingering = new Map<string, number>();
   private readonly agent = new HookAgent();
 
   constructor(private readonly dir: string) {
@@ -47,6 +49,7 @@ export class HookProcesses {
       for (const pid of processesMarked(record.marker, record.pgid)) killGroupOf(pid);
       rmSync(path.join(this.dir, record.file), { force: true });
     }
+    this.lingering.clear();
   }
 
   /** Kills every group noted: running hooks and what earlier hooks left running (the apps). */
@@ -84,7 +87,8 @@ export class HookProcesses {
         request.signal?.removeEventListener("abort", stop);
         if (pgid) this.running.delete(pgid);
         // What the script left running (the app it started) stays noted until it is gone.
-        if (!pgid || !groupAlive(pgid)) rmSync(recordFile, { force: true });
+        if (pgid && groupAlive(pgid)) this.lingering.set(recordFile, pgid);
+        else rmSync(recordFile, { force: true });
         this.forgetEndedGroups();
         const logTail = error ? `${output}[stderr]${error}\n`.slice(-LOG_TAIL_CHARS) : output;
         resolve({ exitCode, timedOut, stopped, logTail });
@@ -105,10 +109,10 @@ export class HookProcesses {
   }
 
   private forgetEndedGroups(): void {
-    for (const record of this.records()) {
-      if (!this.running.has(record.pgid) && !groupAlive(record.pgid)) {
-        rmSync(path.join(this.dir, record.file), { force: true });
-      }
+    for (const [file, pgid] of this.lingering) {
+      if (this.running.has(pgid) || groupAlive(pgid)) continue;
+      rmSync(file, { force: true });
+      this.lingering.delete(file);
     }
   }
 
