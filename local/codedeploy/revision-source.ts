@@ -1,9 +1,11 @@
 import {
   constants,
+  copyFileSync,
   createWriteStream,
   mkdirSync,
   readdirSync,
   readlinkSync,
+  statSync,
   symlinkSync,
 } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
@@ -77,11 +79,10 @@ export class RevisionSource {
     }
     await pipeline(object.Body as Readable, createWriteStream(archive));
     const { appspec } = await inspectBundle(archive, format);
-    let unpacked: Promise<string> | undefined;
+    let unpacked: Promise<Manifest> | undefined;
     const unpack = () => {
-      unpacked ??= extractBundle(archive, format, path.join(dir, "unpacked")).then(() =>
-        path.join(dir, "unpacked"),
-      );
+      const folder = path.join(dir, "unpacked");
+      unpacked ??= extractBundle(archive, format, folder).then(() => manifest(folder));
       // A failed unpack fails the host that asked; the next one tries again.
       unpacked.catch(() => {
         unpacked = undefined;
@@ -101,34 +102,56 @@ export class RevisionSource {
   }
 }
 
-/**
- * Copies an unpacked revision into a host's empty (or missing) folder for it. The folders and
- * links are made synchronously (microseconds each, see HostFolder); the files are copied in
- * parallel off the event loop.
- */
-async function copyTree(from: string, to: string): Promise<void> {
-  const made = mkdirSync(to, { recursive: true });
-  if (!made && readdirSync(to).length > 0) throw new DestinationNotEmptyError(to);
-  const files: Promise<void>[] = [];
-  const copyInto = (source: string, destination: string) => {
-    for (const entry of readdirSync(source, { withFileTypes: true })) {
-      const from = path.join(source, entry.name);
-      const to = path.join(destination, entry.name);
+/** An unpacked revision's entries, parents first, listed once for every host to copy. */
+interface Manifest {
+  folder: string;
+  entries: { path: string; kind: "folder" | "link" | "small" | "large"; link?: string }[];
+}
+
+/** Files up to this size are copied synchronously: microseconds each from the page cache. */
+const SMALL_FILE_BYTES = 64 * 1024;
+
+function manifest(folder: string): Manifest {
+  const entries: Manifest["entries"] = [];
+  const list = (relative: string) => {
+    for (const entry of readdirSync(path.join(folder, relative), { withFileTypes: true })) {
+      const file = path.join(relative, entry.name);
       if (entry.isDirectory()) {
-        mkdirSync(to);
-        copyInto(from, to);
+        entries.push({ path: file, kind: "folder" });
+        list(file);
       } else if (entry.isSymbolicLink()) {
-        symlinkSync(readlinkSync(from), to);
+        entries.push({ path: file, kind: "link", link: readlinkSync(path.join(folder, file)) });
       } else {
-        files.push(copyFile(from, to, constants.COPYFILE_EXCL));
+        const { size } = statSync(path.join(folder, file));
+        entries.push({ path: file, kind: size <= SMALL_FILE_BYTES ? "small" : "large" });
       }
     }
   };
+  list("");
+  return { folder, entries };
+}
+
+/**
+ * Copies an unpacked revision into a host's empty (or missing) folder for it. Folders, links
+ * and small files are made synchronously (see HostFolder: an asynchronous call waits for two
+ * turns of a busy machine); large files are copied in parallel off the event loop.
+ */
+async function copyTree({ folder, entries }: Manifest, to: string): Promise<void> {
+  const made = mkdirSync(to, { recursive: true });
+  if (!made && readdirSync(to).length > 0) throw new DestinationNotEmptyError(to);
+  const large: Promise<void>[] = [];
   try {
-    copyInto(from, to);
+    for (const entry of entries) {
+      const source = path.join(folder, entry.path);
+      const destination = path.join(to, entry.path);
+      if (entry.kind === "folder") mkdirSync(destination);
+      else if (entry.kind === "link") symlinkSync(entry.link ?? "", destination);
+      else if (entry.kind === "small") copyFileSync(source, destination, constants.COPYFILE_EXCL);
+      else large.push(copyFile(source, destination, constants.COPYFILE_EXCL));
+    }
   } catch (error) {
-    await Promise.allSettled(files);
+    await Promise.allSettled(large);
     throw error;
   }
-  await Promise.all(files);
+  await Promise.all(large);
 }
