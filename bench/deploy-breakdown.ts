@@ -86,10 +86,24 @@ export function breakdown(
   };
 }
 
-export function printBreakdown(b: Breakdown, label: (name: string) => string): void {
+/** What the breakdown is set against: the run's transitions and the script's time. */
+export interface Against {
+  transitions: number;
+  scriptMs: number;
+  /** Turns of hosts the targets take, one after another: a host, or as many as run at once. */
+  hostSlots: number;
+}
+
+export function printBreakdown(
+  b: Breakdown,
+  label: (name: string) => string,
+  against: Against,
+): void {
   const f = (n: number) => `${n.toFixed(0)} ms`;
   const inDeployments = b.deployments.reduce((sum, d) => sum + d.total, 0);
   const gaps = b.gaps.reduce((sum, g) => sum + g, 0);
+  const around = b.beforeFirst + gaps + b.afterLast;
+  const onHosts = b.deployments.reduce((sum, d) => sum + d.hosts, 0);
   console.log(`${label("breakdown of the median run")}`);
   console.log(`${label("  upload → first deployment")} ${f(b.beforeFirst)}`);
   b.deployments.forEach((d, i) => {
@@ -101,7 +115,14 @@ export function printBreakdown(b: Breakdown, label: (name: string) => string): v
   });
   console.log(`${label("  last deployment → run end")} ${f(b.afterLast)}`);
   console.log(
-    `${label("  in CodeDeploy / around it")} ${f(inDeployments)} / ${f(b.beforeFirst + gaps + b.afterLast)} (before, between and after the deployments)`,
+    `${label("  in CodeDeploy / around it")} ${f(inDeployments)} / ${f(around)} (before, between and after the deployments)`,
+  );
+  console.log(
+    `${label("  around it, per state transition")} ${(around / against.transitions).toFixed(1)} ms  (${against.transitions} transitions: Sluice's Lambdas, Step Functions, the bus and the local DynamoDB)`,
+  );
+  const perSlot = (n: number) => `${(n / against.hostSlots).toFixed(1)} ms`;
+  console.log(
+    `${label("  hosts, per turn of hosts")} ${perSlot(onHosts)} in CodeDeploy, ${perSlot(against.scriptMs)} in the script  (${against.hostSlots} turns: a host, or as many as run at once)`,
   );
   const perHost = (n: number) => (n / Math.max(b.hosts, 1)).toFixed(1);
   const events = [...b.byEvent].map(([name, n]) => `${name} ${perHost(n)}`).join(", ");

@@ -12,6 +12,7 @@ import { shellDeployer } from "./deploy-script";
 import { type Invocation, LambdaCount } from "./lambda-count";
 import {
   APPROVAL_STAGE,
+  atOnce,
   fleetFile,
   NOOP_APP,
   pipelineDefinition,
@@ -344,7 +345,11 @@ async function print(
   console.log(
     `${label("AWS cost per run, list prices")} ${dollars(cost)} = Step Functions ${dollars(sfnCost)} + Lambda ${dollars(fnCost)} (arm64, 512 MB)  (aim: under ${dollars(AIM_COST)}, ${met(cost < AIM_COST)})`,
   );
-  printBreakdown(await timesOf(stack, run), label);
+  printBreakdown(await timesOf(stack, run), label, {
+    transitions,
+    scriptMs,
+    hostSlots: TARGETS.reduce((sum, t) => sum + Math.ceil(t.hosts / atOnce(t)), 0),
+  });
   const measured = actions.map((a) => `${a} ${ms(durations.get(a) ?? Number.NaN)}`).join(", ");
   console.log(
     `${label("CodePipeline V2, same shape")} ${dollars(minutes * PRICES.actionMinute)}: ${actions.length} actions, ${billed.length} billed (not the manual approval), each rounded up to a whole minute = ${minutes} action-minutes; durations measured here: ${measured}`,
