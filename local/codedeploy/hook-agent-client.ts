@@ -21,6 +21,11 @@ export class HookAgent {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
+  /** Starts the agent now, so the first hook does not wait for a Node process to start. */
+  warm(): void {
+    this.agent();
+  }
+
   start(request: Omit<AgentRequest, "id">, pending: Pending): void {
     const id = this.nextId++;
     const child = this.agent();

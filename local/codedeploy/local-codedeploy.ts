@@ -183,10 +183,14 @@ export class LocalCodeDeploy {
   }
 
   /**
-   * Brings every host's app back up after a restart (see bootHost); a host whose app does not
-   * start is logged and left as it is: its next deployment runs as usual.
+   * Starts the fleet's agent and brings every host's app back up after a restart (see
+   * bootHost); a host whose app does not start is logged and left as it is: its next
+   * deployment runs as usual.
    */
   async bootHosts(): Promise<void> {
+    // The fleet's agent starts with its hosts, as CodeDeploy's agent does at boot: a first
+    // deployment's hooks do not wait for a Node process to start (a second on a busy machine).
+    if (Object.keys(this.state.instances).length > 0) this.processes.warm();
     const signal = new AbortController().signal;
     await Promise.all(
       Object.values(this.state.instances).map(async (instance) => {

@@ -59,6 +59,11 @@ export class HookProcesses {
     this.agent.close();
   }
 
+  /** Starts the agent that runs the hooks ahead of the first one. */
+  warm(): void {
+    this.agent.warm();
+  }
+
   /** Starts the hook through the agent; resolves once it has ended and its output closed. */
   run(request: ScriptRequest): Promise<ScriptRun> {
     const marker = randomUUID();
