@@ -28,6 +28,10 @@ import {
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 256);
 const SENDERS = [1, 16, 64];
+/** `BENCH_ONLY=deploy` runs the deploy figures alone, on a stack that ran nothing before. */
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== "deploy")
+  throw new Error(`BENCH_ONLY=${ONLY}: only "deploy" is known`);
 /** Deliveries that first load the handler and open connections; they are not counted. */
 const WARM_UP = 8;
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -173,10 +177,16 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   }
 }
 
-console.log("handlers, bundled as serverless-esbuild bundles them (the SDK left to the runtime);");
-console.log("init: importing it in a fresh node process, median of 5; SDK alone: only its imports");
-printHandlers(await measureHandlers());
-console.log();
+if (!ONLY) {
+  console.log(
+    "handlers, bundled as serverless-esbuild bundles them (the SDK left to the runtime);",
+  );
+  console.log(
+    "init: importing it in a fresh node process, median of 5; SDK alone: only its imports",
+  );
+  printHandlers(await measureHandlers());
+  console.log();
+}
 
 const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-bench-"));
 let stack: LocalStack | undefined;
@@ -196,8 +206,10 @@ try {
   }
   const ends = stack && !unavailable ? new RunEnds(stack) : undefined;
   if (stack && ends) {
-    await runFigures(stack, ends);
-    console.log();
+    if (!ONLY) {
+      await runFigures(stack, ends);
+      console.log();
+    }
     await deployFigures(stack).catch((err: Error) => console.log(`deploy figures: ${err.message}`));
   } else {
     console.log(`${unavailable}:`);
@@ -208,8 +220,10 @@ try {
     ])
       console.log(`${label(name)} ${NEEDS_TRANSACTIONS}`);
   }
-  console.log();
-  await webhookFigures(ends ? stack : undefined, ends);
+  if (!ONLY) {
+    console.log();
+    await webhookFigures(ends ? stack : undefined, ends);
+  }
 } finally {
   await stack?.stop();
   await rm(stateDir, { recursive: true, force: true });

@@ -22,8 +22,25 @@ function read<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   return parsed.data;
 }
 
-/** CodeDeploy's API over the stand-in: the calls Sluice and a person with `aws deploy` make. */
+/**
+ * CodeDeploy's API over the stand-in: the calls Sluice and a person with `aws deploy` make.
+ * Each answers once what it tells of is on disk, so a crash never takes back what a caller saw.
+ */
 export function codeDeployOperations(codeDeploy: LocalCodeDeploy): Operations {
+  const operations = allOperations(codeDeploy);
+  return Object.fromEntries(
+    Object.entries(operations).map(([name, operation]) => [
+      name,
+      async (input: Record<string, unknown>) => {
+        const answer = await operation(input);
+        await codeDeploy.flushed();
+        return answer;
+      },
+    ]),
+  );
+}
+
+function allOperations(codeDeploy: LocalCodeDeploy): Operations {
   return {
     CreateApplication: async (input) => {
       const { applicationName } = read(

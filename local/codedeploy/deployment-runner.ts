@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import path from "node:path";
 import {
@@ -7,7 +7,6 @@ import {
   type HookName,
   parseAppSpec,
 } from "../../domain/bundles/appspec";
-import { extractBundle } from "../../domain/bundles/extract";
 import type { BundleFormat } from "../../domain/bundles/release-key";
 import { ensureExecutable, type HostFolder } from "./host-folders";
 import type { HookProcesses } from "./processes";
@@ -46,11 +45,13 @@ export interface HostTransition {
   outOfService: number;
 }
 
-/** A revision fetched and checked once per deployment; each host unpacks it on its own. */
+/** A revision fetched and checked once; each host gets its own copy of its files. */
 export interface FetchedRevision {
   archive: string;
   format: BundleFormat;
   appspec: AppSpec;
+  /** Puts the revision's files into an empty (or missing) folder of a host. */
+  unpackInto(destination: string): Promise<void>;
 }
 
 /** What the runner needs from the stand-in around it. */
@@ -58,7 +59,11 @@ export interface RunnerPorts {
   host(instance: OnPremisesInstance): HostFolder;
   instance(name: string): OnPremisesInstance;
   processes: HookProcesses;
-  changed(): Promise<void>;
+  /**
+   * The deployment's state changed: it is written with the next event's save (an event waits
+   * for the state it tells of), or soon after.
+   */
+  changed(): void;
   hostChanged(transition: HostTransition): void;
   instanceEvent(instanceName: string, state: "START" | "SUCCESS" | "FAILURE"): void;
   /** Multiplies every hook timeout (tests shorten them). */
@@ -100,7 +105,7 @@ export async function runHosts(
         );
         running.set(name, run);
       }
-      await ports.changed();
+      ports.changed();
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
@@ -112,7 +117,7 @@ export async function runHosts(
       ports.hostChanged(transition(deployment, target.instanceName));
     }
   }
-  await ports.changed();
+  ports.changed();
   if (signal.aborted) return "Stopped";
   return outcome(config, progress()) === "Succeeded" ? "Succeeded" : "Failed";
 }
@@ -147,9 +152,10 @@ async function deployHost(
 ): Promise<void> {
   const instance = ports.instance(target.instanceName);
   const host = ports.host(instance);
+  await pruning.get(host.dir);
   ports.instanceEvent(target.instanceName, "START");
   const previous = instance.lastSuccessfulDeploymentId;
-  const previousSpec = previous ? await readAppSpec(host.bundleDir(previous)) : undefined;
+  const previousSpec = previous ? readAppSpec(host.bundleDir(previous)) : undefined;
   let failed = false;
   for (const event of target.lifecycleEvents) {
     if (failed || signal.aborted) {
@@ -159,7 +165,7 @@ async function deployHost(
     }
     event.status = "InProgress";
     event.startTime = now();
-    await ports.changed();
+    ports.changed();
     const result = await runLifecycleEvent(event.lifecycleEventName, {
       deployment,
       instance,
@@ -190,12 +196,24 @@ async function deployHost(
   setStatus(target, failed ? "Failed" : "Succeeded");
   instance.healthy = !failed;
   if (!failed) instance.lastSuccessfulDeploymentId = deployment.deploymentId;
-  await host
-    .prune([instance.lastSuccessfulDeploymentId, deployment.deploymentId])
-    .catch(() => undefined);
+  prune(host, [instance.lastSuccessfulDeploymentId, deployment.deploymentId]);
   ports.hostChanged(transition(deployment, target.instanceName));
   ports.instanceEvent(target.instanceName, failed ? "FAILURE" : "SUCCESS");
-  await ports.changed();
+  ports.changed();
+}
+
+/** Each host's prune, by its folder, while it runs: its next deployment waits for it. */
+const pruning = new Map<string, Promise<void>>();
+
+/** Prunes the host's old revisions once it is done, off the way of the hosts after it. */
+function prune(host: HostFolder, keep: readonly (string | undefined)[]): void {
+  const pruned = host
+    .prune(keep)
+    .catch(() => undefined)
+    .finally(() => {
+      if (pruning.get(host.dir) === pruned) pruning.delete(host.dir);
+    });
+  pruning.set(host.dir, pruned);
 }
 
 interface EventContext {
@@ -222,7 +240,7 @@ type HookContext = Pick<EventContext, "deployment" | "instance" | "host" | "sign
  */
 export async function bootHost(context: HookContext): Promise<EventResult> {
   const bundleDir = context.host.bundleDir(context.deployment.deploymentId);
-  const appspec = await readAppSpec(bundleDir);
+  const appspec = readAppSpec(bundleDir);
   if (!appspec) return "Skipped";
   return runHooks("ApplicationStart", appspec, bundleDir, context);
 }
@@ -245,11 +263,7 @@ async function runLifecycleEvent(
         );
       }
       case "DownloadBundle":
-        await extractBundle(
-          revision.archive,
-          revision.format,
-          host.bundleDir(deployment.deploymentId),
-        );
+        await revision.unpackInto(host.bundleDir(deployment.deploymentId));
         return "Succeeded";
       case "Install":
         await host.install(deployment.deploymentId, revision.appspec);
@@ -279,7 +293,8 @@ async function runHooks(
   for (const script of scripts) {
     const location = script.location.replace(/^(\.?\/)+/, "");
     const file = path.join(bundleDir, location);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) {
+    const found = statSync(file, { throwIfNoEntry: false });
+    if (!found?.isFile()) {
       return {
         errorCode: "ScriptMissing",
         scriptName: location,
@@ -295,7 +310,7 @@ async function runHooks(
         logTail: "",
       };
     }
-    await ensureExecutable(file);
+    ensureExecutable(file, found);
     const timeoutSeconds = script.timeout;
     const run = await context.ports.processes.run({
       command: file,
@@ -366,9 +381,10 @@ export function newTargets(
 }
 
 /** The appspec of a revision a host unpacked earlier; none if its folder is gone. */
-async function readAppSpec(bundleDir: string): Promise<AppSpec | undefined> {
+function readAppSpec(bundleDir: string): AppSpec | undefined {
   try {
-    return parseAppSpec(await readFile(path.join(bundleDir, APPSPEC_FILE), "utf8"));
+    // Synchronous, as the host folders' metadata calls are (see HostFolder): one small file.
+    return parseAppSpec(readFileSync(path.join(bundleDir, APPSPEC_FILE), "utf8"));
   } catch {
     return undefined;
   }

@@ -1,16 +1,14 @@
-import { constants, readlinkSync } from "node:fs";
 import {
-  access,
-  chmod,
-  cp,
-  lstat,
-  mkdir,
-  readdir,
-  rename,
-  rm,
-  stat,
-  symlink,
-} from "node:fs/promises";
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+} from "node:fs";
+import { cp, lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { AppSpec } from "../../domain/bundles/appspec";
 
@@ -22,6 +20,10 @@ const KEPT_REVISIONS = 5;
  * `revisions/<deployment>/bundle/` and installed into `revisions/<deployment>/root/`, and two
  * symlinks switched in by rename, so they always name a whole revision: `root` (the host's
  * filesystem as the appspec's absolute destinations see it) and `current`.
+ *
+ * The calls on a host's way through a deployment that only touch metadata (a folder, a link, a
+ * mode) are synchronous: each takes microseconds, where an asynchronous one waits for a
+ * thread-pool turn and then an event-loop turn, milliseconds each on a busy machine.
  */
 export class HostFolder {
   constructor(readonly dir: string) {}
@@ -48,7 +50,7 @@ export class HostFolder {
     await mkdir(path.join(this.dir, "revisions"), { recursive: true });
     const initial = path.join(this.dir, "initial-root");
     await mkdir(initial, { recursive: true });
-    if (!(await exists(this.root))) await switchLink(this.root, "initial-root");
+    if (!(await exists(this.root))) switchLink(this.root, "initial-root");
   }
 
   /**
@@ -58,7 +60,7 @@ export class HostFolder {
   async install(deploymentId: string, appspec: AppSpec): Promise<void> {
     const bundle = this.bundleDir(deploymentId);
     const root = path.join(this.revisionDir(deploymentId), "root");
-    await mkdir(root, { recursive: true });
+    mkdirSync(root, { recursive: true });
     for (const file of appspec.files ?? []) {
       const source = path.join(bundle, file.source.replace(/^\/+/, ""));
       const destination = path.join(root, file.destination.replace(/^\/+/, ""));
@@ -69,8 +71,8 @@ export class HostFolder {
         await cp(source, path.join(destination, path.basename(source)), { force: true });
       }
     }
-    await switchLink(this.root, path.join("revisions", deploymentId, "root"));
-    await switchLink(path.join(this.dir, "current"), path.join("revisions", deploymentId));
+    switchLink(this.root, path.join("revisions", deploymentId, "root"));
+    switchLink(path.join(this.dir, "current"), path.join("revisions", deploymentId));
   }
 
   /** The deployment whose revision `current` names, if any. */
@@ -101,13 +103,9 @@ export class HostFolder {
 }
 
 /** Makes the script runnable, as the agent does when its executable bit was lost. */
-export async function ensureExecutable(file: string): Promise<void> {
-  try {
-    await access(file, constants.X_OK);
-  } catch {
-    const { mode } = await stat(file);
-    await chmod(file, mode | 0o755);
-  }
+export function ensureExecutable(file: string, { mode }: Stats): void {
+  if (mode & 0o100) return;
+  chmodSync(file, mode | 0o755);
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -120,14 +118,14 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Points `link` at `target` by renaming a new symlink over it: never missing, never half. */
-async function switchLink(link: string, target: string): Promise<void> {
+function switchLink(link: string, target: string): void {
   const next = `${link}.next`;
-  await rm(next, { force: true });
-  await symlink(target, next);
-  const existing = await lstat(link).catch(() => undefined);
+  rmSync(next, { force: true });
+  symlinkSync(target, next);
+  const existing = lstatSync(link, { throwIfNoEntry: false });
   // A script may have made a real folder where the link is (mkdir -p before the first install).
   if (existing && !existing.isSymbolicLink()) {
-    await rename(link, `${link}.before-${Date.now()}`);
+    renameSync(link, `${link}.before-${Date.now()}`);
   }
-  await rename(next, link);
+  renameSync(next, link);
 }

@@ -110,6 +110,11 @@ export class LocalCodeDeploy {
     return this.store.state;
   }
 
+  /** Resolves once every change made so far is on disk: API answers wait for it. */
+  flushed(): Promise<void> {
+    return this.store.flushed();
+  }
+
   /** Every host, with the port its app listens on and the revision it runs. */
   hosts(): HostView[] {
     return Object.values(this.state.instances).map((instance) => {
@@ -178,10 +183,14 @@ export class LocalCodeDeploy {
   }
 
   /**
-   * Brings every host's app back up after a restart (see bootHost); a host whose app does not
-   * start is logged and left as it is: its next deployment runs as usual.
+   * Starts the fleet's agent and brings every host's app back up after a restart (see
+   * bootHost); a host whose app does not start is logged and left as it is: its next
+   * deployment runs as usual.
    */
   async bootHosts(): Promise<void> {
+    // The fleet's agent starts with its hosts, as CodeDeploy's agent does at boot: a first
+    // deployment's hooks do not wait for a Node process to start (a second on a busy machine).
+    if (Object.keys(this.state.instances).length > 0) this.processes.warm();
     const signal = new AbortController().signal;
     await Promise.all(
       Object.values(this.state.instances).map(async (instance) => {
@@ -360,7 +369,18 @@ export class LocalCodeDeploy {
 
   // --- deployments ----------------------------------------------------------------------
 
-  async createDeployment(input: z.infer<typeof CreateDeploymentSchema>, rollbackOf?: Deployment) {
+  async createDeployment(input: z.infer<typeof CreateDeploymentSchema>): Promise<string> {
+    const deployment = this.newDeployment(input);
+    await this.store.save();
+    this.start(deployment);
+    return deployment.deploymentId;
+  }
+
+  /** A new deployment in the state, not yet started: created and checked in one step. */
+  private newDeployment(
+    input: z.infer<typeof CreateDeploymentSchema>,
+    rollbackOf?: Deployment,
+  ): Deployment {
     if (!this.accepting)
       throw new AwsServiceError("ThrottlingException", "the local CodeDeploy is stopping", 400);
     const group = this.group(input.applicationName, input.deploymentGroupName);
@@ -410,13 +430,16 @@ export class LocalCodeDeploy {
     };
     this.state.deployments[deploymentId] = deployment;
     group.lastAttemptedDeployment = summary(deployment);
-    await this.store.save();
+    return deployment;
+  }
+
+  private start(deployment: Deployment): void {
+    const { deploymentId } = deployment;
     const stop = new AbortController();
     const done = this.run(deployment, stop.signal)
       .catch((error: unknown) => logger.error("local deployment failed", { deploymentId, error }))
       .finally(() => this.running.delete(deploymentId));
     this.running.set(deploymentId, { stop, done });
-    return deploymentId;
   }
 
   async stopDeployment(deploymentId: string, autoRollbackEnabled: boolean | undefined) {
@@ -436,7 +459,6 @@ export class LocalCodeDeploy {
   private async run(deployment: Deployment, signal: AbortSignal): Promise<void> {
     deployment.status = "InProgress";
     deployment.startTime = now();
-    await this.store.save();
     this.announce(deploymentStateEntry(this.deps, deployment, "START"));
     const config = this.config(deployment.deploymentConfigName).minimumHealthyHosts;
     const targets = Object.values(deployment.targets);
@@ -509,10 +531,13 @@ export class LocalCodeDeploy {
     if (group) group.lastAttemptedDeployment = summary(deployment);
     const reason = this.stopReasons.get(deployment.deploymentId);
     this.stopReasons.delete(deployment.deploymentId);
-    if (this.rollsBack(deployment, status, reason) && this.accepting) {
-      await this.rollBack(deployment, group);
-    }
+    // In the same step as the end: no one sees the deployment ended without its rollbackInfo.
+    const rollback =
+      this.rollsBack(deployment, status, reason) && this.accepting
+        ? this.rollBack(deployment, group)
+        : undefined;
     await this.store.save();
+    if (rollback) this.start(rollback);
     for (const listener of this.endListeners) listener(deployment);
   }
 
@@ -539,20 +564,23 @@ export class LocalCodeDeploy {
     return status === "Failed" && on("DEPLOYMENT_FAILURE");
   }
 
-  /** As CodeDeploy rolls back: a new deployment of the group's last successful revision. */
-  private async rollBack(
+  /**
+   * As CodeDeploy rolls back: a new deployment of the group's last successful revision, noted
+   * on the one it rolls back; answers it, to be started once saved.
+   */
+  private rollBack(
     deployment: Deployment,
     group: DeploymentGroup | undefined,
-  ): Promise<void> {
+  ): Deployment | undefined {
     const lastGood = group?.targetRevision;
     if (!group || !lastGood) {
       deployment.rollbackInfo = {
         rollbackMessage:
           "Automatic rollback was not performed: no earlier successful deployment of this deployment group was found.",
       };
-      return;
+      return undefined;
     }
-    const rollbackId = await this.createDeployment(
+    const rollback = this.newDeployment(
       {
         applicationName: group.applicationName,
         deploymentGroupName: group.deploymentGroupName,
@@ -564,10 +592,12 @@ export class LocalCodeDeploy {
       },
       deployment,
     );
+    const rollbackId = rollback.deploymentId;
     deployment.rollbackInfo = {
       rollbackDeploymentId: rollbackId,
       rollbackMessage: `Deployment ${deployment.deploymentId} was rolled back by ${rollbackId}.`,
     };
+    return rollback;
   }
 
   private runnerPorts(deployment: Deployment) {
@@ -575,7 +605,7 @@ export class LocalCodeDeploy {
       host: (instance: OnPremisesInstance) => this.folder(instance),
       instance: (name: string) => this.instance(name),
       processes: this.processes,
-      changed: () => this.store.save(),
+      changed: () => this.store.changed(),
       hostChanged: (transition: HostTransition) => {
         for (const listener of this.transitionListeners) listener(transition);
       },
@@ -585,9 +615,17 @@ export class LocalCodeDeploy {
     };
   }
 
+  /**
+   * Puts the event on the bus once the state it tells of is on disk, so no one hears of what a
+   * crash could take back (a state that cannot be written is logged; the event still goes).
+   */
   private announce(entry: PutEventsEntry): void {
-    const put = this.deps
-      .putEvents([entry])
+    const put = this.store
+      .save()
+      .catch((error: unknown) =>
+        logger.error("could not save the local CodeDeploy's state", { error }),
+      )
+      .then(() => this.deps.putEvents([entry]))
       .catch((error: unknown) => logger.error("could not announce a CodeDeploy event", { error }))
       .finally(() => this.announcing.delete(put));
     this.announcing.add(put);

@@ -1,14 +1,7 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import {
-  appendFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { HookAgent } from "./hook-agent-client";
 
 /** The agent returns up to the last 4 KB of a script's output as the event's logTail. */
 const LOG_TAIL_CHARS = 4096;
@@ -42,6 +35,9 @@ export interface ScriptRequest {
  */
 export class HookProcesses {
   private readonly running = new Set<number>();
+  /** The records of groups that outlived their hook (the apps), by file, with their group. */
+  private readonly lingering = new Map<string, number>();
+  private readonly agent = new HookAgent();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -53,42 +49,27 @@ export class HookProcesses {
       for (const pid of processesMarked(record.marker, record.pgid)) killGroupOf(pid);
       rmSync(path.join(this.dir, record.file), { force: true });
     }
+    this.lingering.clear();
   }
 
   /** Kills every group noted: running hooks and what earlier hooks left running (the apps). */
   killAll(): void {
     for (const pgid of this.running) killGroup(pgid);
     this.killLeftovers();
+    this.agent.close();
   }
 
+  /** Starts the agent that runs the hooks ahead of the first one. */
+  warm(): void {
+    this.agent.warm();
+  }
+
+  /** Starts the hook through the agent; resolves once it has ended and its output closed. */
   run(request: ScriptRequest): Promise<ScriptRun> {
     const marker = randomUUID();
+    const recordFile = path.join(this.dir, `${marker}.json`);
     return new Promise((resolve) => {
-      const child = spawn(request.command, [], {
-        cwd: request.cwd,
-        env: { ...request.env, [MARKER_VARIABLE]: marker },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      });
-      const pgid = child.pid;
-      const recordFile = path.join(this.dir, `${marker}.json`);
-      if (pgid) {
-        writeFileSync(recordFile, JSON.stringify({ pgid, marker }));
-        this.running.add(pgid);
-      }
-      let tail = "";
-      const collect = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-        const lines = chunk
-          .toString()
-          .split("\n")
-          .filter((line) => line.length > 0)
-          .map((line) => `[${stream}]${line}\n`)
-          .join("");
-        appendFileSync(request.logFile, lines);
-        tail = (tail + lines).slice(-LOG_TAIL_CHARS);
-      };
-      child.stdout?.on("data", collect("stdout"));
-      child.stderr?.on("data", collect("stderr"));
+      let pgid: number | undefined;
       let timedOut = false;
       let stopped = false;
       const timer = setTimeout(() => {
@@ -100,27 +81,43 @@ export class HookProcesses {
         if (pgid) killGroup(pgid);
       };
       request.signal?.addEventListener("abort", stop, { once: true });
-      const finish = (exitCode: number | null, error?: Error) => {
+      const started = (pid: number) => {
+        pgid = pid;
+        this.running.add(pid);
+        // Stopped or timed out while the agent was starting it.
+        if (stopped || timedOut) killGroup(pid);
+      };
+      const ended = (exitCode: number | null, output: string, error?: string) => {
         clearTimeout(timer);
         request.signal?.removeEventListener("abort", stop);
         if (pgid) this.running.delete(pgid);
-        if (error) tail = `${tail}[stderr]${error.message}\n`.slice(-LOG_TAIL_CHARS);
         // What the script left running (the app it started) stays noted until it is gone.
-        if (!pgid || !groupAlive(pgid)) rmSync(recordFile, { force: true });
+        if (pgid && groupAlive(pgid)) this.lingering.set(recordFile, pgid);
+        else rmSync(recordFile, { force: true });
         this.forgetEndedGroups();
-        resolve({ exitCode, timedOut, stopped, logTail: tail });
+        const logTail = error ? `${output}[stderr]${error}\n`.slice(-LOG_TAIL_CHARS) : output;
+        resolve({ exitCode, timedOut, stopped, logTail });
       };
-      child.on("error", (error) => finish(null, error));
-      // "close", not "exit": as the agent does, a hook lasts until nothing holds its output.
-      child.on("close", (code) => finish(code));
+      this.agent.start(
+        {
+          command: request.command,
+          cwd: request.cwd,
+          env: { ...request.env, [MARKER_VARIABLE]: marker },
+          logFile: request.logFile,
+          recordFile,
+          marker,
+          tailChars: LOG_TAIL_CHARS,
+        },
+        { started, ended },
+      );
     });
   }
 
   private forgetEndedGroups(): void {
-    for (const record of this.records()) {
-      if (!this.running.has(record.pgid) && !groupAlive(record.pgid)) {
-        rmSync(path.join(this.dir, record.file), { force: true });
-      }
+    for (const [file, pgid] of this.lingering) {
+      if (this.running.has(pgid) || groupAlive(pgid)) continue;
+      rmSync(file, { force: true });
+      this.lingering.delete(file);
     }
   }
 

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { logger } from "../../http/logger";
 import type { DeploymentConfig } from "./configs";
 import type { HostStatus } from "./rules";
 
@@ -161,12 +162,23 @@ export interface CodeDeployState {
 
 export const groupKey = (application: string, group: string) => `${application}/${group}`;
 
+/** How long a change no one has been told of may wait for a write (see changed()). */
+const UNTOLD_CHANGE_MS = 100;
+
 /**
  * Everything the stand-in knows, in one JSON file written whole (to a new file renamed into
- * place, so a crash leaves the old or the new state, never half of one).
+ * place, so a crash leaves the old or the new state, never half of one). Changes made in the
+ * same turn of the event loop share one write: a deployment over many hosts changes the state
+ * at every lifecycle event, and writing it whole each time was most of the stand-in's cost.
  */
 export class CodeDeployStore {
-  private saving: Promise<void> = Promise.resolve();
+  /** The write in flight or last done. */
+  private written: Promise<void> = Promise.resolve();
+  /** The write that will take in every change made until it starts, if one is asked for. */
+  private next: Promise<void> | undefined;
+  /** Changes made since the last write started that no save() has asked for yet. */
+  private untold = false;
+  private untoldTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly file: string,
@@ -192,15 +204,46 @@ export class CodeDeployStore {
     return new CodeDeployStore(file, state);
   }
 
-  /** Writes the state as it is now; saves queue up so the last one written is the newest. */
+  /**
+   * Resolves once the state as it is now is on disk: in the next write, which starts once the
+   * one in flight is done and this turn's other changes are made.
+   */
   save(): Promise<void> {
-    const text = JSON.stringify(this.state);
-    const saved = this.saving.then(async () => {
-      const temporary = `${this.file}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, this.file);
-    });
-    this.saving = saved.catch(() => undefined);
-    return saved;
+    if (this.next) return this.next;
+    const next = this.written
+      .catch(() => undefined)
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      .then(async () => {
+        this.next = undefined;
+        this.untold = false;
+        const text = JSON.stringify(this.state);
+        const temporary = `${this.file}.tmp`;
+        await writeFile(temporary, text);
+        await rename(temporary, this.file);
+      });
+    this.next = next;
+    this.written = next;
+    return next;
+  }
+
+  /**
+   * A change no one is told of (a lifecycle event's progress): written with the next save, by
+   * an event or an API answer that tells of it, or within UNTOLD_CHANGE_MS.
+   */
+  changed(): void {
+    this.untold = true;
+    this.untoldTimer ??= setTimeout(() => {
+      this.untoldTimer = undefined;
+      if (!this.untold) return;
+      this.save().catch((error: unknown) => {
+        logger.error("could not save the local CodeDeploy's state", { error });
+      });
+    }, UNTOLD_CHANGE_MS).unref();
+  }
+
+  /** Resolves once every change made so far is on disk (at once when nothing is pending). */
+  flushed(): Promise<void> {
+    if (this.untold) return this.save();
+    return this.next ?? this.written.catch(() => undefined);
   }
 }
