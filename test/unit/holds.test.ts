@@ -1,0 +1,188 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { PipelineDefinitionSchema } from "../../domain/app";
+import { freezeEnd, holdSeconds, windowBlocker } from "../../domain/holds";
+import { formatIssues } from "../../domain/validation";
+import { windowState } from "../../domain/window";
+import { freezeApp, unfreezeApp } from "../../usecases/freezes";
+import { checkWave, holdWave, overrideRun, releaseHolds } from "../../usecases/holds";
+import { nextStep } from "../../usecases/next-step";
+import { memoryPorts, registerApp, startRun } from "../support/fakes";
+
+const berlinWorkday = { cron: "0 9 * * MON-FRI", timeZone: "Europe/Berlin", durationMinutes: 480 };
+
+describe("a deployment window", () => {
+  it("is open from each time its cron names, in its time zone, for its duration", () => {
+    // Tuesday 1 December 2026: 09:00 in Berlin is 08:00 UTC.
+    expect(windowState(berlinWorkday, new Date("2026-12-01T08:30:00Z"))).toEqual({
+      open: true,
+      closes: new Date("2026-12-01T16:00:00Z"),
+    });
+    expect(windowState(berlinWorkday, new Date("2026-12-01T16:00:00Z"))).toEqual({
+      open: false,
+      opens: new Date("2026-12-02T08:00:00Z"),
+    });
+    // Saturday: the next window is Monday's.
+    expect(windowState(berlinWorkday, new Date("2026-12-05T10:00:00Z"))).toEqual({
+      open: false,
+      opens: new Date("2026-12-07T08:00:00Z"),
+    });
+  });
+
+  it("says, as a blocker, when it opens", () => {
+    expect(windowBlocker(berlinWorkday, new Date("2026-12-05T10:00:00Z"))).toEqual({
+      kind: "window",
+      message:
+        "outside its deployment window (0 9 * * MON-FRI Europe/Berlin, 480 min); it opens at 2026-12-07T08:00:00.000Z",
+      until: "2026-12-07T08:00:00.000Z",
+    });
+  });
+
+  it("is refused at registration with every problem named by its path", () => {
+    const parsed = PipelineDefinitionSchema.safeParse({
+      stages: [
+        {
+          name: "production",
+          production: {
+            window: { cron: "0 25 * * *", timeZone: "Mars/Olympus", durationMinutes: 0 },
+            waves: [
+              {
+                deploymentGroup: "prod-1",
+                window: { cron: "0 9 ? * MON-FRI *", durationMinutes: 60 },
+              },
+            ],
+          },
+        },
+      ],
+    });
+
+    expect(parsed.success).toBe(false);
+    const message = parsed.success ? "" : formatIssues("pipeline definition", parsed.error);
+    expect(message).toContain("stages.0.production.window.cron: Invalid value for hour: 25");
+    expect(message).toContain("stages.0.production.window.timeZone: an IANA time zone");
+    expect(message).toContain("stages.0.production.window.durationMinutes:");
+    expect(message).toContain(
+      "stages.0.production.waves.0.window.cron: a window cron has 5 fields",
+    );
+  });
+});
+
+describe("a freeze's end", () => {
+  const now = new Date("2026-12-01T12:00:00Z");
+  it("is a time to come or a duration from now", () => {
+    expect(freezeEnd("2026-12-27T08:00:00Z", now)?.toISOString()).toBe("2026-12-27T08:00:00.000Z");
+    expect(freezeEnd("2026-12-27T08:00:00+01:00", now)?.toISOString()).toBe(
+      "2026-12-27T07:00:00.000Z",
+    );
+    expect(freezeEnd("90m", now)?.toISOString()).toBe("2026-12-01T13:30:00.000Z");
+    expect(freezeEnd("3d", now)?.toISOString()).toBe("2026-12-04T12:00:00.000Z");
+    expect(freezeEnd("2026-11-01T00:00:00Z", now)).toBeUndefined();
+    expect(freezeEnd("2026-12-27", now)).toBeUndefined();
+    expect(freezeEnd("soon", now)).toBeUndefined();
+  });
+});
+
+describe("a hold's timer", () => {
+  const now = new Date("2026-12-01T12:00:00Z");
+  it("runs to when every blocker that lifts by itself has lifted, and at most a day", () => {
+    const window = { kind: "window" as const, message: "w", until: "2026-12-01T12:10:00Z" };
+    const freeze = { kind: "freeze" as const, message: "f", until: "2026-12-01T12:20:00Z" };
+    const alarm = { kind: "alarm" as const, message: "a", alarms: ["x"] };
+    expect(holdSeconds([window, freeze], now)).toBe(1200);
+    expect(holdSeconds([alarm], now)).toBe(86_400);
+    expect(holdSeconds([window, alarm], now)).toBe(600);
+  });
+});
+
+describe("holds, overrides and locks", () => {
+  let ports: ReturnType<typeof memoryPorts>;
+  beforeEach(() => {
+    ports = memoryPorts();
+  });
+
+  const bundle = {
+    type: "bundle" as const,
+    bucket: "releases",
+    key: "shop/1.0.0.tar.gz",
+    etag: '"abc"',
+    sha256: "a".repeat(64),
+  };
+
+  /** A run of app `name` walked to its production wave on the shared group. */
+  async function atWave(name: string, wave: Record<string, unknown> = {}) {
+    const app = await registerApp(
+      ports.apps,
+      {
+        codedeploy: { application: "shared" },
+        stages: [
+          {
+            name: "production",
+            production: { waves: [{ deploymentGroup: "prod", bakeMinutes: 10, ...wave }] },
+          },
+        ],
+      },
+      name,
+    );
+    const run = await startRun(ports, app, bundle, { type: "upload" });
+    const source = await nextStep(ports, { runId: run.id, step: null });
+    await nextStep(ports, { runId: run.id, step: source.step, result: bundle });
+    return { runId: run.id, task: { runId: run.id, index: 2, attempt: 1 } };
+  }
+
+  it("hold a frozen app's production wave until the freeze is lifted", async () => {
+    const { runId, task } = await atWave("shop");
+    const freeze = await freezeApp(ports, "shop", "alice", { until: "2d", reason: "holidays" });
+
+    const held = await checkWave(ports, task);
+    await holdWave(ports, { ...task, taskToken: "hold" });
+    const run = await ports.runs.get(runId);
+    await unfreezeApp(ports, "shop", "bob", { reason: "fix needed" });
+    await releaseHolds(ports, "FREEZE#shop");
+
+    expect(held).toMatchObject({ held: true });
+    expect(run?.stages.at(-1)).toMatchObject({
+      status: "RUNNING",
+      message: `held: app shop is frozen until ${freeze.until} by alice: holidays`,
+      until: freeze.until,
+    });
+    expect(ports.executions.callbacks).toEqual([{ token: "hold", output: { released: true } }]);
+    expect(await checkWave(ports, task)).toEqual({ held: false });
+  });
+
+  it("record who let a held wave go, why and when, and refuse one without a reason", async () => {
+    const { runId, task } = await atWave("shop", {
+      window: { cron: "0 0 1 7 *", durationMinutes: 1 },
+    });
+    await checkWave(ports, task);
+    await holdWave(ports, { ...task, taskToken: "hold" });
+
+    await expect(overrideRun(ports, runId, "alice", {})).rejects.toThrow(/reason/);
+    const { override } = await overrideRun(ports, runId, "alice", { reason: "hotfix" });
+
+    expect(override).toMatchObject({ by: "alice", reason: "hotfix", what: "hold" });
+    expect(override.lifted.map((b) => b.kind)).toEqual(["window"]);
+    expect(ports.executions.callbacks.at(-1)).toEqual({
+      token: "hold",
+      output: { overridden: true },
+    });
+    expect(await checkWave(ports, task)).toEqual({ held: false });
+    const events = ports.runs.outbox.filter((e) => e.detailType === "Wave Overridden");
+    expect(events).toHaveLength(1);
+  });
+
+  it("let one run deploy to a shared group at a time, the other naming the holder", async () => {
+    const first = await atWave("shop");
+    const second = await atWave("books");
+
+    expect(await checkWave(ports, first.task)).toEqual({ held: false });
+    const waiting = await checkWave(ports, second.task);
+    const run = await ports.runs.get(second.runId);
+
+    expect(waiting).toEqual({ held: true, seconds: 300 });
+    expect(run?.stages.at(-1)?.message).toMatch(
+      new RegExp(`^held: deployment group shared/prod is locked by run ${first.runId} \\(app shop`),
+    );
+    await expect(overrideRun(ports, second.runId, "alice", { reason: "go" })).rejects.toThrow(
+      /no override lets go/,
+    );
+  });
+});
