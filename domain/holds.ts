@@ -166,9 +166,14 @@ export function holdMessage(blockers: readonly Blocker[]): string {
   return `held: ${blockers.map((b) => b.message).join("; ")}`;
 }
 
-/** Whether two holds say the same: the same blockers with the same words. */
+/**
+ * Whether two holds are held by the same things: a lock by the same holder (its lease may have
+ * moved on), anything else in the same words.
+ */
 export function sameBlockers(a: readonly Blocker[], b: readonly Blocker[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.message === b[i]?.message);
+  const identity = (x: Blocker | undefined) =>
+    x?.kind === "lock" ? `lock ${x.holder}` : `${x?.kind} ${x?.message}`;
+  return a.length === b.length && a.every((x, i) => identity(x) === identity(b[i]));
 }
 
 const DURATION = /^(\d+)\s*(m|min|h|d|w)$/;

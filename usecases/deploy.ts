@@ -160,6 +160,13 @@ export async function watchBake(ports: DeployPorts, input: unknown): Promise<voi
   const ignored = overriddenAlarmsOf(deployed?.overrides ?? []);
   const alarms = step.alarms.filter((alarm) => !ignored.has(alarm));
   await ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm })));
+  // An override that came before the token was kept found nothing to resume.
+  const now = await ports.runs.get(runId);
+  const record = now?.steps.find((s) => s.index === index && s.attempt === run.attempt);
+  if (record?.overrides?.some((o) => o.what === "bake")) {
+    await resume(() => ports.executions.succeedTask(taskToken, { overridden: true }));
+    return;
+  }
   const [firing] = await inAlarm(ports, alarms);
   if (firing) await stopForAlarm(ports, undefined, taskToken, firing, "it is in ALARM", step.id);
 }

@@ -86,12 +86,13 @@ export async function checkWave(ports: HoldPorts, input: unknown): Promise<WaveC
     }
     return { held: false };
   }
-  if (!record.hold || !sameBlockers(record.hold.blockers, blockers)) {
+  const message = holdMessage(blockers);
+  if (record.message !== message) {
     const until = holdUntil(blockers);
     const { until: _until, ...rest } = record;
     const held: StepRecord = {
       ...rest,
-      message: holdMessage(blockers),
+      message,
       hold: {
         since: record.hold?.since ?? now.toISOString(),
         blockers,
@@ -99,17 +100,18 @@ export async function checkWave(ports: HoldPorts, input: unknown): Promise<WaveC
       },
       ...(until ? { until } : {}),
     };
-    await write(ports, run, held, [
-      {
-        detailType: "Wave Held",
-        detail: {
-          ...runDetail(run, "RUNNING", now.toISOString()),
-          stage: step.id,
-          blockers,
-          ...(until ? { until } : {}),
-        },
+    // Announced when what holds it changes, not each time a holder's lease moves on.
+    const announce = !record.hold || !sameBlockers(record.hold.blockers, blockers);
+    const event: LifecycleEvent = {
+      detailType: "Wave Held",
+      detail: {
+        ...runDetail(run, "RUNNING", now.toISOString()),
+        stage: step.id,
+        blockers,
+        ...(until ? { until } : {}),
       },
-    ]);
+    };
+    await write(ports, run, held, announce ? [event] : []);
   }
   return { held: true, seconds: holdSeconds(blockers, now) };
 }
