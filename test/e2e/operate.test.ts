@@ -241,9 +241,7 @@ describe("holds, overrides, freezes and locks of production waves", { timeout: 6
     const done = await ended(runId);
 
     expect(frozen.stdout).toMatch(/^app web frozen until \S+ by \S+\n$/);
-    expect(held.message).toMatch(
-      /^held: app web is frozen until \S+ by \S+: holiday freeze$/,
-    );
+    expect(held.message).toMatch(/^held: app web is frozen until \S+ by \S+: holiday freeze$/);
     expect(lifted.code, lifted.stderr).toBe(0);
     expect(done.status).toBe("SUCCEEDED");
     // Released by the lift at once, not by the hold's timer two days on.
