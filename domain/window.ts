@@ -1,22 +1,7 @@
-import { Cron } from "croner";
 import * as z from "./zod";
 
 /** The longest window: a week, so a weekly cron can open it for good. */
 const MAX_WINDOW_MINUTES = 7 * 24 * 60;
-
-function cronProblem(expression: string): string | undefined {
-  // croner reads six fields as seconds first, where AWS's six are minutes first and a year
-  // last: five fields only, so an expression never means something other than it seems to.
-  if (expression.trim().split(/\s+/).length !== 5) {
-    return 'a window cron has 5 fields: minute hour day-of-month month day-of-week, e.g. "0 9 * * MON-FRI"';
-  }
-  try {
-    new Cron(expression, { paused: true });
-    return undefined;
-  } catch (err) {
-    return (err as Error).message.replace(/^CronPattern: /, "");
-  }
-}
 
 function isTimeZone(name: string): boolean {
   try {
@@ -35,12 +20,15 @@ function isTimeZone(name: string): boolean {
  * way when it closes finishes.
  */
 export const DeploymentWindowSchema = z.strictObject({
-  cron: z.string().check(
-    z.superRefine((expression, ctx) => {
-      const problem = cronProblem(expression);
-      if (problem) ctx.addIssue({ code: "custom", message: problem, input: expression });
-    }),
-  ),
+  /** Checked field by field when the app is registered (windowProblems). */
+  cron: z
+    .string()
+    .check(
+      z.refine(
+        (expression) => expression.trim().split(/\s+/).length === 5,
+        'a window cron has 5 fields: minute hour day-of-month month day-of-week, e.g. "0 9 * * MON-FRI"',
+      ),
+    ),
   timeZone: z._default(
     z
       .string()
@@ -58,17 +46,3 @@ export const DeploymentWindowSchema = z.strictObject({
     ),
 });
 export type DeploymentWindow = z.infer<typeof DeploymentWindowSchema>;
-
-/** Whether a window is open at `now`: until when it stays open, or when it opens next. */
-export type WindowState = { open: true; closes: Date } | { open: false; opens: Date | undefined };
-
-export function windowState(window: DeploymentWindow, now: Date): WindowState {
-  const cron = new Cron(window.cron, { timezone: window.timeZone, paused: true });
-  const duration = window.durationMinutes * 60_000;
-  // The first opening after (now - duration) is the one whose window could cover now.
-  const opening = cron.nextRun(new Date(now.getTime() - duration));
-  if (opening && opening.getTime() <= now.getTime()) {
-    return { open: true, closes: new Date(opening.getTime() + duration) };
-  }
-  return { open: false, opens: opening ?? undefined };
-}

@@ -1,7 +1,6 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import {
   type Blocker,
-  blockersOf,
   holdMessage,
   holdSeconds,
   holdUntil,
@@ -15,6 +14,7 @@ import { type Freezes, freezeHold, type HoldWatches, lockHold } from "../domain/
 import type { RunView, StepRecord } from "../domain/run";
 import { openStep, runDetail } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
+import { blockersOf } from "../domain/wave-blockers";
 import * as z from "../domain/zod";
 import type { DeployPorts } from "./deploy";
 import { resume } from "./deploy";

@@ -1,12 +1,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { PipelineDefinitionSchema } from "../../domain/app";
-import { freezeEnd, holdSeconds, windowBlocker } from "../../domain/holds";
-import { formatIssues } from "../../domain/validation";
-import { windowState } from "../../domain/window";
+import { BadRequestError } from "../../domain/errors";
+import { freezeEnd, holdSeconds } from "../../domain/holds";
+import { windowBlocker } from "../../domain/wave-blockers";
+import { windowState } from "../../domain/window-state";
 import { freezeApp, unfreezeApp } from "../../usecases/freezes";
 import { checkWave, holdWave, overrideRun, releaseHolds } from "../../usecases/holds";
 import { nextStep } from "../../usecases/next-step";
-import { memoryPorts, registerApp, startRun } from "../support/fakes";
+import { registerApp as registerDefinition } from "../../usecases/register-app";
+import { MemoryApps, memoryPorts, registerApp, startRun, steppingClock } from "../support/fakes";
 
 const berlinWorkday = { cron: "0 9 * * MON-FRI", timeZone: "Europe/Berlin", durationMinutes: 480 };
 
@@ -37,8 +38,8 @@ describe("a deployment window", () => {
     });
   });
 
-  it("is refused at registration with every problem named by its path", () => {
-    const parsed = PipelineDefinitionSchema.safeParse({
+  it("is refused at registration with every problem named by its path", async () => {
+    const definition = JSON.stringify({
       stages: [
         {
           name: "production",
@@ -54,15 +55,19 @@ describe("a deployment window", () => {
         },
       ],
     });
+    const ports = { apps: new MemoryApps(), clock: steppingClock() };
 
-    expect(parsed.success).toBe(false);
-    const message = parsed.success ? "" : formatIssues("pipeline definition", parsed.error);
-    expect(message).toContain("stages.0.production.window.cron: Invalid value for hour: 25");
+    const refusal = registerDefinition(ports, "shop", definition);
+
+    await expect(refusal).rejects.toThrow(BadRequestError);
+    const message = await refusal.catch((err: Error) => err.message);
+    expect(message).toMatch(/^invalid pipeline definition: /);
     expect(message).toContain("stages.0.production.window.timeZone: an IANA time zone");
     expect(message).toContain("stages.0.production.window.durationMinutes:");
     expect(message).toContain(
       "stages.0.production.waves.0.window.cron: a window cron has 5 fields",
     );
+    expect(message).toContain("stages.0.production.window.cron: Invalid value for hour: 25");
   });
 });
 
