@@ -236,13 +236,17 @@ describe("holds, overrides, freezes and locks of production waves", { timeout: 6
     const runId = await release("web", "1.1.0");
 
     const held = await waveSays(runId, /^held: app web is frozen/);
+    const shown = await api(stack, "GET", "/apps/web/freeze");
     const lifted = await sluice("unfreeze", "web", "--reason", "an urgent fix");
     const liftedAt = Date.now();
     const done = await ended(runId);
 
     expect(frozen.stdout).toMatch(/^app web frozen until \S+ by \S+\n$/);
     expect(held.message).toMatch(/^held: app web is frozen until \S+ by \S+: holiday freeze$/);
+    expect(shown).toMatchObject({ status: 200, body: { app: "web", reason: "holiday freeze" } });
+    expect(held.until).toBe(shown.body.until);
     expect(lifted.code, lifted.stderr).toBe(0);
+    expect((await api(stack, "GET", "/apps/web/freeze")).status).toBe(404);
     expect(done.status).toBe("SUCCEEDED");
     // Released by the lift at once, not by the hold's timer two days on.
     expect(Date.now() - liftedAt).toBeLessThan(15_000);
