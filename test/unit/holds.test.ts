@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { BadRequestError } from "../../domain/errors";
+import type { GroupLock } from "../../domain/holds";
 import { freezeEnd, holdSeconds } from "../../domain/holds";
 import { windowBlocker } from "../../domain/wave-blockers";
 import { windowState } from "../../domain/window-state";
+import { deploymentChanged, startDeployment } from "../../usecases/deploy";
 import { freezeApp, unfreezeApp } from "../../usecases/freezes";
 import { checkWave, holdWave, overrideRun, releaseHolds } from "../../usecases/holds";
 import { nextStep } from "../../usecases/next-step";
@@ -189,5 +191,45 @@ describe("holds, overrides and locks", () => {
     await expect(overrideRun(ports, second.runId, "alice", { reason: "go" })).rejects.toThrow(
       /no override lets go/,
     );
+  });
+
+  it("hold a group through its bake, and let it go when the run moves on", async () => {
+    const first = await atWave("shop");
+    await checkWave(ports, first.task);
+    await startDeployment(ports, { ...first.task, taskToken: "d" });
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    ports.deployments.end(deploymentId, "Succeeded", [{ id: "h-1", status: "Succeeded" }]);
+    await deploymentChanged(ports, deploymentId);
+    const output = ports.executions.callbacks.at(-1)?.output;
+
+    const baking = await nextStep(ports, { runId: first.runId, step: first.task, result: output });
+    const during = await ports.locks.get({ application: "shared", deploymentGroup: "prod" });
+    await nextStep(ports, { runId: first.runId, step: baking.step, result: {} });
+    const after = await ports.locks.get({ application: "shared", deploymentGroup: "prod" });
+
+    expect(baking.step).toMatchObject({ kind: "bake" });
+    expect(during).toMatchObject({ holder: first.runId, deploymentId });
+    // The lease covers the bake's ten minutes and one lease more.
+    const now = ports.clock.now().getTime();
+    expect(Date.parse(during?.leaseUntil ?? "")).toBeGreaterThan(now + 10 * 60_000);
+    expect(after).toBeUndefined();
+  });
+
+  it("keep a run-out lease for its holder while its deployment is still going", async () => {
+    const first = await atWave("shop");
+    const second = await atWave("books");
+    await checkWave(ports, first.task);
+    await startDeployment(ports, { ...first.task, taskToken: "d" });
+    const group = { application: "shared", deploymentGroup: "prod" };
+    const held = await ports.locks.get(group);
+    ports.locks.items.set("shared/prod", {
+      ...(held as GroupLock),
+      leaseUntil: "2000-01-01T00:00:00.000Z",
+    });
+
+    const waiting = await checkWave(ports, second.task);
+
+    expect(waiting).toMatchObject({ held: true });
+    expect((await ports.locks.get(group))?.holder).toBe(first.runId);
   });
 });
