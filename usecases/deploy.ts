@@ -51,7 +51,10 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
   let deploymentId = record.deploymentId;
   if (!deploymentId) {
     const firing = await inAlarm(ports, alarms);
-    const locked = firing.length > 0 ? undefined : await takeGroup(ports, run, index);
+    const group = groupOf(run.plan, index);
+    // CheckWave took the group just now: renewing it is one write; lost, it is taken again.
+    const renewed = group ? await ports.locks.renew(group, run.id, leaseEnd(ports)) : true;
+    const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
     if (firing.length > 0 || locked) {
       const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
       await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
@@ -69,7 +72,6 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
         ...(run.revision.etag ? { etag: run.revision.etag } : {}),
       },
     });
-    const group = groupOf(run.plan, index);
     // The lease now names the deployment: one run out while it still goes on is kept for it.
     if (group) await ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId);
     const previousRevision = await ports.runs.lastGoodRevision(

@@ -16,13 +16,12 @@ import { openStep, runDetail } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import { blockersOf } from "../domain/wave-blockers";
 import * as z from "../domain/zod";
-import type { DeployPorts } from "./deploy";
-import { resume } from "./deploy";
-import { groupOf, type LockPorts, takeGroup } from "./group-locks";
+import { type DeployPorts, resume } from "./deploy";
+import { groupOf, takeGroup } from "./group-locks";
 import { stepTask, tokenTask } from "./token-task";
 
 /** What holding waves, and letting them go, works with. */
-export interface HoldPorts extends DeployPorts, LockPorts {
+export interface HoldPorts extends DeployPorts {
   freezes: Freezes;
   holds: HoldWatches;
 }
@@ -128,6 +127,7 @@ export async function holdWave(ports: HoldPorts, input: unknown): Promise<void> 
   const watch = { runId: run.id, index, attempt: run.attempt, token };
   await ports.runs.putTaskToken(run.id, index, run.attempt, token);
   const blockers = record.hold?.blockers ?? [];
+  const group = groupOf(run.plan, index);
   for (const blocker of blockers) {
     if (blocker.kind === "freeze") await ports.holds.put(freezeHold(run.app), watch);
     if (blocker.kind === "alarm") {
@@ -135,13 +135,11 @@ export async function holdWave(ports: HoldPorts, input: unknown): Promise<void> 
         (blocker.alarms ?? []).map((alarm) => ({ ...watch, alarm, kind: "hold" as const })),
       );
     }
-    const group = groupOf(run.plan, index);
     if (blocker.kind === "lock" && group) await ports.holds.put(lockHold(group), watch);
   }
   const now = await ports.runs.get(run.id);
   const current = now ? openStep(now) : undefined;
   const still = current ? await blockersNow(ports, run, step, current) : [];
-  const group = groupOf(run.plan, index);
   if (blockers.some((b) => b.kind === "lock") && group) {
     const lock = await ports.locks.get(group);
     const free =
