@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { BadRequestError } from "../../domain/errors";
+import { BadRequestError, LockedError } from "../../domain/errors";
 import type { GroupLock } from "../../domain/holds";
 import { freezeEnd, holdSeconds } from "../../domain/holds";
 import { windowBlocker } from "../../domain/wave-blockers";
@@ -9,6 +9,7 @@ import { freezeApp, unfreezeApp } from "../../usecases/freezes";
 import { checkWave, holdWave, overrideRun, releaseHolds } from "../../usecases/holds";
 import { nextStep } from "../../usecases/next-step";
 import { registerApp as registerDefinition } from "../../usecases/register-app";
+import { rollBack, startRollback } from "../../usecases/rollback";
 import { MemoryApps, memoryPorts, registerApp, startRun, steppingClock } from "../support/fakes";
 
 const berlinWorkday = { cron: "0 9 * * MON-FRI", timeZone: "Europe/Berlin", durationMinutes: 480 };
@@ -231,5 +232,43 @@ describe("holds, overrides and locks", () => {
 
     expect(waiting).toMatchObject({ held: true });
     expect((await ports.locks.get(group))?.holder).toBe(first.runId);
+  });
+
+  it("roll back with the group the run holds, and wait (Sluice.Locked) for one another run took", async () => {
+    ports.runs.groups.set("shop#shared#prod", { ...bundle, key: "shop/0.9.0.tar.gz" });
+    const first = await atWave("shop");
+    await checkWave(ports, first.task);
+    await startDeployment(ports, { ...first.task, taskToken: "d" });
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    ports.deployments.end(deploymentId, "Failed", [{ id: "h-1", status: "Failed" }], "failed");
+    const back = await rollBack(ports, {
+      runId: first.runId,
+      step: { kind: "deploy", index: 2 },
+      error: { Error: "Sluice.DeploymentFailed", Cause: "deployment failed" },
+    });
+    const rollback = { ...first.task, taskToken: "r" };
+
+    ports.locks.items.set("shared/prod", {
+      application: "shared",
+      deploymentGroup: "prod",
+      holder: "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+      app: "books",
+      step: "production/wave-1",
+      leaseUntil: "2999-01-01T00:00:00.000Z",
+    });
+    const refused = startRollback(ports, rollback);
+    await expect(refused).rejects.toThrow(LockedError);
+    ports.locks.items.delete("shared/prod");
+    await startRollback(ports, rollback);
+
+    expect(back.step).toMatchObject({ kind: "rollback", index: 2 });
+    await expect(refused).rejects.toThrow(/locked by run 01JZZZZZZZZZZZZZZZZZZZZZZZ \(app books/);
+    expect(ports.deployments.created.map((d) => d.revision.key)).toEqual([
+      "shop/1.0.0.tar.gz",
+      "shop/0.9.0.tar.gz",
+    ]);
+    expect(
+      (await ports.locks.get({ application: "shared", deploymentGroup: "prod" }))?.holder,
+    ).toBe(first.runId);
   });
 });
