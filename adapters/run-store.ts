@@ -261,20 +261,7 @@ export class RunStore implements RunRepository {
   }
 
   private outboxPut(runId: string, event: LifecycleEvent, now: string): TransactItem {
-    const id = eventId(Date.parse(now));
-    return {
-      Put: {
-        TableName: this.table,
-        Item: {
-          pk: `RUN#${runId}`,
-          sk: `EVENT#${id}`,
-          [EVENT_ID_FIELD]: id,
-          detailType: event.detailType,
-          detail: { ...event.detail, [EVENT_ID_FIELD]: id },
-          expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
-        },
-      },
-    };
+    return { Put: { TableName: this.table, Item: outboxItem(`RUN#${runId}`, event, now) } };
   }
 
   /** A condition that failed, on the run item or another, is a ConflictError. */
@@ -298,6 +285,22 @@ export class RunStore implements RunRepository {
       throw err;
     }
   }
+}
+
+/**
+ * An outbox item of partition `pk`: the table's stream publishes every `EVENT#` item to the bus
+ * (publishEvents), whatever partition it is in.
+ */
+export function outboxItem(pk: string, event: LifecycleEvent, now: string) {
+  const id = eventId(Date.parse(now));
+  return {
+    pk,
+    sk: `EVENT#${id}`,
+    [EVENT_ID_FIELD]: id,
+    detailType: event.detailType,
+    detail: { ...event.detail, [EVENT_ID_FIELD]: id },
+    expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
+  };
 }
 
 /** The revision that last succeeded in one of an app's deployment groups. */

@@ -66,6 +66,10 @@ export function formatRun(run: RunView): string {
         stage.rollback
           ? `\n  ${"".padEnd(width)} rollback ${stage.rollback.status}: ${stage.rollback.message}`
           : "",
+        ...(stage.overrides ?? []).map(
+          (o) =>
+            `\n  ${"".padEnd(width)} ${o.what === "bake" ? "bake cut short" : "let go"} by ${o.by} at ${o.at}: ${o.reason}`,
+        ),
       ].join(""),
     ),
   ];

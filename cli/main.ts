@@ -271,6 +271,50 @@ function buildProgram(io: Io): Command {
     .argument("<run>", "the run's id")
     .requiredOption("--reason <text>", "why, recorded on the run")
     .action(decideAs("reject"));
+  program
+    .command("override")
+    .description(
+      "let a run's held wave go (its window, freeze or alarm), or cut its bake short (--bake)",
+    )
+    .argument("<run>", "the run's id")
+    .requiredOption("--reason <text>", "why: recorded with who and when, and announced")
+    .option("--bake", "cut the bake the run is in short")
+    .action(async (id: string, options: { reason: string; bake?: boolean }, command: Command) => {
+      const { override } = await api(command).post(`/runs/${encodeURIComponent(id)}/override`, {
+        reason: options.reason,
+        ...(options.bake ? { bake: true } : {}),
+      });
+      const lifted = override.lifted.map((b: { message: string }) => b.message).join("; ");
+      io.stdout(
+        override.what === "bake"
+          ? `run ${id}: bake cut short by ${override.by}\n`
+          : `run ${id}: let go by ${override.by} (${lifted})\n`,
+      );
+    });
+  program
+    .command("freeze")
+    .description("hold every production wave of an app until a time, or until unfrozen")
+    .argument("<app>", "the app")
+    .requiredOption(
+      "--until <when>",
+      "an ISO 8601 time with its offset (2026-12-27T08:00:00Z) or a duration: 90m, 8h, 3d, 2w",
+    )
+    .requiredOption("--reason <text>", "why, recorded and announced")
+    .action(async (app: string, options: { until: string; reason: string }, command: Command) => {
+      const freeze = await api(command).post(`/apps/${encodeURIComponent(app)}/freeze`, options);
+      io.stdout(`app ${app} frozen until ${freeze.until} by ${freeze.by}\n`);
+    });
+  program
+    .command("unfreeze")
+    .description("lift an app's freeze: the waves it held go on at once")
+    .argument("<app>", "the app")
+    .requiredOption("--reason <text>", "why, recorded and announced")
+    .action(async (app: string, options: { reason: string }, command: Command) => {
+      const lifted = await api(command).post(`/apps/${encodeURIComponent(app)}/unfreeze`, options);
+      io.stdout(
+        `app ${app} unfrozen by ${lifted.liftedBy} (it was frozen until ${lifted.until})\n`,
+      );
+    });
 
   const apps = program.command("apps").description("manage apps");
   apps

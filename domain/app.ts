@@ -1,4 +1,5 @@
 import { TriggerSchema } from "./triggers";
+import { DeploymentWindowSchema } from "./window";
 import * as z from "./zod";
 
 export const AppNameSchema = z
@@ -181,6 +182,8 @@ const deployment = {
   alarms: AlarmsSchema,
   /** How long the deployment may take before the stage fails. */
   timeoutMinutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(24 * 60)), 60),
+  /** When the deployment may start; outside it, the run waits for it to open. */
+  window: z.optional(DeploymentWindowSchema),
 };
 
 /** A deployment of the run's revision to a deployment group (beta, gamma), then its tests. */
@@ -203,6 +206,8 @@ export const WaveSchema = z.strictObject({
 
 /** Production: waves in order, each deployed and baked before the next begins. */
 export const ProductionSchema = z.strictObject({
+  /** The window of every wave that has none of its own. */
+  window: z.optional(DeploymentWindowSchema),
   waves: z
     .array(WaveSchema)
     .check(z.minLength(1, "production needs at least one wave"), z.maxLength(20)),

@@ -3,7 +3,13 @@
  * http/api.ts), the state machine to an error name `Sluice.<Kind>` (see functions/task.ts), so
  * the ASL can retry what is transient and let the rest end the run.
  */
-export type ErrorKind = "InvalidInput" | "NotFound" | "Conflict" | "Transient" | "Rejected";
+export type ErrorKind =
+  | "InvalidInput"
+  | "NotFound"
+  | "Conflict"
+  | "Transient"
+  | "Rejected"
+  | "Locked";
 
 export class SluiceError extends Error {
   readonly kind: ErrorKind;
@@ -91,6 +97,17 @@ export class RejectedError extends SluiceError {
   ) {
     super("Rejected", message, options);
     this.name = "RejectedError";
+  }
+}
+
+/**
+ * Another run holds the deployment group's lock: worth trying again once its lease may have
+ * run out (the state machine retries `Sluice.Locked` at the lease's pace).
+ */
+export class LockedError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("Locked", message, options);
+    this.name = "LockedError";
   }
 }
 

@@ -1,3 +1,4 @@
+import { BlockerSchema, FreezeSchema, OverrideSchema } from "./holds";
 import { RevisionSchema } from "./revision";
 import {
   ApprovalDecisionSchema,
@@ -68,6 +69,25 @@ export const BundleRejectedDetailSchema = z.object({
   at: z.string(),
 });
 
+/** A wave waits to deploy: what holds it, and when it can go at the earliest, if known. */
+export const WaveHeldDetailSchema = z.extend(RunEventDetailSchema, {
+  stage: z.string(),
+  blockers: z.array(BlockerSchema),
+  until: z.optional(z.string()),
+});
+
+/** An operator let a held wave go, or cut a bake short: who, why, when and what. */
+export const WaveOverriddenDetailSchema = z.extend(RunEventDetailSchema, {
+  stage: z.string(),
+  override: OverrideSchema,
+});
+
+/** An app's production was frozen, or its freeze lifted (who lifted it and why, then). */
+export const FreezeDetailSchema = z.extend(FreezeSchema, {
+  liftedBy: z.optional(z.string()),
+  liftReason: z.optional(z.string()),
+});
+
 /** detail-type → the schema of its detail; `events/schemas/` holds these as JSON Schema. */
 export const LIFECYCLE_EVENTS = {
   "Run Queued": RunEventDetailSchema,
@@ -103,6 +123,10 @@ export const LIFECYCLE_EVENTS = {
   "Approval Refused": ApprovalEventDetailSchema,
   "Approval Timed Out": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,
+  "Wave Held": WaveHeldDetailSchema,
+  "Wave Overridden": WaveOverriddenDetailSchema,
+  "App Frozen": FreezeDetailSchema,
+  "App Unfrozen": FreezeDetailSchema,
 } as const;
 
 /**

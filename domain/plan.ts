@@ -9,6 +9,7 @@ import {
 } from "./app";
 import { ConflictError } from "./errors";
 import type { Revision } from "./revision";
+import { type DeploymentWindow, DeploymentWindowSchema } from "./window";
 import * as z from "./zod";
 
 /**
@@ -50,6 +51,10 @@ export const PlanStepSchema = z.discriminatedUnion("kind", [
     deploymentConfig: z.string(),
     alarms: z.array(z.string()),
     timeoutSeconds: z.number().check(z.int(), z.positive()),
+    /** When it may start (the wave's window, else its stage's). */
+    window: z.optional(DeploymentWindowSchema),
+    /** A production wave: a freeze of the app holds it. */
+    production: z.optional(z.boolean()),
   }),
   /** A stage's tests, run after its deployment, against it. */
   z.object({
@@ -175,7 +180,9 @@ function planStage(stage: StageDefinition, application: string): PlanStep[] {
       deploymentConfig: string;
       alarms: string[];
       timeoutMinutes: number;
+      window?: DeploymentWindow | undefined;
     },
+    production?: true,
   ): PlanStep => ({
     id,
     kind: "deploy",
@@ -184,6 +191,8 @@ function planStage(stage: StageDefinition, application: string): PlanStep[] {
     deploymentConfig: d.deploymentConfig,
     alarms: d.alarms,
     timeoutSeconds: d.timeoutMinutes * 60,
+    ...(d.window ? { window: d.window } : {}),
+    ...(production ? { production } : {}),
   });
   if (deploy) {
     return [
@@ -202,8 +211,9 @@ function planStage(stage: StageDefinition, application: string): PlanStep[] {
   }
   return (production?.waves ?? []).flatMap((wave, i) => {
     const id = `${name}/${wave.name ?? `wave-${i + 1}`}`;
+    const window = wave.window ?? production?.window;
     return [
-      deployTo(id, wave),
+      deployTo(id, { ...wave, window }, true),
       ...(wave.bakeMinutes > 0
         ? [
             {

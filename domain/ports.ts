@@ -1,5 +1,6 @@
 import type { App } from "./app";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
+import type { Freeze, GroupLock } from "./holds";
 import type { IntakeClaim } from "./intake-claims";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { BundleRevision } from "./revision";
@@ -270,3 +271,59 @@ export interface ApprovalLinks {
 export interface ApprovalLinkKey {
   key(): Promise<Uint8Array>;
 }
+/** Apps' freezes, each written with its "App Frozen" or "App Unfrozen" event. */
+export interface Freezes {
+  get(app: string): Promise<Freeze | undefined>;
+  put(freeze: Freeze): Promise<void>;
+  /** Lifts the app's freeze and answers it; undefined when it had none. */
+  lift(app: string, by: string, reason: string, at: string): Promise<Freeze | undefined>;
+}
+
+/** Which group a lease is on: a CodeDeploy application's deployment group. */
+export interface GroupKey {
+  application: string;
+  deploymentGroup: string;
+}
+
+/**
+ * Leases on deployment groups, one holder each, across apps. A lease whose time has run out is
+ * free for the taking.
+ */
+export interface GroupLocks {
+  get(group: GroupKey): Promise<GroupLock | undefined>;
+  /**
+   * Takes the group for `lock.holder` if it is free, already this holder's, or its lease has run
+   * out (`now` past `leaseUntil`); otherwise answers the lock that holds it.
+   */
+  acquire(lock: GroupLock, now: string): Promise<{ taken: true } | { taken: false; by: GroupLock }>;
+  /** Moves the holder's lease on (and records its deployment); false when it no longer holds it. */
+  renew(
+    group: GroupKey,
+    holder: string,
+    leaseUntil: string,
+    deploymentId?: string,
+  ): Promise<boolean>;
+  /** Lets the group go, if `holder` holds it. */
+  release(group: GroupKey, holder: string): Promise<void>;
+}
+
+/** A step held by a blocker that something other than time lifts (a freeze, a lock). */
+export interface HoldWatch {
+  runId: string;
+  index: number;
+  attempt: number;
+  token: string;
+}
+
+/** Held steps, kept under what holds them (freezeHold, lockHold). */
+export interface HoldWatches {
+  put(on: string, watch: HoldWatch): Promise<void>;
+  of(on: string): Promise<HoldWatch[]>;
+  remove(on: string, watch: HoldWatch): Promise<void>;
+}
+
+/** What a freeze's held steps are kept under. */
+export const freezeHold = (app: string) => `FREEZE#${app}`;
+
+/** What the steps waiting for a group's lock are kept under. */
+export const lockHold = (group: GroupKey) => `LOCK#${group.application}#${group.deploymentGroup}`;

@@ -1,5 +1,6 @@
 import { monotonicFactory } from "ulid";
 import { AppNameSchema, ExecutionModeSchema } from "./app";
+import { type Hold, HoldSchema, type Override, OverrideSchema } from "./holds";
 import { PlanSchema } from "./plan";
 import { BundleRevisionSchema, RevisionSchema } from "./revision";
 import * as z from "./zod";
@@ -116,8 +117,12 @@ export const StepRecordSchema = z.object({
   startedAt: z.string(),
   endedAt: z.optional(z.string()),
   message: z.optional(z.string()),
-  /** A wait step's end. */
+  /** A wait step's end; a held wave's earliest start. */
   until: z.optional(z.string()),
+  /** What holds a wave that waits to deploy. */
+  hold: z.optional(HoldSchema),
+  /** Operators' overrides of this attempt's hold or bake, oldest first. */
+  overrides: z.optional(z.array(OverrideSchema)),
   approval: z.optional(ApprovalDecisionSchema),
   /** An approval step's votes, refusals and request, each kept as it happened. */
   votes: z.optional(z.array(ApprovalVoteSchema)),
@@ -153,6 +158,8 @@ export interface StageRecord {
   endedAt?: string;
   message?: string;
   until?: string;
+  hold?: Hold;
+  overrides?: Override[];
   /** How its deployment was rolled back, when the run rolled back. */
   rollback?: StepRecord["rollback"];
 }
@@ -326,6 +333,8 @@ export function stagesOf(steps: readonly StepRecord[]): StageRecord[] {
       ...(s.endedAt ? { endedAt: s.endedAt } : {}),
       ...(s.message ? { message: s.message } : {}),
       ...(s.until ? { until: s.until } : {}),
+      ...(s.hold ? { hold: s.hold } : {}),
+      ...(s.overrides ? { overrides: s.overrides } : {}),
       ...(s.rollback ? { rollback: s.rollback } : {}),
     }));
 }

@@ -1,8 +1,10 @@
 import middy from "@middy/core";
 import { stackConfig } from "../adapters/config";
+import { lockPorts } from "../adapters/deploy-ports";
 import { queuePorts } from "../adapters/queue-ports";
 import * as z from "../domain/zod";
 import { logger } from "../http/logger";
+import { releaseRunLocks } from "../usecases/group-locks";
 import { executionEnded } from "../usecases/run-queue";
 
 const StatusChangeSchema = z.object({
@@ -17,16 +19,19 @@ const StatusChangeSchema = z.object({
 
 /**
  * EventBridge rule target for "Step Functions Execution Status Change": ends a run its execution
- * left unfinished, and passes its app's slot on. The rule cannot name the state machine (its ARN
+ * left unfinished, passes its app's slot on, and lets go of any deployment group it still held. The rule cannot name the state machine (its ARN
  * is built at deploy time), so executions of others are passed over here.
  */
 export const handler = middy(async (event: unknown) => {
   const { detail } = StatusChangeSchema.parse(event);
   if (detail.stateMachineArn !== stackConfig().pipelineArn) return;
   logger.info("pipeline execution ended", { runId: detail.name, status: detail.status });
-  await executionEnded(queuePorts(), detail.name, {
+  const ports = queuePorts();
+  await executionEnded(ports, detail.name, {
     status: detail.status,
     ...(detail.error ? { error: detail.error } : {}),
     ...(detail.cause ? { cause: detail.cause } : {}),
   });
+  const run = await ports.runs.get(detail.name);
+  if (run) await releaseRunLocks(lockPorts(), run);
 });

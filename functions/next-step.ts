@@ -1,5 +1,6 @@
 import { appStore } from "../adapters/app-store";
 import { stackConfig } from "../adapters/config";
+import { lockPorts } from "../adapters/deploy-ports";
 import { queuePorts } from "../adapters/queue-ports";
 import { nextStep } from "../usecases/next-step";
 import { taskHandler } from "./task";
@@ -9,7 +10,7 @@ import { taskHandler } from "./task";
  * state machine which that is. Input: `{ runId, step, result }`.
  */
 export const handler = taskHandler((input: unknown) =>
-  nextStep({ ...queuePorts(), apps: appStore() }, input, {
+  nextStep({ ...queuePorts(), ...lockPorts(), apps: appStore() }, input, {
     releasesBucket: stackConfig().releasesBucket,
   }),
 );

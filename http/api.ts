@@ -83,6 +83,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   NotFound: 404,
   Conflict: 409,
   Rejected: 422,
+  Locked: 409,
   Transient: 503,
 };
 

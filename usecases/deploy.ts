@@ -1,4 +1,5 @@
 import { ConflictError } from "../domain/errors";
+import { overriddenAlarmsOf } from "../domain/holds";
 import type {
   Alarms,
   AlarmWatches,
@@ -8,10 +9,11 @@ import type {
 } from "../domain/ports";
 import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
 import { openStep } from "../domain/steps";
+import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
 import { tokenTask } from "./token-task";
 
-export interface DeployPorts extends QueuePorts {
+export interface DeployPorts extends QueuePorts, LockPorts {
   apps: AppRepository;
   deployments: Deployments;
   waits: DeploymentWaits;
@@ -23,23 +25,16 @@ export interface DeployPorts extends QueuePorts {
 const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
 
 /**
- * A deploy step's task (`.waitForTaskToken`): creates the CodeDeploy deployment of the run's
- * bundle to the step's group, once per attempt (run again, it finds the one it made), and keeps
- * the token its state-change event resumes. A wave whose alarms are in ALARM is held instead,
- * until they are OK again. A deployment that ended before the token was kept is finished here,
- * so its event cannot be missed.
+ * A deploy step's task (`.waitForTaskToken`), entered once CheckWave found nothing holding the
+ * wave: creates the CodeDeploy deployment of the run's bundle to the step's group, once per
+ * attempt (run again, it finds the one it made), and keeps the token its state-change event
+ * resumes. Should an alarm have gone to ALARM, or the group's lock been lost, since CheckWave
+ * looked, the task fails as Sluice.WaveHeld and the wave is held again. Alarms an override let
+ * go are not watched during the wave. A deployment that ended before the token was kept is
+ * finished here, so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
   const { run, index, token } = await tokenTask(ports, input, "deploy task");
-  await beginDeployment(ports, run, index, token);
-}
-
-async function beginDeployment(
-  ports: DeployPorts,
-  run: RunView,
-  index: number,
-  token: string,
-): Promise<void> {
   const step = run.plan.steps[index];
   const record = openStep(run);
   if (run.cursor !== index || step?.kind !== "deploy" || record?.status !== "RUNNING") {
@@ -49,18 +44,21 @@ async function beginDeployment(
     throw new ConflictError(`run ${run.id} has no bundle to deploy`);
   }
   const watch = { runId: run.id, index, attempt: run.attempt, token };
+  const ignored = overriddenAlarmsOf(record.overrides ?? []);
+  const alarms = step.alarms.filter((alarm) => !ignored.has(alarm));
   // A stop fails the step through its token, so that the run rolls back.
   await ports.runs.putTaskToken(run.id, index, run.attempt, token);
   let deploymentId = record.deploymentId;
   if (!deploymentId) {
-    const firing = await inAlarm(ports, step.alarms);
-    if (firing.length > 0) {
-      await ports.watches.put(firing.map((alarm) => ({ ...watch, alarm, kind: "hold" as const })));
-      // An OK that came while the hold was being set up would find no hold to lift.
-      if ((await inAlarm(ports, step.alarms)).length > 0) {
-        await note(ports, run, record, `held: ${firing.join(", ")} in ALARM; it goes on once OK`);
-        return;
-      }
+    const firing = await inAlarm(ports, alarms);
+    const group = groupOf(run.plan, index);
+    // CheckWave took the group just now: renewing it is one write; lost, it is taken again.
+    const renewed = group ? await ports.locks.renew(group, run.id, leaseEnd(ports)) : true;
+    const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
+    if (firing.length > 0 || locked) {
+      const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
+      await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
+      return;
     }
     deploymentId = await ports.deployments.create({
       application: step.application,
@@ -74,6 +72,8 @@ async function beginDeployment(
         ...(run.revision.etag ? { etag: run.revision.etag } : {}),
       },
     });
+    // The lease now names the deployment: one run out while it still goes on is kept for it.
+    if (group) await ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId);
     const previousRevision = await ports.runs.lastGoodRevision(
       run.app,
       step.application,
@@ -87,10 +87,8 @@ async function beginDeployment(
     );
   }
   await ports.waits.put({ deploymentId, ...watch });
-  await ports.watches.put(
-    step.alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })),
-  );
-  const firing = await inAlarm(ports, step.alarms);
+  await ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })));
+  const firing = await inAlarm(ports, alarms);
   if (firing.length > 0) {
     await stopForAlarm(ports, deploymentId, token, firing[0] ?? "", "it is in ALARM", step.id);
     return;
@@ -157,15 +155,28 @@ export async function watchBake(ports: DeployPorts, input: unknown): Promise<voi
   }
   const watch = { runId, index, attempt: run.attempt, token: taskToken, kind: "bake" as const };
   await ports.runs.putTaskToken(runId, index, run.attempt, taskToken);
-  await ports.watches.put(step.alarms.map((alarm) => ({ ...watch, alarm })));
-  const [firing] = await inAlarm(ports, step.alarms);
+  // Alarms an override let the wave deploy through are not watched during its bake either.
+  const deployed = run.steps.findLast(
+    (s) => s.index < index && s.kind === "deploy" && s.attempt === run.attempt,
+  );
+  const ignored = overriddenAlarmsOf(deployed?.overrides ?? []);
+  const alarms = step.alarms.filter((alarm) => !ignored.has(alarm));
+  await ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm })));
+  // An override that came before the token was kept found nothing to resume.
+  const now = await ports.runs.get(runId);
+  const record = now?.steps.find((s) => s.index === index && s.attempt === run.attempt);
+  if (record?.overrides?.some((o) => o.what === "bake")) {
+    await resume(() => ports.executions.succeedTask(taskToken, { overridden: true }));
+    return;
+  }
+  const [firing] = await inAlarm(ports, alarms);
   if (firing) await stopForAlarm(ports, undefined, taskToken, firing, "it is in ALARM", step.id);
 }
 
 /**
  * CloudWatch says an alarm changed state ("CloudWatch Alarm State Change"): to ALARM, the
  * deployments and bakes that watch it stop and fail (Sluice.AlarmFired); to OK, the waves it
- * held go on.
+ * held look again (their Hold resumes into CheckWave).
  */
 export async function alarmChanged(
   ports: DeployPorts,
@@ -187,7 +198,7 @@ export async function alarmChanged(
       await ports.watches.remove(watch);
     } else if (state === "OK" && watch.kind === "hold") {
       await ports.watches.remove(watch);
-      await beginDeployment(ports, run, watch.index, watch.token);
+      await resume(() => ports.executions.succeedTask(watch.token, { released: true }));
     }
   }
 }

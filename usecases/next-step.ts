@@ -4,6 +4,7 @@ import { RunIdSchema } from "../domain/run";
 import { advance, type StackPlaces, type StepTask } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
+import { type LockPorts, settleLocks } from "./group-locks";
 import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
 
@@ -27,10 +28,11 @@ export interface PipelineState {
  * The pipeline's walk through a run's plan: records the end of the step the state machine
  * finished and the start of the next, with their events, in one write. A retried call (the
  * write went through but its answer was lost) finds the run already moved on and answers the
- * same step again. A run whose execution was redriven outside Sluice goes on as a retry.
+ * same step again. A run whose execution was redriven outside Sluice goes on as a retry. The
+ * deployment group the finished step held is let go once the run moves past it.
  */
 export async function nextStep(
-  ports: QueuePorts & { apps: AppRepository },
+  ports: QueuePorts & LockPorts & { apps: AppRepository },
   input: unknown,
   /** Where the stack keeps what builds make; a run whose build makes a bundle needs it. */
   stack?: StackPlaces,
@@ -51,6 +53,8 @@ export async function nextStep(
     );
     try {
       if (transition) await ports.runs.apply(runId, transition, now);
+      // A group is held from its deployment through its tests or bake, and let go after.
+      if (step) await settleLocks(ports, run, step.index, task);
       return { runId, step: task, result: null };
     } catch (err) {
       // Another call of the same step moved the run on first: read it again and answer as it did.

@@ -3,6 +3,7 @@ import { type App, AppNameSchema, PipelineDefinitionSchema } from "../domain/app
 import { BadRequestError } from "../domain/errors";
 import type { AppRepository, Clock } from "../domain/ports";
 import { formatIssues } from "../domain/validation";
+import { windowProblems } from "../domain/window-state";
 
 /** Creates or replaces an app's pipeline definition, given as YAML or JSON. */
 export async function registerApp(
@@ -26,8 +27,22 @@ export async function registerApp(
     );
   }
   const pipeline = PipelineDefinitionSchema.safeParse(raw ?? {});
-  if (!pipeline.success)
-    throw new BadRequestError(formatIssues("pipeline definition", pipeline.error));
+  // Window crons are read by croner only here, so that handlers that only read definitions
+  // stay small; their problems are listed with the others.
+  const crons = windowProblems(raw).map((c) => `${c.path.join(".")}: ${c.message}`);
+  if (!pipeline.success || crons.length > 0) {
+    const zodProblems = pipeline.success
+      ? []
+      : [
+          formatIssues("pipeline definition", pipeline.error).replace(
+            /^invalid pipeline definition: /,
+            "",
+          ),
+        ];
+    throw new BadRequestError(
+      `invalid pipeline definition: ${[...zodProblems, ...crons].join("; ")}`,
+    );
+  }
   const now = ports.clock.now().toISOString();
   const existing = await ports.apps.get(appName.data);
   const app: App = {

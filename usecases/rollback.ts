@@ -1,10 +1,11 @@
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { BadRequestError, ConflictError, LockedError, NotFoundError } from "../domain/errors";
 import { runErrorOf } from "../domain/execution-errors";
 import { beginRollback, continueRollback, type RollbackTask } from "../domain/rollback";
 import { RunIdSchema } from "../domain/run";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { type DeployPorts, deploymentChanged } from "./deploy";
+import { groupOf, releaseRunLocks, takeGroup } from "./group-locks";
 import { tokenTask } from "./token-task";
 
 /** What the state machine hands RollBack: the step that failed or was rolled back, and why. */
@@ -18,7 +19,8 @@ const RollBackInputSchema = z.object({
 /**
  * The pipeline's walk back: entered from a step that failed for good, it records the failure
  * and starts the rollback; back from a rollback deployment, it records it and takes the next
- * group, newest first, until the run has ROLLED_BACK. A retried call answers the same.
+ * group, newest first, until the run has ROLLED_BACK. A retried call answers the same. The run
+ * holds at most the group it rolls back now, so two rollbacks never wait on each other.
  */
 export async function rollBack(
   ports: DeployPorts,
@@ -37,6 +39,8 @@ export async function rollBack(
         : beginRollback(run, runErrorOf(error.Error, error.Cause), now);
     try {
       if (transition) await ports.runs.apply(runId, transition, now);
+      const next = task.kind === "rollback" ? groupOf(run.plan, task.index) : undefined;
+      await releaseRunLocks(ports, run, next);
       return { runId, step: task, error, result: null };
     } catch (err) {
       if (!(err instanceof ConflictError) || tries > 0) throw err;
@@ -47,6 +51,8 @@ export async function rollBack(
 /**
  * A rollback deployment's task (`.waitForTaskToken`): deploys the revision that last succeeded
  * in the step's group back to it, once; its state-change event resumes it as any deployment's.
+ * It takes the group's lock first (already its own when the run failed deploying there); held
+ * by another run, it fails as Sluice.Locked, which the state machine retries.
  */
 export async function startRollback(ports: DeployPorts, input: unknown): Promise<void> {
   const { run, index, token: taskToken } = await tokenTask(ports, input, "rollback task");
@@ -64,6 +70,8 @@ export async function startRollback(ports: DeployPorts, input: unknown): Promise
   }
   let deploymentId = record.rollback?.deploymentId;
   if (!deploymentId) {
+    const locked = await takeGroup(ports, run, index);
+    if (locked) throw new LockedError(`the rollback of ${step.id} waits: ${locked.message}`);
     const revision = record.previousRevision;
     deploymentId = await ports.deployments.create({
       application: step.application,

@@ -6,13 +6,31 @@ import * as z from "../domain/zod";
 import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
 
-/** What a `.waitForTaskToken` task of the pipeline gets: its run, step and token. */
-export const TokenTaskInputSchema = z.object({
+/** What a task of the pipeline about one step gets: its run and step. */
+export const StepTaskInputSchema = z.object({
   runId: RunIdSchema,
   index: z.number().check(z.int(), z.nonnegative()),
   attempt: z.number().check(z.int(), z.positive()),
+});
+
+/** What a `.waitForTaskToken` task of the pipeline gets: its run, step and token. */
+export const TokenTaskInputSchema = z.extend(StepTaskInputSchema, {
   taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
 });
+
+/**
+ * The run a step's task works on, with the step it is for. A run whose execution was redriven
+ * outside Sluice goes on as a retry first.
+ */
+export async function stepTask(
+  ports: QueuePorts & { apps: AppRepository },
+  input: unknown,
+  what: string,
+): Promise<{ run: RunView; index: number }> {
+  const parsed = StepTaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
+  return runOf(ports, parsed.data.runId, parsed.data.index);
+}
 
 /**
  * The run a token task works on, with the step it is for and the token that resumes it. A run
@@ -26,7 +44,15 @@ export async function tokenTask(
   const parsed = TokenTaskInputSchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
   const { runId, index, taskToken } = parsed.data;
+  return { ...(await runOf(ports, runId, index)), token: taskToken };
+}
+
+async function runOf(
+  ports: QueuePorts & { apps: AppRepository },
+  runId: string,
+  index: number,
+): Promise<{ run: RunView; index: number }> {
   const stored = await ports.runs.get(runId);
   if (!stored) throw new NotFoundError(`run ${runId} does not exist`);
-  return { run: await reopenIfRedriven(ports, stored), index, token: taskToken };
+  return { run: await reopenIfRedriven(ports, stored), index };
 }

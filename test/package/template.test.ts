@@ -70,6 +70,10 @@ describe("the packaged CloudFormation template", () => {
       "HEAD /approvals/{token}": "ApprovalPageLambdaFunction",
       "POST /approvals/{token}": "ApprovalPageLambdaFunction",
       "POST /slack/interactions": "SlackInteractionsLambdaFunction",
+      "POST /runs/{id}/override": "OverrideRunLambdaFunction",
+      "POST /apps/{app}/freeze": "FreezeAppLambdaFunction",
+      "GET /apps/{app}/freeze": "FreezeAppLambdaFunction",
+      "POST /apps/{app}/unfreeze": "UnfreezeAppLambdaFunction",
     });
   });
 
@@ -210,7 +214,7 @@ describe("the packaged CloudFormation template", () => {
     ]);
   });
 
-  it("publishes each run's outbox and admits each new run from the table's stream, retrying only what failed", () => {
+  it("publishes each run's outbox, admits each new run and resumes released holds from the table's stream, retrying only what failed", () => {
     const mappings = ofType("AWS::Lambda::EventSourceMapping");
     const of = (fn: string) =>
       mappings.find(
@@ -219,7 +223,7 @@ describe("the packaged CloudFormation template", () => {
           JSON.stringify({ "Fn::GetAtt": [fn, "Arn"] }),
       )?.Properties;
 
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     expect(of("PublishEventsLambdaFunction")).toMatchObject({
       EventSourceArn: { "Fn::GetAtt": ["SluiceTable", "StreamArn"] },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -244,6 +248,26 @@ describe("the packaged CloudFormation template", () => {
             Pattern: JSON.stringify({
               eventName: ["INSERT"],
               dynamodb: { Keys: { sk: { S: ["RUN"] } } },
+            }),
+          },
+        ],
+      },
+    });
+    // A lifted freeze or a released deployment group lets the waves it held look again.
+    expect(of("HoldsReleasedLambdaFunction")).toMatchObject({
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ["REMOVE", "MODIFY"],
+              dynamodb: { Keys: { sk: { S: ["FREEZE"] } } },
+            }),
+          },
+          {
+            Pattern: JSON.stringify({
+              eventName: ["REMOVE"],
+              dynamodb: { Keys: { sk: { S: ["LOCK"] } } },
             }),
           },
         ],

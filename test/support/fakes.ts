@@ -1,5 +1,6 @@
 import { type App, PipelineDefinitionSchema } from "../../domain/app";
 import { ConflictError } from "../../domain/errors";
+import type { Freeze, GroupLock } from "../../domain/holds";
 import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../../domain/intake-claims";
 import type { LifecycleEvent } from "../../domain/lifecycle-events";
 import type {
@@ -17,6 +18,11 @@ import type {
   EventPublisher,
   ExecutionEnd,
   ExecutionStatus,
+  Freezes,
+  GroupKey,
+  GroupLocks,
+  HoldWatch,
+  HoldWatches,
   PipelineEngine,
   QueuedRun,
   RunQueue,
@@ -348,6 +354,73 @@ function sameWatch(a: AlarmWatch, b: AlarmWatch): boolean {
   );
 }
 
+export class MemoryFreezes implements Freezes {
+  readonly items = new Map<string, Freeze>();
+  async get(app: string) {
+    return this.items.get(app);
+  }
+  async put(freeze: Freeze) {
+    this.items.set(freeze.app, freeze);
+  }
+  async lift(app: string) {
+    const freeze = this.items.get(app);
+    this.items.delete(app);
+    return freeze;
+  }
+}
+
+const groupId = (g: GroupKey) => `${g.application}/${g.deploymentGroup}`;
+
+/** Leases with the DynamoDB adapter's conditions. */
+export class MemoryGroupLocks implements GroupLocks {
+  readonly items = new Map<string, GroupLock>();
+  async get(group: GroupKey) {
+    return this.items.get(groupId(group));
+  }
+  async acquire(lock: GroupLock, now: string) {
+    const held = this.items.get(groupId(lock));
+    if (held && held.holder !== lock.holder && held.leaseUntil >= now) {
+      return { taken: false as const, by: held };
+    }
+    this.items.set(groupId(lock), lock);
+    return { taken: true as const };
+  }
+  async renew(group: GroupKey, holder: string, leaseUntil: string, deploymentId?: string) {
+    const held = this.items.get(groupId(group));
+    if (held?.holder !== holder) return false;
+    this.items.set(groupId(group), {
+      ...held,
+      leaseUntil,
+      ...(deploymentId ? { deploymentId } : {}),
+    });
+    return true;
+  }
+  async release(group: GroupKey, holder: string) {
+    if (this.items.get(groupId(group))?.holder === holder) this.items.delete(groupId(group));
+  }
+}
+
+export class MemoryHoldWatches implements HoldWatches {
+  readonly items = new Map<string, HoldWatch[]>();
+  async put(on: string, watch: HoldWatch) {
+    const rest = (this.items.get(on) ?? []).filter((w) => !sameHold(w, watch));
+    this.items.set(on, [...rest, watch]);
+  }
+  async of(on: string) {
+    return this.items.get(on) ?? [];
+  }
+  async remove(on: string, watch: HoldWatch) {
+    this.items.set(
+      on,
+      (this.items.get(on) ?? []).filter((w) => !sameHold(w, watch)),
+    );
+  }
+}
+
+function sameHold(a: HoldWatch, b: HoldWatch): boolean {
+  return a.runId === b.runId && a.index === b.index && a.attempt === b.attempt;
+}
+
 /** Every in-memory port a use-case test of the pipeline works with, fresh. */
 export function memoryPorts() {
   return {
@@ -359,6 +432,10 @@ export function memoryPorts() {
     waits: new MemoryDeploymentWaits(),
     alarms: new MemoryAlarms(),
     watches: new MemoryAlarmWatches(),
+    freezes: new MemoryFreezes(),
+    holds: new MemoryHoldWatches(),
+    locks: new MemoryGroupLocks(),
+    leaseSeconds: 300,
     clock: steppingClock() as Clock,
   };
 }

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../../domain/app";
 import { alarmChanged, deploymentChanged, startDeployment, watchBake } from "../../usecases/deploy";
+import { checkWave, holdWave } from "../../usecases/holds";
 import { nextStep } from "../../usecases/next-step";
 import { rollBack } from "../../usecases/rollback";
 import { memoryPorts, registerApp, startRun } from "../support/fakes";
@@ -163,14 +164,18 @@ describe("alarms of a wave", () => {
 
   it("hold a wave whose alarm is in ALARM, and let it go when the alarm is OK again", async () => {
     const runId = await wave("ALARM");
+    const task = { runId, index: 2, attempt: 1 };
 
-    await startDeployment(ports, { runId, index: 2, attempt: 1, taskToken: "t" });
+    const check = await checkWave(ports, task);
+    await holdWave(ports, { ...task, taskToken: "hold" });
     const held = await ports.runs.get(runId);
     ports.alarms.stateOf.set("shop-5xx", "OK");
     await alarmChanged(ports, "shop-5xx", "OK", "recovered");
 
-    expect(held?.stages.at(-1)?.message).toBe("held: shop-5xx in ALARM; it goes on once OK");
-    expect(ports.deployments.created).toHaveLength(1);
+    expect(check).toEqual({ held: true, seconds: 24 * 3600 });
+    expect(held?.stages.at(-1)?.message).toBe("held: alarm shop-5xx in ALARM; it goes on once OK");
+    expect(ports.executions.callbacks).toEqual([{ token: "hold", output: { released: true } }]);
+    expect(await checkWave(ports, task)).toEqual({ held: false });
     expect(ports.watches.items.filter((w) => w.kind === "hold")).toEqual([]);
   });
 

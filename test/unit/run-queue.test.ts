@@ -11,6 +11,7 @@ import { recordRun } from "../../usecases/start-run";
 import {
   MemoryApps,
   MemoryExecutions,
+  MemoryGroupLocks,
   MemoryQueue,
   MemoryRuns,
   startRun,
@@ -26,6 +27,8 @@ let ports: {
   queue: MemoryQueue;
   executions: MemoryExecutions;
   clock: Clock;
+  locks: MemoryGroupLocks;
+  leaseSeconds: number;
 };
 
 /** The app every test runs, registered by `register`. */
@@ -67,6 +70,8 @@ beforeEach(() => {
     queue: new MemoryQueue(),
     executions: new MemoryExecutions(),
     clock: steppingClock(),
+    locks: new MemoryGroupLocks(),
+    leaseSeconds: 300,
   };
 });
 
