@@ -47,7 +47,7 @@ Try it (another terminal, in the project folder; the README's quick start says m
   tar -czf hello-1.0.0.tar.gz -C examples/hello-service .
   npm run sluice -- push hello-1.0.0.tar.gz --app hello --version 1.0.0
   npm run sluice -- run <run id printed by push>
-  npm run sluice -- run approve <run id>
+  SLUICE_LOCAL_USER=ada npm run sluice -- run approve <run id>   (or the link printed below)
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
 Approval mails (.eml) and Slack messages (.json) go to ${path.relative(process.cwd(), path.join(stack.stateDir, "outbox"))}/;
