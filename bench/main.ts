@@ -27,7 +27,9 @@ import {
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 256);
-const SENDERS = [1, 16, 64];
+const SENDERS = (process.env.BENCH_SENDERS ?? "1,16,64").split(",").map(Number);
+/** `BENCH_ONLY=webhooks` runs the webhook intake figures alone, e.g. to profile them. */
+const WEBHOOKS_ONLY = process.env.BENCH_ONLY === "webhooks";
 /** Deliveries that first load the handler and open connections; they are not counted. */
 const WARM_UP = 8;
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -173,10 +175,16 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   }
 }
 
-console.log("handlers, bundled as serverless-esbuild bundles them (the SDK left to the runtime);");
-console.log("init: importing it in a fresh node process, median of 5; SDK alone: only its imports");
-printHandlers(await measureHandlers());
-console.log();
+if (!WEBHOOKS_ONLY) {
+  console.log(
+    "handlers, bundled as serverless-esbuild bundles them (the SDK left to the runtime);",
+  );
+  console.log(
+    "init: importing it in a fresh node process, median of 5; SDK alone: only its imports",
+  );
+  printHandlers(await measureHandlers());
+  console.log();
+}
 
 const stateDir = await mkdtemp(path.join(tmpdir(), "sluice-bench-"));
 let stack: LocalStack | undefined;
@@ -195,7 +203,9 @@ try {
     unavailable = `the local stack did not start (${(err as Error).message})`;
   }
   const ends = stack && !unavailable ? new RunEnds(stack) : undefined;
-  if (stack && ends) {
+  if (WEBHOOKS_ONLY) {
+    if (unavailable) console.log(unavailable);
+  } else if (stack && ends) {
     await runFigures(stack, ends);
     console.log();
     await deployFigures(stack).catch((err: Error) => console.log(`deploy figures: ${err.message}`));
