@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import dynalite from "dynalite";
 import { listen } from "../aws-json-server";
 import { DynamoDbError } from "./errors";
+import { cacheDynaliteExpressions } from "./expression-cache";
 import type { Item } from "./items";
 
 /** A request as DynamoDB's JSON protocol carries it and the answer it got, both as text. */
@@ -17,6 +18,7 @@ type Table = { TableStatus?: string } & Record<string, unknown>;
 /** What dynalite keeps behind its HTTP handler: one LevelDB and the table definitions in it. */
 interface DynaliteStore {
   getTable(name: string, checkStatus: boolean | Callback, cb?: Callback): void;
+  getItemDb(table: string): { get(key: string, cb: Callback): void };
   tableDb: {
     put(key: string, value: unknown, cb: Callback): void;
     del(key: string, cb: Callback): void;
@@ -30,7 +32,11 @@ interface DynaliteAction {
 }
 
 const require = createRequire(import.meta.url);
-const dynaliteDb = require("dynalite/db") as { create(options: unknown): DynaliteStore };
+const dynaliteDb = require("dynalite/db") as {
+  create(options: unknown): DynaliteStore;
+  validateKey(key: Item, table: Table): unknown;
+  createKey(key: Item, table: Table): string;
+};
 const validations = require("dynalite/validations") as {
   checkTypes(data: unknown, types: Record<string, unknown>): unknown;
   checkValidations(
@@ -111,6 +117,7 @@ export class DynaliteBackend {
   }
 
   static async open(dir: string): Promise<DynaliteBackend> {
+    cacheDynaliteExpressions();
     // The store dynalite builds its handler on, caught as dynalite creates it.
     let store: DynaliteStore | undefined;
     const create = dynaliteDb.create;
@@ -149,13 +156,30 @@ export class DynaliteBackend {
     return answer.body as T;
   }
 
+  /**
+   * The item as stored, read as GetItem reads it but without its request: the front reads an
+   * item before each write it must see whole. A key GetItem would refuse goes to GetItem, so
+   * its error is the one thrown.
+   */
   async getItem(table: string, key: Item): Promise<Item | undefined> {
-    const answer = await this.call<{ Item?: Item }>("GetItem", {
-      TableName: table,
-      Key: key,
-      ConsistentRead: true,
-    });
-    return answer.Item;
+    const definition = await new Promise<Table | undefined>((resolve) =>
+      this.cachedGetTable(table, true, (err, found) => resolve(err ? undefined : (found as Table))),
+    );
+    if (!definition || dynaliteDb.validateKey(key, definition) != null) {
+      const answer = await this.call<{ Item?: Item }>("GetItem", {
+        TableName: table,
+        Key: key,
+        ConsistentRead: true,
+      });
+      return answer.Item;
+    }
+    const itemKey = dynaliteDb.createKey(key, definition);
+    return new Promise((resolve, reject) =>
+      this.store.getItemDb(table).get(itemKey, (err, item) => {
+        if (err && (err as Error).name !== "NotFoundError") reject(err);
+        else resolve((item as Item | undefined) ?? undefined);
+      }),
+    );
   }
 
   /** Puts the image back, or deletes the item when there was none: an undo, unconditional. */
