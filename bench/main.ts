@@ -115,7 +115,7 @@ async function runFigures(stack: LocalStack, ends: RunEnds) {
 function figure(result: LoadResult): string {
   const others = [...result.statuses].filter(([status]) => status !== 202);
   const note = others.length ? ` (${others.map(([s, n]) => `${n}× ${s}`).join(", ")})` : "";
-  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms${note}`;
+  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms ${result.cpuMsPerDelivery.toFixed(2).padStart(5)} ms CPU${note}`;
 }
 
 function startedRuns(result: LoadResult): number {
@@ -139,6 +139,9 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   const bare = await startBareVerifier(secret);
   console.log(
     `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice (answered) | a bare Node server checking their HMAC | Sluice/bare | Sluice, until every run it started has ended`,
+  );
+  console.log(
+    "(CPU: this process's CPU time a delivery while they were sent, the senders' included; Sluice's includes the pipelines of runs already started)",
   );
   const sluiceUrl = stack && `${stack.endpoints.api}/webhooks/github?app=${app}`;
   let accepted = 0;
