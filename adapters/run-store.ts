@@ -8,7 +8,6 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { monotonicFactory } from "ulid";
 import { BundleReleaseSchema } from "../domain/bundles/release-record";
 import { ConflictError, TransientError } from "../domain/errors";
 import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../domain/intake-claims";
@@ -24,6 +23,7 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { monotonicUlids } from "../domain/ulids";
 import { approvalLinkItemKey } from "./approval-links";
 import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
@@ -40,7 +40,7 @@ type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[numb
 /** How long a published event's outbox item is kept (DynamoDB's TTL removes it after). */
 const OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600;
 
-const eventId = monotonicFactory();
+const eventId = monotonicUlids();
 
 /**
  * Runs in the single Sluice table, each in its own partition: the run item, one item per step

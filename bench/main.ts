@@ -27,11 +27,14 @@ import {
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 256);
-const SENDERS = [1, 16, 64];
-/** `BENCH_ONLY=deploy` runs the deploy figures alone, on a stack that ran nothing before. */
+const SENDERS = (process.env.BENCH_SENDERS ?? "1,16,64").split(",").map(Number);
+/**
+ * `BENCH_ONLY=deploy` runs the deploy figures alone, on a stack that ran nothing before;
+ * `BENCH_ONLY=webhooks` the webhook intake figures alone, e.g. to profile them.
+ */
 const ONLY = process.env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== "deploy")
-  throw new Error(`BENCH_ONLY=${ONLY}: only "deploy" is known`);
+if (ONLY !== undefined && ONLY !== "deploy" && ONLY !== "webhooks")
+  throw new Error(`BENCH_ONLY=${ONLY}: only "deploy" and "webhooks" are known`);
 /** Deliveries that first load the handler and open connections; they are not counted. */
 const WARM_UP = 8;
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -117,7 +120,7 @@ async function runFigures(stack: LocalStack, ends: RunEnds) {
 function figure(result: LoadResult): string {
   const others = [...result.statuses].filter(([status]) => status !== 202);
   const note = others.length ? ` (${others.map(([s, n]) => `${n}× ${s}`).join(", ")})` : "";
-  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms${note}`;
+  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms ${result.cpuMsPerDelivery.toFixed(2).padStart(5)} ms CPU${note}`;
 }
 
 function startedRuns(result: LoadResult): number {
@@ -141,6 +144,9 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   const bare = await startBareVerifier(secret);
   console.log(
     `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice (answered) | a bare Node server checking their HMAC | Sluice/bare | Sluice, until every run it started has ended`,
+  );
+  console.log(
+    "(CPU: this process's CPU time a delivery while they were sent, the senders' included; Sluice's includes the pipelines of runs already started)",
   );
   const sluiceUrl = stack && `${stack.endpoints.api}/webhooks/github?app=${app}`;
   let accepted = 0;
@@ -205,7 +211,9 @@ try {
     unavailable = `the local stack did not start (${(err as Error).message})`;
   }
   const ends = stack && !unavailable ? new RunEnds(stack) : undefined;
-  if (stack && ends) {
+  if (ONLY === "webhooks") {
+    if (unavailable) console.log(unavailable);
+  } else if (stack && ends) {
     if (!ONLY) {
       await runFigures(stack, ends);
       console.log();
@@ -220,7 +228,7 @@ try {
     ])
       console.log(`${label(name)} ${NEEDS_TRANSACTIONS}`);
   }
-  if (!ONLY) {
+  if (ONLY !== "deploy") {
     console.log();
     await webhookFigures(ends ? stack : undefined, ends);
   }

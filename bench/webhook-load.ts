@@ -48,6 +48,12 @@ export interface LoadResult {
   deliveries: number;
   perSecond: number;
   p99Ms: number;
+  /**
+   * This process's CPU time (user and system, every thread) per delivery while they were
+   * sent: steadier than the rate on a shared machine, and for Sluice it includes whatever the
+   * stack did meanwhile (the pipelines of runs already started).
+   */
+  cpuMsPerDelivery: number;
   /** How many answers had each status. */
   statuses: Map<number, number>;
   /** The answers' bodies, in the order they came. */
@@ -82,13 +88,16 @@ export async function drive(
     }
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: senders }, sender));
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   return {
     deliveries: deliveries.length,
     perSecond: deliveries.length / seconds,
     p99Ms: percentile(latencies, 99),
+    cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / deliveries.length,
     statuses,
     bodies,
   };

@@ -1,15 +1,15 @@
-import { monotonicFactory } from "ulid";
 import { AppNameSchema, ExecutionModeSchema } from "./app";
 import { type Hold, HoldSchema, type Override, OverrideSchema } from "./holds";
 import { PlanSchema } from "./plan";
 import { BundleRevisionSchema, RevisionSchema } from "./revision";
+import { monotonicUlids } from "./ulids";
 import * as z from "./zod";
 
 export const RunIdSchema = z
   .string()
   .check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "run ids are 26-character ULIDs"));
 
-const monotonicUlid = monotonicFactory();
+const monotonicUlid = monotonicUlids();
 
 /**
  * A new run id. Ids sort in the order their runs were made, also within one millisecond, so a

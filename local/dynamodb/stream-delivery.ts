@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { logger } from "../../http/logger";
 import { matchesPattern } from "../event-pattern";
-import { writeFileAtomic } from "./files";
+import { CheckpointFile } from "./checkpoint-file";
 import type { StreamLog, StreamRecord } from "./stream-log";
 
 /** A function reading a table's stream, as a Lambda event source mapping configures it. */
@@ -70,7 +70,8 @@ export class StreamDelivery {
         `stream consumer ${consumer.id}: filter pattern ${JSON.stringify(filter)} uses a content filter (numeric, exists, anything-but, ...), which the local stack does not match yet`,
       );
     }
-    const loop = new ConsumerLoop(consumer, handler, this.log, this.checkpointFile(consumer), {
+    const checkpoint = new CheckpointFile(this.checkpointFile(consumer));
+    const loop = new ConsumerLoop(consumer, handler, this.log, checkpoint, {
       region: this.region,
       ...this.timing,
     });
@@ -112,12 +113,10 @@ class ConsumerLoop {
     private readonly consumer: StreamConsumer,
     private readonly handler: StreamHandler,
     log: StreamLog,
-    private readonly file: string,
+    private readonly file: CheckpointFile,
     private readonly options: DeliveryTiming & { region: string },
   ) {
-    const saved = existsSync(file)
-      ? (JSON.parse(readFileSync(file, "utf8")) as { sequenceNumber: string }).sequenceNumber
-      : undefined;
+    const saved = file.read();
     this.checkpoint = saved ?? (consumer.startingPosition === "LATEST" ? log.lastSequence : "");
     // The read back is synchronous, so no record can be appended between it and subscribing.
     this.enqueue(log.readAfter(consumer.tableName, this.checkpoint));
@@ -145,6 +144,7 @@ class ConsumerLoop {
     }
     await this.running;
     this.save();
+    this.file.close();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -275,7 +275,7 @@ class ConsumerLoop {
     if (this.unsaved === undefined) return;
     clearTimeout(this.unsaved);
     this.unsaved = undefined;
-    writeFileAtomic(this.file, JSON.stringify({ sequenceNumber: this.checkpoint }));
+    this.file.write(this.checkpoint);
   }
 }
 
