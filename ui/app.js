@@ -30,25 +30,17 @@ function signInPage(signIn) {
   );
 }
 
-async function show(signIn) {
+function show() {
   leave();
-  leave = () => {};
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
   const run = /^\/runs\/([^/]+)$/.exec(path ?? "");
-  try {
-    if (run?.[1]) leave = runView(decodeURIComponent(run[1]), main);
-    else main.replaceChildren(...(await runsView(params)));
-  } catch (err) {
-    if (!(err instanceof SignedOut)) throw err;
-    forget();
-    signInPage(signIn);
-  }
+  leave = run?.[1] ? runView(decodeURIComponent(run[1]), main) : runsView(params, main);
 }
 
 const signIn = await signInSettings();
 if (await adoptToken(signIn)) {
-  window.addEventListener("hashchange", () => show(signIn));
+  window.addEventListener("hashchange", show);
   window.addEventListener("unhandledrejection", (event) => {
     if (!(event.reason instanceof SignedOut)) return;
     event.preventDefault();
@@ -56,7 +48,7 @@ if (await adoptToken(signIn)) {
     forget();
     signInPage(signIn);
   });
-  show(signIn);
+  show();
 } else {
   signInPage(signIn);
 }

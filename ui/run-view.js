@@ -1,6 +1,7 @@
 import { decide, getAudit, getFleet, getRun } from "./api.js";
 import { signedInEmail } from "./auth.js";
 import { badge, h, revisionText, section, took, when } from "./dom.js";
+import { poll } from "./poll.js";
 
 const LIVE = new Set(["QUEUED", "RUNNING"]);
 const POLL_MS = 1500;
@@ -8,47 +9,37 @@ const POLL_MS = 1500;
 /**
  * A run's page: its stages and waves as a timeline, the approval it waits in, the hosts of
  * each deployment group, and its audit trail. While the run is live the page asks for it again
- * every POLL_MS and redraws; `stop()` (leaving the page) ends that.
+ * every POLL_MS and redraws; the function it answers (called on leaving the page) ends that.
  */
 export function runView(id, main) {
-  let timer;
-  let stopped = false;
   let notice;
-  const draw = async () => {
+  const page = poll(async (stopped) => {
     const run = await getRun(id);
-    if (stopped) return;
+    if (stopped()) return undefined;
     if (!run) {
       main.replaceChildren(h("h1", {}, "Run not found"), h("p", {}, `There is no run ${id}.`));
-      return;
+      return undefined;
     }
     const [audit, fleet] = await Promise.all([getAudit(id), getFleet(run.app)]);
-    if (stopped) return;
+    if (stopped()) return undefined;
     const comment = main.querySelector("textarea[name=comment]")?.value ?? "";
+    const onDecide = async (decision, text) => {
+      const answer = await decide(id, decision, text);
+      notice = answer.ok
+        ? { ok: true, text: outcomeText(answer.data) }
+        : { ok: false, text: answer.data?.message ?? `refused (${answer.status})` };
+      page.refresh();
+    };
     main.replaceChildren(
       ...header(run),
       timeline(run),
-      approval(
-        run,
-        comment,
-        async (decision, text) => {
-          const answer = await decide(id, decision, text);
-          notice = answer.ok
-            ? { ok: true, text: outcomeText(answer.data) }
-            : { ok: false, text: answer.data?.message ?? `refused (${answer.status})` };
-          await draw();
-        },
-        notice,
-      ),
+      approval(run, comment, onDecide, notice),
       hosts(run, fleet),
       trail(run, audit),
     );
-    if (LIVE.has(run.status)) timer = setTimeout(draw, POLL_MS);
-  };
-  draw();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+    return LIVE.has(run.status) ? POLL_MS : undefined;
+  });
+  return page.stop;
 }
 
 function outcomeText(outcome) {
@@ -148,7 +139,9 @@ function timeline(run) {
           h("strong", {}, step.id),
           h("span", { class: "detail" }, stepDetail(step, record)),
           record?.startedAt && h("span", { class: "time" }, took(record.startedAt, record.endedAt)),
-          record?.message && h("span", { class: "message" }, record.message),
+          record?.message &&
+            record.message !== step.skip &&
+            h("span", { class: "message" }, record.message),
           record?.rollback &&
             h(
               "span",

@@ -1,11 +1,35 @@
-import { listRuns } from "./api.js";
+import { getApp, listRuns } from "./api.js";
 import { badge, h, revisionText, when } from "./dom.js";
+import { poll } from "./poll.js";
 
-/** The runs list: all apps' when the API can list them, else one app's, newest first. */
-export async function runsView(params) {
+const LIVE = new Set(["QUEUED", "RUNNING"]);
+
+/**
+ * The runs list: all apps' when the API can list them, else one app's, newest first. It is
+ * asked for again every few seconds while a run on it is live; `stop()` ends that.
+ */
+export function runsView(params, main) {
+  return poll(async (stopped) => {
+    const { content, live } = await runsPage(params);
+    if (stopped()) return undefined;
+    // Not redrawn under a person typing into the filter.
+    if (!main.querySelector(".filter")?.contains(document.activeElement))
+      main.replaceChildren(...content);
+    return live ? 2000 : 10_000;
+  }).stop;
+}
+
+async function runsPage(params) {
   const app = params.get("app") ?? "";
   const status = params.get("status") ?? "";
-  const page = await listRuns({ app, status, cursor: params.get("cursor") ?? "" });
+  const [page, definition] = await Promise.all([
+    listRuns({ app, status, cursor: params.get("cursor") ?? "" }),
+    app ? getApp(app) : undefined,
+  ]);
+  const stages = definition?.pipeline?.stages;
+  const pipeline = Array.isArray(stages)
+    ? h("p", { class: "note" }, `Pipeline: ${stages.map((stage) => stage.name).join(" → ")}`)
+    : undefined;
   const filter = h(
     "form",
     {
@@ -40,7 +64,7 @@ export async function runsView(params) {
     h("button", { type: "submit" }, "Show"),
   );
   if (!page) {
-    return [
+    const content = [
       h("h1", {}, "Runs"),
       filter,
       h(
@@ -49,6 +73,7 @@ export async function runsView(params) {
         app ? `No runs to show for app ${app}.` : "Name an app to see its runs.",
       ),
     ];
+    return { content, live: false };
   }
   const rows = page.runs.map((run) =>
     h(
@@ -71,8 +96,9 @@ export async function runsView(params) {
         "Older runs",
       )
     : undefined;
-  return [
+  const content = [
     h("h1", {}, app ? `Runs of ${app}` : "Runs"),
+    pipeline,
     filter,
     rows.length
       ? h(
@@ -92,4 +118,5 @@ export async function runsView(params) {
       : h("p", { class: "note" }, "No runs yet."),
     next,
   ];
+  return { content, live: page.runs.some((run) => LIVE.has(run.status)) };
 }
