@@ -2,20 +2,19 @@ import { getApp, listRuns } from "./api.js";
 import { badge, h, revisionText, when } from "./dom.js";
 import { poll } from "./poll.js";
 
-const LIVE = new Set(["QUEUED", "RUNNING"]);
-
 /**
  * The runs list: all apps' when the API can list them, else one app's, newest first. It is
- * asked for again every few seconds while a run on it is live; `stop()` ends that.
+ * asked for again every 2 seconds, so new runs and their statuses show as they come; the
+ * function it answers (called on leaving the page) ends that.
  */
 export function runsView(params, main) {
   return poll(async (stopped) => {
-    const { content, live } = await runsPage(params);
+    const content = await runsPage(params);
     if (stopped()) return undefined;
     // Not redrawn under a person typing into the filter.
     if (!main.querySelector(".filter")?.contains(document.activeElement))
       main.replaceChildren(...content);
-    return live ? 2000 : 10_000;
+    return 2000;
   }).stop;
 }
 
@@ -73,7 +72,7 @@ async function runsPage(params) {
         app ? `No runs to show for app ${app}.` : "Name an app to see its runs.",
       ),
     ];
-    return { content, live: false };
+    return content;
   }
   const rows = page.runs.map((run) =>
     h(
@@ -118,5 +117,5 @@ async function runsPage(params) {
       : h("p", { class: "note" }, "No runs yet."),
     next,
   ];
-  return { content, live: page.runs.some((run) => LIVE.has(run.status)) };
+  return content;
 }

@@ -1,10 +1,13 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import chromium from "@sparticuz/chromium";
 import { type Browser, type Page, chromium as playwright } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { PROJECT_ROOT } from "../../local/stack";
+import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { writeBundle } from "../support/bundles";
 import { api, callApi, startTestStack } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
@@ -16,6 +19,7 @@ type Json = any;
  * before the approval lasts 2 s: long enough to see the timeline move on while the page is open.
  */
 let stack: Awaited<ReturnType<typeof startTestStack>>;
+let workDir: string;
 let browser: Browser;
 /** One tab for every case: this Chromium runs as one process, which its last tab's close ends. */
 let page: Page;
@@ -27,7 +31,12 @@ const screenshots = path.join(PROJECT_ROOT, "test-results");
 beforeAll(async () => {
   // The person the local token stands for, as their provider's JWT would name them.
   process.env.SLUICE_LOCAL_EMAIL = ME;
-  stack = await startTestStack(undefined, undefined, TIMING);
+  workDir = await mkdtemp(path.join(tmpdir(), "sluice-dashboard-"));
+  const fleet = path.join(workDir, "local-fleet.yml");
+  await writeFile(fleet, "applications:\n  web:\n    groups:\n      web-prod: { hosts: 2 }\n");
+  stack = await startTestStack(path.join(workDir, "state"), undefined, TIMING, {
+    codedeploy: { hostPortBase: 0, fleetFile: fleet },
+  });
   browser = await playwright.launch({
     executablePath: await chromium.executablePath(),
     args: chromium.args,
@@ -41,12 +50,14 @@ afterAll(async () => {
   delete process.env.SLUICE_LOCAL_EMAIL;
   await browser?.close();
   await stack?.cleanup();
+  await rm(workDir, { recursive: true, force: true });
 });
 
 async function register(app: string, approvers: Json[]) {
   const stages = [
     { name: "checks", wait: { seconds: 40 } },
-    { name: "sign-off", approval: { timeoutMinutes: 60, approvers } },
+    // 60 days: 4.3 hours at this scale, however slow the machine.
+    { name: "sign-off", approval: { timeoutMinutes: 86_400, approvers } },
     { name: "after", wait: { seconds: 1 } },
   ];
   const res = await api(
@@ -156,6 +167,52 @@ describe("the dashboard", () => {
       .filter({ hasText: `${ME} is not an approver of stage sign-off` })
       .waitFor();
     expect((await getRun(id)).status).toBe("RUNNING");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows each host of a deployment group with the revision it now runs", async () => {
+    const app = "web";
+    const res = await api(
+      stack,
+      "PUT",
+      `/apps/${app}`,
+      stringify({
+        stages: [
+          {
+            name: "prod",
+            deploy: {
+              deploymentGroup: "web-prod",
+              deploymentConfig: "CodeDeployDefault.AllAtOnce",
+            },
+          },
+        ],
+      }),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const bundle = await writeBundle(path.join(workDir, "web-1.4.0.tar.gz"), "tar.gz", [
+      { path: "appspec.yml", content: "version: 0.0\nos: linux\n" },
+      { path: "VERSION", content: "1.4.0\n" },
+    ]);
+    await new S3Client({
+      endpoint: stack.endpoints.s3,
+      region: "us-east-1",
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+    }).send(
+      new PutObjectCommand({
+        Bucket: stack.resources.releasesBucket,
+        Key: `${app}/1.4.0.tar.gz`,
+        Body: await readFile(bundle),
+      }),
+    );
+    await page.goto(`${stack.services.api.dashboardUrl}#/runs?app=${app}`);
+    const link = page.locator("tr[data-run] a[href^='#/runs/']").first();
+    await link.click();
+    const group = page.locator("[data-group=web-prod]");
+    await group.waitFor({ timeout: 20_000 });
+    const rows = await group.locator("tbody tr").allTextContents();
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/Succeeded.*web\/1\.4\.0\.tar\.gz/);
     expect(pageErrors).toEqual([]);
   });
 });
