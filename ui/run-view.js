@@ -253,7 +253,8 @@ function hosts(run, fleet) {
           s.deployment.hosts.map((host) => [
             host.id,
             host.status,
-            host.status === "Succeeded"
+            // A host runs the run's revision once it took it, unless the run rolled it back.
+            host.status === "Succeeded" && s.rollback?.status !== "SUCCEEDED"
               ? revisionText(run.revision)
               : revisionText(s.previousRevision),
             host.failure ?? "",
