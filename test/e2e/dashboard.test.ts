@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -214,5 +215,69 @@ describe("the dashboard", () => {
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/Succeeded.*web\/1\.4\.0\.tar\.gz/);
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("signing in with the team's OIDC provider", () => {
+  const ISSUER = "https://id.example.test";
+
+  afterAll(() => {
+    delete process.env.SLUICE_OIDC_ISSUER;
+    delete process.env.SLUICE_OIDC_CLIENT_ID;
+  });
+
+  it("goes through the provider with PKCE and calls the people's routes with the ID token", async () => {
+    // The dashboard function reads its sign-in settings per request, as deployed with them.
+    process.env.SLUICE_OIDC_ISSUER = ISSUER;
+    process.env.SLUICE_OIDC_CLIENT_ID = "dashboard-client";
+    const claims = { iss: ISSUER, aud: "dashboard-client", email: ME, sub: "00u1" };
+    const idToken = `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
+    // A context of its own, with no token kept; it goes when the browser does (this one-process
+    // Chromium does not outlive closing a context).
+    const tab = await (await browser.newContext()).newPage();
+    let challenge: string | null = null;
+    let verifier: string | null = null;
+    const cors = { "access-control-allow-origin": "*" };
+    // The provider, as a browser meets it: discovery, the sign-in redirect, the token endpoint.
+    await tab.route(`${ISSUER}/**`, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === "/.well-known/openid-configuration") {
+        return route.fulfill({
+          headers: cors,
+          json: {
+            authorization_endpoint: `${ISSUER}/authorize`,
+            token_endpoint: `${ISSUER}/token`,
+          },
+        });
+      }
+      if (url.pathname === "/authorize") {
+        expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+        expect(url.searchParams.get("client_id")).toBe("dashboard-client");
+        challenge = url.searchParams.get("code_challenge");
+        const back = new URL(String(url.searchParams.get("redirect_uri")));
+        back.search = new URLSearchParams({
+          code: "the-code",
+          state: String(url.searchParams.get("state")),
+        }).toString();
+        return route.fulfill({ status: 302, headers: { location: back.toString() } });
+      }
+      const form = new URLSearchParams(route.request().postData() ?? "");
+      expect(form.get("code")).toBe("the-code");
+      verifier = form.get("code_verifier");
+      return route.fulfill({ headers: cors, json: { id_token: idToken, token_type: "Bearer" } });
+    });
+    const sent: (string | undefined)[] = [];
+    await tab.route(`${stack.endpoints.api}/api/**`, (route) => {
+      sent.push(route.request().headers().authorization);
+      return route.fulfill({ json: { runs: [] } });
+    });
+
+    await tab.goto(`${stack.endpoints.api}/ui#/runs?app=shop`);
+    await tab.click("text=Sign in with your team's account");
+    await tab.locator("h1", { hasText: "Runs of shop" }).waitFor();
+
+    expect(createHash("sha256").update(String(verifier)).digest("base64url")).toBe(challenge);
+    expect(sent.at(-1)).toBe(`Bearer ${idToken}`);
+    expect(tab.url()).toBe(`${stack.endpoints.api}/ui#/runs?app=shop`);
   });
 });
