@@ -18,6 +18,8 @@ type Json = any;
  * The dashboard in headless Chromium against one stack, signed in as `npm start` signs a person
  * in: with the printed URL's token. Waits run at 0.05 of their length, so the 40-second check
  * before the approval lasts 2 s: long enough to see the timeline move on while the page is open.
+ * Two local hosts in one deployment group show their revisions; the OIDC sign-in runs against a
+ * provider the browser's routed requests stand in for.
  */
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let workDir: string;
