@@ -76,6 +76,8 @@ function proofOf(by: DecidedBy): string {
       return `slack:${by.slack}`;
     case "api":
       return by.principal;
+    case "oidc":
+      return by.email ?? `oidc:${by.sub}`;
   }
 }
 
@@ -87,6 +89,9 @@ function matches(approver: ApprovalStep["approvers"][number], by: DecidedBy): bo
       return approver.slack === by.slack;
     case "api":
       return approver.iam === by.principal;
+    // A person is an approver by the email their provider vouches for, never by an IAM ARN.
+    case "oidc":
+      return by.email !== undefined && approver.email?.toLowerCase() === by.email.toLowerCase();
   }
 }
 

@@ -16,7 +16,9 @@ export interface Approver {
 export type DecidedBy =
   | { via: "link"; email: string }
   | { via: "slack"; slack: string }
-  | { via: "api"; principal: string };
+  | { via: "api"; principal: string }
+  /** A person signed in with the team's OIDC provider (the dashboard): their token's claims. */
+  | { via: "oidc"; email?: string; sub: string };
 
 /** A stage the run passed before its approval, as evidence for the approver. */
 export interface ApprovalEvidence {

@@ -50,7 +50,7 @@ export const ApprovalDecisionSchema = z.object({
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
 /** Through which proof a decision came: a personal link, Slack's signed click, or the API. */
-export const DecisionViaSchema = z.enum(["link", "slack", "api"]);
+export const DecisionViaSchema = z.enum(["link", "slack", "api", "oidc"]);
 
 /** One approver's vote on an approval; the vote that settles it is also the step's `approval`. */
 export const ApprovalVoteSchema = z.object({

@@ -4,6 +4,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import type { DecidedBy } from "../domain/approval-request";
 import {
   BadRequestError,
   type ErrorKind,
@@ -52,16 +53,37 @@ export function optionalJsonBody(event: ApiEvent): unknown {
   return bodyText(event).trim() === "" ? {} : jsonBody(event);
 }
 
-/**
- * Who made the request: the IAM principal API Gateway authorized (every route but the webhooks
- * has IAM authorization), recorded on what they did.
- */
-export function actorOf(event: ApiEvent): string {
-  const context = event.requestContext as ApiEvent["requestContext"] & {
-    authorizer?: { iam?: { userArn?: string; accessKey?: string } };
+type AuthorizedContext = ApiEvent["requestContext"] & {
+  authorizer?: {
+    iam?: { userArn?: string; accessKey?: string };
+    /** The claims of a JWT API Gateway's JWT authorizer checked (the people's `/api` routes). */
+    jwt?: { claims?: Record<string, unknown> };
   };
-  const iam = context.authorizer?.iam;
-  return iam?.userArn || iam?.accessKey || "anonymous";
+};
+
+/**
+ * Who made the request, as API Gateway authorized it: a person signed in with the team's OIDC
+ * provider (the `/api` routes' JWT authorizer) or an IAM principal (every other route but the
+ * webhooks'). For a decision, the approval gate matches a person by email, a principal by ARN.
+ */
+export function callerOf(event: ApiEvent): Extract<DecidedBy, { via: "api" | "oidc" }> {
+  const authorizer = (event.requestContext as AuthorizedContext).authorizer;
+  const claims = authorizer?.jwt?.claims;
+  if (claims) {
+    const text = (name: string) =>
+      typeof claims[name] === "string" && claims[name] !== "" ? claims[name] : undefined;
+    const email = text("email");
+    const sub = text("sub") ?? "unknown";
+    return { via: "oidc", sub, ...(email ? { email } : {}) };
+  }
+  const iam = authorizer?.iam;
+  return { via: "api", principal: iam?.userArn || iam?.accessKey || "anonymous" };
+}
+
+/** Who made the request, as recorded on what they did: the person's email (else sub) or the principal. */
+export function actorOf(event: ApiEvent): string {
+  const caller = callerOf(event);
+  return caller.via === "api" ? caller.principal : (caller.email ?? caller.sub);
 }
 
 /** A path parameter, checked against its schema when it has one: a malformed one is a 400. */

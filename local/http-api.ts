@@ -4,6 +4,7 @@ import { finished } from "node:stream/promises";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { logger } from "../http/logger";
 import type { LambdaRuntime } from "./lambda-runtime";
+import { bearerMatches, type LocalPerson } from "./people-token";
 import type { HttpRoute } from "./serverless-config";
 
 /** API Gateway's own cap on a request payload. */
@@ -34,7 +35,12 @@ type Routing =
  * into a payload-format-2.0 event for its function, and the function's result into a response.
  * Only a failing function makes a 5xx: a request no route takes is answered 400, 404 or 405.
  */
-export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRuntime): Server {
+export function createHttpApi(
+  routes: readonly HttpRoute[],
+  lambdas: LambdaRuntime,
+  /** Who the bearer token of the routes with a JWT authorizer stands for. */
+  person?: LocalPerson,
+): Server {
   const compiled = routes.map(compileRoute);
   return createServer(async (req, res) => {
     const routing = routeRequest(compiled, req.method ?? "GET", req.url ?? "");
@@ -44,10 +50,13 @@ export function createHttpApi(routes: readonly HttpRoute[], lambdas: LambdaRunti
       return refuse(req, res, 405, "Method Not Allowed", { allow: routing.allow.join(", ") });
     }
     const { route, target, pathParameters } = routing;
+    // As API Gateway's JWT authorizer answers a request without a valid token, before any function.
+    if (route.jwtAuthorizer && !(person && bearerMatches(req.headers.authorization, person.token)))
+      return refuse(req, res, 401, "Unauthorized", { "www-authenticate": "Bearer" });
     try {
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { message: "Request Entity Too Large" });
-      const event = toEvent(req, target, route, pathParameters, body);
+      const event = toEvent(req, target, route, pathParameters, body, person);
       const result = (await lambdas.invoke(route.functionName, event)) as
         | APIGatewayProxyStructuredResultV2
         | string
@@ -170,6 +179,7 @@ function toEvent(
   route: HttpRoute,
   pathParameters: Record<string, string>,
   body: Buffer,
+  person: LocalPerson | undefined,
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -206,8 +216,11 @@ function toEvent(
       },
       requestId: randomUUID(),
       // As API Gateway's IAM authorizer tells a function who signed the request; the local API
-      // checks no signature (loopback only), so this is only who the request says it is.
-      ...signerOf(headers.authorization),
+      // checks no signature (loopback only), so this is only who the request says it is. A
+      // person's route had its token checked above, and gets the claims a JWT would carry.
+      ...(route.jwtAuthorizer && person
+        ? { authorizer: { jwt: { claims: { ...person.claims }, scopes: null } } }
+        : signerOf(headers.authorization)),
       routeKey,
       stage: "$default",
       time: now.toUTCString(),

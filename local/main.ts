@@ -50,6 +50,9 @@ Try it (another terminal, in the project folder; the README's quick start says m
   SLUICE_LOCAL_USER=ada npm run sluice -- run approve <run id>   (or the link printed below)
   tail -n 5 ${path.relative(process.cwd(), stack.eventLog)}
 
+Dashboard (a person's token, kept in ${path.relative(process.cwd(), path.join(stack.stateDir, "ui-token"))}; open it in a browser):
+  ${stack.services.api.dashboardUrl}
+
 Approval mails (.eml) and Slack messages (.json) go to ${path.relative(process.cwd(), path.join(stack.stateDir, "outbox"))}/;
 each approval mail's link is printed here as it is sent.
 

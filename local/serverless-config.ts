@@ -9,7 +9,13 @@ import * as z from "../domain/zod";
  * the file every start, so the local stack cannot drift from what deploys.
  */
 const HttpApiEventSchema = z.object({
-  httpApi: z.object({ method: z.string(), path: z.string() }),
+  httpApi: z.object({
+    method: z.string(),
+    path: z.string(),
+    authorizer: z.optional(
+      z.object({ type: z.optional(z.string()), name: z.optional(z.string()) }),
+    ),
+  }),
 });
 const EventBridgeEventSchema = z.object({
   eventBridge: z.object({ pattern: z.record(z.string(), z.unknown()) }),
@@ -54,6 +60,8 @@ export interface HttpRoute {
   method: string;
   path: string;
   functionName: string;
+  /** The JWT authorizer of provider.httpApi.authorizers the route names: a person's route. */
+  jwtAuthorizer?: string;
 }
 
 /** A rule on the default bus that invokes a function, from a function's `eventBridge` event. */
@@ -124,10 +132,14 @@ export async function loadServerlessConfig(
     for (const event of fn.events) {
       const http = HttpApiEventSchema.safeParse(event);
       if (http.success) {
+        const authorizer = http.data.httpApi.authorizer;
         routes.push({
           method: http.data.httpApi.method.toUpperCase(),
           path: http.data.httpApi.path,
           functionName: name,
+          ...(authorizer?.name && authorizer.type !== "aws_iam"
+            ? { jwtAuthorizer: authorizer.name }
+            : {}),
         });
       }
       const rule = EventBridgeEventSchema.safeParse(event);

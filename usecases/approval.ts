@@ -313,15 +313,19 @@ function parseDecision(body: unknown): z.infer<typeof DecisionRequestSchema> {
   return parsed.data;
 }
 
-/** POST /runs/{id}/approval and the CLI: a decision by the API's caller, an IAM principal. */
+/**
+ * POST /runs/{id}/approval (the CLI) and POST /api/runs/{id}/approval (the dashboard): a
+ * decision by the API's caller, an IAM principal or a person signed in with the team's OIDC
+ * provider.
+ */
 export function decideApproval(
   ports: DecisionPorts,
   runId: string,
-  principal: string,
+  by: Extract<DecidedBy, { via: "api" | "oidc" }>,
   body: unknown,
 ): Promise<DecisionOutcome> {
   const { decision, comment } = parseDecision(body);
-  return decide(ports, runId, { via: "api", principal }, decision, comment ? { comment } : {});
+  return decide(ports, runId, by, decision, comment ? { comment } : {});
 }
 
 /**

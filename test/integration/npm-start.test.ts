@@ -173,6 +173,11 @@ describe("npm start as a service", () => {
         { what: "the mail's line on npm start's output" },
       );
 
+      // The dashboard's address, with the token that lets a person onto the people's routes.
+      const token = new RegExp(`^ +${api}/ui\\?token=([\\w-]{43})$`, "m").exec(npm.stdout())?.[1];
+      const asPerson = { headers: { authorization: `Bearer ${token}` } };
+      expect((await fetch(`${api}/api/apps/held`, asPerson)).status).toBe(200);
+
       // Act: what a service manager does
       process.kill(npm.pid, "SIGTERM");
       await allGone(tree, npm.ports);

@@ -74,6 +74,12 @@ describe("the packaged CloudFormation template", () => {
       "POST /apps/{app}/freeze": "FreezeAppLambdaFunction",
       "GET /apps/{app}/freeze": "FreezeAppLambdaFunction",
       "POST /apps/{app}/unfreeze": "UnfreezeAppLambdaFunction",
+      "GET /api/apps/{app}": "GetAppLambdaFunction",
+      "GET /api/apps/{app}/runs": "ListRunsLambdaFunction",
+      "GET /api/runs/{id}": "GetRunLambdaFunction",
+      "POST /api/runs/{id}/approval": "DecideApprovalLambdaFunction",
+      "GET /ui": "DashboardLambdaFunction",
+      "GET /ui/{file}": "DashboardLambdaFunction",
     });
   });
 
@@ -108,12 +114,13 @@ describe("the packaged CloudFormation template", () => {
       expect([id, fn.Properties.Runtime]).toEqual([id, "nodejs22.x"]);
   });
 
-  it("lets only IAM principals use the API, except the signed webhooks, approval links and Slack clicks", () => {
+  it("lets only IAM principals use the API, except the signed webhooks, approval links and Slack clicks, the dashboard's files and people's JWTs", () => {
+    const routes = ofType("AWS::ApiGatewayV2::Route");
     const authorization = Object.fromEntries(
-      ofType("AWS::ApiGatewayV2::Route").map((r) => [
-        r.Properties.RouteKey,
-        r.Properties.AuthorizationType ?? "NONE",
-      ]),
+      routes
+        .filter((r) => !String(r.Properties.RouteKey).startsWith("GET /ui"))
+        .filter((r) => !String(r.Properties.RouteKey).includes(" /api/"))
+        .map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType ?? "NONE"]),
     );
     const {
       "POST /webhooks/{provider}": webhooks,
@@ -130,9 +137,37 @@ describe("the packaged CloudFormation template", () => {
       "NONE",
       "NONE",
     ]);
+    const dashboard = routes.filter((r) => String(r.Properties.RouteKey).startsWith("GET /ui"));
+    expect(dashboard.map((r) => r.Properties.AuthorizationType ?? "NONE")).toEqual([
+      "NONE",
+      "NONE",
+    ]);
     expect(Object.keys(rest)).not.toHaveLength(0);
     for (const [route, type] of Object.entries(rest))
       expect([route, type]).toEqual([route, "AWS_IAM"]);
+  });
+
+  it("lets people onto the /api routes with a JWT from the team's OIDC provider, and nobody else", () => {
+    const authorizers = ofType("AWS::ApiGatewayV2::Authorizer");
+    expect(authorizers.map((a) => a.Properties)).toEqual([
+      expect.objectContaining({
+        Name: "people",
+        AuthorizerType: "JWT",
+        IdentitySource: ["$request.header.Authorization"],
+        JwtConfiguration: { Issuer: "https://sign-in.example.com", Audience: ["sluice-dashboard"] },
+      }),
+    ]);
+    const people = ofType("AWS::ApiGatewayV2::Route").filter((r) =>
+      String(r.Properties.RouteKey).includes(" /api/"),
+    );
+    expect(people.map((r) => r.Properties.RouteKey)).toHaveLength(4);
+    for (const route of people) {
+      expect([route.Properties.RouteKey, route.Properties.AuthorizationType]).toEqual([
+        route.Properties.RouteKey,
+        "JWT",
+      ]);
+      expect(route.Properties.AuthorizerId).toEqual({ Ref: "HttpApiAuthorizerPeople" });
+    }
   });
 
   it("lets the functions send approval mails and read, not write, the Slack app's settings", () => {
@@ -330,6 +365,19 @@ async function zipSizes(file: string): Promise<Map<string, number>> {
 }
 
 describe("the packaged functions", () => {
+  it("give the dashboard its page and modules, as files beside its handler", async () => {
+    const fn = resources.DashboardLambdaFunction?.Properties as { Code: { S3Key: string } };
+    const files = await zipSizes(path.join(outDir, path.basename(fn.Code.S3Key)));
+    expect([...files.keys()]).toEqual(
+      expect.arrayContaining([
+        "functions/dashboard.mjs",
+        "ui/index.html",
+        "ui/app.js",
+        "ui/api.js",
+      ]),
+    );
+  });
+
   // A handler's code is what Lambda reads at every cold start; the SDK is the runtime's own.
   it("each hold a handler under 300 KB", async () => {
     const functions = ofType("AWS::Lambda::Function");

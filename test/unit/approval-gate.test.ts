@@ -166,6 +166,17 @@ describe("who may decide", () => {
     expect(identify(listed, { via: "slack", slack: "U0EVE" })).toHaveProperty("refused");
   });
 
+  it("is an approver by the email of a person's JWT, never by a claim that looks like an ARN", () => {
+    expect(identify(listed, { via: "oidc", email: "Ana@Example.com", sub: "00u1" })).toEqual({
+      approver: 0,
+      name: "ana@example.com",
+    });
+    expect(identify(listed, { via: "oidc", sub: "arn:aws:iam::123456789012:user/ana" })).toEqual({
+      refused: "oidc:arn:aws:iam::123456789012:user/ana is not an approver of stage sign-off",
+    });
+    expect(identify(gate({}), { via: "oidc", sub: "00u2" })).toEqual({ name: "oidc:00u2" });
+  });
+
   it("is anyone the API or Slack lets in when none are listed", () => {
     const open = gate({});
     expect(identify(open, { via: "api", principal: "arn:aws:iam::1:user/x" })).toEqual({

@@ -141,7 +141,12 @@ describe("an approval", () => {
   it("resumes the run's task with the approver's decision, once", async () => {
     const runId = await waitingForApproval();
 
-    await decideApproval(ports, runId, "ana", { decision: "approve", comment: "ship it" });
+    await decideApproval(
+      ports,
+      runId,
+      { via: "api", principal: "ana" },
+      { decision: "approve", comment: "ship it" },
+    );
 
     expect(ports.executions.callbacks).toEqual([
       {
@@ -149,9 +154,9 @@ describe("an approval", () => {
         output: expect.objectContaining({ decision: "approve", by: "ana", comment: "ship it" }),
       },
     ]);
-    await expect(decideApproval(ports, runId, "bo", { decision: "reject" })).rejects.toThrow(
-      /already decided by ana/,
-    );
+    await expect(
+      decideApproval(ports, runId, { via: "api", principal: "bo" }, { decision: "reject" }),
+    ).rejects.toThrow(/already decided by ana/);
     // The later call resumes the task again with ana's decision, in case the first resumption
     // was lost after its write; Step Functions ignores an answer to a task already answered.
     expect(ports.executions.callbacks.map((c) => c.output)).toEqual([
@@ -163,7 +168,12 @@ describe("an approval", () => {
   it("fails the task as Sluice.Rejected when rejected, naming who and why", async () => {
     const runId = await waitingForApproval();
 
-    await decideApproval(ports, runId, "bo", { decision: "reject", comment: "not today" });
+    await decideApproval(
+      ports,
+      runId,
+      { via: "api", principal: "bo" },
+      { decision: "reject", comment: "not today" },
+    );
 
     expect(ports.executions.callbacks).toEqual([
       { token: "token-1", error: "Sluice.Rejected", cause: "rejected by bo: not today" },
@@ -175,9 +185,9 @@ describe("an approval", () => {
     const run = await startRun(ports, app, revision, trigger);
     await nextStep(ports, { runId: run.id, step: null });
 
-    await expect(decideApproval(ports, run.id, "ana", { decision: "approve" })).rejects.toThrow(
-      ConflictError,
-    );
+    await expect(
+      decideApproval(ports, run.id, { via: "api", principal: "ana" }, { decision: "approve" }),
+    ).rejects.toThrow(ConflictError);
   });
 });
 
