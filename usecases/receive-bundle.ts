@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { ulid } from "ulid";
 import { changeFromMetadata } from "../domain/bundles/change-metadata";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
@@ -188,6 +189,8 @@ async function reject(
         code,
         reason,
         at,
+        // No run orders it: consumers order these by `at`, then by this ULID.
+        eventId: ulid(Date.parse(at)),
       },
     },
   ]);
