@@ -89,6 +89,18 @@ export class AuditTrail {
     return entries(found);
   }
 
+  /** Every event of a run, in its sequence. */
+  async eventsOf(runId: string): Promise<AuditEntry[]> {
+    const all: AuditEntry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.byRun(runId, { limit: 100, cursor });
+      all.push(...page.items.filter((e) => e.kind === "event"));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return all.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0));
+  }
+
   async byApp(app: string, page: PageRequest): Promise<Page<AuditEntry>> {
     const gsi1pk = `APP#${app}#AUDIT`;
     const found = await queryPage(

@@ -1,4 +1,5 @@
 import type { App } from "./app";
+import type { AuditAction } from "./audit";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { IntakeClaim } from "./intake-claims";
 import type { LifecycleEvent } from "./lifecycle-events";
@@ -56,6 +57,11 @@ export interface RunQueue {
   /** Takes the slot if it is free, held by this run already, or held by `replacing`. */
   acquire(app: string, runId: string, replacing?: string): Promise<boolean>;
   release(app: string, runId: string): Promise<boolean>;
+}
+
+/** Records an operator's action that no transaction of the table carries. */
+export interface AuditLog {
+  record(action: AuditAction): Promise<void>;
 }
 
 export interface EventPublisher {
