@@ -6,7 +6,7 @@ import type { ApiEvent } from "./api";
 
 /** Page sizes a list answers: at least one, at most 100 (DynamoDB reads them in one query). */
 export const MAX_PAGE_LIMIT = 100;
-export const DEFAULT_PAGE_LIMIT = 25;
+export const DEFAULT_PAGE_LIMIT = 50;
 
 const LIMIT_RULE = `must be a whole number from 1 to ${MAX_PAGE_LIMIT}`;
 
