@@ -70,6 +70,12 @@ describe("the packaged CloudFormation template", () => {
       "HEAD /approvals/{token}": "ApprovalPageLambdaFunction",
       "POST /approvals/{token}": "ApprovalPageLambdaFunction",
       "POST /slack/interactions": "SlackInteractionsLambdaFunction",
+      "GET /apps": "ListAppsLambdaFunction",
+      "GET /runs": "ListRunsLambdaFunction",
+      "GET /runs/{id}/audit": "GetAuditLambdaFunction",
+      "GET /apps/{app}/audit": "GetAuditLambdaFunction",
+      "GET /runs/{id}/approvals": "GetRunApprovalsLambdaFunction",
+      "GET /apps/{app}/fleet": "GetFleetLambdaFunction",
     });
   });
 
