@@ -72,6 +72,17 @@ export class AuditTrail {
     if (put) await this.doc.send(new PutCommand(put));
   }
 
+  async recordEvent(event: {
+    app: string;
+    type: string;
+    at: string;
+    eventId: string;
+    detail: Record<string, unknown>;
+  }): Promise<void> {
+    const put = auditEntryPut(this.table, { ...event, id: event.eventId, kind: "event" }).Put;
+    if (put) await this.doc.send(new PutCommand(put));
+  }
+
   async byRun(runId: string, page: PageRequest): Promise<Page<AuditEntry>> {
     const pk = `RUN#${runId}`;
     const found = await queryPage(

@@ -103,7 +103,7 @@ export class RunStore implements RunRepository {
             auditRecord(this.table, {
               app: run.app,
               runId: run.id,
-              type: run.kind === "rollback" ? "rollback" : "run",
+              type: startActionOf(run),
               by: run.trigger.actor,
               ...(run.trigger.reason ? { reason: run.trigger.reason } : {}),
               at: now,
@@ -452,6 +452,15 @@ export class RunStore implements RunRepository {
       throw err;
     }
   }
+}
+
+/**
+ * What an operator did by starting a run through the API: a rollback to a named release, a
+ * release of an uploaded bundle, or a run of a commit.
+ */
+function startActionOf(run: Run): "rollback" | "release" | "run" {
+  if (run.kind === "rollback") return "rollback";
+  return run.revision.type === "bundle" ? "release" : "run";
 }
 
 /** The revision that last succeeded in one of an app's deployment groups. */

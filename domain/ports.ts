@@ -62,6 +62,14 @@ export interface RunQueue {
 /** Records an operator's action that no transaction of the table carries. */
 export interface AuditLog {
   record(action: AuditAction): Promise<void>;
+  /** An event of no run (Bundle Rejected), kept in its app's trail. */
+  recordEvent(event: {
+    app: string;
+    type: string;
+    at: string;
+    eventId: string;
+    detail: Record<string, unknown>;
+  }): Promise<void>;
 }
 
 export interface EventPublisher {
