@@ -11,7 +11,11 @@ import { BY_APP_KEY, type Page, type PageRequest, queryPage } from "./page-curso
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
-const auditId = monotonicFactory();
+/**
+ * The ids of events and audit entries, from one monotonic source: entries written by one process
+ * in the same millisecond keep the order they were made in.
+ */
+export const newEntryId = monotonicFactory();
 
 const TABLE_KEY = ["pk", "sk"] as const;
 
@@ -48,7 +52,7 @@ export function auditRecord(table: string, action: AuditAction): TransactItem {
   const { detail, runId, reason, ...rest } = action;
   return auditEntryPut(table, {
     ...rest,
-    id: auditId(Date.parse(action.at)),
+    id: newEntryId(Date.parse(action.at)),
     kind: "action",
     ...(runId ? { runId } : {}),
     ...(reason ? { reason } : {}),

@@ -8,7 +8,6 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { monotonicFactory } from "ulid";
 import { actorOfEvent } from "../domain/audit";
 import { BundleReleaseSchema } from "../domain/bundles/release-record";
 import { ConflictError, TransientError } from "../domain/errors";
@@ -31,7 +30,7 @@ import {
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
 import { approvalLinkItemKey } from "./approval-links";
-import { auditEntryPut, auditRecord } from "./audit-trail";
+import { auditEntryPut, auditRecord, newEntryId } from "./audit-trail";
 import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
@@ -54,8 +53,6 @@ type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[numb
 
 /** How long a published event's outbox item is kept (DynamoDB's TTL removes it after). */
 const OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600;
-
-const eventId = monotonicFactory();
 
 /** How often a transition is written again when only another transition's events came first. */
 const SEQUENCE_RETRIES = 8;
@@ -97,7 +94,7 @@ export class RunStore implements RunRepository {
           },
         }),
       ),
-      ...events.flatMap((e, i) => this.eventPuts(run, e, i + 1, now)),
+      // The operator's request first: its entry sorts before the events it led to.
       ...(run.trigger.type === "api" && run.trigger.actor
         ? [
             auditRecord(this.table, {
@@ -110,6 +107,7 @@ export class RunStore implements RunRepository {
             }),
           ]
         : []),
+      ...events.flatMap((e, i) => this.eventPuts(run, e, i + 1, now)),
     ];
     try {
       await this.transact(items, run.id, `run ${run.id} already exists`);
@@ -344,12 +342,13 @@ export class RunStore implements RunRepository {
               } satisfies TransactItem,
             ]
           : []),
+        // Operators' actions before the events they led to, so their entries sort before them.
+        ...(t.audit ?? []).map((action) => auditRecord(this.table, action)),
         ...(seen
           ? t.events.flatMap((e, i) =>
               this.eventPuts({ id: runId, app: seen.app }, e, seen.sequence + i + 1, now),
             )
           : []),
-        ...(t.audit ?? []).map((action) => auditRecord(this.table, action)),
         ...(t.releases ?? []).map(
           (release): TransactItem => ({
             Put: {
@@ -400,7 +399,7 @@ export class RunStore implements RunRepository {
     sequence: number,
     now: string,
   ): TransactItem[] {
-    const id = eventId(Date.parse(now));
+    const id = newEntryId(Date.parse(now));
     const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
     return [
       {

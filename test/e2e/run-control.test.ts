@@ -220,7 +220,7 @@ describe("approvals, stops and retries", () => {
 
 describe("the events of stops and retries", () => {
   it("are each described by their schema file", async () => {
-    const checked = await expectEventsToMatchSchemaFiles(await stack.eventBridge.read());
+    const checked = await expectEventsToMatchSchemaFiles(stack);
 
     expect([...checked]).toEqual(expect.arrayContaining(["Run Stopped", "Run Redriven"]));
   });

@@ -2,18 +2,20 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { expect } from "vitest";
-import { PROJECT_ROOT } from "../../local/stack";
+import { type LocalStack, PROJECT_ROOT } from "../../local/stack";
+import { streamsTaken } from "./local-stack";
 
 const SCHEMAS = path.join(PROJECT_ROOT, "events/schemas");
 
 /**
- * Checks events as the bus delivered them against the JSON Schema files under events/schemas/
+ * Checks every event the local bus got against the JSON Schema files under events/schemas/
  * (read as published, with a JSON Schema validator: not the zod definitions they came from).
  * Answers the detail-types it checked.
  */
-export async function expectEventsToMatchSchemaFiles(
-  events: readonly { source: string; "detail-type": string; detail: unknown }[],
-): Promise<Set<string>> {
+export async function expectEventsToMatchSchemaFiles(stack: LocalStack): Promise<Set<string>> {
+  // Every event written so far is published first: the table's stream carries them to the bus.
+  await streamsTaken(stack);
+  const events = await stack.eventBridge.read();
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const byType = new Map<string, ReturnType<typeof ajv.compile>>();
   for (const file of await readdir(SCHEMAS)) {
