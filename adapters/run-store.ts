@@ -135,21 +135,6 @@ export class RunStore implements RunRepository {
     return { ...RunSchema.parse(item), stages: stagesOf(steps), steps };
   }
 
-  /** Newest first; the runs alone, without their steps. */
-  async listByApp(app: string, limit = 50): Promise<Run[]> {
-    const { Items = [] } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: "byApp",
-        KeyConditionExpression: "gsi1pk = :app",
-        ExpressionAttributeValues: { ":app": `APP#${app}#RUNS` },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return Items.map((i) => RunSchema.parse(i));
-  }
-
   /**
    * A page of runs, newest first: one app's (the byApp index) or every app's (byList), of one
    * status when `status` is given.

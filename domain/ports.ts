@@ -25,7 +25,6 @@ export interface RunRepository {
     claims?: readonly IntakeClaim[],
   ): Promise<void>;
   get(runId: string): Promise<RunView | undefined>;
-  listByApp(app: string, limit?: number): Promise<Run[]>;
   /**
    * Writes the transition, its step records and its events together, or nothing: a
    * ConflictError when the run is no longer as the transition expects.

@@ -582,7 +582,8 @@ describe("what the approvals sent and show", () => {
     const decided = (await stack.eventBridge.read()).find(
       (e) => e["detail-type"] === "Approval Decided",
     );
-    const runId = (decided?.detail as { runId: string }).runId;
+    const runId = (decided?.detail as { runId?: string } | undefined)?.runId;
+    expect(runId).toBeDefined();
 
     const { status, body } = await api(stack, "GET", `/runs/${runId}/approvals`);
 
