@@ -26,12 +26,12 @@ export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 /** An operator's action as its use case states it; the trail adds its id. */
 export interface AuditAction {
   app: string;
-  runId?: string;
+  runId?: string | undefined;
   type: string;
   by: string;
-  reason?: string;
+  reason?: string | undefined;
   at: string;
-  detail?: Record<string, unknown>;
+  detail?: Record<string, unknown> | undefined;
 }
 
 /** Who acted, and why, as an event's detail says it (an operator's action carried by an event). */

@@ -258,9 +258,18 @@ export function endTransition(
   };
 }
 
-/** Records who asked to stop a running run, and why, before its execution is stopped. */
-export function stopRequested(action: OperatorAction): RunTransition {
-  return { expect: { status: ["RUNNING"] }, set: { stopRequest: action }, steps: [], events: [] };
+/**
+ * Records who asked to stop a running run, and why, before its execution is stopped; the audit
+ * trail keeps the request, whether the run then ends STOPPED or rolls back.
+ */
+export function stopRequested(run: Run, action: OperatorAction): RunTransition {
+  return {
+    expect: { status: ["RUNNING"] },
+    set: { stopRequest: action },
+    steps: [],
+    events: [],
+    audit: [{ app: run.app, runId: run.id, type: "stop", ...action }],
+  };
 }
 
 /**

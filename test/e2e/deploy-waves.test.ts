@@ -388,6 +388,12 @@ describe("a release through beta, gamma and three production waves over ten host
       cause: "stopped by anonymous: wrong version",
     });
     expect(run.stages.find((s: Json) => s.name === "beta").rollback.status).toBe("SUCCEEDED");
+    // Who stopped it stays in its audit trail, though it ended rolled back, not stopped.
+    const trail = (await api(stack, "GET", `/runs/${runId}/audit`)).body.entries;
+    expect(trail.filter((e: Json) => e.kind === "action")).toEqual([
+      expect.objectContaining({ type: "stop", by: "anonymous", reason: "wrong version" }),
+    ]);
+    expect(trail[0]).toMatchObject({ kind: "event", type: "Run Rolled Back" });
     const served = await versions("a stop during the approval, rolled back");
     expect(served.beta).toEqual(["2.0.0"]);
   });
