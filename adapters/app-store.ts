@@ -1,8 +1,14 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { type App, AppSchema } from "../domain/app";
 import { type AppRepository, systemClock } from "../domain/ports";
+import { auditRecord } from "./audit-trail";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
+import { BY_LIST_INDEX, BY_LIST_KEY, type Page, type PageRequest, queryPage } from "./page-cursor";
 import { INTAKE_CACHE_MS, TtlCache } from "./ttl-cache";
 
 /** Registered apps and their pipeline definitions, in the single Sluice table. */
@@ -19,11 +25,45 @@ export class AppStore implements AppRepository {
     return Item ? AppSchema.parse(Item) : undefined;
   }
 
+  /** The definition and its audit entry (who put it), in one write. */
   async put(app: App): Promise<void> {
     await this.doc.send(
-      new PutCommand({ TableName: this.table, Item: { pk: `APP#${app.name}`, sk: "APP", ...app } }),
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: { ...appKeys(app.name), ...app } } },
+          auditRecord(this.table, {
+            app: app.name,
+            type: "app-put",
+            by: app.updatedBy ?? "anonymous",
+            at: app.updatedAt,
+          }),
+        ],
+      }),
     );
   }
+
+  /** Every registered app, by name; `gsi2sk` goes on from an earlier page. */
+  async list(page: PageRequest): Promise<Page<App>> {
+    const found = await queryPage(
+      this.doc,
+      {
+        TableName: this.table,
+        IndexName: BY_LIST_INDEX,
+        KeyConditionExpression: "gsi2pk = :apps",
+        ExpressionAttributeValues: { ":apps": "APPS" },
+      },
+      BY_LIST_KEY,
+      { gsi2pk: "APPS" },
+      page,
+      true,
+    );
+    return { ...found, items: found.items.map((i) => AppSchema.parse(i)) };
+  }
+}
+
+/** The app's item; also in the byList index, where every app is listed by name. */
+function appKeys(name: string) {
+  return { pk: `APP#${name}`, sk: "APP", gsi2pk: "APPS", gsi2sk: name };
 }
 
 /** The stack's apps' store, over the container's client. */

@@ -11,6 +11,7 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type Freeze, FreezeSchema, type GroupLock, GroupLockSchema } from "../domain/holds";
 import type { Freezes, GroupKey, GroupLocks, HoldWatch, HoldWatches } from "../domain/ports";
+import { auditRecord } from "./audit-trail";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
 import { outboxItem } from "./run-store";
@@ -60,6 +61,14 @@ export class DynamoFreezes implements Freezes {
               ),
             },
           },
+          auditRecord(this.table, {
+            app: freeze.app,
+            type: "freeze",
+            by: freeze.by,
+            reason: freeze.reason,
+            at: freeze.at,
+            detail: { until: freeze.until },
+          }),
         ],
       }),
     );
@@ -94,6 +103,7 @@ export class DynamoFreezes implements Freezes {
                 ),
               },
             },
+            auditRecord(this.table, { app, type: "unfreeze", by, reason, at }),
           ],
         }),
       );

@@ -8,23 +8,29 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { actorOfEvent } from "../domain/audit";
 import { BundleReleaseSchema } from "../domain/bundles/release-record";
 import { ConflictError, TransientError } from "../domain/errors";
 import { ClaimTakenError, type IntakeClaim, type TakenClaim } from "../domain/intake-claims";
-import { EVENT_ID_FIELD, type LifecycleEvent } from "../domain/lifecycle-events";
+import {
+  EVENT_ID_FIELD,
+  EVENT_SEQUENCE_FIELD,
+  type LifecycleEvent,
+} from "../domain/lifecycle-events";
 import type { RunRepository } from "../domain/ports";
 import { type BundleRevision, BundleRevisionSchema } from "../domain/revision";
 import {
   type Run,
   RunSchema,
+  type RunStatus,
   type RunView,
   type StepRecord,
   StepRecordSchema,
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
-import { monotonicUlids } from "../domain/ulids";
 import { approvalLinkItemKey } from "./approval-links";
+import { auditEntryPut, auditRecord, newEntryId } from "./audit-trail";
 import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
 import { stackConfig } from "./config";
@@ -34,13 +40,22 @@ import {
   PayloadHolderSchema,
   payloadItem,
 } from "./delivery-log";
+import {
+  BY_APP_KEY,
+  BY_LIST_INDEX,
+  BY_LIST_KEY,
+  type Page,
+  type PageRequest,
+  queryPage,
+} from "./page-cursor";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
 /** How long a published event's outbox item is kept (DynamoDB's TTL removes it after). */
 const OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600;
 
-const eventId = monotonicUlids();
+/** How often a transition is written again when only another transition's events came first. */
+const SEQUENCE_RETRIES = 8;
 
 /**
  * Runs in the single Sluice table, each in its own partition: the run item, one item per step
@@ -64,7 +79,7 @@ export class RunStore implements RunRepository {
       {
         Put: {
           TableName: this.table,
-          Item: { ...runKeys(run), ...run },
+          Item: { ...runKeys(run), ...run, sequence: events.length },
           ConditionExpression: "attribute_not_exists(pk)",
         },
       },
@@ -79,7 +94,20 @@ export class RunStore implements RunRepository {
           },
         }),
       ),
-      ...events.map((e) => this.outboxPut(run.id, e, now)),
+      // The operator's request first: its entry sorts before the events it led to.
+      ...(run.trigger.type === "api" && run.trigger.actor
+        ? [
+            auditRecord(this.table, {
+              app: run.app,
+              runId: run.id,
+              type: startActionOf(run),
+              by: run.trigger.actor,
+              ...(run.trigger.reason ? { reason: run.trigger.reason } : {}),
+              at: now,
+            }),
+          ]
+        : []),
+      ...events.flatMap((e, i) => this.eventPuts(run, e, i + 1, now)),
     ];
     try {
       await this.transact(items, run.id, `run ${run.id} already exists`);
@@ -107,19 +135,49 @@ export class RunStore implements RunRepository {
     return { ...RunSchema.parse(item), stages: stagesOf(steps), steps };
   }
 
-  /** Newest first; the runs alone, without their steps. */
-  async listByApp(app: string, limit = 50): Promise<Run[]> {
-    const { Items = [] } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: "byApp",
-        KeyConditionExpression: "gsi1pk = :app",
-        ExpressionAttributeValues: { ":app": `APP#${app}#RUNS` },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return Items.map((i) => RunSchema.parse(i));
+  /**
+   * A page of runs, newest first: one app's (the byApp index) or every app's (byList), of one
+   * status when `status` is given.
+   */
+  async list(
+    filter: { app?: string | undefined; status?: RunStatus | undefined },
+    page: PageRequest,
+  ): Promise<Page<Run>> {
+    const byStatus = filter.status
+      ? {
+          FilterExpression: "#status = :status",
+          ExpressionAttributeNames: { "#status": "status" },
+        }
+      : {};
+    const status = filter.status ? { ":status": filter.status } : {};
+    const found = filter.app
+      ? await queryPage(
+          this.doc,
+          {
+            TableName: this.table,
+            IndexName: "byApp",
+            KeyConditionExpression: "gsi1pk = :pk",
+            ExpressionAttributeValues: { ":pk": `APP#${filter.app}#RUNS`, ...status },
+            ...byStatus,
+          },
+          BY_APP_KEY,
+          { gsi1pk: `APP#${filter.app}#RUNS` },
+          page,
+        )
+      : await queryPage(
+          this.doc,
+          {
+            TableName: this.table,
+            IndexName: BY_LIST_INDEX,
+            KeyConditionExpression: "gsi2pk = :pk",
+            ExpressionAttributeValues: { ":pk": "RUNS", ...status },
+            ...byStatus,
+          },
+          BY_LIST_KEY,
+          { gsi2pk: "RUNS" },
+          page,
+        );
+    return { ...found, items: found.items.map((i) => RunSchema.parse(i)) };
   }
 
   async lastGoodRevision(
@@ -137,7 +195,45 @@ export class RunStore implements RunRepository {
     return Item ? BundleRevisionSchema.parse(Item.revision) : undefined;
   }
 
+  /**
+   * Its events are numbered on from the run's `sequence`, and the write expects the run's
+   * sequence unchanged: events of one run are numbered without gaps or repeats. When only the
+   * sequence moved (another transition's events came first), the same transition, with its
+   * own conditions, is written again on the new number.
+   */
   async apply(runId: string, t: RunTransition, now: string): Promise<void> {
+    if (t.events.length === 0) return this.write(runId, t, now, undefined);
+    for (let tries = 1; ; tries++) {
+      const seen = await this.sequenceOf(runId);
+      try {
+        return await this.write(runId, t, now, seen);
+      } catch (err) {
+        const moved = err instanceof ConflictError && (await this.sequenceOf(runId)) !== seen;
+        if (!moved || tries >= SEQUENCE_RETRIES) throw err;
+      }
+    }
+  }
+
+  private async sequenceOf(runId: string): Promise<{ sequence: number; app: string } | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: "RUN" },
+        ProjectionExpression: "#sequence, app",
+        ExpressionAttributeNames: { "#sequence": "sequence" },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    return { sequence: typeof Item.sequence === "number" ? Item.sequence : 0, app: Item.app };
+  }
+
+  private async write(
+    runId: string,
+    t: RunTransition,
+    now: string,
+    seen: { sequence: number; app: string } | undefined,
+  ): Promise<void> {
     const sets = ["updatedAt = :now"];
     const names: Record<string, string> = { "#status": "status" };
     const values: Record<string, unknown> = { ":now": now };
@@ -161,6 +257,18 @@ export class RunStore implements RunRepository {
       names["#cursor"] = "cursor";
       values[":expectedCursor"] = t.expect.cursor;
       conditions.push("#cursor = :expectedCursor");
+    }
+    if (seen) {
+      names["#sequence"] = "sequence";
+      values[":nextSequence"] = seen.sequence + t.events.length;
+      sets.push("#sequence = :nextSequence");
+      if (seen.sequence === 0) {
+        conditions.push("(attribute_not_exists(#sequence) OR #sequence = :noSequence)");
+        values[":noSequence"] = 0;
+      } else {
+        values[":seenSequence"] = seen.sequence;
+        conditions.push("#sequence = :seenSequence");
+      }
     }
     if (t.expect.attempt !== undefined) {
       names["#attempt"] = "attempt";
@@ -219,7 +327,13 @@ export class RunStore implements RunRepository {
               } satisfies TransactItem,
             ]
           : []),
-        ...t.events.map((e) => this.outboxPut(runId, e, now)),
+        // Operators' actions before the events they led to, so their entries sort before them.
+        ...(t.audit ?? []).map((action) => auditRecord(this.table, action)),
+        ...(seen
+          ? t.events.flatMap((e, i) =>
+              this.eventPuts({ id: runId, app: seen.app }, e, seen.sequence + i + 1, now),
+            )
+          : []),
         ...(t.releases ?? []).map(
           (release): TransactItem => ({
             Put: {
@@ -260,8 +374,45 @@ export class RunStore implements RunRepository {
     return typeof Item?.token === "string" ? Item.token : undefined;
   }
 
-  private outboxPut(runId: string, event: LifecycleEvent, now: string): TransactItem {
-    return { Put: { TableName: this.table, Item: outboxItem(`RUN#${runId}`, event, now) } };
+  /**
+   * An event's outbox item (which the stream publishes, and its time to live removes a week
+   * later) and its audit entry (kept), with the same eventId and sequence.
+   */
+  private eventPuts(
+    run: { id: string; app: string },
+    event: LifecycleEvent,
+    sequence: number,
+    now: string,
+  ): TransactItem[] {
+    const id = newEntryId(Date.parse(now));
+    const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            pk: `RUN#${run.id}`,
+            sk: `EVENT#${id}`,
+            [EVENT_ID_FIELD]: id,
+            detailType: event.detailType,
+            detail,
+            expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
+          },
+        },
+      },
+      auditEntryPut(this.table, {
+        id,
+        at: now,
+        app: run.app,
+        runId: run.id,
+        kind: "event",
+        type: event.detailType,
+        ...actorOfEvent(detail),
+        sequence,
+        eventId: id,
+        detail,
+      }),
+    ];
   }
 
   /** A condition that failed, on the run item or another, is a ConflictError. */
@@ -292,7 +443,7 @@ export class RunStore implements RunRepository {
  * (publishEvents), whatever partition it is in.
  */
 export function outboxItem(pk: string, event: LifecycleEvent, now: string) {
-  const id = eventId(Date.parse(now));
+  const id = newEntryId(Date.parse(now));
   return {
     pk,
     sk: `EVENT#${id}`,
@@ -301,6 +452,15 @@ export function outboxItem(pk: string, event: LifecycleEvent, now: string) {
     detail: { ...event.detail, [EVENT_ID_FIELD]: id },
     expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
   };
+}
+
+/**
+ * What an operator did by starting a run through the API: a rollback to a named release, a
+ * release of an uploaded bundle, or a run of a commit.
+ */
+function startActionOf(run: Run): "rollback" | "release" | "run" {
+  if (run.kind === "rollback") return "rollback";
+  return run.revision.type === "bundle" ? "release" : "run";
 }
 
 /** The revision that last succeeded in one of an app's deployment groups. */
@@ -346,6 +506,8 @@ function runKeys(run: Run): Record<string, string> {
     sk: "RUN",
     gsi1pk: `APP#${run.app}#RUNS`,
     gsi1sk: `${run.createdAt}#${run.id}`,
+    gsi2pk: "RUNS",
+    gsi2sk: `${run.createdAt}#${run.id}`,
   };
 }
 

@@ -1,10 +1,14 @@
 import {
   EVENT_ID_FIELD,
+  EVENT_SEQUENCE_FIELD,
   EVENT_SOURCE,
   LIFECYCLE_EVENTS,
   type LifecycleDetailType,
 } from "./lifecycle-events";
 import * as z from "./zod";
+
+/** Events of no run, so without a run's `sequence`. */
+const APP_EVENTS: ReadonlySet<LifecycleDetailType> = new Set(["Bundle Rejected"]);
 
 /** File name of a detail-type's schema under events/schemas/: "Run Started" → run-started.json. */
 export function schemaFileName(detailType: LifecycleDetailType): string {
@@ -26,7 +30,12 @@ export function lifecycleEventJsonSchema(detailType: LifecycleDetailType): Recor
       source: { const: EVENT_SOURCE },
       "detail-type": { const: detailType },
       detail: z.toJSONSchema(
-        z.extend(LIFECYCLE_EVENTS[detailType], { [EVENT_ID_FIELD]: z.string() }),
+        z.extend(LIFECYCLE_EVENTS[detailType], {
+          [EVENT_ID_FIELD]: z.string(),
+          ...(APP_EVENTS.has(detailType)
+            ? {}
+            : { [EVENT_SEQUENCE_FIELD]: z.number().check(z.int(), z.positive()) }),
+        }),
         { target: "draft-2020-12" },
       ),
     },

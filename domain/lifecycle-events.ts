@@ -59,6 +59,21 @@ export const ApprovalEventDetailSchema = z.extend(RunEventDetailSchema, {
   links: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
+/** A production wave: which, of how many, where it deploys and how. */
+export const WaveEventDetailSchema = z.extend(RunEventDetailSchema, {
+  /** The production stage. */
+  stage: z.string(),
+  /** The wave's plan step, `<stage>/<wave>`. */
+  wave: z.string(),
+  waveNumber: z.number().check(z.int(), z.positive()),
+  waves: z.number().check(z.int(), z.positive()),
+  deploymentGroup: z.string(),
+  deploymentConfig: z.string(),
+  /** Wave Baking: how long it bakes, and until when. */
+  bakeSeconds: z.optional(z.number().check(z.int(), z.nonnegative())),
+  until: z.optional(z.string()),
+});
+
 export const BundleRejectedDetailSchema = z.object({
   bucket: z.string(),
   key: z.string(),
@@ -67,6 +82,8 @@ export const BundleRejectedDetailSchema = z.object({
   code: z.string(),
   reason: z.string(),
   at: z.string(),
+  /** Set by the publisher itself: no outbox numbers these. */
+  eventId: z.string(),
 });
 
 /** A wave waits to deploy: what holds it, and when it can go at the earliest, if known. */
@@ -123,6 +140,12 @@ export const LIFECYCLE_EVENTS = {
   "Approval Refused": ApprovalEventDetailSchema,
   "Approval Timed Out": ApprovalEventDetailSchema,
   "Bundle Rejected": BundleRejectedDetailSchema,
+  /** A wave's deployment began. */
+  "Wave Started": WaveEventDetailSchema,
+  /** A wave deployed; its alarms are watched until `until`. */
+  "Wave Baking": WaveEventDetailSchema,
+  /** A wave deployed and baked (or has no bake). */
+  "Wave Succeeded": WaveEventDetailSchema,
   "Wave Held": WaveHeldDetailSchema,
   "Wave Overridden": WaveOverriddenDetailSchema,
   "App Frozen": FreezeDetailSchema,
@@ -134,6 +157,14 @@ export const LIFECYCLE_EVENTS = {
  * are published at least once, and a consumer de-duplicates on it.
  */
 export const EVENT_ID_FIELD = "eventId";
+
+/**
+ * A run's events also carry `sequence`: 1 for its first event (Run Queued), one more for each
+ * event after, with no gaps, numbered in the transaction that writes them. A consumer orders a
+ * run's events by it and knows from a gap that an event is still to come. Events of no run
+ * (Bundle Rejected) have none; they are ordered by `at`, then by `eventId` (a ULID).
+ */
+export const EVENT_SEQUENCE_FIELD = "sequence";
 
 export type LifecycleDetailType = keyof typeof LIFECYCLE_EVENTS;
 export type LifecycleEvent = {

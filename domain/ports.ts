@@ -1,4 +1,5 @@
 import type { App } from "./app";
+import type { AuditAction } from "./audit";
 import type { BundleRejection, BundleRelease } from "./bundles/release-record";
 import type { Freeze, GroupLock } from "./holds";
 import type { IntakeClaim } from "./intake-claims";
@@ -25,7 +26,6 @@ export interface RunRepository {
     claims?: readonly IntakeClaim[],
   ): Promise<void>;
   get(runId: string): Promise<RunView | undefined>;
-  listByApp(app: string, limit?: number): Promise<Run[]>;
   /**
    * Writes the transition, its step records and its events together, or nothing: a
    * ConflictError when the run is no longer as the transition expects.
@@ -57,6 +57,19 @@ export interface RunQueue {
   /** Takes the slot if it is free, held by this run already, or held by `replacing`. */
   acquire(app: string, runId: string, replacing?: string): Promise<boolean>;
   release(app: string, runId: string): Promise<boolean>;
+}
+
+/** Records an operator's action that no transaction of the table carries. */
+export interface AuditLog {
+  record(action: AuditAction): Promise<void>;
+  /** An event of no run (Bundle Rejected), kept in its app's trail. */
+  recordEvent(event: {
+    app: string;
+    type: string;
+    at: string;
+    eventId: string;
+    detail: Record<string, unknown>;
+  }): Promise<void>;
 }
 
 export interface EventPublisher {

@@ -292,6 +292,8 @@ export const RunSchema = z.object({
   executionMode: z.optional(ExecutionModeSchema),
   /** Index of the plan step the run is in; -1 before its first. */
   cursor: z._default(z.number().check(z.int(), z.gte(-1)), -1),
+  /** The sequence number of the run's latest lifecycle event (0 before its first). */
+  sequence: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** 1, and one more for each retry. */
   attempt: z._default(z.number().check(z.int(), z.positive()), 1),
   stopRequest: z.optional(OperatorActionSchema),

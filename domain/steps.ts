@@ -1,3 +1,4 @@
+import type { AuditAction } from "./audit";
 import { type BuildBundleLocation, buildBundleOutput } from "./build-bundle";
 import { type BuildPlan, planBuild, planTests } from "./buildspec";
 import { parseReleaseKey } from "./bundles/release-key";
@@ -23,6 +24,7 @@ import {
   type StageStatus,
   type StepRecord,
 } from "./run";
+import { waveClosed, waveEntered } from "./wave-events";
 import * as z from "./zod";
 
 /**
@@ -60,6 +62,8 @@ export interface RunTransition {
   events: readonly LifecycleEvent[];
   /** Deployment groups that now run a revision that succeeded there: what a rollback returns to. */
   releases?: readonly GroupRelease[];
+  /** Operator actions the change carries out, for the audit trail (written with it). */
+  audit?: readonly AuditAction[];
   /** An approval link this change uses up: the write fails if it was used already. */
   spendsLink?: { tokenHash: string; at: string };
 }
@@ -154,6 +158,8 @@ export function advance(
     }
     steps.push(closed.record);
     events.push(stageEvent({ ...run, revision }, "Stage Succeeded", closed.record, now));
+    const waveDone = waveClosed({ ...run, revision }, run.cursor, now);
+    if (waveDone) events.push(waveDone);
   }
   const viewed = { ...run, revision, status: "RUNNING" as const };
   for (let index = run.cursor + 1; ; index++) {
@@ -199,6 +205,8 @@ export function advance(
     const entered: StepRecord = { ...base, status: "RUNNING", ...(until ? { until } : {}) };
     steps.push(entered);
     events.push(stageEvent(viewed, "Stage Started", entered, now));
+    const wave = waveEntered(viewed, index, now);
+    if (wave) events.push(wave);
     return {
       transition: { expect, set, steps, events, releases },
       task: taskFor(step, index, run.attempt, revision, run, until, stack),
@@ -250,9 +258,18 @@ export function endTransition(
   };
 }
 
-/** Records who asked to stop a running run, and why, before its execution is stopped. */
-export function stopRequested(action: OperatorAction): RunTransition {
-  return { expect: { status: ["RUNNING"] }, set: { stopRequest: action }, steps: [], events: [] };
+/**
+ * Records who asked to stop a running run, and why, before its execution is stopped; the audit
+ * trail keeps the request, whether the run then ends STOPPED or rolls back.
+ */
+export function stopRequested(run: Run, action: OperatorAction): RunTransition {
+  return {
+    expect: { status: ["RUNNING"] },
+    set: { stopRequest: action },
+    steps: [],
+    events: [],
+    audit: [{ app: run.app, runId: run.id, type: "stop", ...action }],
+  };
 }
 
 /**
@@ -292,6 +309,8 @@ export function retryTransition(run: RunView, action: OperatorAction): RunTransi
     };
     steps.push(entered);
     events.push(stageEvent(viewed, "Stage Started", entered, now));
+    const wave = waveEntered(viewed, run.cursor, now);
+    if (wave) events.push(wave);
   }
   return {
     expect: { status: [run.status], attempt: run.attempt },

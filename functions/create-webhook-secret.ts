@@ -1,4 +1,5 @@
 import { appStore } from "../adapters/app-store";
+import { auditTrail } from "../adapters/audit-trail";
 import { secretStore } from "../adapters/secret-store";
 import { AppNameSchema } from "../domain/app";
 import { systemClock } from "../domain/ports";
@@ -12,7 +13,7 @@ import { rotateWebhookSecret } from "../usecases/webhook-secret";
  */
 export const handler = apiHandler(async (event) => {
   const issued = await rotateWebhookSecret(
-    { apps: appStore(), secrets: secretStore(), clock: systemClock },
+    { apps: appStore(), secrets: secretStore(), clock: systemClock, audit: auditTrail() },
     pathParameter(event, "app", AppNameSchema),
     actorOf(event),
     optionalJsonBody(event),

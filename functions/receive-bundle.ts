@@ -1,6 +1,7 @@
 import { tmpdir } from "node:os";
 import middy from "@middy/core";
 import { appStore } from "../adapters/app-store";
+import { auditTrail } from "../adapters/audit-trail";
 import { bundleLedger } from "../adapters/bundle-ledger";
 import { eventBus } from "../adapters/event-bus";
 import { intakePorts } from "../adapters/intake-ports";
@@ -50,6 +51,7 @@ export const handler = middy(async (event: unknown) => {
     events: eventBus(),
     downloads: releases,
     ledger: bundleLedger(),
+    audit: auditTrail(),
   };
   const options = { limits: bundleLimits(process.env), workDir: tmpdir() };
   const outcomes = [];

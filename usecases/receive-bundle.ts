@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { ulid } from "ulid";
 import { changeFromMetadata } from "../domain/bundles/change-metadata";
 import { type BundleLimits, inspectBundle } from "../domain/bundles/inspect";
 import { BundleRejectedError } from "../domain/bundles/rejection";
@@ -11,7 +12,7 @@ import {
   type UploadRejectionCode,
 } from "../domain/bundles/release-record";
 import { ClaimTakenError } from "../domain/intake-claims";
-import type { BundleDownloads, BundleLedger, EventPublisher } from "../domain/ports";
+import type { AuditLog, BundleDownloads, BundleLedger, EventPublisher } from "../domain/ports";
 import { newRunId, type RunTrigger } from "../domain/run";
 import { recordRun, type StartRunPorts } from "./start-run";
 
@@ -20,6 +21,8 @@ export interface ReceiveBundlePorts extends StartRunPorts {
   events: EventPublisher;
   downloads: BundleDownloads;
   ledger: BundleLedger;
+  /** Where a refusal of an app's upload is kept for good, in the app's audit trail. */
+  audit?: AuditLog;
 }
 
 /** An object the releases bucket announced; its key already URL-decoded. */
@@ -177,20 +180,31 @@ async function reject(
       at,
     });
   }
-  await ports.events.publish([
-    {
-      detailType: "Bundle Rejected",
-      detail: {
-        bucket: upload.bucket,
-        key: upload.key,
-        ...pick(upload, "versionId"),
-        ...(release ? { app: release.app } : {}),
-        code,
-        reason,
-        at,
-      },
+  const event = {
+    detailType: "Bundle Rejected",
+    detail: {
+      bucket: upload.bucket,
+      key: upload.key,
+      ...pick(upload, "versionId"),
+      ...(release ? { app: release.app } : {}),
+      code,
+      reason,
+      at,
+      // No run orders it: consumers order these by `at`, then by this ULID.
+      eventId: ulid(Date.parse(at)),
     },
-  ]);
+  } as const;
+  // Kept before it is announced: whoever hears of it finds it in the app's trail.
+  if (release) {
+    await ports.audit?.recordEvent({
+      app: release.app,
+      type: event.detailType,
+      at,
+      eventId: event.detail.eventId,
+      detail: event.detail,
+    });
+  }
+  await ports.events.publish([event]);
   return { outcome: "rejected", code, reason };
 }
 

@@ -47,7 +47,7 @@ export async function stopRun(
   const arn = ports.executions.arnOf(runId);
   if ((await ports.executions.status(arn)) === "RUNNING") {
     // Recorded first, so that the execution's end, should it be heard first, reads as a stop.
-    if (run.status === "RUNNING") await ports.runs.apply(runId, stopRequested(stop), stop.at);
+    if (run.status === "RUNNING") await ports.runs.apply(runId, stopRequested(run, stop), stop.at);
     if (await stopIntoRollback(ports, run, cause)) return requireRun(ports, runId);
     await ports.executions.stop(arn, "Sluice.Stopped", cause);
   }

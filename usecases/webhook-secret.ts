@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { BadRequestError } from "../domain/errors";
-import type { AppRepository, Clock, WebhookSecretRepository } from "../domain/ports";
+import type { AppRepository, AuditLog, Clock, WebhookSecretRepository } from "../domain/ports";
 import { formatIssues } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
@@ -38,6 +38,8 @@ export interface WebhookSecretPorts {
   apps: AppRepository;
   secrets: WebhookSecretRepository;
   clock: Clock;
+  /** The audit trail, told who set the secret (never the secret). */
+  audit?: AuditLog;
 }
 
 export interface IssuedWebhookSecret {
@@ -69,6 +71,13 @@ export async function rotateWebhookSecret(
   const secret = chosen ?? randomBytes(32).toString("hex");
   const rotatedAt = ports.clock.now().toISOString();
   await ports.secrets.put(app.name, secret, { by, at: rotatedAt });
+  await ports.audit?.record({
+    app: app.name,
+    type: "webhook-secret",
+    by,
+    at: rotatedAt,
+    detail: { origin: chosen === undefined ? "generated" : "chosen" },
+  });
   return {
     app: app.name,
     ...(chosen === undefined ? { secret } : {}),

@@ -9,6 +9,7 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { z } from "zod";
+import { logger } from "../../http/logger";
 
 const TablePropertiesSchema = z
   .object({
@@ -64,6 +65,19 @@ export async function createTableFromTemplate(
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err;
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      // The local DynamoDB cannot add an index to a table: a state folder from before an index
+      // was added lacks it, and only the queries of that index fail. Said once, at start.
+      const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+      const missing = (table.GlobalSecondaryIndexes ?? [])
+        .map((i) => String(i.IndexName))
+        .filter((name) => !present.has(name));
+      if (missing.length > 0) {
+        logger.warn("the state folder's table lacks indexes serverless.yml declares", {
+          table: tableName,
+          missing,
+          fix: "start with a new state folder to have them",
+        });
+      }
       if (viewType && !Table?.StreamSpecification?.StreamEnabled) {
         await client.send(
           new UpdateTableCommand({

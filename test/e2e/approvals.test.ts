@@ -15,6 +15,7 @@ import type { ApprovalRequest } from "../../domain/approval-request";
 import { linkTokenHash, newLinkToken } from "../../domain/approval-tokens";
 import { TransientError } from "../../domain/errors";
 import { PROJECT_ROOT } from "../../local/stack";
+import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
 import { api, portsOf, startTestStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
@@ -559,5 +560,41 @@ describe("a restart of the stack", () => {
     expect(ended.stages.at(-1)).toMatchObject({ name: "after", status: "SUCCEEDED" });
     // However often the approval task ran again, the approver got one set of links.
     expect(requests.filter((r) => r.runId === id)).toHaveLength(1);
+  });
+});
+
+describe("what the approvals sent and show", () => {
+  it("sends only events its schema files describe", async () => {
+    const checked = await expectEventsToMatchSchemaFiles(stack);
+
+    expect([...checked]).toEqual(
+      expect.arrayContaining([
+        "Approval Requested",
+        "Approval Voted",
+        "Approval Decided",
+        "Approval Refused",
+        "Approval Timed Out",
+      ]),
+    );
+  });
+
+  it("shows a run's approval with its request, votes and decision, and never a link", async () => {
+    const decided = (await stack.eventBridge.read()).find(
+      (e) => e["detail-type"] === "Approval Decided",
+    );
+    const runId = (decided?.detail as { runId?: string } | undefined)?.runId;
+    expect(runId).toBeDefined();
+
+    const { status, body } = await api(stack, "GET", `/runs/${runId}/approvals`);
+
+    expect(status).toBe(200);
+    expect(body.approvals).toHaveLength(1);
+    expect(body.approvals[0]).toMatchObject({
+      status: "SUCCEEDED",
+      request: { generation: expect.any(Number), links: expect.any(Number) },
+      decision: { decision: "approve", by: expect.any(String) },
+    });
+    expect(body.approvals[0].votes.length).toBeGreaterThan(0);
+    expect(JSON.stringify(body)).not.toMatch(/token|https?:\/\//i);
   });
 });

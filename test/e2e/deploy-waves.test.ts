@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { HostView } from "../../local/codedeploy/local-codedeploy";
 import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
@@ -38,6 +39,8 @@ const deadline = { timeoutMinutes: 600 };
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let workDir: string;
+/** The run of the good revision, 2.0.0, that went everywhere. */
+let goodRun: string;
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), "sluice-waves-"));
@@ -179,7 +182,8 @@ describe("a release through beta, gamma and three production waves over ten host
       201,
     );
 
-    const run = await ended(await release("2.0.0"));
+    goodRun = await release("2.0.0");
+    const run = await ended(goodRun);
 
     expect(run.status, JSON.stringify(run.error)).toBe("SUCCEEDED");
     expect(run.stages.map((s: Json) => [s.name, s.status])).toEqual([
@@ -198,6 +202,75 @@ describe("a release through beta, gamma and three production waves over ten host
     expect(wave3.deployment.hosts.every((h: Json) => h.status === "Succeeded")).toBe(true);
     const served = await versions("a good revision");
     for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+  });
+
+  it("shows the run's waves with host counts, its hosts' revisions, and the fleet's", async () => {
+    const { body: run } = await api(stack, "GET", `/runs/${goodRun}`);
+    const { body: fleet } = await api(stack, "GET", "/apps/hello/fleet");
+
+    expect(
+      run.waves.map((w: Json) => [w.step, w.group, w.config, w.status, w.bake?.status, w.hosts]),
+    ).toEqual([
+      [
+        "production/one-box",
+        "prod-1",
+        "CodeDeployDefault.OneAtATime",
+        "SUCCEEDED",
+        "SUCCEEDED",
+        { total: 1, succeeded: 1, failed: 0, other: 0 },
+      ],
+      [
+        "production/wave-2",
+        "prod-2",
+        "CodeDeployDefault.HalfAtATime",
+        "SUCCEEDED",
+        undefined,
+        { total: 4, succeeded: 4, failed: 0, other: 0 },
+      ],
+      [
+        "production/wave-3",
+        "prod-3",
+        "CodeDeployDefault.HalfAtATime",
+        "SUCCEEDED",
+        undefined,
+        { total: 5, succeeded: 5, failed: 0, other: 0 },
+      ],
+    ]);
+    expect(run.waves.every((w: Json) => /^d-/.test(w.deploymentId))).toBe(true);
+    expect(run.hosts).toHaveLength(12);
+    expect(run.hosts.every((h: Json) => h.status === "Succeeded" && h.version === "2.0.0")).toBe(
+      true,
+    );
+    const waveEvents = run.timeline
+      .filter((e: Json) => e.detailType.startsWith("Wave "))
+      .map((e: Json) => [e.detailType, e.detail.wave]);
+    expect(waveEvents).toEqual([
+      ["Wave Started", "production/one-box"],
+      ["Wave Baking", "production/one-box"],
+      ["Wave Succeeded", "production/one-box"],
+      ["Wave Started", "production/wave-2"],
+      ["Wave Succeeded", "production/wave-2"],
+      ["Wave Started", "production/wave-3"],
+      ["Wave Succeeded", "production/wave-3"],
+    ]);
+    expect(run.timeline.map((e: Json) => e.sequence)).toEqual(
+      run.timeline.map((_: Json, i: number) => i + 1),
+    );
+    expect(fleet.groups.map((g: Json) => [g.deploymentGroup, g.steps])).toEqual([
+      ["beta", ["beta"]],
+      ["gamma", ["gamma"]],
+      ["prod-1", ["production/one-box"]],
+      ["prod-2", ["production/wave-2"]],
+      ["prod-3", ["production/wave-3"]],
+    ]);
+    for (const group of fleet.groups) {
+      expect(group.hosts.map((h: Json) => h.id).sort()).toEqual(
+        hosts(group.deploymentGroup)
+          .map((h) => h.name)
+          .sort(),
+      );
+      expect(group.hosts.every((h: Json) => h.revision?.version === "2.0.0")).toBe(true);
+    }
   });
 
   it("rolls back every stage and wave it touched when ValidateService fails on wave 2", async () => {
@@ -315,7 +388,29 @@ describe("a release through beta, gamma and three production waves over ten host
       cause: "stopped by anonymous: wrong version",
     });
     expect(run.stages.find((s: Json) => s.name === "beta").rollback.status).toBe("SUCCEEDED");
+    // Who stopped it stays in its audit trail, though it ended rolled back, not stopped.
+    const trail = (await api(stack, "GET", `/runs/${runId}/audit`)).body.entries;
+    expect(trail.filter((e: Json) => e.kind === "action")).toEqual([
+      expect.objectContaining({ type: "stop", by: "anonymous", reason: "wrong version" }),
+    ]);
+    expect(trail[0]).toMatchObject({ kind: "event", type: "Run Rolled Back" });
     const served = await versions("a stop during the approval, rolled back");
     expect(served.beta).toEqual(["2.0.0"]);
+  });
+
+  it("sends only events its schema files describe: waves, rollbacks, an approval, a stop", async () => {
+    const checked = await expectEventsToMatchSchemaFiles(stack);
+
+    expect([...checked]).toEqual(
+      expect.arrayContaining([
+        "Wave Started",
+        "Wave Baking",
+        "Wave Succeeded",
+        "Rollback Started",
+        "Run Rolled Back",
+        "Stage Failed",
+        "Approval Requested",
+      ]),
+    );
   });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { RedriveExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
 import { makeGitRepo } from "../support/git-repo";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
@@ -214,5 +215,13 @@ describe("approvals, stops and retries", () => {
     const ended = await runIs(id, "SUCCEEDED");
     expect(ended.stages.find((s: Json) => s.name === "source").attempt).toBe(1);
     await rm(marker, { force: true });
+  });
+});
+
+describe("the events of stops and retries", () => {
+  it("are each described by their schema file", async () => {
+    const checked = await expectEventsToMatchSchemaFiles(stack);
+
+    expect([...checked]).toEqual(expect.arrayContaining(["Run Stopped", "Run Redriven"]));
   });
 });

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
+import { allRunsEnded, api, startTestStack, streamsTaken, waitFor } from "../support/local-stack";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
+type Json = any;
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 let stack: Awaited<ReturnType<typeof startTestStack>>;
@@ -56,6 +60,8 @@ describe("a run through the HTTP API", () => {
     ]);
     expect(Date.parse(run.endedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
 
+    // The table's stream publishes the outbox after the run's last write.
+    await streamsTaken(stack);
     const events = (await stack.eventBridge.read()).filter(
       (e) => (e.detail as { runId?: string }).runId === run.id,
     );
@@ -196,5 +202,139 @@ describe("bad requests change nothing", () => {
     expect((await api(stack, "GET", "/shops")).status).toBe(404);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("allow")).toBe("PUT, GET");
+  });
+});
+
+describe("lists and audit trails, a page at a time", () => {
+  const RUNS = 7;
+  let created: string[] = [];
+
+  /** Every page of a list, following nextCursor; each page no longer than `limit`. */
+  async function everyPage(route: string, key: string, limit: number): Promise<Json[][]> {
+    const pages: Json[][] = [];
+    let cursor: string | undefined;
+    do {
+      const sep = route.includes("?") ? "&" : "?";
+      const res = await api(
+        stack,
+        "GET",
+        `${route}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body[key].length).toBeLessThanOrEqual(limit);
+      pages.push(res.body[key]);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    return pages;
+  }
+
+  beforeAll(async () => {
+    expect((await api(stack, "PUT", "/apps/pager", "executionMode: parallel\n")).status).toBe(201);
+    for (let i = 0; i < RUNS; i++) {
+      const res = await api(stack, "POST", "/apps/pager/runs", {
+        revision: { type: "git", commit: COMMIT },
+        reason: `run ${i}`,
+      });
+      created.push(res.body.id);
+    }
+    await allRunsEnded(stack, created);
+    await streamsTaken(stack);
+    created = created.reverse();
+  });
+
+  it("pages through an app's runs newest first, with no gaps or repeats", async () => {
+    const pages = await everyPage("/apps/pager/runs", "runs", 3);
+
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(pages.flat().map((r) => r.id)).toEqual(created);
+  });
+
+  it("filters every app's runs by app and status, and hands the same page for the same cursor", async () => {
+    const succeeded = await everyPage("/runs?app=pager&status=SUCCEEDED", "runs", 2);
+    const failed = await api(stack, "GET", "/runs?app=pager&status=FAILED");
+    const first = await api(stack, "GET", "/runs?limit=2");
+    const again = await api(stack, "GET", `/runs?limit=2&cursor=${first.body.nextCursor}`);
+    const twice = await api(stack, "GET", `/runs?limit=2&cursor=${first.body.nextCursor}`);
+
+    expect(succeeded.flat().map((r) => r.id)).toEqual(created);
+    expect(failed.body).toEqual({ runs: [] });
+    // Every app's runs: the pager's were the last made.
+    expect([...first.body.runs, ...again.body.runs].map((r: Json) => r.id)).toEqual(
+      created.slice(0, 4),
+    );
+    expect(twice.body).toEqual(again.body);
+  });
+
+  it("refuses a forged cursor, another list's cursor and a bad parameter with a 400 naming it", async () => {
+    const forged = Buffer.from(
+      JSON.stringify({ pk: "APP#shop", sk: "APP", gsi1pk: "APP#shop#RUNS", gsi1sk: "x" }),
+    ).toString("base64url");
+    const runsCursor = (await api(stack, "GET", "/apps/pager/runs?limit=1")).body.nextCursor;
+
+    for (const route of [
+      `/apps/pager/runs?cursor=${forged}`,
+      "/apps/pager/runs?cursor=not-a-cursor",
+      `/apps/pager/audit?cursor=${runsCursor}`,
+      `/runs/${created[0]}/audit?cursor=${runsCursor}`,
+    ]) {
+      const res = await api(stack, "GET", route);
+      expect(res.status, route).toBe(400);
+      expect(res.body.message).toBe("cursor is not one this list handed out");
+    }
+    const badLimit = await api(stack, "GET", "/runs?limit=0");
+    const badStatus = await api(stack, "GET", "/apps/pager/runs?status=DONE");
+    const unknown = await api(stack, "GET", "/apps/pager/runs?app=shop");
+    expect([badLimit.status, badStatus.status, unknown.status]).toEqual([400, 400, 400]);
+    expect(badLimit.body.message).toMatch(/limit: must be a whole number from 1 to 100/);
+    expect(badStatus.body.message).toMatch(/status: Invalid option/);
+    expect(unknown.body.message).toMatch(/Unrecognized key: "app"/);
+  });
+
+  it("keeps every event and every action in the app's audit trail, newest first", async () => {
+    const pages = await everyPage("/apps/pager/audit", "entries", 5);
+    const entries = pages.flat();
+
+    expect(pages.length).toBeGreaterThan(2);
+    const ids = entries.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort().reverse()).toEqual(ids);
+    // Six events a run (queued, started, source started and succeeded, build skipped, succeeded).
+    expect(entries.filter((e) => e.kind === "event")).toHaveLength(RUNS * 6);
+    expect(entries.filter((e) => e.type === "run").map((e) => [e.runId, e.reason])).toEqual(
+      created.map((id, i) => [id, `run ${RUNS - 1 - i}`]),
+    );
+    expect(entries.at(-1)).toMatchObject({ kind: "action", type: "app-put", by: "anonymous" });
+  });
+
+  it("numbers a run's events 1, 2, 3... on the bus, in its audit trail and in its timeline", async () => {
+    const runId = created[0];
+    const onBus = (await stack.eventBridge.read())
+      .filter((e) => (e.detail as { runId?: string }).runId === runId)
+      .map((e) => [(e.detail as Json).sequence, e["detail-type"]]);
+    const trail = (await everyPage(`/runs/${runId}/audit`, "entries", 4)).flat();
+    const { body: run } = await api(stack, "GET", `/runs/${runId}`);
+
+    expect(onBus.map(([sequence]) => sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(run.timeline.map((e: Json) => [e.sequence, e.detailType])).toEqual(onBus);
+    expect(run.sequence).toBe(6);
+    expect(trail.filter((e) => e.kind === "event").map((e) => [e.sequence, e.type])).toEqual(
+      [...onBus].reverse(),
+    );
+    expect(trail.at(-1)).toMatchObject({ kind: "action", type: "run", by: "anonymous" });
+  });
+
+  it("lists apps by name with their pipelines in brief", async () => {
+    const { status, body } = await api(stack, "GET", "/apps?limit=1");
+    const rest = await api(stack, "GET", `/apps?cursor=${body.nextCursor}`);
+
+    expect(status).toBe(200);
+    expect([...body.apps, ...rest.body.apps].map((a: Json) => a.name)).toEqual(["pager", "shop"]);
+    expect(body.apps[0]).toMatchObject({ executionMode: "parallel", stages: [], approval: false });
+  });
+
+  it("sends only events its schema files describe", async () => {
+    const checked = await expectEventsToMatchSchemaFiles(stack);
+
+    expect([...checked]).toEqual(expect.arrayContaining(["Run Queued", "Run Succeeded"]));
   });
 });

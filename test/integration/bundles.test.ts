@@ -21,6 +21,7 @@ import {
   validEntries,
   writeBundle,
 } from "../support/bundles";
+import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "../../examples/hello-service");
@@ -239,6 +240,12 @@ describe("a released version", () => {
     expect(history.body.rejections).toEqual([
       expect.objectContaining({ code: "VERSION_EXISTS", etag: md5(other) }),
     ]);
+    const trail = (await api(stack, "GET", "/apps/hello/audit")).body.entries;
+    expect(trail.find((e: Json) => e.type === "Bundle Rejected")).toMatchObject({
+      kind: "event",
+      eventId: rejection.eventId,
+      detail: { key, code: "VERSION_EXISTS" },
+    });
   });
 
   it("runs again when asked through the API, pinned to the bytes it was released with", async () => {
@@ -442,5 +449,13 @@ describe("uploads refused before the bundle is read", () => {
     expect(rejection.reason).toMatch(reason);
     if (app === "hello") expect(await runsOf(key)).toEqual([]);
     expect(sha256(await stored(key))).toBe(sha256(bytes));
+  });
+});
+
+describe("the events of uploads", () => {
+  it("are each described by their schema file", async () => {
+    const checked = await expectEventsToMatchSchemaFiles(stack);
+
+    expect([...checked]).toEqual(expect.arrayContaining(["Bundle Rejected", "Run Succeeded"]));
   });
 });

@@ -46,7 +46,7 @@ describe("the local stack, through the AWS SDK", () => {
 
     expect(TableNames).toContain(stack.resources.table);
     expect(Table?.KeySchema?.map((k) => k.AttributeName)).toEqual(["pk", "sk"]);
-    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(["byApp"]);
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(["byApp", "byList"]);
   });
 
   it("serves the releases bucket, path-style", async () => {

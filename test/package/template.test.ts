@@ -77,9 +77,21 @@ describe("the packaged CloudFormation template", () => {
       "GET /api/apps/{app}": "GetAppLambdaFunction",
       "GET /api/apps/{app}/runs": "ListRunsLambdaFunction",
       "GET /api/runs/{id}": "GetRunLambdaFunction",
+      "GET /api/apps": "ListAppsLambdaFunction",
+      "GET /api/runs": "ListRunsLambdaFunction",
+      "GET /api/runs/{id}/audit": "GetAuditLambdaFunction",
+      "GET /api/apps/{app}/audit": "GetAuditLambdaFunction",
+      "GET /api/runs/{id}/approvals": "GetRunApprovalsLambdaFunction",
+      "GET /api/apps/{app}/fleet": "GetFleetLambdaFunction",
       "POST /api/runs/{id}/approval": "DecideApprovalLambdaFunction",
       "GET /ui": "DashboardLambdaFunction",
       "GET /ui/{file}": "DashboardLambdaFunction",
+      "GET /apps": "ListAppsLambdaFunction",
+      "GET /runs": "ListRunsLambdaFunction",
+      "GET /runs/{id}/audit": "GetAuditLambdaFunction",
+      "GET /apps/{app}/audit": "GetAuditLambdaFunction",
+      "GET /runs/{id}/approvals": "GetRunApprovalsLambdaFunction",
+      "GET /apps/{app}/fleet": "GetFleetLambdaFunction",
     });
   });
 
@@ -160,7 +172,7 @@ describe("the packaged CloudFormation template", () => {
     const people = ofType("AWS::ApiGatewayV2::Route").filter((r) =>
       String(r.Properties.RouteKey).includes(" /api/"),
     );
-    expect(people.map((r) => r.Properties.RouteKey)).toHaveLength(4);
+    expect(people.map((r) => r.Properties.RouteKey)).toHaveLength(10);
     for (const route of people) {
       expect([route.Properties.RouteKey, route.Properties.AuthorizationType]).toEqual([
         route.Properties.RouteKey,

@@ -68,9 +68,6 @@ export class MemoryRuns implements RunRepository {
     const steps = structuredClone(this.steps.get(runId) ?? []);
     return { ...structuredClone(run), steps, stages: stagesOf(steps) };
   }
-  async listByApp(app: string) {
-    return [...this.items.values()].filter((r) => r.app === app).reverse();
-  }
   async apply(runId: string, t: RunTransition, now: string) {
     const run = this.items.get(runId);
     if (!run) throw new ConflictError(`run ${runId} does not exist`);
