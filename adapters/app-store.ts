@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { type App, AppSchema } from "../domain/app";
 import { type AppRepository, systemClock } from "../domain/ports";
 import { dynamoDocument } from "./clients/dynamodb";
@@ -21,10 +26,36 @@ export class AppStore implements AppRepository {
 
   async put(app: App): Promise<void> {
     await this.doc.send(
-      new PutCommand({ TableName: this.table, Item: { pk: `APP#${app.name}`, sk: "APP", ...app } }),
+      new PutCommand({
+        TableName: this.table,
+        // Every app is also under one key of the byApp index, so that they can be listed.
+        Item: { pk: `APP#${app.name}`, sk: "APP", gsi1pk: APPS, gsi1sk: app.name, ...app },
+      }),
     );
   }
+
+  /** Every registered app, by name, read page by page. */
+  async list(): Promise<App[]> {
+    const apps: App[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: "byApp",
+          KeyConditionExpression: "gsi1pk = :apps",
+          ExpressionAttributeValues: { ":apps": APPS },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      apps.push(...(page.Items ?? []).map((i) => AppSchema.parse(i)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return apps;
+  }
 }
+
+const APPS = "APPS";
 
 /** The stack's apps' store, over the container's client. */
 export function appStore(): AppStore {

@@ -1,13 +1,22 @@
 import { readFile } from "node:fs/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { Run, RunView } from "../domain/run";
+import { type Run, RunStatusSchema, type RunView } from "../domain/run";
 import { ALARM_STATES, cloudWatchClient, listAlarms, setAlarm } from "./alarm";
 import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
-import { formatRun, formatRunList } from "./format";
+import { exitCodeOf, type FollowOutput, follow } from "./follow";
+import {
+  auditEntries,
+  formatAppList,
+  formatMetrics,
+  formatRun,
+  formatRuns,
+  formatTimeline,
+  timelineOf,
+} from "./format";
 import { push } from "./push";
 import { startRelease } from "./releases";
-import { requestSigner } from "./request-signer";
+import { bearerToken, requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
 import { type Input, readSecret } from "./terminal";
 
@@ -19,6 +28,8 @@ export interface Io {
   input?: Input;
   /** The folder commands run in (the process's, unless given): `push` reads its last commit. */
   cwd?: string;
+  /** What stdout is: `follow` redraws in place on a terminal, and prints a line a change otherwise. */
+  terminal?: { isTTY?: boolean; columns?: number };
 }
 
 const processIo: Io = {
@@ -26,6 +37,7 @@ const processIo: Io = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   input: { stdin: process.stdin, stdout: process.stdout },
+  terminal: process.stdout,
 };
 
 /** What a decision came to, as `sluice approve` and `sluice reject` say it. */
@@ -41,10 +53,11 @@ function describeDecision(
 
 /** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
 export async function main(args: readonly string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  const exit = { code: 0 };
+  const program = buildProgram(io, exit);
   try {
     await program.parseAsync(args, { from: "user" });
-    return 0;
+    return exit.code;
   } catch (err) {
     // Commander has printed its own message (or the help) already.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
@@ -54,10 +67,14 @@ export async function main(args: readonly string[], io: Io = processIo): Promise
   }
 }
 
-function buildProgram(io: Io): Command {
+function buildProgram(io: Io, exit: { code: number }): Command {
   const program = new Command("sluice")
     .description("Release bundles and runs of Sluice, the deployment orchestrator")
     .option("--api <url>", `Sluice HTTP API (env SLUICE_API; default ${LOCAL.api})`)
+    .option(
+      "--token <jwt>",
+      "a bearer token to call the API with instead of signing with AWS credentials (env SLUICE_TOKEN)",
+    )
     .option(
       "--s3-endpoint <url>",
       `S3 endpoint (env AWS_ENDPOINT_URL_S3; default ${LOCAL.s3Endpoint} for the local bucket, AWS otherwise)`,
@@ -80,8 +97,36 @@ function buildProgram(io: Io): Command {
   const settings = (command: Command) =>
     resolveSettings(command.optsWithGlobals<GlobalOptions>(), io.env);
   const api = (command: Command) => {
-    const { api } = settings(command);
-    return new ApiClient(api, requestSigner(api, io.env));
+    const { api, token } = settings(command);
+    return new ApiClient(api, token ? bearerToken(token) : requestSigner(api, io.env));
+  };
+  const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  const output: FollowOutput = {
+    write: io.stdout,
+    isTTY: io.terminal?.isTTY === true,
+    ...(io.terminal?.columns ? { columns: io.terminal.columns } : {}),
+    color: io.terminal?.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb",
+  };
+  /** Follows a run until it ends (or waits for approval, for push); Ctrl-C stops following. */
+  const followRun = async (
+    client: ApiClient,
+    id: string,
+    intervalMs: number,
+    untilApproval = false,
+  ) => {
+    const interrupt = new AbortController();
+    const onInterrupt = () => interrupt.abort();
+    process.on("SIGINT", onInterrupt);
+    try {
+      const end = await follow(client, id, output, {
+        intervalMs,
+        untilApproval,
+        signal: interrupt.signal,
+      });
+      exit.code = exitCodeOf(end);
+    } finally {
+      process.off("SIGINT", onInterrupt);
+    }
   };
 
   program
@@ -93,9 +138,11 @@ function buildProgram(io: Io): Command {
     .option("--timeout <seconds>", "how long to wait for Sluice's answer", seconds, 60)
     .option("--message <text>", "the commit message of what the bundle holds")
     .option("--author <author>", 'who wrote it, as "Name <email>"')
+    .option("--no-follow", "print the run's id and return, instead of following the run")
+    .option("--interval <seconds>", "how often to ask for the run's progress", seconds, 1)
     .addHelpText(
       "after",
-      "\nWithout --message and --author, the message and author of the last commit of the git work tree it runs in go with the bundle.",
+      "\nWithout --message and --author, the message and author of the last commit of the git work tree it runs in go with the bundle.\nIt follows the run it started, as sluice follow does, and stops when the run ends (exit code 0 when it succeeded, else 1) or waits for an approval (0).",
     )
     .action(
       async (
@@ -106,10 +153,13 @@ function buildProgram(io: Io): Command {
           timeout: number;
           message?: string;
           author?: string;
+          follow: boolean;
+          interval: number;
         },
         command: Command,
       ) => {
-        await push(
+        const client = api(command);
+        const run = await push(
           file,
           {
             app: options.app,
@@ -120,29 +170,132 @@ function buildProgram(io: Io): Command {
             cwd: io.cwd ?? process.cwd(),
           },
           settings(command),
-          api(command),
+          client,
           io.env,
           io.stdout,
         );
+        if (options.follow) await followRun(client, run.id, options.interval * 1000, true);
       },
     );
 
   program
     .command("runs")
-    .description("list an app's runs, newest first")
-    .requiredOption("--app <app>", "the app")
-    .action(async (options: { app: string }, command: Command) => {
-      const { runs } = await api(command).get(`/apps/${options.app}/runs`);
-      io.stdout(formatRunList(runs as Run[]));
+    .description("list runs, newest first: every app's, or one app's")
+    .option("--app <app>", "only this app's runs")
+    .addOption(new Option("--status <status>", "only runs in this status").choices(RUN_STATUSES))
+    .option("--limit <n>", "at most this many runs", count, 20)
+    .option("--cursor <cursor>", "go on from where an earlier page ended")
+    .option("--json", "print the API's JSON")
+    .action(
+      async (
+        options: { app?: string; status?: string; limit: number; cursor?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const { json, ...filter } = options;
+        const page = await api(command).runs(filter);
+        if (json) print(page);
+        else io.stdout(formatRuns(page.runs as Run[], page.next));
+      },
+    );
+
+  program
+    .command("follow")
+    .description(
+      "follow a run live: a line per stage and wave, host counts, bake countdowns, approvals; exits 0 when it succeeds, else 1",
+    )
+    .argument("<id>", "the run's id")
+    .option("--interval <seconds>", "how often to ask for the run's progress", seconds, 1)
+    .action(async (id: string, options: { interval: number }, command: Command) => {
+      await followRun(api(command), id, options.interval * 1000);
     });
+
+  program
+    .command("events")
+    .description(
+      "what happened to a run (its audit trail, or its record of steps, votes and actions), or to an app's runs",
+    )
+    .argument("[run]", "the run's id")
+    .option("--app <app>", "the app's events instead: its newest runs'")
+    .option("--json", "print the API's JSON")
+    .action(
+      async (
+        runId: string | undefined,
+        options: { app?: string; json?: boolean },
+        command: Command,
+      ) => {
+        if ((runId === undefined) === (options.app === undefined)) {
+          throw new CliError(
+            "name a run (sluice events <run>) or an app (sluice events --app <app>)",
+          );
+        }
+        const client = api(command);
+        const audit = runId
+          ? await client.runAudit(runId)
+          : await client.appAudit(options.app ?? "");
+        if (audit) {
+          if (options.json) print(audit);
+          else io.stdout(formatTimeline(auditEntries(audit.items ?? audit.events ?? [])));
+          return;
+        }
+        const runs: RunView[] = runId
+          ? [await client.run(runId)]
+          : await Promise.all(
+              (await client.runs({ app: options.app ?? "", limit: APP_EVENT_RUNS })).runs.map(
+                (run: Run) => client.run(run.id),
+              ),
+            );
+        if (options.json) {
+          print(runId ? runs[0] : { runs });
+          return;
+        }
+        const entries = runs.flatMap((run) =>
+          timelineOf(run).map((entry) => (runId ? entry : { ...entry, run: run.id })),
+        );
+        io.stdout(formatTimeline(entries.sort((a, b) => a.at.localeCompare(b.at))));
+      },
+    );
+
+  program
+    .command("metrics")
+    .description(
+      "an app's DORA delivery metrics over a period: deployment frequency, change lead time, change fail rate, failed deployment recovery time, deployment rework rate",
+    )
+    .argument("<app>", "the app")
+    .option("--since <age>", "the period up to now, e.g. 30d, 2w, 12h (default 30d)")
+    .option("--from <time>", "the period's start, an ISO 8601 date or time")
+    .option("--to <time>", "the period's end (not included), an ISO 8601 date or time")
+    .option("--json", "print the API's JSON")
+    .action(
+      async (
+        app: string,
+        options: { since?: string; from?: string; to?: string; json?: boolean },
+        command: Command,
+      ) => {
+        if (options.since && (options.from || options.to)) {
+          throw new CliError("give --since, or --from and --to, not both");
+        }
+        const period = options.since
+          ? { from: new Date(Date.now() - ageMs(options.since)).toISOString() }
+          : {
+              ...(options.from ? { from: options.from } : {}),
+              ...(options.to ? { to: options.to } : {}),
+            };
+        const metrics = await api(command).metrics(app, period);
+        if (options.json) print(metrics);
+        else io.stdout(formatMetrics(metrics));
+      },
+    );
 
   const run = program
     .command("run")
     .description("show a run's status and stage history, or start one (run start)")
     .argument("[id]", "the run's id")
-    .action(async (id: string | undefined, _options: unknown, command: Command) => {
+    .option("--json", "print the API's JSON")
+    .action(async (id: string | undefined, options: { json?: boolean }, command: Command) => {
       if (!id) throw new CliError("name a run (sluice run <id>) or start one (sluice run start)");
-      io.stdout(formatRun(await api(command).get(`/runs/${encodeURIComponent(id)}`)));
+      const run = await api(command).run(id);
+      if (options.json) print(run);
+      else io.stdout(formatRun(run));
     });
   run
     .command("start")
@@ -272,7 +425,15 @@ function buildProgram(io: Io): Command {
     .requiredOption("--reason <text>", "why, recorded on the run")
     .action(decideAs("reject"));
 
-  const apps = program.command("apps").description("manage apps");
+  const apps = program
+    .command("apps")
+    .description("list the registered apps (apps put, apps webhook-secret: manage one)")
+    .option("--json", "print the API's JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const answer = await api(command).apps();
+      if (options.json) print(answer);
+      else io.stdout(formatAppList(answer.apps));
+    });
   apps
     .command("put")
     .description("register an app, or replace its pipeline definition")
@@ -342,6 +503,25 @@ function buildProgram(io: Io): Command {
     });
 
   return program;
+}
+
+const RUN_STATUSES = RunStatusSchema.options;
+/** How many of an app's newest runs `events --app` reads, where there is no audit trail. */
+const APP_EVENT_RUNS = 10;
+
+function count(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError("a whole number above 0");
+  return parsed;
+}
+
+/** `30d`, `2w`, `12h` as milliseconds. */
+function ageMs(age: string): number {
+  const match = /^(\d+)([hdw])$/.exec(age);
+  if (!match) throw new CliError(`--since takes an age such as 30d, 2w or 12h, not "${age}"`);
+  const hours = { h: 1, d: 24, w: 24 * 7 }[match[2] as "h" | "d" | "w"];
+  return Number(match[1]) * hours * 3600 * 1000;
 }
 
 function seconds(value: string): number {
