@@ -150,6 +150,9 @@ function followInTerminal(id: string) {
     exited,
   };
 }
+/** Back up to a block's first row (CSI n F), then clear below (CSI J). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the terminal's own bytes
+const REDRAW = /\x1b\[\d+F\x1b\[J/;
 // CSI sequences (colours, cursor moves, clearing) and the carriage returns a pty adds.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the terminal's own bytes
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]|\r/g;
@@ -187,7 +190,7 @@ describe("sluice follow in a terminal", () => {
     expect(text).toMatch(/production\/one-box\s+SUCCEEDED\s+prod-1, 2\/2 hosts/);
     expect(text).toMatch(new RegExp(`run ${id} SUCCEEDED after \\d+`));
     // Redrawn in place: the cursor goes back up over the block, hidden until the end.
-    expect(terminal.output()).toMatch(/\x1b\[\d+F\x1b\[J/);
+    expect(terminal.output()).toMatch(REDRAW);
     expect(terminal.output()).toContain("\x1b[?25h");
     expect(code).toBe(0);
   });
