@@ -33,6 +33,8 @@ export function progressLines(run: RunView, now: number): ProgressLine[] {
   const width = Math.max(...run.plan.steps.map((step) => step.id.length));
   const header = `run ${run.id}  ${run.app}  ${revisionOf(run)}  ${run.status}`;
   const lines: ProgressLine[] = [{ key: "run", text: header, state: header, pending: false }];
+  // Lines under a step's line start where its detail does: after its name and status.
+  const under = " ".repeat(2 + width + 2 + 9 + 2);
   run.plan.steps.forEach((planned, index) => {
     const record = latest.get(index);
     const name = planned.id.padEnd(width);
@@ -48,12 +50,12 @@ export function progressLines(run: RunView, now: number): ProgressLine[] {
     lines.push({ key: planned.id, text, state, pending: false });
     if (planned.kind === "approval" && record.status === "RUNNING") {
       for (const [n, hint] of approvalHints(run.id, planned).entries()) {
-        const line = `  ${"".padEnd(width)}    ${hint}`;
+        const line = `${under}${hint}`;
         lines.push({ key: `${planned.id}#hint${n}`, text: line, state: line, pending: false });
       }
     }
     if (record.rollback) {
-      const line = `  ${"".padEnd(width)}    rollback ${record.rollback.status}: ${record.rollback.message}`;
+      const line = `${under}rollback ${record.rollback.status}: ${record.rollback.message}`;
       lines.push({ key: `${planned.id}#rollback`, text: line, state: line, pending: false });
     }
   });

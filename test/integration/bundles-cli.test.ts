@@ -378,7 +378,7 @@ describe("sluice runs, run and run start", () => {
     // Assess
     expect(started.code).toBe(0);
     expect(listed.stdout).toMatch(
-      new RegExp(`^${id}\\s+SUCCEEDED\\s+git refs/heads/main@0123456789ab`, "m"),
+      new RegExp(`^${id}\\s+shop\\s+SUCCEEDED\\s+\\S+\\s+git refs/heads/main@0123456789ab`, "m"),
     );
     expect(shown.stdout).toContain(`run       ${id}  SUCCEEDED`);
     expect(shown.stdout).toMatch(/^ {2}source\s+SUCCEEDED /m);
