@@ -9,7 +9,7 @@ import { outcomeLine, type ProgressLine, progressLines } from "./progress";
 export interface FollowOutput {
   write(text: string): void;
   isTTY: boolean;
-  /** The terminal's width: longer lines are cut, so that a redraw knows how many rows it drew. */
+  /** The terminal's width: a redraw counts the rows a long line wrapped onto. */
   columns?: number;
   color: boolean;
 }
@@ -95,12 +95,15 @@ function interrupted(out: FollowOutput, id: string): FollowEnd {
   return { kind: "interrupted" };
 }
 
-/** The approval step the run waits in, if it waits in one. */
+/**
+ * The approval step the run waits in, once it can be decided: its request is recorded after the
+ * task that waits for the decision is ready for one.
+ */
 function approvalWaitedIn(run: RunView): string | undefined {
   const planned: PlanStep | undefined = run.plan.steps[run.cursor];
   if (planned?.kind !== "approval") return undefined;
   const record = run.steps.find((s) => s.index === run.cursor && s.attempt === run.attempt);
-  return record?.status === "RUNNING" ? planned.id : undefined;
+  return record?.status === "RUNNING" && record.request ? planned.id : undefined;
 }
 
 /** A terminal: the block of lines is drawn again over itself, with the cursor hidden meanwhile. */
@@ -112,12 +115,15 @@ class Redrawn {
   }
 
   show(lines: readonly ProgressLine[]): void {
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
-    const drawn = lines.map((line) => paint(this.out, cut(line.text, width)));
+    const columns = this.out.columns || 80;
     // Back to the first row drawn last time, and everything below it cleared.
     const back = this.rows > 0 ? `\x1b[${this.rows}F\x1b[J` : "";
-    this.out.write(`${back}${drawn.join("\n")}\n`);
-    this.rows = drawn.length;
+    this.out.write(`${back}${lines.map((line) => paint(this.out, line.text)).join("\n")}\n`);
+    // A line longer than the terminal is wide wraps onto more rows, all of which go next time.
+    this.rows = lines.reduce(
+      (rows, line) => rows + Math.max(1, Math.ceil(line.text.length / columns)),
+      0,
+    );
   }
 
   close(): void {
@@ -144,10 +150,6 @@ class Appended {
 
 const HIDE_CURSOR = "\x1b[?25l";
 const SHOW_CURSOR = "\x1b[?25h";
-
-function cut(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
-}
 
 const COLOURS = {
   SUCCEEDED: "green",

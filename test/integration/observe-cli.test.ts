@@ -96,7 +96,8 @@ function waitingForApproval(id: string) {
     async () => {
       const run = await getRun(id);
       const step = run.steps.find((s: Json) => s.step === "sign-off");
-      return step?.status === "RUNNING" ? run : undefined;
+      // Its request is recorded once the decision can be taken.
+      return step?.status === "RUNNING" && step.request ? run : undefined;
     },
     { what: `run ${id} to wait at sign-off`, timeoutMs: 30_000 },
   );
@@ -147,6 +148,8 @@ function followInTerminal(id: string) {
         timeoutMs: 30_000,
         intervalMs: 50,
       }),
+    /** Keys typed on the terminal. */
+    type: (keys: string) => child.stdin.write(keys),
     exited,
   };
 }
@@ -207,6 +210,26 @@ describe("sluice follow in a terminal", () => {
     expect(terminal.text()).toMatch(/sign-off\s+FAILED\s+rejected by .*: not today/);
     expect(terminal.text()).toMatch(new RegExp(`run ${id} FAILED after \\S+: `));
     expect(code).toBe(1);
+  });
+});
+
+describe("Ctrl-C in sluice follow", () => {
+  it("stops following, shows the cursor again and leaves the run as it was", async () => {
+    const { id } = await push("--no-follow");
+    await waitingForApproval(id);
+    const terminal = followInTerminal(id);
+    await terminal.seen(/waiting for approval/);
+
+    terminal.type("\x03");
+    const code = await terminal.exited;
+
+    expect(terminal.text()).toContain(
+      `stopped following run ${id}; it goes on: sluice follow ${id}`,
+    );
+    expect(terminal.output().endsWith("\x1b[?25h")).toBe(true);
+    expect(code).toBe(130);
+    expect((await getRun(id)).status).toBe("RUNNING");
+    expect((await decide(id, "reject")).status).toBe(200);
   });
 });
 

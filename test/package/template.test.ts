@@ -53,10 +53,12 @@ describe("the packaged CloudFormation template", () => {
       }),
     );
     expect(integrations).toEqual({
+      "GET /apps": "ListAppsLambdaFunction",
       "PUT /apps/{app}": "PutAppLambdaFunction",
       "GET /apps/{app}": "GetAppLambdaFunction",
       "POST /apps/{app}/runs": "CreateRunLambdaFunction",
       "GET /apps/{app}/runs": "ListRunsLambdaFunction",
+      "GET /apps/{app}/metrics": "GetMetricsLambdaFunction",
       "GET /apps/{app}/bundles/{version}": "GetBundleLambdaFunction",
       "POST /apps/{app}/releases/{version}/runs": "ReleaseVersionLambdaFunction",
       "POST /apps/{app}/releases/{version}/rollbacks": "RollBackToReleaseLambdaFunction",

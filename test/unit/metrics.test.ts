@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { deliveryMetrics, type MetricsRun, productionDeployments } from "../../domain/metrics";
 import type { Plan } from "../../domain/plan";
+import { appMetrics, parseMetricsQuery } from "../../usecases/delivery-metrics";
+import { MemoryApps, registerApp } from "../support/fakes";
 
 const deployTo = (id: string): Plan["steps"][number] => ({
   id,
@@ -174,5 +176,57 @@ describe("delivery metrics at the edges", () => {
 
   it("counts no production deployment for an app without a production stage", () => {
     expect(productionDeployments(HISTORY, "live")).toEqual([]);
+  });
+});
+
+describe("an app's metrics over a period asked for", () => {
+  const NOW = new Date("2026-01-31T12:00:00.000Z");
+
+  it("reads the period from ISO dates or times, by default the 30 days up to now", () => {
+    expect(parseMetricsQuery(undefined, NOW)).toEqual({
+      from: "2026-01-01T12:00:00.000Z",
+      to: "2026-01-31T12:00:00.000Z",
+    });
+    expect(parseMetricsQuery({ from: "2026-01-01", to: "2026-01-08T00:00:00+01:00" }, NOW)).toEqual(
+      { from: "2026-01-01T00:00:00.000Z", to: "2026-01-07T23:00:00.000Z" },
+    );
+    expect(() => parseMetricsQuery({ from: "last week" }, NOW)).toThrow(/invalid metrics query/);
+  });
+
+  it("reads the app's runs from 30 days before the period, and counts its production stage's", async () => {
+    const apps = new MemoryApps();
+    await registerApp(apps, {
+      stages: [
+        { name: "beta", deploy: { deploymentGroup: "beta" } },
+        { name: "production", production: { waves: [{ name: "one-box", deploymentGroup: "p1" }] } },
+      ],
+    });
+    const asked: string[][] = [];
+    const runs = {
+      listCreatedBetween: async (app: string, from: string, to: string) => {
+        asked.push([app, from, to]);
+        return HISTORY;
+      },
+    };
+
+    const metrics = await appMetrics({ apps, runs }, "shop", PERIOD);
+
+    expect(asked).toEqual([["shop", "2025-12-02T00:00:00.000Z", PERIOD.to]]);
+    expect(metrics).toMatchObject({
+      app: "shop",
+      productionStage: "production",
+      deployments: { total: 8, succeeded: 4, failed: 4 },
+    });
+  });
+
+  it("refuses a period that ends before it starts, or longer than a year", async () => {
+    const ports = { apps: new MemoryApps(), runs: { listCreatedBetween: async () => [] } };
+
+    await expect(appMetrics(ports, "shop", { from: PERIOD.to, to: PERIOD.from })).rejects.toThrow(
+      "from must be before to",
+    );
+    await expect(
+      appMetrics(ports, "shop", { from: "2024-01-01T00:00:00Z", to: PERIOD.to }),
+    ).rejects.toThrow("a period is at most 366 days");
   });
 });
