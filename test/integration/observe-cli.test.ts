@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,14 +75,17 @@ async function sluice(...args: string[]) {
 }
 
 let versions = 0;
-/** Pushes the example app as a new version and answers what `sluice push` printed. */
+/**
+ * Pushes the example app as a new version (`from` another folder than the example's own) and
+ * answers what `sluice push` printed.
+ */
 async function push(...more: string[]) {
+  return pushFrom(path.join(PROJECT_ROOT, "examples/hello-service"), ...more);
+}
+
+async function pushFrom(dir: string, ...more: string[]) {
   const version = `1.0.${versions++}`;
-  const file = await packDirectory(
-    path.join(PROJECT_ROOT, "examples/hello-service"),
-    path.join(workDir, `watch-${version}.tar.gz`),
-    "tar.gz",
-  );
+  const file = await packDirectory(dir, path.join(workDir, `watch-${version}.tar.gz`), "tar.gz");
   const args = ["push", file, "--app", "watch", "--version", version, "--message", "Watch it"];
   const pushed = await sluice(...args, "--author", "Ada <ada@example.com>", ...more);
   const id = /^run ([0-9A-Z]{26}) /m.exec(pushed.stdout)?.[1] as string;
@@ -173,6 +176,29 @@ describe("sluice push", () => {
     expect(pushed.stdout).toContain(`decide: sluice approve ${pushed.id}`);
     // The run waits on after push returned: nobody else decides it here.
     expect((await decide(pushed.id, "reject")).status).toBe(200);
+  });
+});
+
+describe("sluice push of a failing revision", () => {
+  it("follows the run to its rollback and exits 1", async () => {
+    // Its ValidateService fails at once (the quick start's BROKEN file takes the hook's timeout).
+    const broken = path.join(workDir, "broken");
+    await cp(path.join(PROJECT_ROOT, "examples/hello-service"), broken, { recursive: true });
+    await writeFile(
+      path.join(broken, "scripts/validate.sh"),
+      "#!/bin/bash\necho 'health check failed' >&2\nexit 3\n",
+      { mode: 0o755 },
+    );
+
+    const pushed = await pushFrom(broken);
+
+    expect(pushed.code).toBe(1);
+    expect(pushed.stdout).toMatch(
+      /^beta\s+FAILED\s+beta: Sluice\.DeploymentFailed: .*failed hosts: watch-beta-1 \(ValidateService/m,
+    );
+    // Under beta: its rollback, or why there was none (no earlier deployment to go back to).
+    expect(pushed.stdout).toMatch(/^rollback (RUNNING|SUCCEEDED|SKIPPED): /m);
+    expect(pushed.stdout).toMatch(new RegExp(`^run ${pushed.id} ROLLED_BACK after \\S+: `, "m"));
   });
 });
 
