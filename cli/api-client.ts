@@ -4,6 +4,17 @@ import type { RequestSigner } from "./request-signer";
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and printed
 export type Json = any;
 
+/** An error answer of the API: its status says whether asking again could help (5xx). */
+export class ApiRefusal extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiRefusal";
+  }
+}
+
 export interface RunFilter {
   app?: string;
   status?: string;
@@ -148,7 +159,7 @@ export class ApiClient {
     }
     if (!res.ok && !allowed.includes(res.status)) {
       const message = typeof parsed === "object" && parsed?.message ? parsed.message : text;
-      throw new CliError(`${method} ${path}: ${res.status} ${message}`);
+      throw new ApiRefusal(`${method} ${path}: ${res.status} ${message}`, res.status);
     }
     return { status: res.status, body: parsed };
   }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { styleText } from "node:util";
 import type { PlanStep } from "../domain/plan";
 import { isTerminal, type RunView } from "../domain/run";
-import type { ApiClient } from "./api-client";
+import { type ApiClient, ApiRefusal } from "./api-client";
 import { outcomeLine, type ProgressLine, progressLines } from "./progress";
 
 /** Where `follow` writes: a terminal it redraws in place, or a pipe or file it appends to. */
@@ -34,7 +34,10 @@ export function exitCodeOf(end: FollowEnd): number {
   return end.run.status === "SUCCEEDED" ? 0 : 1;
 }
 
-/** Polls of the API in a row that may fail (a blip of the network) before `follow` gives up. */
+/**
+ * Polls in a row that may fail (a blip of the network, a 5xx) before `follow` gives up; a 4xx
+ * (no such run, not allowed) ends it at once.
+ */
 const TOLERATED_FAILURES = 5;
 
 /**
@@ -57,7 +60,8 @@ export async function follow(
         run = await api.run(id);
         failures = 0;
       } catch (err) {
-        if (++failures >= TOLERATED_FAILURES || options.signal?.aborted) throw err;
+        const refused = err instanceof ApiRefusal && err.status < 500;
+        if (refused || ++failures >= TOLERATED_FAILURES || options.signal?.aborted) throw err;
         await pause(options);
         continue;
       }

@@ -333,6 +333,17 @@ describe("the read commands", () => {
     expect(metrics.changeLeadTime.startedFrom).toEqual({ commit: 0, "run-created": 2 });
   });
 
+  it("sluice follow of a run that does not exist fails at once with the API's reason", async () => {
+    const started = Date.now();
+    const { code, stderr } = await sluice("follow", "01J00000000000000000000000");
+
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      "sluice: GET /runs/01J00000000000000000000000: 404 run 01J00000000000000000000000 does not exist\n",
+    );
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
   it("refuses a period that ends before it starts", async () => {
     const { code, stderr } = await sluice(
       "metrics",
