@@ -80,7 +80,11 @@ export function addReadCommands(
           : await client.appAudit(options.app ?? "");
         if (audit) {
           if (options.json) print(audit);
-          else io.stdout(formatTimeline(auditEntries(audit.items ?? audit.events ?? [])));
+          else {
+            // The trail pages newest first; a person reads what happened in its order.
+            const entries = auditEntries(audit.items ?? audit.entries ?? audit.events ?? []);
+            io.stdout(formatTimeline(entries.sort((a, b) => a.at.localeCompare(b.at))));
+          }
           return;
         }
         const runs: RunView[] = runId
