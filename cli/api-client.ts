@@ -35,7 +35,8 @@ export interface ApiAnswer {
  */
 export class ApiClient {
   constructor(
-    private readonly base: string,
+    /** The API's address, as the CLI was pointed at it. */
+    readonly base: string,
     private readonly sign: RequestSigner,
   ) {}
 

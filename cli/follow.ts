@@ -65,7 +65,7 @@ export async function follow(
         await pause(options);
         continue;
       }
-      screen.show(progressLines(run, Date.now()));
+      screen.show(progressLines(run, Date.now(), api.base));
       if (isTerminal(run.status)) {
         out.write(`${paint(out, outcomeLine(run))}\n`);
         return { kind: "ended", run };

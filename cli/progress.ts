@@ -24,7 +24,7 @@ type HostsOf = { hosts?: { status: string }[] };
  * The progress of a run at `now`: a line for the run, then one per plan step (stage, wave, bake),
  * in plan order, with the hints a person needs to act on a waiting approval.
  */
-export function progressLines(run: RunView, now: number): ProgressLine[] {
+export function progressLines(run: RunView, now: number, api = "<api>"): ProgressLine[] {
   const latest = new Map<number, StepRecord>();
   for (const step of run.steps) {
     const seen = latest.get(step.index);
@@ -49,7 +49,7 @@ export function progressLines(run: RunView, now: number): ProgressLine[] {
     const text = [state, ticking].filter(Boolean).join(steady ? ", " : "  ");
     lines.push({ key: planned.id, text, state, pending: false });
     if (planned.kind === "approval" && record.status === "RUNNING") {
-      for (const [n, hint] of approvalHints(run.id, planned).entries()) {
+      for (const [n, hint] of approvalHints(run.id, planned, api).entries()) {
         const line = `${under}${hint}`;
         lines.push({ key: `${planned.id}#hint${n}`, text: line, state: line, pending: false });
       }
@@ -123,10 +123,11 @@ function approvalState(planned: Extract<PlanStep, { kind: "approval" }>, record:
 export function approvalHints(
   runId: string,
   planned: Extract<PlanStep, { kind: "approval" }>,
+  api: string,
 ): string[] {
   return [
     `decide: sluice approve ${runId}  |  sluice reject ${runId} --reason <why>`,
-    `or the approver's own link, mailed${planned.slack ? " or in Slack" : ""}: <api>/approvals/<token>`,
+    `or the approver's own link, mailed${planned.slack ? " or in Slack" : ""}: ${api}/approvals/<token>`,
   ];
 }
 

@@ -211,6 +211,7 @@ describe("sluice follow in a terminal", () => {
     await terminal.seen(/sign-off\s+RUNNING\s+waiting for approval: 0 of 1/);
     expect(terminal.text()).toMatch(/beta\s+SUCCEEDED\s+beta, 1\/1 hosts/);
     expect(terminal.text()).toContain(`decide: sluice approve ${id}`);
+    expect(terminal.text()).toContain(`: ${stack.endpoints.api}/approvals/<token>`);
     expect((await decide(id, "approve")).status).toBe(200);
     const code = await terminal.exited;
 
