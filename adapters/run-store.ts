@@ -180,6 +180,27 @@ export class RunStore implements RunRepository {
     return { ...found, items: found.items.map((i) => RunSchema.parse(i)) };
   }
 
+  /** The app's runs created in [from, to), oldest first, read page by page. */
+  async listCreatedBetween(app: string, from: string, to: string): Promise<Run[]> {
+    const runs: Run[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: "byApp",
+          // gsi1sk is `<createdAt>#<id>`: a run created at `to` sorts after `to` itself, so is out.
+          KeyConditionExpression: "gsi1pk = :app AND gsi1sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: { ":app": `APP#${app}#RUNS`, ":from": from, ":to": to },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      runs.push(...(page.Items ?? []).map((i) => RunSchema.parse(i)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return runs;
+  }
+
   async lastGoodRevision(
     app: string,
     application: string,

@@ -4,6 +4,26 @@ import type { RequestSigner } from "./request-signer";
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and printed
 export type Json = any;
 
+/** An error answer of the API: its status says whether asking again could help (5xx). */
+export class ApiRefusal extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiRefusal";
+  }
+}
+
+export interface RunFilter {
+  app?: string;
+  status?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+const DEFAULT_RUN_LIMIT = 20;
+
 export interface ApiAnswer {
   status: number;
   body: Json;
@@ -11,11 +31,12 @@ export interface ApiAnswer {
 
 /**
  * The Sluice HTTP API; an error answer becomes a CliError carrying the API's own message. Every
- * request is signed: the deployed API lets only IAM principals in.
+ * request is signed (SigV4 for IAM) or carries a bearer token (a JWT).
  */
 export class ApiClient {
   constructor(
-    private readonly base: string,
+    /** The API's address, as the CLI was pointed at it. */
+    readonly base: string,
     private readonly sign: RequestSigner,
   ) {}
 
@@ -27,6 +48,78 @@ export class ApiClient {
   async find(path: string): Promise<Json | undefined> {
     const answer = await this.send("GET", path, undefined, [404]);
     return answer.status === 404 ? undefined : answer.body;
+  }
+
+  // The read routes of the CLI's read commands, all in one place. Where a route of the paged
+  // API (GET /runs, the audit trail) is not there, the API answers 404 and the routes the API
+  // has always had serve instead.
+
+  /** GET /apps: `{ apps }`. */
+  async apps(): Promise<Json> {
+    return this.get("/apps");
+  }
+
+  /** The runs, newest first, filtered; pages followed through `next` until `limit` are read. */
+  async runs(filter: RunFilter): Promise<{ runs: Json[]; next?: string }> {
+    const limit = filter.limit ?? DEFAULT_RUN_LIMIT;
+    const runs: Json[] = [];
+    let cursor = filter.cursor;
+    for (;;) {
+      const query = new URLSearchParams({
+        ...(filter.app ? { app: filter.app } : {}),
+        ...(filter.status ? { status: filter.status } : {}),
+        limit: String(limit - runs.length),
+        ...(cursor ? { cursor } : {}),
+      });
+      const page = await this.find(`/runs?${query}`);
+      if (!Array.isArray(page?.runs)) return this.runsOfApps(filter, limit);
+      runs.push(...page.runs);
+      cursor = page.next ?? page.nextCursor ?? page.cursor ?? undefined;
+      if (!cursor || runs.length >= limit) {
+        return { runs: runs.slice(0, limit), ...(cursor ? { next: cursor } : {}) };
+      }
+    }
+  }
+
+  /** Today's GET /apps/{app}/runs, of one app or of every app, merged and filtered here. */
+  private async runsOfApps(filter: RunFilter, limit: number): Promise<{ runs: Json[] }> {
+    const names: string[] = filter.app
+      ? [filter.app]
+      : (await this.apps()).apps.map((app: { name: string }) => app.name);
+    const lists = await Promise.all(
+      names.map((name) => this.get(`/apps/${encodeURIComponent(name)}/runs`)),
+    );
+    const runs = lists
+      .flatMap((list) => list.runs as Json[])
+      .filter((run) => !filter.status || run.status === filter.status)
+      .sort((a, b) => `${b.createdAt}${b.id}`.localeCompare(`${a.createdAt}${a.id}`));
+    return { runs: runs.slice(0, limit) };
+  }
+
+  /** GET /runs/{id}: the run, its stages and every step attempt. */
+  async run(id: string): Promise<Json> {
+    return this.get(`/runs/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A run's audit trail (GET /runs/{id}/audit), newest first, when the API keeps one; else
+   * undefined, and the caller reads the run's own record of what happened.
+   */
+  async runAudit(id: string): Promise<Json | undefined> {
+    return this.find(`/runs/${encodeURIComponent(id)}/audit`);
+  }
+
+  /** An app's audit trail (GET /apps/{app}/audit), when the API keeps one. */
+  async appAudit(app: string): Promise<Json | undefined> {
+    return this.find(`/apps/${encodeURIComponent(app)}/audit`);
+  }
+
+  /** GET /apps/{app}/metrics?from=&to=: the app's DORA metrics over the period. */
+  async metrics(app: string, period: { from?: string; to?: string }): Promise<Json> {
+    const query = new URLSearchParams(
+      Object.entries(period).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    return this.get(`/apps/${encodeURIComponent(app)}/metrics?${query}`);
   }
 
   async post(path: string, body: unknown): Promise<Json> {
@@ -67,7 +160,7 @@ export class ApiClient {
     }
     if (!res.ok && !allowed.includes(res.status)) {
       const message = typeof parsed === "object" && parsed?.message ? parsed.message : text;
-      throw new CliError(`${method} ${path}: ${res.status} ${message}`);
+      throw new ApiRefusal(`${method} ${path}: ${res.status} ${message}`, res.status);
     }
     return { status: res.status, body: parsed };
   }

@@ -1,11 +1,9 @@
+import type { AppSummary } from "../domain/app-summary";
 import { describeRevision } from "../domain/revision";
 import type { Run, RunView } from "../domain/run";
-
-/** One line a run: id, status, what it deploys, when it was created. */
-export function formatRunList(runs: readonly Run[]): string {
-  if (runs.length === 0) return "no runs\n";
-  return formatTable(runs.map((run) => [run.id, run.status, revisionOf(run), run.createdAt]));
-}
+import type { AppMetrics } from "../usecases/delivery-metrics";
+import { hostCount } from "./progress";
+import { duration } from "./time-text";
 
 /** Rows as aligned columns, two spaces apart; the last column is left as it is. */
 export function formatTable(rows: readonly string[][]): string {
@@ -62,6 +60,7 @@ export function formatRun(run: RunView): string {
         `  ${stage.name.padEnd(width)} ${stage.status.padEnd(9)} ${stage.startedAt}`,
         stage.endedAt ? ` → ${stage.endedAt}` : stage.until ? ` (waits until ${stage.until})` : "",
         stage.attempt > 1 ? `  attempt ${stage.attempt}` : "",
+        hostsOf(run, stage.name),
         stage.message ? `  ${stage.message}` : "",
         stage.rollback
           ? `\n  ${"".padEnd(width)} rollback ${stage.rollback.status}: ${stage.rollback.message}`
@@ -76,10 +75,187 @@ export function formatRun(run: RunView): string {
   return `${lines.join("\n")}\n`;
 }
 
-function revisionOf(run: Run): string {
+/** A deploy stage's host count, from its latest attempt's deployment. */
+function hostsOf(run: RunView, stage: string): string {
+  const attempts = run.steps.filter((step) => step.step === stage);
+  const latest = attempts.reduce<(typeof attempts)[number] | undefined>(
+    (seen, step) => (!seen || seen.attempt < step.attempt ? step : seen),
+    undefined,
+  );
+  const hosts = hostCount(latest?.deployment);
+  return hosts ? `  ${hosts}` : "";
+}
+
+export function revisionOf(run: Run): string {
   const { revision } = run;
   const described = `${revision.type} ${describeRevision(revision)}`;
   return revision.type === "bundle" && revision.sha256
     ? `${described} sha256:${revision.sha256.slice(0, 12)}`
     : described;
+}
+
+/** One line an app: its name, execution mode, its stages in order, when it last changed. */
+export function formatAppList(apps: readonly AppSummary[]): string {
+  if (apps.length === 0) return "no apps\n";
+  return formatTable([
+    ["APP", "MODE", "UPDATED", "STAGES"],
+    ...apps.map((app) => [
+      app.name,
+      app.executionMode,
+      app.updatedAt,
+      app.stages.map((stage) => stage.name).join(" → ") || "(none)",
+    ]),
+  ]);
+}
+
+/** One line a run, with its app: the list `sluice runs` prints across apps. */
+export function formatRuns(runs: readonly Run[], next?: string): string {
+  if (runs.length === 0) return "no runs\n";
+  const table = formatTable([
+    ["RUN", "APP", "STATUS", "CREATED", "REVISION"],
+    ...runs.map((run) => [run.id, run.app, run.status, run.createdAt, revisionOf(run)]),
+  ]);
+  return next ? `${table}more: --cursor ${next}\n` : table;
+}
+
+/** Something that happened to a run, as the audit trail or the run's own record says it. */
+export interface TimelineEntry {
+  at: string;
+  run?: string;
+  what: string;
+  by?: string;
+}
+
+/**
+ * What a run's record says happened, oldest first: its creation, each step attempt's start and
+ * end, each vote and refused vote, each retry and stop, its end. What `sluice events` shows
+ * where the API keeps no audit trail.
+ */
+export function timelineOf(run: RunView): TimelineEntry[] {
+  const entries: TimelineEntry[] = [
+    {
+      at: run.createdAt,
+      what: `run created (${run.kind ?? "release"} of ${revisionOf(run)})`,
+      ...(run.trigger.by ? { by: run.trigger.by } : {}),
+    },
+    ...(run.startedAt ? [{ at: run.startedAt, what: "run started" }] : []),
+    ...run.steps.flatMap((step) => {
+      const name = `${step.step}${step.attempt > 1 ? ` (attempt ${step.attempt})` : ""}`;
+      return [
+        { at: step.startedAt, what: `${name} started` },
+        ...(step.votes ?? []).map((vote) => ({
+          at: vote.at,
+          what: `${name}: ${vote.decision} via ${vote.via}${vote.comment ? `: ${vote.comment}` : ""}`,
+          by: vote.by,
+        })),
+        ...(step.refusals ?? []).map((refusal) => ({
+          at: refusal.at,
+          what: `${name}: ${refusal.decision} refused: ${refusal.reason}`,
+          by: refusal.by,
+        })),
+        ...(step.endedAt
+          ? [
+              {
+                at: step.endedAt,
+                what: `${name} ${step.status}${step.message ? `: ${step.message}` : ""}`,
+              },
+            ]
+          : []),
+      ];
+    }),
+    ...run.retries.map((retry) => ({
+      at: retry.at,
+      what: `retried (attempt ${retry.attempt})${retry.reason ? `: ${retry.reason}` : ""}`,
+      by: retry.by,
+    })),
+    ...(run.stopRequest
+      ? [
+          {
+            at: run.stopRequest.at,
+            what: `stop asked${run.stopRequest.reason ? `: ${run.stopRequest.reason}` : ""}`,
+            by: run.stopRequest.by,
+          },
+        ]
+      : []),
+    ...(run.endedAt
+      ? [
+          {
+            at: run.endedAt,
+            what: `run ${run.status}${run.error ? `: ${run.error.error}: ${run.error.cause}` : ""}`,
+          },
+        ]
+      : []),
+  ];
+  return entries.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/**
+ * An audit trail's entries, field by field as far as they are known (the trail's shape is the
+ * API's): when, which run, what, who.
+ */
+export function auditEntries(items: readonly Record<string, unknown>[]): TimelineEntry[] {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return items.map((item) => {
+    const detail = (item.detail ?? {}) as Record<string, unknown>;
+    const what =
+      text(item.action) ?? text(item.detailType) ?? text(item["detail-type"]) ?? text(item.type);
+    const why = text(item.reason) ?? text(detail.reason) ?? text(item.message);
+    const run = text(item.runId) ?? text(detail.runId);
+    const by = text(item.by) ?? text(item.actor) ?? text(detail.by);
+    return {
+      at: text(item.at) ?? text(item.time) ?? text(item.createdAt) ?? "",
+      what: `${what ?? "event"}${why ? `: ${why}` : ""}`,
+      ...(run ? { run } : {}),
+      ...(by ? { by } : {}),
+    };
+  });
+}
+
+export function formatTimeline(entries: readonly TimelineEntry[]): string {
+  if (entries.length === 0) return "no events\n";
+  const withRuns = entries.some((entry) => entry.run);
+  return formatTable(
+    entries.map((entry) => [
+      entry.at,
+      ...(withRuns ? [entry.run ?? ""] : []),
+      entry.by ? `${entry.what} (by ${entry.by})` : entry.what,
+    ]),
+  );
+}
+
+/** `sluice metrics`: the five DORA metrics, one a line, with what each was computed from. */
+export function formatMetrics(m: AppMetrics): string {
+  const percent = (rate: number | null) => (rate === null ? "n/a" : `${Math.round(rate * 100)}%`);
+  const time = (seconds: number | null) => (seconds === null ? "n/a" : duration(seconds));
+  const f = m.deploymentFrequency;
+  const lead = m.changeLeadTime;
+  const fail = m.changeFailRate;
+  const recovery = m.failedDeploymentRecoveryTime;
+  const rework = m.deploymentReworkRate;
+  const header = `app ${m.app}, ${m.period.from} → ${m.period.to} (${Math.round(m.period.days * 10) / 10} days)`;
+  if (!m.productionStage) {
+    return `${header}\nno production stage: nothing is deployed to production, so there is nothing to measure\n`;
+  }
+  return `${header}, production stage ${m.productionStage}\n${formatTable([
+    [
+      "deployment frequency",
+      `${f.perDay.toFixed(2)} a day, ${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployments)`,
+    ],
+    [
+      "change lead time",
+      `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"} (from the commit: ${lead.startedFrom.commit}, from the run's creation: ${lead.startedFrom["run-created"]})`,
+    ],
+    [
+      "change fail rate",
+      `${percent(fail.rate)} (${fail.failed} of ${fail.deployments} production deployments failed)`,
+    ],
+    [
+      "failed deployment recovery time",
+      `median ${time(recovery.medianSeconds)} over ${recovery.incidents - recovery.unrecovered} recovered incident${recovery.incidents - recovery.unrecovered === 1 ? "" : "s"}${recovery.unrecovered ? `, ${recovery.unrecovered} not recovered yet` : ""}`,
+    ],
+    [
+      "deployment rework rate",
+      `${percent(rework.rate)} (${rework.rework} of ${rework.deployments} production deployments remediated a failed one)`,
+    ],
+  ])}`;
 }

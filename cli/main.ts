@@ -1,13 +1,16 @@
 import { readFile } from "node:fs/promises";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { Run, RunView } from "../domain/run";
+import { Command, CommanderError, Option } from "commander";
+import type { RunView } from "../domain/run";
 import { ALARM_STATES, cloudWatchClient, listAlarms, setAlarm } from "./alarm";
 import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
-import { formatRun, formatRunList } from "./format";
+import { exitCodeOf, type FollowOutput, follow } from "./follow";
+import { formatAppList, formatRun } from "./format";
+import { seconds } from "./option-values";
 import { push } from "./push";
+import { addReadCommands } from "./read-commands";
 import { startRelease } from "./releases";
-import { requestSigner } from "./request-signer";
+import { bearerToken, requestSigner } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
 import { type Input, readSecret } from "./terminal";
 
@@ -19,6 +22,8 @@ export interface Io {
   input?: Input;
   /** The folder commands run in (the process's, unless given): `push` reads its last commit. */
   cwd?: string;
+  /** What stdout is: `follow` redraws in place on a terminal, and prints a line a change otherwise. */
+  terminal?: { isTTY?: boolean; columns?: number };
 }
 
 const processIo: Io = {
@@ -26,6 +31,7 @@ const processIo: Io = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   input: { stdin: process.stdin, stdout: process.stdout },
+  terminal: process.stdout,
 };
 
 /** What a decision came to, as `sluice approve` and `sluice reject` say it. */
@@ -41,10 +47,11 @@ function describeDecision(
 
 /** Runs one `sluice` command line (the arguments after the program name); returns the exit code. */
 export async function main(args: readonly string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  const exit = { code: 0 };
+  const program = buildProgram(io, exit);
   try {
     await program.parseAsync(args, { from: "user" });
-    return 0;
+    return exit.code;
   } catch (err) {
     // Commander has printed its own message (or the help) already.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
@@ -54,10 +61,14 @@ export async function main(args: readonly string[], io: Io = processIo): Promise
   }
 }
 
-function buildProgram(io: Io): Command {
+function buildProgram(io: Io, exit: { code: number }): Command {
   const program = new Command("sluice")
     .description("Release bundles and runs of Sluice, the deployment orchestrator")
     .option("--api <url>", `Sluice HTTP API (env SLUICE_API; default ${LOCAL.api})`)
+    .option(
+      "--token <jwt>",
+      "a bearer token to call the API with instead of signing with AWS credentials (env SLUICE_TOKEN)",
+    )
     .option(
       "--s3-endpoint <url>",
       `S3 endpoint (env AWS_ENDPOINT_URL_S3; default ${LOCAL.s3Endpoint} for the local bucket, AWS otherwise)`,
@@ -80,8 +91,36 @@ function buildProgram(io: Io): Command {
   const settings = (command: Command) =>
     resolveSettings(command.optsWithGlobals<GlobalOptions>(), io.env);
   const api = (command: Command) => {
-    const { api } = settings(command);
-    return new ApiClient(api, requestSigner(api, io.env));
+    const { api, token } = settings(command);
+    return new ApiClient(api, token ? bearerToken(token) : requestSigner(api, io.env));
+  };
+  const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  const output: FollowOutput = {
+    write: io.stdout,
+    isTTY: io.terminal?.isTTY === true,
+    ...(io.terminal?.columns ? { columns: io.terminal.columns } : {}),
+    color: io.terminal?.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb",
+  };
+  /** Follows a run until it ends (or waits for approval, for push); Ctrl-C stops following. */
+  const followRun = async (
+    client: ApiClient,
+    id: string,
+    intervalMs: number,
+    untilApproval = false,
+  ) => {
+    const interrupt = new AbortController();
+    const onInterrupt = () => interrupt.abort();
+    process.on("SIGINT", onInterrupt);
+    try {
+      const end = await follow(client, id, output, {
+        intervalMs,
+        untilApproval,
+        signal: interrupt.signal,
+      });
+      exit.code = exitCodeOf(end);
+    } finally {
+      process.off("SIGINT", onInterrupt);
+    }
   };
 
   program
@@ -93,9 +132,11 @@ function buildProgram(io: Io): Command {
     .option("--timeout <seconds>", "how long to wait for Sluice's answer", seconds, 60)
     .option("--message <text>", "the commit message of what the bundle holds")
     .option("--author <author>", 'who wrote it, as "Name <email>"')
+    .option("--no-follow", "print the run's id and return, instead of following the run")
+    .option("--interval <seconds>", "how often to ask for the run's progress", seconds, 1)
     .addHelpText(
       "after",
-      "\nWithout --message and --author, the message and author of the last commit of the git work tree it runs in go with the bundle.",
+      "\nWithout --message and --author, the message and author of the last commit of the git work tree it runs in go with the bundle.\nIt follows the run it started, as sluice follow does, and stops when the run ends (exit code 0 when it succeeded, else 1) or waits for an approval (0).",
     )
     .action(
       async (
@@ -106,10 +147,13 @@ function buildProgram(io: Io): Command {
           timeout: number;
           message?: string;
           author?: string;
+          follow: boolean;
+          interval: number;
         },
         command: Command,
       ) => {
-        await push(
+        const client = api(command);
+        const run = await push(
           file,
           {
             app: options.app,
@@ -120,29 +164,26 @@ function buildProgram(io: Io): Command {
             cwd: io.cwd ?? process.cwd(),
           },
           settings(command),
-          api(command),
+          client,
           io.env,
           io.stdout,
         );
+        if (options.follow) await followRun(client, run.id, options.interval * 1000, true);
       },
     );
 
-  program
-    .command("runs")
-    .description("list an app's runs, newest first")
-    .requiredOption("--app <app>", "the app")
-    .action(async (options: { app: string }, command: Command) => {
-      const { runs } = await api(command).get(`/apps/${options.app}/runs`);
-      io.stdout(formatRunList(runs as Run[]));
-    });
+  addReadCommands(program, { io, api, print, followRun });
 
   const run = program
     .command("run")
     .description("show a run's status and stage history, or start one (run start)")
     .argument("[id]", "the run's id")
-    .action(async (id: string | undefined, _options: unknown, command: Command) => {
+    .option("--json", "print the API's JSON")
+    .action(async (id: string | undefined, options: { json?: boolean }, command: Command) => {
       if (!id) throw new CliError("name a run (sluice run <id>) or start one (sluice run start)");
-      io.stdout(formatRun(await api(command).get(`/runs/${encodeURIComponent(id)}`)));
+      const run = await api(command).run(id);
+      if (options.json) print(run);
+      else io.stdout(formatRun(run));
     });
   run
     .command("start")
@@ -316,7 +357,15 @@ function buildProgram(io: Io): Command {
       );
     });
 
-  const apps = program.command("apps").description("manage apps");
+  const apps = program
+    .command("apps")
+    .description("list the registered apps (apps put, apps webhook-secret: manage one)")
+    .option("--json", "print the API's JSON")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const answer = await api(command).apps();
+      if (options.json) print(answer);
+      else io.stdout(formatAppList(answer.apps));
+    });
   apps
     .command("put")
     .description("register an app, or replace its pipeline definition")
@@ -386,13 +435,6 @@ function buildProgram(io: Io): Command {
     });
 
   return program;
-}
-
-function seconds(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0)
-    throw new InvalidArgumentError("a number of seconds");
-  return parsed;
 }
 
 /** What `run start` deploys: the commit, or the bundle the version was released with. */

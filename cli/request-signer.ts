@@ -36,6 +36,18 @@ export function requestSigner(api: string, env: NodeJS.ProcessEnv): RequestSigne
   return async (request) => (await signingClient()).sign(request);
 }
 
+/**
+ * `Authorization: Bearer <token>`, what the API's JWT authorizer (and the local stack's printed
+ * token) lets people in with, instead of a SigV4 signature.
+ */
+export function bearerToken(token: string): RequestSigner {
+  return async (request) => {
+    const signed = new Request(request);
+    signed.headers.set("authorization", `Bearer ${token}`);
+    return signed;
+  };
+}
+
 async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credentials> {
   // The stand-ins' shared key pair (which `npm start` suggests exporting for the AWS CLI) names
   // nobody: against the local API the CLI says who its user is instead.

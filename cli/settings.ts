@@ -38,6 +38,7 @@ export function localIdentity(env: NodeJS.ProcessEnv): {
 
 export interface GlobalOptions {
   api?: string;
+  token?: string;
   s3Endpoint?: string;
   bucket?: string;
   cloudwatchEndpoint?: string;
@@ -45,6 +46,8 @@ export interface GlobalOptions {
 
 export interface Settings {
   api: string;
+  /** A bearer token (a JWT from the team's OIDC provider, or the local stack's token). */
+  token?: string;
   bucket: string;
   /** Absent: AWS's own S3 endpoint. */
   s3Endpoint?: string;
@@ -64,8 +67,10 @@ export function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv):
   if (!URL.canParse(api) || !/^https?:$/.test(new URL(api).protocol)) {
     throw new CliError(`the Sluice API must be an http(s) URL, not "${api}"`);
   }
+  const token = options.token ?? env.SLUICE_TOKEN;
   return {
     api,
+    ...(token ? { token } : {}),
     bucket,
     ...(s3Endpoint ? { s3Endpoint } : {}),
   };

@@ -214,6 +214,11 @@ export const RunChangeSchema = z.strictObject({
       username: z.optional(authorField),
     }),
   ),
+  /**
+   * When the change was committed, where the intake was told (a push's head commit): where
+   * its lead time to production starts (docs/metrics.md).
+   */
+  committedAt: z.optional(z.iso.datetime({ offset: true })),
 });
 export type RunChange = z.infer<typeof RunChangeSchema>;
 
@@ -223,6 +228,8 @@ export interface ChangeFacts {
   name?: string | undefined;
   email?: string | undefined;
   username?: string | undefined;
+  /** ISO 8601; anything else is left out. */
+  committedAt?: string | undefined;
 }
 
 /**
@@ -237,9 +244,11 @@ export function runChangeOf(facts: ChangeFacts): RunChange | undefined {
     ...present("email", bounded(facts.email?.trim(), MAX_CHANGE_AUTHOR_FIELD_LENGTH)),
     ...present("username", bounded(facts.username?.trim(), MAX_CHANGE_AUTHOR_FIELD_LENGTH)),
   };
+  const committedAt = RunChangeSchema.shape.committedAt.safeParse(facts.committedAt).data;
   const change: RunChange = {
     ...present("message", message),
     ...(Object.keys(author).length > 0 ? { author } : {}),
+    ...present("committedAt", committedAt),
   };
   return Object.keys(change).length > 0 ? change : undefined;
 }

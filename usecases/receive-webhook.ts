@@ -194,6 +194,7 @@ async function deploy(
         name: change.author,
         email: change.authorEmail,
         username: change.authorUsername,
+        committedAt: change.committedAt,
       }),
     });
     return { kind: "started", deliveryId, runId: run.id, status: run.status };

@@ -20,6 +20,8 @@ export const ChangeSchema = z.object({
   authorUsername: z.optional(z.string()),
   /** The head commit's whole message. */
   message: z.string(),
+  /** When the head commit was committed, as the host says it (ISO 8601). */
+  committedAt: z.optional(z.string()),
   /**
    * Paths touched by the push, or null when the host does not say: Bitbucket Cloud push
    * payloads carry no file list, and the other hosts leave it out or cut it short for

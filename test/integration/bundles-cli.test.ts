@@ -33,8 +33,10 @@ afterAll(() => stack.cleanup());
 async function sluiceWith({ stdin, cwd }: { stdin?: string; cwd?: string }, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
+  // These tests are about what a push answers, not the run it starts: they do not follow it.
+  const follow = args[0] === "push" ? ["--no-follow"] : [];
   const code = await main(
-    [...args, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
+    [...args, ...follow, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
     {
       stdout: (text) => out.push(text),
       stderr: (text) => err.push(text),
@@ -334,7 +336,7 @@ describe("sluice push", () => {
 
     const { stdout } = await promisify(execFile)(
       join(ROOT, "node_modules/.bin/tsx"),
-      ["cli/sluice.ts", "push", file, "--app", "hello", "--version", "4.0.0"],
+      ["cli/sluice.ts", "push", file, "--app", "hello", "--version", "4.0.0", "--no-follow"],
       {
         cwd: ROOT,
         env: {
@@ -376,7 +378,7 @@ describe("sluice runs, run and run start", () => {
     // Assess
     expect(started.code).toBe(0);
     expect(listed.stdout).toMatch(
-      new RegExp(`^${id}\\s+SUCCEEDED\\s+git refs/heads/main@0123456789ab`, "m"),
+      new RegExp(`^${id}\\s+shop\\s+SUCCEEDED\\s+\\S+\\s+git refs/heads/main@0123456789ab`, "m"),
     );
     expect(shown.stdout).toContain(`run       ${id}  SUCCEEDED`);
     expect(shown.stdout).toMatch(/^ {2}source\s+SUCCEEDED /m);

@@ -63,8 +63,10 @@ function terminal(answer: string): Input {
 async function sluice(input: Input | undefined, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
+  // These tests are about releases, not the runs pushes start: they do not follow them.
+  const follow = args[0] === "push" ? ["--no-follow"] : [];
   const code = await main(
-    [...args, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
+    [...args, ...follow, "--api", stack.endpoints.api, "--s3-endpoint", stack.endpoints.s3],
     {
       stdout: (text) => out.push(text),
       stderr: (text) => err.push(text),

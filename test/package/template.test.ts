@@ -53,10 +53,12 @@ describe("the packaged CloudFormation template", () => {
       }),
     );
     expect(integrations).toEqual({
+      "GET /apps": "ListAppsLambdaFunction",
       "PUT /apps/{app}": "PutAppLambdaFunction",
       "GET /apps/{app}": "GetAppLambdaFunction",
       "POST /apps/{app}/runs": "CreateRunLambdaFunction",
       "GET /apps/{app}/runs": "ListRunsLambdaFunction",
+      "GET /apps/{app}/metrics": "GetMetricsLambdaFunction",
       "GET /apps/{app}/bundles/{version}": "GetBundleLambdaFunction",
       "POST /apps/{app}/releases/{version}/runs": "ReleaseVersionLambdaFunction",
       "POST /apps/{app}/releases/{version}/rollbacks": "RollBackToReleaseLambdaFunction",
@@ -83,10 +85,10 @@ describe("the packaged CloudFormation template", () => {
       "GET /api/apps/{app}/audit": "GetAuditLambdaFunction",
       "GET /api/runs/{id}/approvals": "GetRunApprovalsLambdaFunction",
       "GET /api/apps/{app}/fleet": "GetFleetLambdaFunction",
+      "GET /api/apps/{app}/metrics": "GetMetricsLambdaFunction",
       "POST /api/runs/{id}/approval": "DecideApprovalLambdaFunction",
       "GET /ui": "DashboardLambdaFunction",
       "GET /ui/{file}": "DashboardLambdaFunction",
-      "GET /apps": "ListAppsLambdaFunction",
       "GET /runs": "ListRunsLambdaFunction",
       "GET /runs/{id}/audit": "GetAuditLambdaFunction",
       "GET /apps/{app}/audit": "GetAuditLambdaFunction",
@@ -172,7 +174,7 @@ describe("the packaged CloudFormation template", () => {
     const people = ofType("AWS::ApiGatewayV2::Route").filter((r) =>
       String(r.Properties.RouteKey).includes(" /api/"),
     );
-    expect(people.map((r) => r.Properties.RouteKey)).toHaveLength(10);
+    expect(people.map((r) => r.Properties.RouteKey)).toHaveLength(11);
     for (const route of people) {
       expect([route.Properties.RouteKey, route.Properties.AuthorizationType]).toEqual([
         route.Properties.RouteKey,

@@ -102,3 +102,13 @@ describe("a change in an upload's S3 metadata", () => {
     );
   });
 });
+
+describe("runChangeOf's commit time", () => {
+  it("keeps an ISO 8601 commit time, where lead time starts, and leaves out anything else", () => {
+    expect(runChangeOf({ message: "m", committedAt: "2026-01-05T10:30:00+02:00" })).toEqual({
+      message: "m",
+      committedAt: "2026-01-05T10:30:00+02:00",
+    });
+    expect(runChangeOf({ message: "m", committedAt: "yesterday" })).toEqual({ message: "m" });
+  });
+});

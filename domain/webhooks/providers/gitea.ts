@@ -23,6 +23,7 @@ const FileListSchema = z.pipe(
 const GiteaCommitSchema = z.looseObject({
   id: z.string(),
   message: z.string(),
+  timestamp: z.optional(z.string()),
   author: z.looseObject({
     name: z.string(),
     email: z.optional(z.string()),
@@ -82,6 +83,7 @@ export function parseGitea(webhook: IncomingWebhook): ParsedWebhook {
         ? identityOf(head.author.email, head.author.username)
         : identityOf(push.pusher.email, push.pusher.login)),
       message: head?.message ?? "",
+      ...(head?.timestamp ? { committedAt: head.timestamp } : {}),
       changedPaths: changedPathsOf(commits, push.total_commits),
       receivedAt: webhook.receivedAt.toISOString(),
     },

@@ -30,6 +30,7 @@ const GithubPushSchema = z.looseObject({
       z.looseObject({
         id: z.string(),
         message: z.string(),
+        timestamp: z.optional(z.string()),
         author: z.looseObject({
           name: z.string(),
           email: z.optional(z.nullable(z.string())),
@@ -77,6 +78,7 @@ export function parseGithub(webhook: IncomingWebhook): ParsedWebhook {
         ? identityOf(head.author.email, head.author.username)
         : identityOf(push.pusher.email, push.pusher.name)),
       message: head?.message ?? "",
+      ...(head?.timestamp ? { committedAt: head.timestamp } : {}),
       // A push of more commits than a delivery lists may have changed files it does not name.
       changedPaths:
         push.commits.length >= MAX_LISTED_COMMITS ? null : changedPathsOf(push.commits, undefined),

@@ -31,6 +31,7 @@ const GitlabPushSchema = z.looseObject({
     z.looseObject({
       id: z.string(),
       message: z.string(),
+      timestamp: z.optional(z.string()),
       author: z.looseObject({ name: z.string(), email: z.optional(z.string()) }),
       added: FileListSchema,
       modified: FileListSchema,
@@ -75,6 +76,7 @@ export function parseGitlab(webhook: IncomingWebhook): ParsedWebhook {
       author: head?.author.name ?? push.user_name,
       ...(head ? commitAuthorIdentity(head.author, push) : pusherIdentity(push)),
       message: head?.message ?? push.message ?? "",
+      ...(head?.timestamp ? { committedAt: head.timestamp } : {}),
       changedPaths: changedPathsOf(push.commits, push.total_commits_count),
       receivedAt: webhook.receivedAt.toISOString(),
     },

@@ -231,6 +231,7 @@ describe("parseWebhook", () => {
         // The pusher (user_email) is someone else, so their username is not the author's.
         authorEmail: head.author.email,
         message: head.message,
+        committedAt: head.timestamp,
         changedPaths: null,
         receivedAt: RECEIVED_AT.toISOString(),
       });
@@ -484,6 +485,7 @@ describe("parseWebhook", () => {
         authorEmail: payload.commits[0].author.email,
         authorUsername: payload.commits[0].author.username,
         message: payload.commits[0].message,
+        committedAt: payload.commits[0].timestamp,
         changedPaths: null,
         receivedAt: RECEIVED_AT.toISOString(),
       });

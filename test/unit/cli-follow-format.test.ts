@@ -1,0 +1,256 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { formatMetrics } from "../../cli/format";
+import { main } from "../../cli/main";
+import { outcomeLine, progressLines } from "../../cli/progress";
+import { clock, duration } from "../../cli/time-text";
+import { deliveryMetrics } from "../../domain/metrics";
+import type { RunView, StepRecord } from "../../domain/run";
+
+const ID = "01J00000000000000000000000";
+const T0 = Date.parse("2026-01-05T10:00:00.000Z");
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+function runView(steps: Partial<StepRecord>[], more: Partial<RunView> = {}): RunView {
+  const plan: RunView["plan"] = {
+    steps: [
+      { id: "source", kind: "source" },
+      {
+        id: "sign-off",
+        kind: "approval",
+        timeoutSeconds: 3600,
+        approvers: [{ email: "a@x.io" }, { email: "b@x.io" }],
+        requiredApprovals: 2,
+        forbidSelfApproval: false,
+        slack: false,
+        email: true,
+      },
+      {
+        id: "production/one-box",
+        kind: "deploy",
+        application: "shop",
+        deploymentGroup: "prod-1",
+        deploymentConfig: "CodeDeployDefault.OneAtATime",
+        alarms: [],
+        timeoutSeconds: 600,
+      },
+      {
+        id: "production/one-box/bake",
+        kind: "bake",
+        deploymentGroup: "prod-1",
+        alarms: ["shop-5xx"],
+        seconds: 300,
+      },
+      {
+        id: "production/rest",
+        kind: "deploy",
+        application: "shop",
+        deploymentGroup: "prod-2",
+        deploymentConfig: "CodeDeployDefault.HalfAtATime",
+        alarms: [],
+        timeoutSeconds: 600,
+      },
+    ],
+  } as RunView["plan"];
+  const records = steps.map(
+    (s, index) =>
+      ({
+        step: plan.steps[index]?.id,
+        kind: plan.steps[index]?.kind,
+        index,
+        attempt: 1,
+        status: "SUCCEEDED",
+        startedAt: at(0),
+        ...s,
+      }) as StepRecord,
+  );
+  return {
+    id: ID,
+    app: "shop",
+    status: "RUNNING",
+    revision: { type: "bundle", key: "shop/1.2.0.zip" },
+    trigger: { type: "upload" },
+    createdAt: at(0),
+    updatedAt: at(0),
+    startedAt: at(0),
+    plan,
+    cursor: records.length - 1,
+    attempt: 1,
+    retries: [],
+    stages: [],
+    steps: records,
+    ...more,
+  } as RunView;
+}
+
+/** Where a step's detail starts: two spaces, its name (23 wide here), two, its status (9), two. */
+const UNDER = " ".repeat(38);
+const texts = (run: RunView, now = T0) => progressLines(run, now).map((line) => line.text);
+
+describe("follow's progress lines", () => {
+  it("shows an approval's count of approvals and where to decide, never a link itself", () => {
+    const run = runView([
+      { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+      {
+        status: "RUNNING",
+        votes: [{ decision: "approve", by: "a@x.io", via: "link", approver: 0, at: at(2) }],
+        request: { generation: 1, issuedAt: at(1), sentAt: at(1), links: 2, expiresAt: at(3601) },
+      },
+    ]);
+
+    expect(texts(run)).toEqual([
+      `run ${ID}  shop  bundle shop/1.2.0.zip  RUNNING`,
+      "  source                   SUCCEEDED  pinned shop/1.2.0.zip",
+      `  sign-off                 RUNNING    waiting for approval: 1 of 2, 2 approvers asked, 2 personal links sent, until ${at(3601)}`,
+      `${UNDER}decide: sluice approve ${ID}  |  sluice reject ${ID} --reason <why>`,
+      `${UNDER}or the approver's own link, mailed: <api>/approvals/<token>`,
+      "  production/one-box       pending",
+      "  production/one-box/bake  pending",
+      "  production/rest          pending",
+    ]);
+  });
+
+  it("counts hosts of a deployment and counts down a bake from its start and length", () => {
+    const hosts = [
+      { id: "h1", status: "Succeeded" },
+      { id: "h2", status: "Succeeded" },
+      { id: "h3", status: "Failed", failure: "ValidateService" },
+    ];
+    const run = runView([
+      {},
+      { approval: { decision: "approve", by: "a@x.io", at: at(5) } },
+      {
+        deployment: { deploymentId: "d-1", deploymentGroup: "prod-1", status: "Succeeded", hosts },
+      },
+      { status: "RUNNING", startedAt: at(10) },
+    ]);
+
+    const lines = texts(run, T0 + 38_000);
+
+    expect(lines[2]).toBe("  sign-off                 SUCCEEDED  approved by a@x.io");
+    expect(lines[3]).toBe("  production/one-box       SUCCEEDED  prod-1, 2/3 hosts, 1 failed");
+    expect(lines[4]).toBe("  production/one-box/bake  RUNNING    baking, 4:32 left");
+    // Without a terminal the line is printed again when its state changes, not every second.
+    const [before, after] = [T0 + 38_000, T0 + 39_000].map((now) => progressLines(run, now)[4]);
+    expect(before?.state).toBe(after?.state);
+    expect(before?.text).not.toBe(after?.text);
+  });
+
+  it("says where a deployment in progress goes, and a rollback under its wave", () => {
+    const run = runView([
+      {},
+      {},
+      {
+        status: "FAILED",
+        message: "deployment d-2 to prod-1 failed",
+        rollback: { status: "RUNNING", message: "back to shop/1.1.0.zip" },
+      },
+    ]);
+    const deploying = runView([{}, {}, { status: "RUNNING", deploymentId: "d-3" }]);
+
+    expect(texts(run).slice(3, 5)).toEqual([
+      "  production/one-box       FAILED     prod-1: deployment d-2 to prod-1 failed",
+      `${UNDER}rollback RUNNING: back to shop/1.1.0.zip`,
+    ]);
+    expect(texts(deploying)[3]).toBe("  production/one-box       RUNNING    deploying to prod-1");
+  });
+
+  it("ends with the outcome, how long the run took and why it failed", () => {
+    const failed = runView([], {
+      status: "ROLLED_BACK",
+      endedAt: at(192),
+      error: { error: "DeploymentFailed", cause: "2 hosts failed" },
+    });
+
+    expect(outcomeLine(failed)).toBe(
+      `run ${ID} ROLLED_BACK after 3m12s: DeploymentFailed: 2 hosts failed`,
+    );
+    expect(outcomeLine(runView([], { status: "SUCCEEDED", endedAt: at(42) }))).toBe(
+      `run ${ID} SUCCEEDED after 42s`,
+    );
+  });
+
+  it("writes countdowns as a clock and durations in their largest units", () => {
+    expect([clock(272), clock(3600), clock(5), clock(3872)]).toEqual([
+      "4:32",
+      "1:00:00",
+      "0:05",
+      "1:04:32",
+    ]);
+    expect([duration(42), duration(192), duration(7500), duration(273600)]).toEqual([
+      "42s",
+      "3m12s",
+      "2h05m",
+      "3d4h",
+    ]);
+  });
+});
+
+describe("sluice metrics' lines", () => {
+  it("gives each of the five metrics with what it was computed from", () => {
+    const metrics = deliveryMetrics(
+      [
+        {
+          runId: "a",
+          kind: "release",
+          outcome: "failed",
+          at: "2026-01-02T12:00:00Z",
+          changeAt: "2026-01-02T11:00:00Z",
+          changeAtSource: "run-created",
+        },
+        {
+          runId: "b",
+          kind: "rollback",
+          outcome: "succeeded",
+          at: "2026-01-02T12:30:00Z",
+          changeAt: "2026-01-02T12:10:00Z",
+          changeAtSource: "run-created",
+        },
+        {
+          runId: "c",
+          kind: "release",
+          outcome: "succeeded",
+          at: "2026-01-03T12:00:00Z",
+          changeAt: "2026-01-03T10:00:00Z",
+          changeAtSource: "commit",
+        },
+      ],
+      { from: "2026-01-01T00:00:00.000Z", to: "2026-01-08T00:00:00.000Z" },
+    );
+
+    expect(formatMetrics({ app: "shop", productionStage: "production", ...metrics })).toBe(
+      [
+        "app shop, 2026-01-01T00:00:00.000Z → 2026-01-08T00:00:00.000Z (7 days), production stage production",
+        "deployment frequency             0.29 a day, 2.0 a week (2 successful production deployments)",
+        "change lead time                 median 2h00m over 1 release (from the commit: 1, from the run's creation: 0)",
+        "change fail rate                 33% (1 of 3 production deployments failed)",
+        "failed deployment recovery time  median 30m00s over 1 recovered incident",
+        "deployment rework rate           33% (1 of 3 production deployments remediated a failed one)",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("--token", () => {
+  it("sends the token as a bearer token instead of a SigV4 signature, from the option or SLUICE_TOKEN", async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ apps: [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const io = (env: NodeJS.ProcessEnv) => ({ stdout: () => {}, stderr: () => {}, env });
+
+    expect(await main(["apps", "--api", api, "--token", "eyJ.a.b"], io({}))).toBe(0);
+    expect(await main(["apps", "--api", api], io({ SLUICE_TOKEN: "local-token" }))).toBe(0);
+    expect(await main(["apps", "--api", api], io({}))).toBe(0);
+
+    expect(seen.slice(0, 2)).toEqual(["Bearer eyJ.a.b", "Bearer local-token"]);
+    expect(seen[2]).toMatch(/^AWS4-HMAC-SHA256 Credential=local-/);
+  });
+});
