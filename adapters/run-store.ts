@@ -24,6 +24,7 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { watchItem } from "./alarms";
 import { approvalLinkItemKey } from "./approval-links";
 import { releaseItem } from "./bundle-ledger";
 import { dynamoDocument } from "./clients/dynamodb";
@@ -34,6 +35,7 @@ import {
   PayloadHolderSchema,
   payloadItem,
 } from "./delivery-log";
+import { waitItem } from "./deployment-waits";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -220,6 +222,12 @@ export class RunStore implements RunRepository {
             ]
           : []),
         ...t.events.map((e) => this.outboxPut(runId, e, now)),
+        ...(t.waits ?? []).map(
+          (wait): TransactItem => ({ Put: { TableName: this.table, Item: waitItem(wait) } }),
+        ),
+        ...(t.watches ?? []).map(
+          (watch): TransactItem => ({ Put: { TableName: this.table, Item: watchItem(watch) } }),
+        ),
         ...(t.releases ?? []).map(
           (release): TransactItem => ({
             Put: {

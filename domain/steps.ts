@@ -4,6 +4,7 @@ import { parseReleaseKey } from "./bundles/release-key";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
+import type { AlarmWatch, DeploymentWait } from "./ports";
 import {
   type BundleRevision,
   BundleRevisionSchema,
@@ -62,6 +63,10 @@ export interface RunTransition {
   releases?: readonly GroupRelease[];
   /** An approval link this change uses up: the write fails if it was used already. */
   spendsLink?: { tokenHash: string; at: string };
+  /** Deployments a step now waits on, kept with the change that records them. */
+  waits?: readonly DeploymentWait[];
+  /** Alarms a step now watches, kept with the change that records them. */
+  watches?: readonly AlarmWatch[];
 }
 
 export interface GroupRelease {

@@ -4,11 +4,13 @@ import type {
   Alarms,
   AlarmWatches,
   AppRepository,
+  DeploymentState,
   Deployments,
+  DeploymentWait,
   DeploymentWaits,
 } from "../domain/ports";
 import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
-import { openStep } from "../domain/steps";
+import { openStep, type RunTransition } from "../domain/steps";
 import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
 import { tokenTask } from "./token-task";
@@ -46,68 +48,107 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
   const watch = { runId: run.id, index, attempt: run.attempt, token };
   const ignored = overriddenAlarmsOf(record.overrides ?? []);
   const alarms = step.alarms.filter((alarm) => !ignored.has(alarm));
-  // A stop fails the step through its token, so that the run rolls back.
-  await ports.runs.putTaskToken(run.id, index, run.attempt, token);
+  const group = groupOf(run.plan, index);
   let deploymentId = record.deploymentId;
-  if (!deploymentId) {
-    const firing = await inAlarm(ports, alarms);
-    const group = groupOf(run.plan, index);
-    // CheckWave took the group just now: renewing it is one write; lost, it is taken again.
-    const renewed = group ? await ports.locks.renew(group, run.id, leaseEnd(ports)) : true;
-    const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
-    if (firing.length > 0 || locked) {
-      const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
-      await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
-      return;
-    }
-    deploymentId = await ports.deployments.create({
-      application: step.application,
-      deploymentGroup: step.deploymentGroup,
-      deploymentConfig: step.deploymentConfig,
-      description: `Sluice run ${run.id} (${run.app}), step ${step.id}, attempt ${run.attempt}`,
-      revision: {
-        bucket: run.revision.bucket ?? "",
-        key: run.revision.key,
-        ...(run.revision.versionId ? { versionId: run.revision.versionId } : {}),
-        ...(run.revision.etag ? { etag: run.revision.etag } : {}),
-      },
-    });
-    // The lease now names the deployment: one run out while it still goes on is kept for it.
-    if (group) await ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId);
-    const previousRevision = await ports.runs.lastGoodRevision(
-      run.app,
-      step.application,
-      step.deploymentGroup,
-    );
-    await note(
-      ports,
-      run,
-      { ...record, deploymentId, ...(previousRevision ? { previousRevision } : {}) },
-      `deployment ${deploymentId} in progress`,
-    );
-  }
-  await ports.waits.put({ deploymentId, ...watch });
-  await ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })));
-  const firing = await inAlarm(ports, alarms);
-  if (firing.length > 0) {
-    await stopForAlarm(ports, deploymentId, token, firing[0] ?? "", "it is in ALARM", step.id);
+  if (deploymentId) {
+    // Run again after its deployment was made: the token, wait and watches are kept anew.
+    const wait = { deploymentId, ...watch };
+    await Promise.all([
+      ports.runs.putTaskToken(run.id, index, run.attempt, token),
+      ports.waits.put(wait),
+      ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const }))),
+    ]);
+    await watchDeployment(ports, wait, alarms, step.id);
     return;
   }
-  await deploymentChanged(ports, deploymentId);
+  // A stop fails the step through its token, so that the run rolls back; CheckWave took the
+  // group just now: renewing it is one write; lost, it is taken again. All before the deployment.
+  const [, firing, renewed, previousRevision] = await Promise.all([
+    ports.runs.putTaskToken(run.id, index, run.attempt, token),
+    inAlarm(ports, alarms),
+    group ? ports.locks.renew(group, run.id, leaseEnd(ports)) : true,
+    ports.runs.lastGoodRevision(run.app, step.application, step.deploymentGroup),
+  ]);
+  const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
+  if (firing.length > 0 || locked) {
+    const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
+    await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
+    return;
+  }
+  deploymentId = await ports.deployments.create({
+    application: step.application,
+    deploymentGroup: step.deploymentGroup,
+    deploymentConfig: step.deploymentConfig,
+    description: `Sluice run ${run.id} (${run.app}), step ${step.id}, attempt ${run.attempt}`,
+    revision: {
+      bucket: run.revision.bucket ?? "",
+      key: run.revision.key,
+      ...(run.revision.versionId ? { versionId: run.revision.versionId } : {}),
+      ...(run.revision.etag ? { etag: run.revision.etag } : {}),
+    },
+  });
+  const wait = { deploymentId, ...watch };
+  // The deployment, its wait and its watches are recorded in one write; the lease now names
+  // the deployment: one run out while it still goes on is kept for it.
+  await Promise.all([
+    ports.runs.apply(
+      run.id,
+      noting(
+        run,
+        { ...record, deploymentId, ...(previousRevision ? { previousRevision } : {}) },
+        `deployment ${deploymentId} in progress`,
+        { wait, alarms },
+      ),
+      now(ports),
+    ),
+    group ? ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId) : undefined,
+  ]);
+  await watchDeployment(ports, wait, alarms, step.id);
 }
 
-/** Records what the step is doing, on the step. */
-export async function note(ports: DeployPorts, run: RunView, record: StepRecord, message: string) {
-  await ports.runs.apply(
-    run.id,
-    {
-      expect: { status: ["RUNNING"], cursor: record.index, attempt: run.attempt },
-      set: {},
-      steps: [{ ...record, message }],
-      events: [],
-    },
-    ports.clock.now().toISOString(),
-  );
+/**
+ * Once a deployment's wait and watches are kept: an alarm in ALARM stops it, and one that
+ * ended before then is finished here, so its event cannot be missed.
+ */
+async function watchDeployment(
+  ports: DeployPorts,
+  wait: DeploymentWait,
+  alarms: readonly string[],
+  stepId: string,
+): Promise<void> {
+  const firing = await inAlarm(ports, alarms);
+  if (firing.length > 0) {
+    await stopForAlarm(
+      ports,
+      wait.deploymentId,
+      wait.token,
+      firing[0] ?? "",
+      "it is in ALARM",
+      stepId,
+    );
+    return;
+  }
+  await finishDeployment(ports, wait);
+}
+
+const now = (ports: Pick<DeployPorts, "clock">) => ports.clock.now().toISOString();
+
+/** A note on the step, with the deployment's wait and alarm watches kept in the same write. */
+function noting(
+  run: RunView,
+  record: StepRecord,
+  message: string,
+  kept: { wait: DeploymentWait; alarms: readonly string[] },
+): RunTransition {
+  const { deploymentId: _deploymentId, ...watch } = kept.wait;
+  return {
+    expect: { status: ["RUNNING"], cursor: record.index, attempt: run.attempt },
+    set: {},
+    steps: [{ ...record, message }],
+    events: [],
+    waits: [kept.wait],
+    watches: kept.alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })),
+  };
 }
 
 async function inAlarm(ports: Pick<DeployPorts, "alarms">, names: readonly string[]) {
@@ -212,9 +253,22 @@ export async function deploymentChanged(
   ports: Pick<DeployPorts, "deployments" | "waits" | "executions">,
   deploymentId: string,
 ): Promise<void> {
-  const wait = await ports.waits.get(deploymentId);
-  if (!wait) return;
-  const state = await ports.deployments.state(deploymentId);
+  // Read together: a deployment no step waits on any more costs one needless read.
+  const [wait, state] = await Promise.all([
+    ports.waits.get(deploymentId),
+    ports.deployments.state(deploymentId),
+  ]);
+  if (wait) await finishDeployment(ports, wait, state);
+}
+
+/** Once its deployment has ended, the step waiting on it goes on or fails, with every host. */
+async function finishDeployment(
+  ports: Pick<DeployPorts, "deployments" | "executions">,
+  wait: DeploymentWait,
+  known?: DeploymentState,
+): Promise<void> {
+  const { deploymentId } = wait;
+  const state = known ?? (await ports.deployments.state(deploymentId));
   if (!ENDED.has(state.status)) return;
   const result: DeploymentResult = {
     deploymentId,

@@ -53,10 +53,13 @@ async function blockersNow(
   step: DeployStep,
   record: StepRecord,
 ): Promise<Blocker[]> {
-  const states = await ports.alarms.states(step.alarms);
+  const [states, freeze] = await Promise.all([
+    ports.alarms.states(step.alarms),
+    step.production ? ports.freezes.get(run.app) : undefined,
+  ]);
   return blockersOf(step, {
     now: ports.clock.now(),
-    freeze: step.production ? await ports.freezes.get(run.app) : undefined,
+    freeze,
     firing: step.alarms.filter((alarm) => states.get(alarm) === "ALARM"),
     overrides: record.overrides ?? [],
   });
@@ -72,9 +75,14 @@ export async function checkWave(ports: HoldPorts, input: unknown): Promise<WaveC
   const { run, index } = await stepTask(ports, input, "wave check");
   const { step, record } = waveOf(run, index);
   if (record.deploymentId) return { held: false };
-  const blockers = await blockersNow(ports, run, step, record);
+  // The group's lock is read beside the rest; it is taken only once nothing else holds the wave.
+  const group = groupOf(run.plan, index);
+  const [blockers, lock] = await Promise.all([
+    blockersNow(ports, run, step, record),
+    group ? ports.locks.get(group) : undefined,
+  ]);
   if (blockers.length === 0) {
-    const locked = await takeGroup(ports, run, index);
+    const locked = await takeGroup(ports, run, index, { lock });
     if (locked) blockers.push(locked);
   }
   const now = ports.clock.now();
