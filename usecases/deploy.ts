@@ -1,5 +1,5 @@
 import { ConflictError } from "../domain/errors";
-import { overriddenAlarmsOf } from "../domain/holds";
+import { holdMessage, overriddenAlarmsOf } from "../domain/holds";
 import type {
   Alarms,
   AlarmWatches,
@@ -8,15 +8,18 @@ import type {
   Deployments,
   DeploymentWait,
   DeploymentWaits,
+  Freezes,
 } from "../domain/ports";
 import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
 import { openStep, type RunTransition } from "../domain/steps";
 import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
 import { tokenTask } from "./token-task";
+import { blockersNow } from "./wave-blockers";
 
 export interface DeployPorts extends QueuePorts, LockPorts {
   apps: AppRepository;
+  freezes: Freezes;
   deployments: Deployments;
   waits: DeploymentWaits;
   alarms: Alarms;
@@ -27,13 +30,13 @@ export interface DeployPorts extends QueuePorts, LockPorts {
 const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
 
 /**
- * A deploy step's task (`.waitForTaskToken`), entered once CheckWave found nothing holding the
- * wave: creates the CodeDeploy deployment of the run's bundle to the step's group, once per
- * attempt (run again, it finds the one it made), and keeps the token its state-change event
- * resumes. Should an alarm have gone to ALARM, or the group's lock been lost, since CheckWave
- * looked, the task fails as Sluice.WaveHeld and the wave is held again. Alarms an override let
- * go are not watched during the wave. A deployment that ended before the token was kept is
- * finished here, so its event cannot be missed.
+ * A deploy step's task (`.waitForTaskToken`): first what would hold the wave (its window, a
+ * freeze, alarms in ALARM, its group's lock, taken here once nothing else holds it); held, the
+ * task fails as Sluice.WaveHeld and CheckWave records the hold and holds it. Then it creates the
+ * CodeDeploy deployment of the run's bundle to the step's group, once per attempt (run again,
+ * it finds the one it made), and keeps the token its state-change event resumes. Alarms an
+ * override let go are not watched during the wave. A deployment that ended before the token
+ * was kept is finished here, so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
   const { run, index, token } = await tokenTask(ports, input, "deploy task");
@@ -61,18 +64,20 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
     await watchDeployment(ports, wait, alarms, step.id);
     return;
   }
-  // A stop fails the step through its token, so that the run rolls back; CheckWave took the
-  // group just now: renewing it is one write; lost, it is taken again. All before the deployment.
-  const [, firing, renewed, previousRevision] = await Promise.all([
+  // A stop fails the step through its token, so that the run rolls back. All is read together
+  // before the deployment; the group's lock is taken once nothing else holds the wave.
+  const [, blockers, lock, previousRevision] = await Promise.all([
     ports.runs.putTaskToken(run.id, index, run.attempt, token),
-    inAlarm(ports, alarms),
-    group ? ports.locks.renew(group, run.id, leaseEnd(ports)) : true,
+    blockersNow(ports, run, step, record),
+    group ? ports.locks.get(group) : undefined,
     ports.runs.lastGoodRevision(run.app, step.application, step.deploymentGroup),
   ]);
-  const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
-  if (firing.length > 0 || locked) {
-    const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
-    await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
+  if (blockers.length === 0) {
+    const locked = await takeGroup(ports, run, index, { lock });
+    if (locked) blockers.push(locked);
+  }
+  if (blockers.length > 0) {
+    await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", holdMessage(blockers)));
     return;
   }
   deploymentId = await ports.deployments.create({
