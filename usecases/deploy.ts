@@ -10,7 +10,7 @@ import type {
   DeploymentWaits,
   Freezes,
 } from "../domain/ports";
-import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
+import type { DeploymentResult, HostResult, RunView, StepRecord } from "../domain/run";
 import { openStep, type RunTransition } from "../domain/steps";
 import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
@@ -252,34 +252,37 @@ export async function alarmChanged(
 /**
  * CodeDeploy says a deployment changed state ("CodeDeploy Deployment State-change
  * Notification"): once it has ended, the step waiting on it goes on (succeeded) or fails
- * (Sluice.DeploymentFailed), with every host's result.
+ * (Sluice.DeploymentFailed), with every host's result. When the event says it has ended
+ * (`ended`), its hosts are read along with it.
  */
 export async function deploymentChanged(
   ports: Pick<DeployPorts, "deployments" | "waits" | "executions">,
   deploymentId: string,
+  ended = false,
 ): Promise<void> {
-  // Read together: a deployment no step waits on any more costs one needless read.
-  const [wait, state] = await Promise.all([
+  // Read together: a deployment no step waits on any more costs needless reads.
+  const [wait, state, hosts] = await Promise.all([
     ports.waits.get(deploymentId),
     ports.deployments.state(deploymentId),
+    ended ? ports.deployments.hosts(deploymentId) : undefined,
   ]);
-  if (wait) await finishDeployment(ports, wait, state);
+  if (wait) await finishDeployment(ports, wait, { state, hosts });
 }
 
 /** Once its deployment has ended, the step waiting on it goes on or fails, with every host. */
 async function finishDeployment(
   ports: Pick<DeployPorts, "deployments" | "executions">,
   wait: DeploymentWait,
-  known?: DeploymentState,
+  known: { state?: DeploymentState; hosts?: HostResult[] | undefined } = {},
 ): Promise<void> {
   const { deploymentId } = wait;
-  const state = known ?? (await ports.deployments.state(deploymentId));
+  const state = known.state ?? (await ports.deployments.state(deploymentId));
   if (!ENDED.has(state.status)) return;
   const result: DeploymentResult = {
     deploymentId,
     deploymentGroup: state.deploymentGroup,
     status: state.status,
-    hosts: await ports.deployments.hosts(deploymentId),
+    hosts: known.hosts ?? (await ports.deployments.hosts(deploymentId)),
   };
   await resume(async () => {
     if (state.status === "Succeeded") {
