@@ -50,12 +50,9 @@ export class DynamoAlarmWatches implements AlarmWatches {
   ) {}
 
   async put(watches: readonly AlarmWatch[]): Promise<void> {
-    const expiresAt = Math.floor(Date.now() / 1000) + RETENTION_SECONDS;
     await Promise.all(
       watches.map((watch) =>
-        this.doc.send(
-          new PutCommand({ TableName: this.table, Item: { ...keyOf(watch), ...watch, expiresAt } }),
-        ),
+        this.doc.send(new PutCommand({ TableName: this.table, Item: watchItem(watch) })),
       ),
     );
   }
@@ -82,6 +79,15 @@ export class DynamoAlarmWatches implements AlarmWatches {
   async remove(watch: AlarmWatch): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keyOf(watch) }));
   }
+}
+
+/** A watch's item, as put alone or in a run's transaction (RunTransition.watches). */
+export function watchItem(watch: AlarmWatch) {
+  return {
+    ...keyOf(watch),
+    ...watch,
+    expiresAt: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
+  };
 }
 
 function keyOf(watch: AlarmWatch) {

@@ -17,17 +17,7 @@ export class DynamoDeploymentWaits implements DeploymentWaits {
   ) {}
 
   async put(wait: DeploymentWait): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: `DEPLOYMENT#${wait.deploymentId}`,
-          sk: "WAIT",
-          ...wait,
-          expiresAt: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
-        },
-      }),
-    );
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: waitItem(wait) }));
   }
 
   async get(deploymentId: string): Promise<DeploymentWait | undefined> {
@@ -47,6 +37,16 @@ export class DynamoDeploymentWaits implements DeploymentWaits {
       token: String(Item.token),
     };
   }
+}
+
+/** A wait's item, as put alone or in a run's transaction (RunTransition.waits). */
+export function waitItem(wait: DeploymentWait) {
+  return {
+    pk: `DEPLOYMENT#${wait.deploymentId}`,
+    sk: "WAIT",
+    ...wait,
+    expiresAt: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
+  };
 }
 
 export function deploymentWaits(): DynamoDeploymentWaits {

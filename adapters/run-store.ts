@@ -29,6 +29,7 @@ import {
   stagesOf,
 } from "../domain/run";
 import type { RunTransition } from "../domain/steps";
+import { watchItem } from "./alarms";
 import { approvalLinkItemKey } from "./approval-links";
 import { auditEntryPut, auditRecord, newEntryId } from "./audit-trail";
 import { releaseItem } from "./bundle-ledger";
@@ -40,6 +41,7 @@ import {
   PayloadHolderSchema,
   payloadItem,
 } from "./delivery-log";
+import { waitItem } from "./deployment-waits";
 import {
   BY_APP_KEY,
   BY_LIST_INDEX,
@@ -355,6 +357,12 @@ export class RunStore implements RunRepository {
               this.eventPuts({ id: runId, app: seen.app }, e, seen.sequence + i + 1, now),
             )
           : []),
+        ...(t.waits ?? []).map(
+          (wait): TransactItem => ({ Put: { TableName: this.table, Item: waitItem(wait) } }),
+        ),
+        ...(t.watches ?? []).map(
+          (watch): TransactItem => ({ Put: { TableName: this.table, Item: watchItem(watch) } }),
+        ),
         ...(t.releases ?? []).map(
           (release): TransactItem => ({
             Put: {

@@ -5,6 +5,7 @@ import { parseReleaseKey } from "./bundles/release-key";
 import { ConflictError } from "./errors";
 import type { LifecycleEvent } from "./lifecycle-events";
 import type { PlanStep } from "./plan";
+import type { AlarmWatch, DeploymentWait } from "./ports";
 import {
   type BundleRevision,
   BundleRevisionSchema,
@@ -66,6 +67,10 @@ export interface RunTransition {
   audit?: readonly AuditAction[];
   /** An approval link this change uses up: the write fails if it was used already. */
   spendsLink?: { tokenHash: string; at: string };
+  /** Deployments a step now waits on, kept with the change that records them. */
+  waits?: readonly DeploymentWait[];
+  /** Alarms a step now watches, kept with the change that records them. */
+  watches?: readonly AlarmWatch[];
 }
 
 export interface GroupRelease {

@@ -6,6 +6,9 @@ import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import { deploymentChanged } from "../usecases/deploy";
 
+/** The states of CodeDeploy's event that say the deployment has ended. */
+const ENDED_STATES = new Set(["SUCCESS", "FAILURE", "STOP"]);
+
 const StateChangeSchema = z.object({
   detail: z.object({ deploymentId: z.string(), state: z.string() }),
 });
@@ -20,5 +23,6 @@ export const handler = middy(async (event: unknown) => {
   await deploymentChanged(
     { deployments: deployments(), waits: deploymentWaits(), executions: pipelineExecutions() },
     detail.deploymentId,
+    ENDED_STATES.has(detail.state),
   );
 });

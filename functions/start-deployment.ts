@@ -4,6 +4,7 @@ import { taskHandler } from "./task";
 
 /**
  * Pipeline task of a deploy step (`.waitForTaskToken`): deploys the run's bundle to the step's
- * deployment group through CodeDeploy. Input: `{ runId, index, attempt, taskToken }`.
+ * deployment group through CodeDeploy once nothing holds the wave (held, it fails as
+ * Sluice.WaveHeld, and CheckWave holds it). Input: `{ runId, index, attempt, taskToken }`.
  */
 export const handler = taskHandler((input: unknown) => startDeployment(deployPorts(), input));

@@ -138,8 +138,12 @@ export class LocalEventBridge {
       .filter((e) => e["event-bus-name"] !== DEFAULT_BUS)
       .map((e) => `${JSON.stringify(e)}\n`)
       .join("");
-    this.writing = this.writing.then(() => (lines ? appendFile(this.logFile, lines) : undefined));
-    await this.writing;
+    // Only what is logged waits for the log: an AWS service's event on the default bus (a
+    // deployment's end, say) goes to its rules at once, as EventBridge keeps no order anyway.
+    if (lines) {
+      this.writing = this.writing.then(() => appendFile(this.logFile, lines));
+      await this.writing;
+    }
     for (const event of accepted) for (const listener of this.listeners) listener(event);
     return {
       FailedEntryCount: results.filter((r) => "ErrorCode" in r).length,

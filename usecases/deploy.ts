@@ -1,20 +1,25 @@
 import { ConflictError } from "../domain/errors";
-import { overriddenAlarmsOf } from "../domain/holds";
+import { holdMessage, overriddenAlarmsOf } from "../domain/holds";
 import type {
   Alarms,
   AlarmWatches,
   AppRepository,
+  DeploymentState,
   Deployments,
+  DeploymentWait,
   DeploymentWaits,
+  Freezes,
 } from "../domain/ports";
-import type { DeploymentResult, RunView, StepRecord } from "../domain/run";
-import { openStep } from "../domain/steps";
+import type { DeploymentResult, HostResult, RunView, StepRecord } from "../domain/run";
+import { openStep, type RunTransition } from "../domain/steps";
 import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
 import { tokenTask } from "./token-task";
+import { blockersNow } from "./wave-blockers";
 
 export interface DeployPorts extends QueuePorts, LockPorts {
   apps: AppRepository;
+  freezes: Freezes;
   deployments: Deployments;
   waits: DeploymentWaits;
   alarms: Alarms;
@@ -25,13 +30,13 @@ export interface DeployPorts extends QueuePorts, LockPorts {
 const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
 
 /**
- * A deploy step's task (`.waitForTaskToken`), entered once CheckWave found nothing holding the
- * wave: creates the CodeDeploy deployment of the run's bundle to the step's group, once per
- * attempt (run again, it finds the one it made), and keeps the token its state-change event
- * resumes. Should an alarm have gone to ALARM, or the group's lock been lost, since CheckWave
- * looked, the task fails as Sluice.WaveHeld and the wave is held again. Alarms an override let
- * go are not watched during the wave. A deployment that ended before the token was kept is
- * finished here, so its event cannot be missed.
+ * A deploy step's task (`.waitForTaskToken`): first what would hold the wave (its window, a
+ * freeze, alarms in ALARM, its group's lock, taken here once nothing else holds it); held, the
+ * task fails as Sluice.WaveHeld and CheckWave records the hold and holds it. Then it creates the
+ * CodeDeploy deployment of the run's bundle to the step's group, once per attempt (run again,
+ * it finds the one it made), and keeps the token its state-change event resumes. Alarms an
+ * override let go are not watched during the wave. A deployment that ended before the token
+ * was kept is finished here, so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
   const { run, index, token } = await tokenTask(ports, input, "deploy task");
@@ -46,68 +51,109 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
   const watch = { runId: run.id, index, attempt: run.attempt, token };
   const ignored = overriddenAlarmsOf(record.overrides ?? []);
   const alarms = step.alarms.filter((alarm) => !ignored.has(alarm));
-  // A stop fails the step through its token, so that the run rolls back.
-  await ports.runs.putTaskToken(run.id, index, run.attempt, token);
+  const group = groupOf(run.plan, index);
   let deploymentId = record.deploymentId;
-  if (!deploymentId) {
-    const firing = await inAlarm(ports, alarms);
-    const group = groupOf(run.plan, index);
-    // CheckWave took the group just now: renewing it is one write; lost, it is taken again.
-    const renewed = group ? await ports.locks.renew(group, run.id, leaseEnd(ports)) : true;
-    const locked = firing.length > 0 || renewed ? undefined : await takeGroup(ports, run, index);
-    if (firing.length > 0 || locked) {
-      const why = locked?.message ?? `${firing.join(", ")} went to ALARM before it began`;
-      await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", why));
-      return;
-    }
-    deploymentId = await ports.deployments.create({
-      application: step.application,
-      deploymentGroup: step.deploymentGroup,
-      deploymentConfig: step.deploymentConfig,
-      description: `Sluice run ${run.id} (${run.app}), step ${step.id}, attempt ${run.attempt}`,
-      revision: {
-        bucket: run.revision.bucket ?? "",
-        key: run.revision.key,
-        ...(run.revision.versionId ? { versionId: run.revision.versionId } : {}),
-        ...(run.revision.etag ? { etag: run.revision.etag } : {}),
-      },
-    });
-    // The lease now names the deployment: one run out while it still goes on is kept for it.
-    if (group) await ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId);
-    const previousRevision = await ports.runs.lastGoodRevision(
-      run.app,
-      step.application,
-      step.deploymentGroup,
-    );
-    await note(
-      ports,
-      run,
-      { ...record, deploymentId, ...(previousRevision ? { previousRevision } : {}) },
-      `deployment ${deploymentId} in progress`,
-    );
-  }
-  await ports.waits.put({ deploymentId, ...watch });
-  await ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })));
-  const firing = await inAlarm(ports, alarms);
-  if (firing.length > 0) {
-    await stopForAlarm(ports, deploymentId, token, firing[0] ?? "", "it is in ALARM", step.id);
+  if (deploymentId) {
+    // Run again after its deployment was made: the token, wait and watches are kept anew.
+    const wait = { deploymentId, ...watch };
+    await Promise.all([
+      ports.runs.putTaskToken(run.id, index, run.attempt, token),
+      ports.waits.put(wait),
+      ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const }))),
+    ]);
+    await watchDeployment(ports, wait, alarms, step.id);
     return;
   }
-  await deploymentChanged(ports, deploymentId);
+  // A stop fails the step through its token, so that the run rolls back. All is read together
+  // before the deployment; the group's lock is taken once nothing else holds the wave.
+  const [, blockers, lock, previousRevision] = await Promise.all([
+    ports.runs.putTaskToken(run.id, index, run.attempt, token),
+    blockersNow(ports, run, step, record),
+    group ? ports.locks.get(group) : undefined,
+    ports.runs.lastGoodRevision(run.app, step.application, step.deploymentGroup),
+  ]);
+  if (blockers.length === 0) {
+    const locked = await takeGroup(ports, run, index, { lock });
+    if (locked) blockers.push(locked);
+  }
+  if (blockers.length > 0) {
+    await resume(() => ports.executions.failTask(token, "Sluice.WaveHeld", holdMessage(blockers)));
+    return;
+  }
+  deploymentId = await ports.deployments.create({
+    application: step.application,
+    deploymentGroup: step.deploymentGroup,
+    deploymentConfig: step.deploymentConfig,
+    description: `Sluice run ${run.id} (${run.app}), step ${step.id}, attempt ${run.attempt}`,
+    revision: {
+      bucket: run.revision.bucket ?? "",
+      key: run.revision.key,
+      ...(run.revision.versionId ? { versionId: run.revision.versionId } : {}),
+      ...(run.revision.etag ? { etag: run.revision.etag } : {}),
+    },
+  });
+  const wait = { deploymentId, ...watch };
+  // The deployment, its wait and its watches are recorded in one write; the lease now names
+  // the deployment: one run out while it still goes on is kept for it.
+  await Promise.all([
+    ports.runs.apply(
+      run.id,
+      noting(
+        run,
+        { ...record, deploymentId, ...(previousRevision ? { previousRevision } : {}) },
+        `deployment ${deploymentId} in progress`,
+        { wait, alarms },
+      ),
+      now(ports),
+    ),
+    group ? ports.locks.renew(group, run.id, leaseEnd(ports), deploymentId) : undefined,
+  ]);
+  await watchDeployment(ports, wait, alarms, step.id);
 }
 
-/** Records what the step is doing, on the step. */
-export async function note(ports: DeployPorts, run: RunView, record: StepRecord, message: string) {
-  await ports.runs.apply(
-    run.id,
-    {
-      expect: { status: ["RUNNING"], cursor: record.index, attempt: run.attempt },
-      set: {},
-      steps: [{ ...record, message }],
-      events: [],
-    },
-    ports.clock.now().toISOString(),
-  );
+/**
+ * Once a deployment's wait and watches are kept: an alarm in ALARM stops it, and one that
+ * ended before then is finished here, so its event cannot be missed.
+ */
+async function watchDeployment(
+  ports: DeployPorts,
+  wait: DeploymentWait,
+  alarms: readonly string[],
+  stepId: string,
+): Promise<void> {
+  const firing = await inAlarm(ports, alarms);
+  if (firing.length > 0) {
+    await stopForAlarm(
+      ports,
+      wait.deploymentId,
+      wait.token,
+      firing[0] ?? "",
+      "it is in ALARM",
+      stepId,
+    );
+    return;
+  }
+  await finishDeployment(ports, wait);
+}
+
+const now = (ports: Pick<DeployPorts, "clock">) => ports.clock.now().toISOString();
+
+/** A note on the step, with the deployment's wait and alarm watches kept in the same write. */
+function noting(
+  run: RunView,
+  record: StepRecord,
+  message: string,
+  kept: { wait: DeploymentWait; alarms: readonly string[] },
+): RunTransition {
+  const { deploymentId: _deploymentId, ...watch } = kept.wait;
+  return {
+    expect: { status: ["RUNNING"], cursor: record.index, attempt: run.attempt },
+    set: {},
+    steps: [{ ...record, message }],
+    events: [],
+    waits: [kept.wait],
+    watches: kept.alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const })),
+  };
 }
 
 async function inAlarm(ports: Pick<DeployPorts, "alarms">, names: readonly string[]) {
@@ -206,21 +252,37 @@ export async function alarmChanged(
 /**
  * CodeDeploy says a deployment changed state ("CodeDeploy Deployment State-change
  * Notification"): once it has ended, the step waiting on it goes on (succeeded) or fails
- * (Sluice.DeploymentFailed), with every host's result.
+ * (Sluice.DeploymentFailed), with every host's result. When the event says it has ended
+ * (`ended`), its hosts are read along with it.
  */
 export async function deploymentChanged(
   ports: Pick<DeployPorts, "deployments" | "waits" | "executions">,
   deploymentId: string,
+  ended = false,
 ): Promise<void> {
-  const wait = await ports.waits.get(deploymentId);
-  if (!wait) return;
-  const state = await ports.deployments.state(deploymentId);
+  // Read together: a deployment no step waits on any more costs needless reads.
+  const [wait, state, hosts] = await Promise.all([
+    ports.waits.get(deploymentId),
+    ports.deployments.state(deploymentId),
+    ended ? ports.deployments.hosts(deploymentId) : undefined,
+  ]);
+  if (wait) await finishDeployment(ports, wait, { state, hosts });
+}
+
+/** Once its deployment has ended, the step waiting on it goes on or fails, with every host. */
+async function finishDeployment(
+  ports: Pick<DeployPorts, "deployments" | "executions">,
+  wait: DeploymentWait,
+  known: { state?: DeploymentState; hosts?: HostResult[] | undefined } = {},
+): Promise<void> {
+  const { deploymentId } = wait;
+  const state = known.state ?? (await ports.deployments.state(deploymentId));
   if (!ENDED.has(state.status)) return;
   const result: DeploymentResult = {
     deploymentId,
     deploymentGroup: state.deploymentGroup,
     status: state.status,
-    hosts: await ports.deployments.hosts(deploymentId),
+    hosts: known.hosts ?? (await ports.deployments.hosts(deploymentId)),
   };
   await resume(async () => {
     if (state.status === "Succeeded") {

@@ -1,4 +1,4 @@
-import { type Blocker, lockBlocker } from "../domain/holds";
+import { type Blocker, type GroupLock, lockBlocker } from "../domain/holds";
 import type { Plan } from "../domain/plan";
 import type { Clock, Deployments, GroupKey, GroupLocks } from "../domain/ports";
 import type { Run } from "../domain/run";
@@ -50,12 +50,14 @@ export async function takeGroup(
   ports: LockPorts & { deployments: Deployments },
   run: Run,
   index: number,
+  /** The group's lock as the caller just read it, which saves reading it again. */
+  read?: { lock: GroupLock | undefined },
 ): Promise<Blocker | undefined> {
   const group = groupOf(run.plan, index);
   const step = run.plan.steps[index];
   if (!group || !step) return undefined;
   const now = ports.clock.now();
-  const current = await ports.locks.get(group);
+  const current = read ? read.lock : await ports.locks.get(group);
   if (
     current &&
     current.holder !== run.id &&

@@ -1,6 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import {
-  type Blocker,
   holdMessage,
   holdSeconds,
   holdUntil,
@@ -10,19 +9,18 @@ import {
 } from "../domain/holds";
 import type { LifecycleEvent } from "../domain/lifecycle-events";
 import type { PlanStep } from "../domain/plan";
-import { type Freezes, freezeHold, type HoldWatches, lockHold } from "../domain/ports";
+import { freezeHold, type HoldWatches, lockHold } from "../domain/ports";
 import type { RunView, StepRecord } from "../domain/run";
 import { openStep, runDetail } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
-import { blockersOf } from "../domain/wave-blockers";
 import * as z from "../domain/zod";
 import { type DeployPorts, resume } from "./deploy";
 import { groupOf, takeGroup } from "./group-locks";
 import { stepTask, tokenTask } from "./token-task";
+import { blockersNow } from "./wave-blockers";
 
 /** What holding waves, and letting them go, works with. */
 export interface HoldPorts extends DeployPorts {
-  freezes: Freezes;
   holds: HoldWatches;
 }
 
@@ -46,25 +44,10 @@ function waveOf(run: RunView, index: number): { step: DeployStep; record: StepRe
   return { step, record };
 }
 
-/** A production wave's freeze, alarms in ALARM and window, as they are now. */
-async function blockersNow(
-  ports: HoldPorts,
-  run: RunView,
-  step: DeployStep,
-  record: StepRecord,
-): Promise<Blocker[]> {
-  const states = await ports.alarms.states(step.alarms);
-  return blockersOf(step, {
-    now: ports.clock.now(),
-    freeze: step.production ? await ports.freezes.get(run.app) : undefined,
-    firing: step.alarms.filter((alarm) => states.get(alarm) === "ALARM"),
-    overrides: record.overrides ?? [],
-  });
-}
-
 /**
- * Before a wave deploys (the CheckWave state): what holds it, if anything: a closed window, a
- * freeze of its app, alarms in ALARM, then its group's lock, taken once nothing else holds it.
+ * Once its deploy task found the wave held (the CheckWave state), and after each hold: what
+ * holds it, if anything: a closed window, a freeze of its app, alarms in ALARM, then its
+ * group's lock, taken once nothing else holds it.
  * A held wave's step records why and until when, with a "Wave Held" event when that changes,
  * and the state machine holds it (the Hold state) until the earliest moment it could go.
  */
@@ -72,9 +55,14 @@ export async function checkWave(ports: HoldPorts, input: unknown): Promise<WaveC
   const { run, index } = await stepTask(ports, input, "wave check");
   const { step, record } = waveOf(run, index);
   if (record.deploymentId) return { held: false };
-  const blockers = await blockersNow(ports, run, step, record);
+  // The group's lock is read beside the rest; it is taken only once nothing else holds the wave.
+  const group = groupOf(run.plan, index);
+  const [blockers, lock] = await Promise.all([
+    blockersNow(ports, run, step, record),
+    group ? ports.locks.get(group) : undefined,
+  ]);
   if (blockers.length === 0) {
-    const locked = await takeGroup(ports, run, index);
+    const locked = await takeGroup(ports, run, index, { lock });
     if (locked) blockers.push(locked);
   }
   const now = ports.clock.now();

@@ -52,9 +52,12 @@ export async function nextStep(
       stack,
     );
     try {
-      if (transition) await ports.runs.apply(runId, transition, now);
-      // A group is held from its deployment through its tests or bake, and let go after.
-      if (step) await settleLocks(ports, run, step.index, task);
+      // A group is held from its deployment through its tests or bake, and let go after: the
+      // step is over whatever the write answers, so its lock is settled beside it.
+      await Promise.all([
+        transition ? ports.runs.apply(runId, transition, now) : undefined,
+        step ? settleLocks(ports, run, step.index, task) : undefined,
+      ]);
       return { runId, step: task, result: null };
     } catch (err) {
       // Another call of the same step moved the run on first: read it again and answer as it did.

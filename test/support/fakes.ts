@@ -51,6 +51,12 @@ export class MemoryRuns implements RunRepository {
   /** The intakes' claims, by what they claim, as they were made. */
   readonly claims = new Map<string, TakenClaim>();
 
+  /** Where the waits and watches a change carries go, as the table holds them beside the run. */
+  constructor(
+    readonly waits = new MemoryDeploymentWaits(),
+    readonly watches = new MemoryAlarmWatches(),
+  ) {}
+
   async create(run: Run, events: readonly LifecycleEvent[], claims: readonly IntakeClaim[] = []) {
     if (this.items.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
     for (const claim of claims) {
@@ -100,6 +106,8 @@ export class MemoryRuns implements RunRepository {
     }
     this.steps.set(runId, steps);
     this.outbox.push(...t.events);
+    for (const wait of t.waits ?? []) await this.waits.put(wait);
+    await this.watches.put(t.watches ?? []);
     for (const r of t.releases ?? []) {
       this.groups.set(`${r.app}#${r.application}#${r.deploymentGroup}`, r.revision);
     }
@@ -420,15 +428,17 @@ function sameHold(a: HoldWatch, b: HoldWatch): boolean {
 
 /** Every in-memory port a use-case test of the pipeline works with, fresh. */
 export function memoryPorts() {
+  const waits = new MemoryDeploymentWaits();
+  const watches = new MemoryAlarmWatches();
   return {
     apps: new MemoryApps(),
-    runs: new MemoryRuns(),
+    runs: new MemoryRuns(waits, watches),
     queue: new MemoryQueue(),
     executions: new MemoryExecutions(),
     deployments: new MemoryDeployments(),
-    waits: new MemoryDeploymentWaits(),
+    waits,
     alarms: new MemoryAlarms(),
-    watches: new MemoryAlarmWatches(),
+    watches,
     freezes: new MemoryFreezes(),
     holds: new MemoryHoldWatches(),
     locks: new MemoryGroupLocks(),

@@ -156,6 +156,24 @@ describe("holds, overrides and locks", () => {
     expect(await checkWave(ports, task)).toEqual({ held: false });
   });
 
+  it("hold a wave its deploy task finds held, without deploying, until CheckWave lets it go", async () => {
+    const { task } = await atWave("shop");
+    await freezeApp(ports, "shop", "alice", { until: "2d", reason: "holidays" });
+
+    await startDeployment(ports, { ...task, taskToken: "deploy" });
+    const held = await checkWave(ports, task);
+    await unfreezeApp(ports, "shop", "bob", { reason: "fix needed" });
+
+    expect(ports.deployments.created).toEqual([]);
+    expect(ports.executions.callbacks).toEqual([
+      { token: "deploy", error: "Sluice.WaveHeld", cause: expect.stringMatching(/frozen/) },
+    ]);
+    expect(held).toMatchObject({ held: true });
+    expect(await checkWave(ports, task)).toEqual({ held: false });
+    await startDeployment(ports, { ...task, taskToken: "deploy again" });
+    expect(ports.deployments.created).toHaveLength(1);
+  });
+
   it("record who let a held wave go, why and when, and refuse one without a reason", async () => {
     const { runId, task } = await atWave("shop", {
       window: { cron: "0 0 1 7 *", durationMinutes: 1 },
