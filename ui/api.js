@@ -15,6 +15,8 @@ export const ROUTES = {
   run: (id) => `/api/runs/${e(id)}`,
   runAudit: (id) => `/api/runs/${e(id)}/audit`,
   fleet: (app) => `/api/apps/${e(app)}/fleet`,
+  /** The app's DORA delivery metrics over the last 30 days. */
+  metrics: (app) => `/api/apps/${e(app)}/metrics`,
   decide: (id) => `/api/runs/${e(id)}/approval`,
 };
 
@@ -72,6 +74,7 @@ export const getRun = (id) => optional("run", id);
 export const getApp = (app) => optional("app", app);
 export const getAudit = (id) => optional("runAudit", id);
 export const getFleet = (app) => optional("fleet", app);
+export const getMetrics = (app) => optional("metrics", app);
 
 /** A decision on the approval the run waits in: `{ ok, data }`, data.message saying a refusal. */
 export function decide(id, decision, comment) {

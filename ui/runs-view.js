@@ -1,5 +1,5 @@
-import { getApp, listRuns } from "./api.js";
-import { badge, h, revisionText, when } from "./dom.js";
+import { getApp, getMetrics, listRuns } from "./api.js";
+import { badge, h, revisionText, section, when } from "./dom.js";
 import { poll } from "./poll.js";
 
 /**
@@ -21,9 +21,10 @@ export function runsView(params, main) {
 async function runsPage(params) {
   const app = params.get("app") ?? "";
   const status = params.get("status") ?? "";
-  const [page, definition] = await Promise.all([
+  const [page, definition, metrics] = await Promise.all([
     listRuns({ app, status, cursor: params.get("cursor") ?? "" }),
     app ? getApp(app) : undefined,
+    app ? getMetrics(app) : undefined,
   ]);
   const stages = definition?.pipeline?.stages;
   const pipeline = Array.isArray(stages)
@@ -99,6 +100,7 @@ async function runsPage(params) {
     h("h1", {}, app ? `Runs of ${app}` : "Runs"),
     pipeline,
     filter,
+    metrics?.period ? metricsSection(metrics) : undefined,
     rows.length
       ? h(
           "table",
@@ -118,4 +120,56 @@ async function runsPage(params) {
     next,
   ];
   return content;
+}
+
+/** The app's five DORA delivery metrics over the period the API measured (docs/metrics.md). */
+function metricsSection(m) {
+  const percent = (rate) => (rate === null ? "n/a" : `${Math.round(rate * 100)}%`);
+  const time = (seconds) => {
+    if (seconds === null) return "n/a";
+    if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+    if (seconds < 86_400) return `${(seconds / 3600).toFixed(1)} h`;
+    return `${(seconds / 86_400).toFixed(1)} days`;
+  };
+  const days = Math.round(m.period.days);
+  if (!m.productionStage) {
+    return section(
+      "Delivery",
+      h("p", { class: "note" }, "No production stage: nothing to measure."),
+    );
+  }
+  const f = m.deploymentFrequency;
+  const lead = m.changeLeadTime;
+  const fail = m.changeFailRate;
+  const recovery = m.failedDeploymentRecoveryTime;
+  const rework = m.deploymentReworkRate;
+  const rows = [
+    [
+      "Deployment frequency",
+      `${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployments)`,
+    ],
+    ["Change lead time", `median ${time(lead.medianSeconds)} over ${lead.samples} releases`],
+    ["Change fail rate", `${percent(fail.rate)} (${fail.failed} of ${fail.deployments})`],
+    [
+      "Failed deployment recovery time",
+      `median ${time(recovery.medianSeconds)} (${recovery.unrecovered} not recovered yet)`,
+    ],
+    [
+      "Deployment rework rate",
+      `${percent(rework.rate)} (${rework.rework} of ${rework.deployments})`,
+    ],
+  ];
+  return section(
+    "Delivery",
+    h("p", { class: "note" }, `DORA metrics of the last ${days} days`),
+    h(
+      "table",
+      { class: "metrics" },
+      h(
+        "tbody",
+        {},
+        rows.map(([name, value]) => h("tr", {}, h("th", {}, name), h("td", {}, value))),
+      ),
+    ),
+  );
 }

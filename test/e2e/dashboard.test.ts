@@ -183,9 +183,10 @@ describe("the dashboard", () => {
         stages: [
           {
             name: "prod",
-            deploy: {
-              deploymentGroup: "web-prod",
-              deploymentConfig: "CodeDeployDefault.AllAtOnce",
+            production: {
+              waves: [
+                { deploymentGroup: "web-prod", deploymentConfig: "CodeDeployDefault.AllAtOnce" },
+              ],
             },
           },
         ],
@@ -216,6 +217,15 @@ describe("the dashboard", () => {
     const rows = await group.locator("tbody tr").allTextContents();
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/Succeeded.*1\.4\.0/);
+
+    // The app's delivery metrics, beside its runs: the one production deployment just made.
+    await page.goto(`${stack.endpoints.api}/ui#/runs?app=${app}`);
+    const delivery = page.locator("[data-section=delivery]");
+    await delivery.waitFor();
+    expect(await delivery.textContent()).toMatch(
+      /Deployment frequency.*\(1 successful production deployments\)/,
+    );
+    expect(await delivery.textContent()).toContain("Change fail rate0% (0 of 1)");
     expect(pageErrors).toEqual([]);
   });
 });
