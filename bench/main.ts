@@ -180,7 +180,9 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
       );
     }
     if (stack)
-      console.log(`  (Sluice's handlers ran on ${stack.lambdas.threads || "no"} worker threads)`);
+      console.log(
+        `  (Sluice's pipeline functions ran on ${stack.lambdas.threads || "no"} worker threads)`,
+      );
   } finally {
     await bare.close();
   }
@@ -206,7 +208,8 @@ try {
     stack = await startLocalStack({
       stateDir,
       logLevel: "error",
-      // Handlers on worker threads, as `npm start` runs them (SLUICE_LAMBDA_WORKERS=0: in-process).
+      // The pipeline's functions on worker threads, as `npm start` runs them (SLUICE_LAMBDA_WORKERS=0:
+      // all in this process).
       lambdaWorkers: lambdaWorkersFromEnv(process.env),
       serviceOptions: { codedeploy: { hostPortBase: 0, fleetFile } },
     });

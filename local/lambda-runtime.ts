@@ -10,13 +10,15 @@ export interface LambdaRuntimeOptions {
    * this process, where a test can reach them through in-process hooks such as alsoNotify.
    */
   workers?: number;
+  /** Functions that run in this process even when there are workers. */
+  inProcess?: ReadonlySet<string>;
 }
 
 const WorkersSchema = z.coerce.number().int().min(0).max(64);
 
 /**
- * The worker threads `npm start` and the bench run handlers on: SLUICE_LAMBDA_WORKERS, or one
- * per core (0 runs them in the stack's own process).
+ * The worker threads `npm start` and the bench run the pipeline's functions on:
+ * SLUICE_LAMBDA_WORKERS, or one per core (0 runs them in the stack's own process).
  */
 export function lambdaWorkersFromEnv(env: NodeJS.ProcessEnv): number {
   const value = env.SLUICE_LAMBDA_WORKERS;
@@ -35,6 +37,7 @@ export class LambdaRuntime {
   private readonly inProcess = new HandlerHost();
   private readonly pool: LambdaWorkerPool | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly keptInProcess: ReadonlySet<string>;
 
   constructor(
     private readonly functions: ReadonlyMap<string, LocalFunction>,
@@ -43,6 +46,7 @@ export class LambdaRuntime {
     options: LambdaRuntimeOptions = {},
   ) {
     if (options.workers) this.pool = new LambdaWorkerPool(options.workers);
+    this.keptInProcess = options.inProcess ?? new Set();
   }
 
   has(name: string): boolean {
@@ -93,7 +97,10 @@ export class LambdaRuntime {
         fn.timeoutSeconds * 1000,
       );
     });
-    const call = this.pool ? this.pool.invoke(fn, arn, event) : this.inProcess.call(fn, arn, event);
+    const call =
+      this.pool && !this.keptInProcess.has(name)
+        ? this.pool.invoke(fn, arn, event)
+        : this.inProcess.call(fn, arn, event);
     try {
       return await Promise.race([call, timeout]);
     } finally {

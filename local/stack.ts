@@ -39,8 +39,10 @@ export interface LocalStackOptions {
   /** Options for a service by its name, such as the test hooks that shorten its waits. */
   serviceOptions?: ServiceOptions;
   /**
-   * Worker threads the handlers run on, in parallel with the stand-ins as in Lambda; none (the
-   * default) runs them in this process, where tests reach them through in-process hooks.
+   * Worker threads the pipeline's functions (tasks, rules, stream consumers) run on, in
+   * parallel with the intake as in Lambda. The API's route functions stay beside the API: a
+   * hop to a thread and back would only add to what a client waits for. None (the default)
+   * runs every function in this process, where tests reach them through in-process hooks.
    */
   lambdaWorkers?: number;
 }
@@ -81,6 +83,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
   const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID, {
     workers: options.lambdaWorkers ?? 0,
+    inProcess: new Set(config.routes.map((route) => route.functionName)),
   });
   const started = new Map<LocalService, Started>();
   const faults = new FaultInjector();
