@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
+import { lambdaWorkersFromEnv } from "../local/lambda-runtime";
 import { type LocalStack, startLocalStack } from "../local/stack";
 import { deployFigures, writeDeployFleet } from "./deploy-run";
 import { measureHandlers, printHandlers } from "./handlers";
@@ -178,6 +179,10 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
         `${label(`  ${senders} sender${senders === 1 ? "" : "s"}`)} ${sluice ? figure(sluice) : NEEDS_TRANSACTIONS} | ${figure(baseline)} | ${ratio}${drained}`,
       );
     }
+    if (stack)
+      console.log(
+        `  (Sluice's pipeline functions ran on ${stack.lambdas.threads || "no"} worker threads)`,
+      );
   } finally {
     await bare.close();
   }
@@ -203,6 +208,9 @@ try {
     stack = await startLocalStack({
       stateDir,
       logLevel: "error",
+      // The pipeline's functions on worker threads, as `npm start` runs them (SLUICE_LAMBDA_WORKERS=0:
+      // all in this process).
+      lambdaWorkers: lambdaWorkersFromEnv(process.env),
       serviceOptions: { codedeploy: { hostPortBase: 0, fleetFile } },
     });
     const refused = await transactionsRefused(stack);

@@ -1,36 +1,53 @@
-import { randomUUID } from "node:crypto";
-import { pathToFileURL } from "node:url";
-import type { Context } from "aws-lambda";
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+import { HandlerHost, LambdaInvocationError } from "./lambda-handler";
+import { LambdaWorkerPool } from "./lambda-workers";
 import type { LocalFunction } from "./serverless-config";
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+export interface LambdaRuntimeOptions {
+  /**
+   * Worker threads to run handlers on (see lambda-workers.ts); 0, the default, runs them in
+   * this process, where a test can reach them through in-process hooks such as alsoNotify.
+   */
+  workers?: number;
+  /** Functions that run in this process even when there are workers. */
+  inProcess?: ReadonlySet<string>;
+}
 
-/** A function's failure as Lambda reports it to its caller: errorType and errorMessage. */
-export class LambdaInvocationError extends Error {
-  constructor(
-    readonly errorType: string,
-    readonly errorMessage: string,
-    options?: ErrorOptions,
-  ) {
-    super(JSON.stringify({ errorType, errorMessage }), options);
-    // Step Functions matches Retry/Catch on the error's name, as it does on errorType in AWS.
-    this.name = errorType;
-  }
+const WorkersSchema = z.coerce.number().int().min(0).max(64);
+
+/**
+ * The worker threads `npm start` and the bench run the pipeline's functions on:
+ * SLUICE_LAMBDA_WORKERS, or one per core (0 runs them in the stack's own process).
+ */
+export function lambdaWorkersFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env.SLUICE_LAMBDA_WORKERS;
+  if (value === undefined || value.trim() === "") return availableParallelism();
+  const parsed = WorkersSchema.safeParse(value.trim());
+  if (!parsed.success)
+    throw new Error(`SLUICE_LAMBDA_WORKERS must be a whole number from 0 to 64, not "${value}"`);
+  return parsed.data;
 }
 
 /**
- * Runs the functions of serverless.yml in this process, the way Lambda would: the module is
- * loaded once (a warm container), each call gets a fresh context with the configured timeout.
+ * Runs the functions of serverless.yml the way Lambda would: each module is loaded once (a warm
+ * container), each call gets a fresh context and fails after the configured timeout.
  */
 export class LambdaRuntime {
-  private readonly loaded = new Map<string, Promise<Handler>>();
+  private readonly inProcess = new HandlerHost();
+  private readonly pool: LambdaWorkerPool | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly keptInProcess: ReadonlySet<string>;
 
   constructor(
     private readonly functions: ReadonlyMap<string, LocalFunction>,
     private readonly region: string,
     private readonly accountId: string,
-  ) {}
+    options: LambdaRuntimeOptions = {},
+  ) {
+    if (options.workers) this.pool = new LambdaWorkerPool(options.workers);
+    this.keptInProcess = options.inProcess ?? new Set();
+  }
 
   has(name: string): boolean {
     return this.functions.has(name);
@@ -38,6 +55,11 @@ export class LambdaRuntime {
 
   arnOf(name: string): string {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
+  }
+
+  /** How many worker threads run handlers now (0 when they run in this process). */
+  get threads(): number {
+    return this.pool?.threads ?? 0;
   }
 
   invoke(name: string, event: unknown): Promise<unknown> {
@@ -53,25 +75,15 @@ export class LambdaRuntime {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Ends the worker threads, once drained; in-process handlers need nothing. */
+  async stop(): Promise<void> {
+    await this.pool?.stop();
+  }
+
   private async run(name: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(name);
     if (!fn) throw new Error(`no function ${name} in serverless.yml`);
-    const handler = await this.load(fn);
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    const context: Context = {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: fn.name,
-      functionVersion: "$LATEST",
-      invokedFunctionArn: this.arnOf(fn.name),
-      memoryLimitInMB: "512",
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: "local",
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+    const arn = this.arnOf(fn.name);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -85,29 +97,14 @@ export class LambdaRuntime {
         fn.timeoutSeconds * 1000,
       );
     });
+    const call =
+      this.pool && !this.keptInProcess.has(name)
+        ? this.pool.invoke(fn, arn, event)
+        : this.inProcess.call(fn, arn, event);
     try {
-      return await Promise.race([handler(event, context), timeout]);
-    } catch (err) {
-      if (err instanceof LambdaInvocationError) throw err;
-      const e = err instanceof Error ? err : new Error(String(err));
-      throw new LambdaInvocationError(e.name, e.message, { cause: e });
+      return await Promise.race([call, timeout]);
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private load(fn: LocalFunction): Promise<Handler> {
-    let handler = this.loaded.get(fn.name);
-    if (!handler) {
-      handler = import(pathToFileURL(fn.modulePath).href).then((mod: Record<string, unknown>) => {
-        const exported = mod[fn.exportName];
-        if (typeof exported !== "function") {
-          throw new Error(`${fn.modulePath} does not export a function named ${fn.exportName}`);
-        }
-        return exported as Handler;
-      });
-      this.loaded.set(fn.name, handler);
-    }
-    return handler;
   }
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { lambdaWorkersFromEnv } from "./lambda-runtime";
 import { PortInUseError } from "./local-service";
 import { LOCAL_SERVICES } from "./local-services";
 import { LOCAL_CREDENTIALS, type LocalStack, PROJECT_ROOT, startLocalStack } from "./stack";
@@ -69,6 +70,7 @@ const starting = startLocalStack({
   stateDir: path.resolve(PROJECT_ROOT, process.env.SLUICE_STATE_DIR ?? ".sluice"),
   ports: portsFromEnvironment(process.env),
   logLevel: process.env.LOG_LEVEL ?? "info",
+  lambdaWorkers: lambdaWorkersFromEnv(process.env),
   // Test hooks a test that runs the stack as its own process sets (SLUICE_LOCAL_*_SCALE).
   serviceOptions: {
     stepFunctions: timingFromEnv(process.env),

@@ -38,6 +38,13 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Options for a service by its name, such as the test hooks that shorten its waits. */
   serviceOptions?: ServiceOptions;
+  /**
+   * Worker threads the pipeline's functions (tasks, rules, stream consumers) run on, in
+   * parallel with the intake as in Lambda. The API's route functions stay beside the API: a
+   * hop to a thread and back would only add to what a client waits for. None (the default)
+   * runs every function in this process, where tests reach them through in-process hooks.
+   */
+  lambdaWorkers?: number;
 }
 
 export interface LocalStack {
@@ -55,6 +62,8 @@ export interface LocalStack {
   banner: string[];
   /** Tests make stand-ins answer chosen calls with AWS errors through it. */
   faults: FaultInjector;
+  /** What runs the handlers; its `threads` tells how many worker threads it has running. */
+  lambdas: LambdaRuntime;
   stop(): Promise<void>;
 }
 
@@ -72,7 +81,10 @@ interface Started {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const stateDir = path.resolve(options.stateDir);
   const config = await loadServerlessConfig(PROJECT_ROOT, STAGE);
-  const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID);
+  const lambdas = new LambdaRuntime(config.functions, REGION, ACCOUNT_ID, {
+    workers: options.lambdaWorkers ?? 0,
+    inProcess: new Set(config.routes.map((route) => route.functionName)),
+  });
   const started = new Map<LocalService, Started>();
   const faults = new FaultInjector();
   const context: LocalServiceContext = {
@@ -133,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         `${service.title.padEnd(16)}${endpoint}   ${running.summary}`,
     ),
     faults,
+    lambdas,
     stop,
   };
 }
@@ -185,7 +198,7 @@ async function startService(
 
 /**
  * Drains every service (intake first, as `stopping` is last started first), waits for the
- * functions still running, then stops them all. One that fails to stop does not keep the
+ * functions still running, then stops them all, and the functions' worker threads last. One that fails to stop does not keep the
  * others holding their ports; its error is thrown once all have been tried.
  */
 async function stopAll(stopping: readonly Started[], lambdas: LambdaRuntime): Promise<void> {
@@ -196,6 +209,7 @@ async function stopAll(stopping: readonly Started[], lambdas: LambdaRuntime): Pr
   for (const { running } of stopping) await attempt(running.drain?.bind(running));
   await attempt(() => lambdas.drain());
   for (const { running } of stopping) await attempt(running.stop?.bind(running));
+  await attempt(() => lambdas.stop());
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, "the local stack did not stop cleanly");
 }

@@ -1,0 +1,92 @@
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { SHARE_ENV, Worker } from "node:worker_threads";
+import { LambdaInvocationError } from "./lambda-handler";
+import type { InvokeMessage, ResultMessage } from "./lambda-worker";
+import type { LocalFunction } from "./serverless-config";
+
+const WORKER = new URL("./lambda-worker.ts", import.meta.url);
+/** The TypeScript loader the worker needs, whatever runs this process (tsx, vitest). */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Container {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * Warm containers on worker threads, so handlers run in parallel with the stand-ins and each
+ * other, as Lambda runs each invocation in an environment of its own. A container is started
+ * on first need (the environment is the stack's by then: it is shared, not copied) and takes
+ * the invocation when it has the fewest running. Events and results cross as structured
+ * clones; a failure keeps its errorType, which Step Functions' Retry and Catch match on.
+ */
+export class LambdaWorkerPool {
+  private readonly containers: Container[] = [];
+  private nextId = 0;
+  private stopped = false;
+
+  constructor(private readonly size: number) {}
+
+  /** How many worker threads are running now. */
+  get threads(): number {
+    return this.containers.length;
+  }
+
+  invoke(fn: LocalFunction, arn: string, event: unknown): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new Error("the local Lambda runtime has stopped"));
+    const container = this.leastBusy();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      container.pending.set(id, { resolve, reject });
+      container.worker.postMessage({ id, fn, arn, event } satisfies InvokeMessage);
+    });
+  }
+
+  /** Ends every worker; invocations still running on one fail. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.containers.map(({ worker }) => worker.terminate()));
+    this.containers.length = 0;
+  }
+
+  private leastBusy(): Container {
+    if (this.containers.length < this.size) {
+      const idle = this.containers.find((c) => c.pending.size === 0);
+      return idle ?? this.start();
+    }
+    return this.containers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+
+  private start(): Container {
+    const worker = new Worker(WORKER, { env: SHARE_ENV, execArgv: ["--import", TSX] });
+    // A worker waiting for work does not keep the stack's process alive; a caller waiting on
+    // an invocation has its own timeout running.
+    worker.unref();
+    const container: Container = { worker, pending: new Map() };
+    worker.on("message", (message: ResultMessage) => {
+      const pending = container.pending.get(message.id);
+      if (!pending) return;
+      container.pending.delete(message.id);
+      if (message.ok) pending.resolve(message.result);
+      else pending.reject(new LambdaInvocationError(message.errorType, message.errorMessage));
+    });
+    const end = (error: LambdaInvocationError) => {
+      const at = this.containers.indexOf(container);
+      if (at >= 0) this.containers.splice(at, 1);
+      for (const pending of container.pending.values()) pending.reject(error);
+      container.pending.clear();
+    };
+    worker.on("error", (err) => end(new LambdaInvocationError("Runtime.ExitError", err.message)));
+    worker.on("exit", (code) =>
+      end(new LambdaInvocationError("Runtime.ExitError", `the runtime exited with code ${code}`)),
+    );
+    this.containers.push(container);
+    return container;
+  }
+}
