@@ -38,6 +38,8 @@ export class ApiClient {
     /** The API's address, as the CLI was pointed at it. */
     readonly base: string,
     private readonly sign: RequestSigner,
+    /** `/api` for a person's bearer token: the people's routes mirror the IAM routes there. */
+    private readonly prefix = "",
   ) {}
 
   async get(path: string): Promise<Json> {
@@ -137,7 +139,7 @@ export class ApiClient {
     body?: { type: string; text: string },
     allowed: readonly number[] = [],
   ): Promise<ApiAnswer> {
-    const url = `${this.base}${path}`;
+    const url = `${this.base}${this.prefix}${path}`;
     const request = await this.sign(
       new Request(url, {
         method,

@@ -26,6 +26,9 @@ export interface Io {
   terminal?: { isTTY?: boolean; columns?: number };
 }
 
+/** Where the API's routes for people (a JWT, or the local printed token) are. */
+const PEOPLE_ROUTES = "/api";
+
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -92,7 +95,9 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     resolveSettings(command.optsWithGlobals<GlobalOptions>(), io.env);
   const api = (command: Command) => {
     const { api, token } = settings(command);
-    return new ApiClient(api, token ? bearerToken(token) : requestSigner(api, io.env));
+    return token
+      ? new ApiClient(api, bearerToken(token), PEOPLE_ROUTES)
+      : new ApiClient(api, requestSigner(api, io.env));
   };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
   const output: FollowOutput = {

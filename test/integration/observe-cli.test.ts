@@ -297,6 +297,18 @@ describe("the read commands", () => {
     expect(JSON.parse(one.stdout).runs).toEqual([newest]);
   });
 
+  it("reads through the people's routes with the local stack's printed token", async () => {
+    const token = stack.services.api.person.token;
+
+    const shown = await sluice("run", succeeded, "--json", "--token", token);
+    const refused = await sluice("run", succeeded, "--token", "not-the-token");
+
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual(await getRun(succeeded));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/401/);
+  });
+
   it("sluice run shows the hosts each wave deployed to; --json the API's run view", async () => {
     const shown = await sluice("run", succeeded);
     const json = await sluice("run", succeeded, "--json");

@@ -234,10 +234,12 @@ describe("sluice metrics' lines", () => {
 });
 
 describe("--token", () => {
-  it("sends the token as a bearer token instead of a SigV4 signature, from the option or SLUICE_TOKEN", async () => {
+  it("sends the token as a bearer token to the people's /api routes instead of a SigV4 signature, from the option or SLUICE_TOKEN", async () => {
     const seen: (string | undefined)[] = [];
+    const paths: (string | undefined)[] = [];
     const server = createServer((req, res) => {
       seen.push(req.headers.authorization);
+      paths.push(req.url);
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ apps: [] }));
     });
@@ -252,5 +254,7 @@ describe("--token", () => {
 
     expect(seen.slice(0, 2)).toEqual(["Bearer eyJ.a.b", "Bearer local-token"]);
     expect(seen[2]).toMatch(/^AWS4-HMAC-SHA256 Credential=local-/);
+    // A person's token goes to the people's routes (a JWT authorizer's), a signature to IAM's.
+    expect(paths).toEqual(["/api/apps", "/api/apps", "/apps"]);
   });
 });
