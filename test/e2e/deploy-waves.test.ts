@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -6,14 +6,13 @@ import {
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { HostView } from "../../local/codedeploy/local-codedeploy";
-import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { LOCAL_CREDENTIALS } from "../../local/stack";
 import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
+import { releaseExample } from "../support/example-releases";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
@@ -112,38 +111,8 @@ function definition(production: { bakeMinutes: number; alarms?: string[] }) {
   });
 }
 
-/**
- * Releases the example app as `version` (its VERSION file), with `validate` put first in its
- * ValidateService script, and answers the run the upload started.
- */
-async function release(version: string, validate = ""): Promise<string> {
-  const dir = path.join(workDir, `hello-${version}`);
-  await mkdir(dir);
-  await cp(path.join(PROJECT_ROOT, "examples/hello-service"), dir, { recursive: true });
-  await writeFile(path.join(dir, "VERSION"), `${version}\n`);
-  const script = path.join(dir, "scripts/validate.sh");
-  const lines = (await readFile(script, "utf8")).split("\n");
-  await writeFile(script, [lines[0], validate, ...lines.slice(1)].join("\n"));
-  const file = path.join(workDir, `hello-${version}.tar.gz`);
-  await createTar({ gzip: true, file, cwd: dir, portable: true }, ["."]);
-  const s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    region: "us-east-1",
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-  });
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: stack.resources.releasesBucket,
-      Key: `hello/${version}.tar.gz`,
-      Body: await readFile(file),
-    }),
-  );
-  return waitFor(async () => {
-    const { body } = await api(stack, "GET", `/apps/hello/bundles/${version}`);
-    return body.release?.runId;
-  });
-}
+const release = (version: string, validate = "") =>
+  releaseExample(stack, workDir, version, validate);
 
 async function ended(runId: string): Promise<Json> {
   return waitFor(

@@ -1,14 +1,12 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { main } from "../../cli/main";
 import type { HostView } from "../../local/codedeploy/local-codedeploy";
-import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
+import { releaseExample } from "../support/example-releases";
 import { api, startTestStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
@@ -86,35 +84,8 @@ function hosts(group: string): HostView[] {
   return stack.services.codedeploy.hosts().filter((h) => h.groups.includes(`hello/${group}`));
 }
 
-/** Uploads the example app as `version`, its ValidateService first running `validate`. */
-async function upload(version: string, validate = ""): Promise<string> {
-  const dir = path.join(workDir, `hello-${version}`);
-  await mkdir(dir);
-  await cp(path.join(PROJECT_ROOT, "examples/hello-service"), dir, { recursive: true });
-  await writeFile(path.join(dir, "VERSION"), `${version}\n`);
-  const script = path.join(dir, "scripts/validate.sh");
-  const lines = (await readFile(script, "utf8")).split("\n");
-  await writeFile(script, [lines[0], validate, ...lines.slice(1)].join("\n"));
-  const file = path.join(workDir, `hello-${version}.tar.gz`);
-  await createTar({ gzip: true, file, cwd: dir, portable: true }, ["."]);
-  const s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    region: "us-east-1",
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-  });
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: stack.resources.releasesBucket,
-      Key: `hello/${version}.tar.gz`,
-      Body: await readFile(file),
-    }),
-  );
-  return waitFor(async () => {
-    const { body } = await api(stack, "GET", `/apps/hello/bundles/${version}`);
-    return body.release?.runId;
-  });
-}
+const upload = (version: string, validate = "") =>
+  releaseExample(stack, workDir, version, validate);
 
 async function ended(runId: string): Promise<Json> {
   const started = Date.now();
