@@ -26,8 +26,11 @@ beforeAll(async () => {
 afterAll(() => stack.cleanup());
 
 const outbox = (channel: string) => path.join(stack.stateDir, "outbox", channel);
+/** The channel's finished files: one still being written is a `.tmp` until it is renamed. */
 const listed = async (channel: string) =>
-  (await readdir(outbox(channel)).catch(() => [] as string[])).sort();
+  (await readdir(outbox(channel)).catch(() => [] as string[]))
+    .filter((name) => !name.endsWith(".tmp"))
+    .sort();
 const readJson = async (name: string): Promise<Json> =>
   JSON.parse(await readFile(path.join(outbox("slack"), name), "utf8"));
 

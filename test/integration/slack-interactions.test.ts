@@ -24,7 +24,11 @@ beforeAll(async () => {
 afterAll(() => stack.cleanup());
 
 const slackDir = () => path.join(stack.stateDir, "outbox", "slack");
-const slackFiles = async () => (await readdir(slackDir()).catch(() => [] as string[])).sort();
+/** The outbox's finished files: one still being written is a `.tmp` until it is renamed. */
+const slackFiles = async () =>
+  (await readdir(slackDir()).catch(() => [] as string[]))
+    .filter((name) => !name.endsWith(".tmp"))
+    .sort();
 
 async function waitingRun(app: string): Promise<string> {
   const put = await api(
