@@ -291,11 +291,7 @@ function allOperations(codeDeploy: LocalCodeDeploy): Operations {
         z.object({ deploymentId: Name, instanceStatusFilter: z.array(z.string()).optional() }),
         input,
       );
-      return {
-        instancesList: Object.values(codeDeploy.deployment(deploymentId).targets)
-          .filter((t) => !instanceStatusFilter?.length || instanceStatusFilter.includes(t.status))
-          .map((t) => t.instanceName),
-      };
+      return { instancesList: targetNames(codeDeploy, deploymentId, instanceStatusFilter) };
     },
     GetDeploymentInstance: async (input) => {
       const { deploymentId, instanceId } = read(
@@ -325,12 +321,7 @@ function allOperations(codeDeploy: LocalCodeDeploy): Operations {
         }),
         input,
       );
-      const statuses = targetFilters?.TargetStatus;
-      return {
-        targetIds: Object.values(codeDeploy.deployment(deploymentId).targets)
-          .filter((t) => !statuses?.length || statuses.includes(t.status))
-          .map((t) => t.instanceName),
-      };
+      return { targetIds: targetNames(codeDeploy, deploymentId, targetFilters?.TargetStatus) };
     },
     GetDeploymentTarget: async (input) => {
       const { deploymentId, targetId } = read(
@@ -390,6 +381,20 @@ function deploymentInfo(deployment: Deployment) {
     computePlatform: "Server",
     deploymentStyle: { deploymentType: "IN_PLACE", deploymentOption: "WITHOUT_TRAFFIC_CONTROL" },
   };
+}
+
+/**
+ * The deployment's instances, by name, with one of `statuses` when any are given: what
+ * ListDeploymentInstances and ListDeploymentTargets (EC2/on-premises) both answer.
+ */
+function targetNames(
+  codeDeploy: LocalCodeDeploy,
+  deploymentId: string,
+  statuses: readonly string[] | undefined,
+): string[] {
+  return Object.values(codeDeploy.deployment(deploymentId).targets)
+    .filter((t) => !statuses?.length || statuses.includes(t.status))
+    .map((t) => t.instanceName);
 }
 
 function instanceSummary(deploymentId: string, target: DeploymentTarget) {
