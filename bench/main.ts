@@ -211,7 +211,11 @@ try {
       // The pipeline's functions on worker threads, as `npm start` runs them (SLUICE_LAMBDA_WORKERS=0:
       // all in this process).
       lambdaWorkers: lambdaWorkersFromEnv(process.env),
-      serviceOptions: { codedeploy: { hostPortBase: 0, fleetFile } },
+      serviceOptions: {
+        codedeploy: { hostPortBase: 0, fleetFile },
+        // DynamoDB on a thread of its own, as `npm start` runs it.
+        dynamodb: { thread: true },
+      },
     });
     const refused = await transactionsRefused(stack);
     if (refused) unavailable = `the local DynamoDB refused a transaction (${refused})`;

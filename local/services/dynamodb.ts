@@ -2,19 +2,26 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type LocalDynamoDb, type LocalDynamoDbOptions, startLocalDynamoDb } from "../dynamodb";
 import { createTableFromTemplate } from "../dynamodb/table-from-template";
+import { startLocalDynamoDbThread } from "../dynamodb/thread";
 import type { LocalService } from "../local-service";
 
-type DynamoDbTiming = Pick<
+type DynamoDbOptions = Pick<
   LocalDynamoDbOptions,
   "ttlSweepIntervalMs" | "streamRetryBaseDelayMs" | "streamRetryMaxDelayMs"
->;
+> & {
+  /**
+   * On a worker thread of its own (`npm start`, the bench), beside the other stand-ins rather
+   * than between their calls; tests keep it in this process, where their faults reach it.
+   */
+  thread?: boolean;
+};
 
 /**
  * DynamoDB: dynalite's LevelDB under the state folder, behind a front that adds transactions,
  * streams (delivered to serverless.yml's stream functions as Lambda's event source mappings do)
  * and time to live; the table of serverless.yml.
  */
-export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbTiming> = {
+export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbOptions> = {
   name: "dynamodb",
   title: "DynamoDB",
   endpointVariable: "AWS_ENDPOINT_URL_DYNAMODB",
@@ -23,16 +30,15 @@ export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbTi
   async start(
     { stateDir, region, accountId, credentials, config, resources, lambdas, faults },
     port,
-    timing,
+    { thread, ...timing } = {},
   ) {
-    const dynamoDb = await startLocalDynamoDb({
-      dir: path.join(stateDir, "dynamodb"),
-      port,
-      region,
-      accountId,
-      fault: (operation) => faults.take("dynamodb", operation),
-      ...timing,
-    });
+    const store = { dir: path.join(stateDir, "dynamodb"), port, region, accountId, ...timing };
+    const dynamoDb = thread
+      ? await startLocalDynamoDbThread(store)
+      : await startLocalDynamoDb({
+          ...store,
+          fault: (operation) => faults.take("dynamodb", operation),
+        });
     try {
       await createTableFromTemplate(
         resources.table,

@@ -13,11 +13,17 @@ import {
   type LocalDynamoDbOptions,
   startLocalDynamoDb,
 } from "../../local/dynamodb";
+import { startLocalDynamoDbThread } from "../../local/dynamodb/thread";
 
 export const TABLE = "sluice-test";
 
-/** A local DynamoDB in its own folder (or the one given, to restart on it), with SDK clients. */
-export async function startTestDynamoDb(options: Partial<LocalDynamoDbOptions> = {}): Promise<
+/**
+ * A local DynamoDB in its own folder (or the one given, to restart on it), with SDK clients;
+ * on a worker thread of its own with `thread`, as `npm start` runs it.
+ */
+export async function startTestDynamoDb(
+  options: Partial<LocalDynamoDbOptions> & { thread?: boolean } = {},
+): Promise<
   LocalDynamoDb & {
     dir: string;
     client: DynamoDBClient;
@@ -26,14 +32,16 @@ export async function startTestDynamoDb(options: Partial<LocalDynamoDbOptions> =
     cleanup(): Promise<void>;
   }
 > {
-  const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), "sluice-dynamodb-")));
-  const db = await startLocalDynamoDb({
+  const { thread, ...rest } = options;
+  const dir = rest.dir ?? (await mkdtemp(path.join(tmpdir(), "sluice-dynamodb-")));
+  const settings = {
     ttlSweepIntervalMs: 0,
     streamRetryBaseDelayMs: 5,
     streamRetryMaxDelayMs: 20,
-    ...options,
+    ...rest,
     dir,
-  });
+  };
+  const db = thread ? await startLocalDynamoDbThread(settings) : await startLocalDynamoDb(settings);
   const clients: DynamoDBClient[] = [];
   const newClient = () => {
     const client = new DynamoDBClient({
