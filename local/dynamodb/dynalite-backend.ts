@@ -5,6 +5,7 @@ import { listen } from "../aws-json-server";
 import { DynamoDbError } from "./errors";
 import { cacheDynaliteExpressions } from "./expression-cache";
 import type { Item } from "./items";
+import { cacheReads, type LevelCalls } from "./read-cache";
 
 /** A request as DynamoDB's JSON protocol carries it and the answer it got, both as text. */
 export interface WireAnswer {
@@ -17,6 +18,8 @@ type Table = { TableStatus?: string } & Record<string, unknown>;
 
 /** What dynalite keeps behind its HTTP handler: one LevelDB and the table definitions in it. */
 interface DynaliteStore {
+  /** The one LevelDB every item, index and table db of the store reads and writes through. */
+  db: LevelCalls;
   getTable(name: string, checkStatus: boolean | Callback, cb?: Callback): void;
   getItemDb(table: string): { get(key: string, cb: Callback): void };
   tableDb: {
@@ -111,6 +114,7 @@ export class DynaliteBackend {
     readonly port: number,
   ) {
     this.watchDefinitionWrites();
+    cacheReads(store.db);
     this.itemStore = Object.create(store, {
       getTable: { value: this.cachedGetTable.bind(this) },
     }) as DynaliteStore;
