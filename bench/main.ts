@@ -121,7 +121,7 @@ async function runFigures(stack: LocalStack, ends: RunEnds) {
 function figure(result: LoadResult): string {
   const others = [...result.statuses].filter(([status]) => status !== 202);
   const note = others.length ? ` (${others.map(([s, n]) => `${n}× ${s}`).join(", ")})` : "";
-  return `${result.perSecond.toFixed(1).padStart(7)}/s p99 ${result.p99Ms.toFixed(1).padStart(6)} ms ${result.cpuMsPerDelivery.toFixed(2).padStart(5)} ms CPU${note}`;
+  return `${result.perSecond.toFixed(1).padStart(7)}/s p50 ${result.p50Ms.toFixed(1).padStart(6)} p99 ${result.p99Ms.toFixed(1).padStart(6)} ms ${result.cpuMsPerDelivery.toFixed(2).padStart(5)} ms CPU${note}`;
 }
 
 function startedRuns(result: LoadResult): number {

@@ -47,6 +47,7 @@ export function githubPushes(secret: string, count: number): SignedDelivery[] {
 export interface LoadResult {
   deliveries: number;
   perSecond: number;
+  p50Ms: number;
   p99Ms: number;
   /**
    * This process's CPU time (user and system, every thread) per delivery while they were
@@ -96,6 +97,7 @@ export async function drive(
   return {
     deliveries: deliveries.length,
     perSecond: deliveries.length / seconds,
+    p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / deliveries.length,
     statuses,

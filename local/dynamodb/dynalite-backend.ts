@@ -1,11 +1,12 @@
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
+import path from "node:path";
 import dynalite from "dynalite";
 import { listen } from "../aws-json-server";
 import { DynamoDbError } from "./errors";
 import { cacheDynaliteExpressions } from "./expression-cache";
 import type { Item } from "./items";
-import { cacheReads, type LevelCalls } from "./read-cache";
+import { type BatchOperation, LevelLog, type LevelWrites } from "./level-log";
 
 /** A request as DynamoDB's JSON protocol carries it and the answer it got, both as text. */
 export interface WireAnswer {
@@ -16,10 +17,10 @@ export interface WireAnswer {
 type Callback = (err: unknown, result?: unknown) => void;
 type Table = { TableStatus?: string } & Record<string, unknown>;
 
-/** What dynalite keeps behind its HTTP handler: one LevelDB and the table definitions in it. */
+/** What dynalite keeps behind its HTTP handler: one level db and the table definitions in it. */
 interface DynaliteStore {
-  /** The one LevelDB every item, index and table db of the store reads and writes through. */
-  db: LevelCalls;
+  /** The one level db every item, index and table db of the store reads and writes through. */
+  db: LevelWrites & { batch(operations: BatchOperation[]): Promise<void> };
   getTable(name: string, checkStatus: boolean | Callback, cb?: Callback): void;
   getItemDb(table: string): { get(key: string, cb: Callback): void };
   tableDb: {
@@ -94,12 +95,13 @@ const ACTIONS: ReadonlyMap<string, DynaliteAction> = new Map(
 const SERIALIZATION = { __type: "com.amazon.coral.service#SerializationException" };
 
 /**
- * dynalite (LevelDB under `dir`), driven in this process. It also listens on a loopback port
+ * dynalite, its data in memory-level and every write of it logged under `dir` (see
+ * level-log.ts), driven in this process. It also listens on a loopback port
  * of its own, which is how its store is closed and lets a person reach it directly, but the
  * front hands each request to dynalite's own validation and action, as its HTTP handler does
  * after checking a signature no one here makes: a TCP hop per call costs about four times what
  * the rest of the front adds, and the handler's request and response plumbing half again.
- * Item operations read their table's definition from a copy kept here, not from LevelDB each
+ * Item operations read their table's definition from a copy kept here, not from the store each
  * time; every write of a definition goes through the store's table db, which drops the copy.
  */
 export class DynaliteBackend {
@@ -111,10 +113,10 @@ export class DynaliteBackend {
   private constructor(
     private readonly server: Server,
     private readonly store: DynaliteStore,
+    private readonly log: LevelLog,
     readonly port: number,
   ) {
     this.watchDefinitionWrites();
-    cacheReads(store.db);
     this.itemStore = Object.create(store, {
       getTable: { value: this.cachedGetTable.bind(this) },
     }) as DynaliteStore;
@@ -131,13 +133,18 @@ export class DynaliteBackend {
     };
     let server: Server;
     try {
-      server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      // No path: dynalite keeps its data in memory-level, and the log makes it durable.
+      server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     } finally {
       dynaliteDb.create = create;
     }
     if (!store) throw new Error("dynalite built no store");
+    const { log, entries } = await LevelLog.open(path.join(dir, "store.jsonl"), dir);
+    const puts = [...entries].map(([key, value]): BatchOperation => ({ type: "put", key, value }));
+    for (let i = 0; i < puts.length; i += 1000) await store.db.batch(puts.slice(i, i + 1000));
+    log.logWritesTo(store.db);
     const port = await listen(server, 0);
-    return new DynaliteBackend(server, store, port);
+    return new DynaliteBackend(server, store, log, port);
   }
 
   /** One operation, its body passed and its answer returned unchanged. */
@@ -192,10 +199,11 @@ export class DynaliteBackend {
     else await this.call("DeleteItem", { TableName: table, Key: key });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve, reject) =>
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
       this.server.close((err) => (err ? reject(err) : resolve())),
     );
+    this.log.close();
   }
 
   /** What dynalite's HTTP handler does with a signed request's parsed body. */
@@ -234,7 +242,7 @@ export class DynaliteBackend {
       typeof checkStatus === "function" ? [false, checkStatus] : [checkStatus, cb as Callback];
     const cached = this.tables.get(name);
     if (cached) {
-      // Later, as LevelDB's answer would be: dynalite's callers expect it after they return.
+      // Later, as the store's answer would be: dynalite's callers expect it after they return.
       queueMicrotask(() => callback(null, cached));
       return;
     }

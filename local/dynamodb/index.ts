@@ -21,7 +21,7 @@ import { UndoJournal } from "./undo-journal";
 export type { StreamConsumer, StreamHandler } from "./stream-delivery";
 
 export interface LocalDynamoDbOptions {
-  /** The DynamoDB state folder: dynalite's LevelDB, and beside it the front's own files. */
+  /** The DynamoDB state folder: dynalite's store log, and beside it the front's own files. */
   dir: string;
   /** 0 (the default) picks a free port. */
   port?: number;

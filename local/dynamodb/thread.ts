@@ -39,7 +39,7 @@ interface Pending {
 
 /**
  * The local DynamoDB on a worker thread of its own: the same store, front and streams as
- * startLocalDynamoDb, so its LevelDB, dynalite and HTTP work run beside the other stand-ins
+ * startLocalDynamoDb, so its store, dynalite and HTTP work run beside the other stand-ins
  * rather than between their calls. A stream batch crosses back to be handed to its consumer
  * here, and the consumer's answer crosses to the thread. Injected faults and transaction hooks
  * are functions of the test that sets them, so they need the in-process store.

@@ -24,7 +24,7 @@ const TRUNCATE_AT_BYTES = 1024 * 1024;
  * done after it. A write the process did not finish (SIGKILL half-way through a transaction)
  * is still open here at the next start, and is undone from these images. Lines are written with
  * one write(2) each to an O_APPEND file: they survive the process being killed, not the machine
- * losing power, the same promise LevelDB under dynalite makes.
+ * losing power, the same promise the store's own log (level-log.ts) makes.
  */
 export class UndoJournal {
   // Ids stay unique across restarts: a stream record names the write that made it.

@@ -17,9 +17,9 @@ type DynamoDbOptions = Pick<
 };
 
 /**
- * DynamoDB: dynalite's LevelDB under the state folder, behind a front that adds transactions,
- * streams (delivered to serverless.yml's stream functions as Lambda's event source mappings do)
- * and time to live; the table of serverless.yml.
+ * DynamoDB: dynalite (in memory, every write logged under the state folder), behind a front
+ * that adds transactions, streams (delivered to serverless.yml's stream functions as Lambda's
+ * event source mappings do) and time to live; the table of serverless.yml.
  */
 export const dynamodbService: LocalService<"dynamodb", LocalDynamoDb, DynamoDbOptions> = {
   name: "dynamodb",
