@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { appendFile, readFile } from "node:fs/promises";
+import { type FileHandle, open, readFile } from "node:fs/promises";
 import { z } from "zod";
 import { AwsServiceError, type Operations } from "./aws-json-server";
 
@@ -48,6 +48,8 @@ const PutEventsSchema = z.looseObject({
 export class LocalEventBridge {
   private readonly listeners = new Set<Listener>();
   private writing: Promise<void> = Promise.resolve();
+  /** Kept open from the first write to close(): an open and a close a call cost more than the write. */
+  private log: Promise<FileHandle> | undefined;
 
   constructor(
     readonly logFile: string,
@@ -61,9 +63,17 @@ export class LocalEventBridge {
     return () => this.listeners.delete(listener);
   }
 
+  /** Closes the event log once what is being written is; a later event opens it again. */
+  async close(): Promise<void> {
+    await this.writing.catch(() => {});
+    const log = this.log;
+    this.log = undefined;
+    await (await log)?.close();
+  }
+
   /** Every event in the log, oldest first. */
   async read(): Promise<BusEvent[]> {
-    await this.writing;
+    await this.writing.catch(() => {});
     const text = await readFile(this.logFile, "utf8").catch(() => "");
     return text
       .split("\n")
@@ -141,7 +151,18 @@ export class LocalEventBridge {
     // Only what is logged waits for the log: an AWS service's event on the default bus (a
     // deployment's end, say) goes to its rules at once, as EventBridge keeps no order anyway.
     if (lines) {
-      this.writing = this.writing.then(() => appendFile(this.logFile, lines));
+      // A failed write fails its own call only, and the next one opens the log anew.
+      this.writing = this.writing
+        .catch(() => {})
+        .then(async () => {
+          this.log ??= open(this.logFile, "a");
+          try {
+            await (await this.log).appendFile(lines);
+          } catch (err) {
+            this.log = undefined;
+            throw err;
+          }
+        });
       await this.writing;
     }
     for (const event of accepted) for (const listener of this.listeners) listener(event);

@@ -37,7 +37,10 @@ export const eventBridgeService: LocalService<"eventBridge", LocalEventBridge> =
       env: { SLUICE_EVENT_BUS: resources.eventBus },
       summary: `bus ${resources.eventBus}, logged to ${eventBridge.logFile}`,
       drain: async () => targets.stop(),
-      stop: () => close(server),
+      stop: async () => {
+        await close(server);
+        await eventBridge.close();
+      },
     };
   },
 };
