@@ -144,7 +144,7 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
   }
   const bare = await startBareVerifier(secret);
   console.log(
-    `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice (answered) | a bare Node server checking their HMAC | Sluice/bare | Sluice, until every run it started has ended`,
+    `webhook intake, ${DELIVERIES} signed GitHub pushes a level: Sluice (answered) | a bare Node server checking their HMAC | Sluice/bare | Sluice, until every run it started has ended (CPU: the whole stack's a run, intake to end)`,
   );
   console.log(
     "(CPU: this process's CPU time a delivery while they were sent, the senders' included; Sluice's includes the pipelines of runs already started)",
@@ -164,12 +164,15 @@ async function webhookFigures(stack: LocalStack | undefined, ends: RunEnds | und
       let drained = "";
       if (sluiceUrl && ends) {
         const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
         sluice = await drive(sluiceUrl, deliveries, senders);
         accepted += startedRuns(sluice);
         // The runs it started end before the bare server's turn and the next level.
         if (!(await ends.untilAppEnded(app, accepted))) console.log("  (some runs never ended)");
         const seconds = (performance.now() - t0) / 1000;
-        drained = ` | ${(deliveries.length / seconds).toFixed(1).padStart(6)}/s`;
+        const cpu = process.cpuUsage(cpu0);
+        const cpuPerRun = (cpu.user + cpu.system) / 1000 / deliveries.length;
+        drained = ` | ${(deliveries.length / seconds).toFixed(1).padStart(6)}/s ${cpuPerRun.toFixed(1).padStart(5)} ms CPU`;
       }
       const baseline = await drive(bare.url, deliveries, senders);
       const ratio = sluice
