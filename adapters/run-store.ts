@@ -109,7 +109,7 @@ export class RunStore implements RunRepository {
             }),
           ]
         : []),
-      ...events.flatMap((e, i) => this.eventPuts(run, e, i + 1, now)),
+      ...this.eventPuts(run, events, 1, now),
     ];
     try {
       await this.transact(items, run.id, `run ${run.id} already exists`);
@@ -353,9 +353,7 @@ export class RunStore implements RunRepository {
         // Operators' actions before the events they led to, so their entries sort before them.
         ...(t.audit ?? []).map((action) => auditRecord(this.table, action)),
         ...(seen
-          ? t.events.flatMap((e, i) =>
-              this.eventPuts({ id: runId, app: seen.app }, e, seen.sequence + i + 1, now),
-            )
+          ? this.eventPuts({ id: runId, app: seen.app }, t.events, seen.sequence + 1, now)
           : []),
         ...(t.waits ?? []).map(
           (wait): TransactItem => ({ Put: { TableName: this.table, Item: waitItem(wait) } }),
@@ -404,19 +402,25 @@ export class RunStore implements RunRepository {
   }
 
   /**
-   * An event's outbox item (which the stream publishes, and its time to live removes a week
-   * later) and its audit entry (kept), with the same eventId and sequence.
+   * The events' outbox items (which the stream publishes, and their time to live removes a week
+   * later), then their audit entries (kept), each pair with the same eventId and sequence,
+   * numbered on from `firstSequence`. The outbox items come together: the local stack's stream
+   * ends a batch at a record its consumer's filter leaves out, so between audit entries each
+   * event cost publishEvents a call of its own; together, a change's events take one call.
    */
   private eventPuts(
     run: { id: string; app: string },
-    event: LifecycleEvent,
-    sequence: number,
+    events: readonly LifecycleEvent[],
+    firstSequence: number,
     now: string,
   ): TransactItem[] {
-    const id = newEntryId(Date.parse(now));
-    const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
-    return [
-      {
+    const outbox: TransactItem[] = [];
+    const audit: TransactItem[] = [];
+    events.forEach((event, i) => {
+      const sequence = firstSequence + i;
+      const id = newEntryId(Date.parse(now));
+      const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
+      outbox.push({
         Put: {
           TableName: this.table,
           Item: {
@@ -428,20 +432,23 @@ export class RunStore implements RunRepository {
             expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
           },
         },
-      },
-      auditEntryPut(this.table, {
-        id,
-        at: now,
-        app: run.app,
-        runId: run.id,
-        kind: "event",
-        type: event.detailType,
-        ...actorOfEvent(detail),
-        sequence,
-        eventId: id,
-        detail,
-      }),
-    ];
+      });
+      audit.push(
+        auditEntryPut(this.table, {
+          id,
+          at: now,
+          app: run.app,
+          runId: run.id,
+          kind: "event",
+          type: event.detailType,
+          ...actorOfEvent(detail),
+          sequence,
+          eventId: id,
+          detail,
+        }),
+      );
+    });
+    return [...outbox, ...audit];
   }
 
   /** A condition that failed, on the run item or another, is a ConflictError. */
