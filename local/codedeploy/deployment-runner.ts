@@ -380,11 +380,30 @@ export function newTargets(
   );
 }
 
-/** The appspec of a revision a host unpacked earlier; none if its folder is gone. */
+/** Appspecs read from hosts' revision folders, by file, with the size and time they had. */
+const readAppSpecs = new Map<string, { size: number; mtimeMs: number; appspec: AppSpec }>();
+/** About the revisions a fleet of hundreds of hosts keeps; the oldest read goes first. */
+const READ_APPSPECS_KEPT = 1000;
+
+/**
+ * The appspec of a revision a host unpacked earlier; none if its folder is gone. Each host's
+ * deployment reads its last one's (for ApplicationStop): a file unchanged since it was last
+ * read (same size and modification time) is not parsed again.
+ */
 function readAppSpec(bundleDir: string): AppSpec | undefined {
+  const file = path.join(bundleDir, APPSPEC_FILE);
   try {
     // Synchronous, as the host folders' metadata calls are (see HostFolder): one small file.
-    return parseAppSpec(readFileSync(path.join(bundleDir, APPSPEC_FILE), "utf8"));
+    const { size, mtimeMs } = statSync(file);
+    const known = readAppSpecs.get(file);
+    if (known?.size === size && known.mtimeMs === mtimeMs) return known.appspec;
+    const appspec = parseAppSpec(readFileSync(file, "utf8"));
+    readAppSpecs.delete(file);
+    readAppSpecs.set(file, { size, mtimeMs, appspec });
+    if (readAppSpecs.size > READ_APPSPECS_KEPT) {
+      readAppSpecs.delete(readAppSpecs.keys().next().value as string);
+    }
+    return appspec;
   } catch {
     return undefined;
   }
