@@ -139,17 +139,30 @@ export class DynamoGroupLocks implements GroupLocks {
     return Item ? GroupLockSchema.parse(Item) : undefined;
   }
 
+  /**
+   * An update rather than a put: a lock taken anew (by its holder again, or over a run-out
+   * lease) keeps the note that a wave waits for the group, so its release still wakes it.
+   */
   async acquire(
     lock: GroupLock,
     now: string,
   ): Promise<{ taken: true } | { taken: false; by: GroupLock }> {
+    const { deploymentId, ...fields } = lock;
+    const set = deploymentId === undefined ? fields : { ...fields, deploymentId };
+    const names = Object.fromEntries(Object.keys(set).map((name) => [`#${name}`, name]));
+    const values = Object.fromEntries(Object.entries(set).map(([name, v]) => [`:${name}`, v]));
     try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.table,
-          Item: { ...lockKey(lock), ...lock },
-          ConditionExpression: "attribute_not_exists(pk) OR holder = :holder OR leaseUntil < :now",
-          ExpressionAttributeValues: { ":holder": lock.holder, ":now": now },
+          Key: lockKey(lock),
+          UpdateExpression: `SET ${Object.keys(set)
+            .map((name) => `#${name} = :${name}`)
+            .join(", ")}${deploymentId === undefined ? " REMOVE #deploymentId" : ""}`,
+          ConditionExpression:
+            "attribute_not_exists(pk) OR #holder = :holder OR #leaseUntil < :now",
+          ExpressionAttributeNames: { ...names, "#deploymentId": "deploymentId" },
+          ExpressionAttributeValues: { ...values, ":now": now },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
@@ -203,6 +216,24 @@ export class DynamoGroupLocks implements GroupLocks {
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async watch(group: GroupKey, holder: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: lockKey(group),
+          UpdateExpression: "SET watched = :watched",
+          ConditionExpression: "holder = :holder",
+          ExpressionAttributeValues: { ":watched": true, ":holder": holder },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
     }
   }
 }

@@ -59,6 +59,12 @@ const OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600;
 /** How often a transition is written again when only another transition's events came first. */
 const SEQUENCE_RETRIES = 8;
 
+/** Where a run's lifecycle events are numbered up to, and its app (their audit entries name it). */
+interface RunSequence {
+  sequence: number;
+  app: string;
+}
+
 /**
  * Runs in the single Sluice table, each in its own partition: the run item, one item per step
  * attempt, and its outbox (one item per lifecycle event, which the table's stream publishes to
@@ -66,6 +72,13 @@ const SEQUENCE_RETRIES = 8;
  * none of them is ever written without the others.
  */
 export class RunStore implements RunRepository {
+  /**
+   * Each run's event sequence as this store last read or wrote it: a change written right after
+   * its run was read numbers its events without reading the run item again. One out of date
+   * costs a refused write, then a read, as a write that raced another does.
+   */
+  private readonly sequences = new Map<string, RunSequence>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -109,7 +122,7 @@ export class RunStore implements RunRepository {
             }),
           ]
         : []),
-      ...events.flatMap((e, i) => this.eventPuts(run, e, i + 1, now)),
+      ...this.eventPuts(run, events, 1, now),
     ];
     try {
       await this.transact(items, run.id, `run ${run.id} already exists`);
@@ -131,6 +144,7 @@ export class RunStore implements RunRepository {
     );
     const item = Items.find((i) => i.sk === "RUN");
     if (!item) return undefined;
+    this.noteSequence(runId, item);
     const steps = Items.filter((i) => String(i.sk).startsWith("STEP#")).map(
       (i): StepRecord => StepRecordSchema.parse(i),
     );
@@ -220,24 +234,29 @@ export class RunStore implements RunRepository {
 
   /**
    * Its events are numbered on from the run's `sequence`, and the write expects the run's
-   * sequence unchanged: events of one run are numbered without gaps or repeats. When only the
-   * sequence moved (another transition's events came first), the same transition, with its
+   * sequence unchanged: events of one run are numbered without gaps or repeats. The sequence is
+   * the one this store last saw of the run (its get, or its last write), else read. When only
+   * the sequence moved (another transition's events came first), the same transition, with its
    * own conditions, is written again on the new number.
    */
   async apply(runId: string, t: RunTransition, now: string): Promise<void> {
     if (t.events.length === 0) return this.write(runId, t, now, undefined);
+    let seen = this.sequences.get(runId) ?? (await this.sequenceOf(runId));
     for (let tries = 1; ; tries++) {
-      const seen = await this.sequenceOf(runId);
       try {
-        return await this.write(runId, t, now, seen);
+        await this.write(runId, t, now, seen);
+        if (seen) this.sequences.set(runId, { ...seen, sequence: seen.sequence + t.events.length });
+        return;
       } catch (err) {
-        const moved = err instanceof ConflictError && (await this.sequenceOf(runId)) !== seen;
-        if (!moved || tries >= SEQUENCE_RETRIES) throw err;
+        if (!(err instanceof ConflictError)) throw err;
+        const current = await this.sequenceOf(runId);
+        if (current?.sequence === seen?.sequence || tries >= SEQUENCE_RETRIES) throw err;
+        seen = current;
       }
     }
   }
 
-  private async sequenceOf(runId: string): Promise<{ sequence: number; app: string } | undefined> {
+  private async sequenceOf(runId: string): Promise<RunSequence | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.table,
@@ -247,15 +266,24 @@ export class RunStore implements RunRepository {
         ConsistentRead: true,
       }),
     );
-    if (!Item) return undefined;
-    return { sequence: typeof Item.sequence === "number" ? Item.sequence : 0, app: Item.app };
+    return Item ? this.noteSequence(runId, Item) : undefined;
+  }
+
+  /** The run item's event sequence and app, kept as the store's latest sight of them. */
+  private noteSequence(runId: string, item: Record<string, unknown>): RunSequence {
+    const seen = {
+      sequence: typeof item.sequence === "number" ? item.sequence : 0,
+      app: String(item.app),
+    };
+    this.sequences.set(runId, seen);
+    return seen;
   }
 
   private async write(
     runId: string,
     t: RunTransition,
     now: string,
-    seen: { sequence: number; app: string } | undefined,
+    seen: RunSequence | undefined,
   ): Promise<void> {
     const sets = ["updatedAt = :now"];
     const names: Record<string, string> = { "#status": "status" };
@@ -353,9 +381,7 @@ export class RunStore implements RunRepository {
         // Operators' actions before the events they led to, so their entries sort before them.
         ...(t.audit ?? []).map((action) => auditRecord(this.table, action)),
         ...(seen
-          ? t.events.flatMap((e, i) =>
-              this.eventPuts({ id: runId, app: seen.app }, e, seen.sequence + i + 1, now),
-            )
+          ? this.eventPuts({ id: runId, app: seen.app }, t.events, seen.sequence + 1, now)
           : []),
         ...(t.waits ?? []).map(
           (wait): TransactItem => ({ Put: { TableName: this.table, Item: waitItem(wait) } }),
@@ -404,19 +430,25 @@ export class RunStore implements RunRepository {
   }
 
   /**
-   * An event's outbox item (which the stream publishes, and its time to live removes a week
-   * later) and its audit entry (kept), with the same eventId and sequence.
+   * The events' outbox items (which the stream publishes, and their time to live removes a week
+   * later), then their audit entries (kept), each pair with the same eventId and sequence,
+   * numbered on from `firstSequence`. The outbox items come together: the local stack's stream
+   * ends a batch at a record its consumer's filter leaves out, so between audit entries each
+   * event cost publishEvents a call of its own; together, a change's events take one call.
    */
   private eventPuts(
     run: { id: string; app: string },
-    event: LifecycleEvent,
-    sequence: number,
+    events: readonly LifecycleEvent[],
+    firstSequence: number,
     now: string,
   ): TransactItem[] {
-    const id = newEntryId(Date.parse(now));
-    const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
-    return [
-      {
+    const outbox: TransactItem[] = [];
+    const audit: TransactItem[] = [];
+    events.forEach((event, i) => {
+      const sequence = firstSequence + i;
+      const id = newEntryId(Date.parse(now));
+      const detail = { ...event.detail, [EVENT_ID_FIELD]: id, [EVENT_SEQUENCE_FIELD]: sequence };
+      outbox.push({
         Put: {
           TableName: this.table,
           Item: {
@@ -428,20 +460,23 @@ export class RunStore implements RunRepository {
             expiresAt: Math.floor(Date.parse(now) / 1000) + OUTBOX_RETENTION_SECONDS,
           },
         },
-      },
-      auditEntryPut(this.table, {
-        id,
-        at: now,
-        app: run.app,
-        runId: run.id,
-        kind: "event",
-        type: event.detailType,
-        ...actorOfEvent(detail),
-        sequence,
-        eventId: id,
-        detail,
-      }),
-    ];
+      });
+      audit.push(
+        auditEntryPut(this.table, {
+          id,
+          at: now,
+          app: run.app,
+          runId: run.id,
+          kind: "event",
+          type: event.detailType,
+          ...actorOfEvent(detail),
+          sequence,
+          eventId: id,
+          detail,
+        }),
+      );
+    });
+    return [...outbox, ...audit];
   }
 
   /** A condition that failed, on the run item or another, is a ConflictError. */

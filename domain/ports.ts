@@ -318,6 +318,12 @@ export interface GroupLocks {
   ): Promise<boolean>;
   /** Lets the group go, if `holder` holds it. */
   release(group: GroupKey, holder: string): Promise<void>;
+  /**
+   * Notes on the group's lock, while `holder` holds it, that a wave waits for it: only the
+   * release of a lock so noted wakes the waves it held (holdsReleased). False when `holder` no
+   * longer holds it.
+   */
+  watch(group: GroupKey, holder: string): Promise<boolean>;
 }
 
 /** A step held by a blocker that something other than time lifts (a freeze, a lock). */

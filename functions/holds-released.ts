@@ -7,8 +7,9 @@ import { releaseHolds } from "../usecases/holds";
 
 /**
  * The table's stream consumer for freezes and group locks that changed: a freeze lifted or
- * replaced, a group let go. The waves they held look again at once (their Hold resumes into
- * CheckWave). A batch that failed is delivered again; resuming twice is harmless.
+ * replaced, a group let go that a wave waited for (its filter in serverless.yml). The waves
+ * they held look again at once (their Hold resumes into CheckWave). A batch that failed is
+ * delivered again; resuming twice is harmless.
  */
 export const handler = middy(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const holds = new Set<string>();

@@ -14,7 +14,7 @@ import type { DeploymentResult, HostResult, RunView, StepRecord } from "../domai
 import { openStep, type RunTransition } from "../domain/steps";
 import { groupOf, type LockPorts, leaseEnd, takeGroup } from "./group-locks";
 import type { QueuePorts } from "./run-queue";
-import { tokenTask } from "./token-task";
+import { keptTokenTask, tokenTask } from "./token-task";
 import { blockersNow } from "./wave-blockers";
 
 export interface DeployPorts extends QueuePorts, LockPorts {
@@ -39,7 +39,7 @@ const ENDED = new Set(["Succeeded", "Failed", "Stopped"]);
  * was kept is finished here, so its event cannot be missed.
  */
 export async function startDeployment(ports: DeployPorts, input: unknown): Promise<void> {
-  const { run, index, token } = await tokenTask(ports, input, "deploy task");
+  const { run, index, token } = await keptTokenTask(ports, input, "deploy task");
   const step = run.plan.steps[index];
   const record = openStep(run);
   if (run.cursor !== index || step?.kind !== "deploy" || record?.status !== "RUNNING") {
@@ -54,20 +54,19 @@ export async function startDeployment(ports: DeployPorts, input: unknown): Promi
   const group = groupOf(run.plan, index);
   let deploymentId = record.deploymentId;
   if (deploymentId) {
-    // Run again after its deployment was made: the token, wait and watches are kept anew.
+    // Run again after its deployment was made: the wait and watches are kept anew.
     const wait = { deploymentId, ...watch };
     await Promise.all([
-      ports.runs.putTaskToken(run.id, index, run.attempt, token),
       ports.waits.put(wait),
       ports.watches.put(alarms.map((alarm) => ({ ...watch, alarm, kind: "deploy" as const }))),
     ]);
     await watchDeployment(ports, wait, alarms, step.id);
     return;
   }
-  // A stop fails the step through its token, so that the run rolls back. All is read together
-  // before the deployment; the group's lock is taken once nothing else holds the wave.
-  const [, blockers, lock, previousRevision] = await Promise.all([
-    ports.runs.putTaskToken(run.id, index, run.attempt, token),
+  // A stop fails the step through its token (kept while the run was read), so that the run
+  // rolls back. All is read together before the deployment; the group's lock is taken once
+  // nothing else holds the wave.
+  const [blockers, lock, previousRevision] = await Promise.all([
     blockersNow(ports, run, step, record),
     group ? ports.locks.get(group) : undefined,
     ports.runs.lastGoodRevision(run.app, step.application, step.deploymentGroup),

@@ -1,5 +1,6 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
 import {
+  type GroupLock,
   holdMessage,
   holdSeconds,
   holdUntil,
@@ -9,7 +10,7 @@ import {
 } from "../domain/holds";
 import type { LifecycleEvent } from "../domain/lifecycle-events";
 import type { PlanStep } from "../domain/plan";
-import { freezeHold, type HoldWatches, lockHold } from "../domain/ports";
+import { freezeHold, type GroupKey, type HoldWatches, lockHold } from "../domain/ports";
 import type { RunView, StepRecord } from "../domain/run";
 import { openStep, runDetail } from "../domain/steps";
 import { formatIssues } from "../domain/validation";
@@ -129,14 +130,38 @@ export async function holdWave(ports: HoldPorts, input: unknown): Promise<void> 
   const current = now ? openStep(now) : undefined;
   const still = current ? await blockersNow(ports, run, step, current) : [];
   if (blockers.some((b) => b.kind === "lock") && group) {
-    const lock = await ports.locks.get(group);
-    const free =
-      !lock || lock.holder === run.id || Date.parse(lock.leaseUntil) <= ports.clock.now().getTime();
-    if (!free && lock) still.push(lockBlocker(lock));
+    const lock = await watchedLock(ports, group, run.id);
+    if (lock) still.push(lockBlocker(lock));
   }
   const lifted = blockers.some((b) => !still.some((s) => s.kind === b.kind));
   if (blockers.length === 0 || lifted) {
     await resume(() => ports.executions.succeedTask(token, { released: true }));
+  }
+}
+
+/** How often a held wave reads its group's lock again when its holder changed under it. */
+const LOCK_WATCH_TRIES = 5;
+
+/**
+ * The lock that holds the group against `runId`, noted as waited on (its release then wakes
+ * the wave); none once the group is free, the run's own or its lease run out (the wave then
+ * looks again). The note names
+ * the holder read, so a lock let go (or taken by another) meanwhile is read again: the release
+ * of a lock noted after it was read cannot be missed.
+ */
+async function watchedLock(
+  ports: Pick<HoldPorts, "locks" | "clock">,
+  group: GroupKey,
+  runId: string,
+): Promise<GroupLock | undefined> {
+  for (let tries = 1; ; tries++) {
+    const lock = await ports.locks.get(group);
+    const free =
+      !lock || lock.holder === runId || Date.parse(lock.leaseUntil) <= ports.clock.now().getTime();
+    if (free) return undefined;
+    if (await ports.locks.watch(group, lock.holder)) return lock;
+    // A lock that keeps changing hands: the wave looks again (CheckWave) rather than wait unwoken.
+    if (tries >= LOCK_WATCH_TRIES) return undefined;
   }
 }
 

@@ -47,6 +47,29 @@ export async function tokenTask(
   return { ...(await runOf(ports, runId, index)), token: taskToken };
 }
 
+/**
+ * As tokenTask, and keeps the token (where a stop finds it) while the run is read, rather than
+ * after: under the step's attempt as the task names it, and again under the run's own if a
+ * redrive moved it on.
+ */
+export async function keptTokenTask(
+  ports: QueuePorts & { apps: AppRepository },
+  input: unknown,
+  what: string,
+): Promise<{ run: RunView; index: number; token: string }> {
+  const parsed = TokenTaskInputSchema.safeParse(input);
+  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
+  const { runId, index, attempt, taskToken } = parsed.data;
+  const [task] = await Promise.all([
+    runOf(ports, runId, index),
+    ports.runs.putTaskToken(runId, index, attempt, taskToken),
+  ]);
+  if (task.run.attempt !== attempt) {
+    await ports.runs.putTaskToken(runId, index, task.run.attempt, taskToken);
+  }
+  return { ...task, token: taskToken };
+}
+
 async function runOf(
   ports: QueuePorts & { apps: AppRepository },
   runId: string,

@@ -264,6 +264,7 @@ async function runLifecycleEvent(
       }
       case "DownloadBundle":
         await revision.unpackInto(host.bundleDir(deployment.deploymentId));
+        knowAppSpec(host.bundleDir(deployment.deploymentId), revision.appspec);
         return "Succeeded";
       case "Install":
         await host.install(deployment.deploymentId, revision.appspec);
@@ -380,11 +381,45 @@ export function newTargets(
   );
 }
 
-/** The appspec of a revision a host unpacked earlier; none if its folder is gone. */
+/**
+ * The appspecs of hosts' revision folders, by file, with the size and time the file had: the
+ * revision's own when it was copied there, or what was read from it since.
+ */
+const knownAppSpecs = new Map<string, { size: number; mtimeMs: number; appspec: AppSpec }>();
+/** About the revisions a fleet of hundreds of hosts keeps; the oldest known goes first. */
+const KNOWN_APPSPECS_KEPT = 1000;
+
+/** Notes the appspec a revision folder's file holds now. */
+function knowAppSpec(
+  bundleDir: string,
+  appspec: AppSpec,
+  file = path.join(bundleDir, APPSPEC_FILE),
+) {
+  const found = statSync(file, { throwIfNoEntry: false });
+  if (!found) return;
+  const { size, mtimeMs } = found;
+  knownAppSpecs.delete(file);
+  knownAppSpecs.set(file, { size, mtimeMs, appspec });
+  if (knownAppSpecs.size > KNOWN_APPSPECS_KEPT) {
+    knownAppSpecs.delete(knownAppSpecs.keys().next().value as string);
+  }
+}
+
+/**
+ * The appspec of a revision a host unpacked earlier; none if its folder is gone. Each host's
+ * deployment reads its last one's (for ApplicationStop): a file unchanged since the revision
+ * was copied there (same size and modification time) is not parsed again.
+ */
 function readAppSpec(bundleDir: string): AppSpec | undefined {
+  const file = path.join(bundleDir, APPSPEC_FILE);
   try {
     // Synchronous, as the host folders' metadata calls are (see HostFolder): one small file.
-    return parseAppSpec(readFileSync(path.join(bundleDir, APPSPEC_FILE), "utf8"));
+    const { size, mtimeMs } = statSync(file);
+    const known = knownAppSpecs.get(file);
+    if (known?.size === size && known.mtimeMs === mtimeMs) return known.appspec;
+    const appspec = parseAppSpec(readFileSync(file, "utf8"));
+    knowAppSpec(bundleDir, appspec, file);
+    return appspec;
   } catch {
     return undefined;
   }

@@ -8,7 +8,8 @@ const STRIP_TYPES = ["--experimental-strip-types", "--disable-warning=Experiment
 
 interface Pending {
   started(pid: number): void;
-  ended(exitCode: number | null, logTail: string, error?: string): void;
+  /** `lingering`: the agent found the hook's group outlived it; unknown when the agent died. */
+  ended(exitCode: number | null, logTail: string, error?: string, lingering?: boolean): void;
 }
 
 /**
@@ -53,7 +54,7 @@ export class HookAgent {
     });
     child.on("message", (reply: AgentReply) => {
       if ("started" in reply) this.pending.get(reply.id)?.started(reply.started);
-      else this.settle(reply.id, reply.exitCode, reply.logTail, reply.error);
+      else this.settle(reply.id, reply.exitCode, reply.logTail, reply.error, reply.lingering);
     });
     child.on("exit", () => {
       if (this.child !== child) return;
@@ -67,11 +68,22 @@ export class HookAgent {
     return child;
   }
 
-  private settle(id: number, exitCode: number | null, logTail: string, error?: string): void {
+  /** Whether no hook is with the agent: it then writes nothing to the journal. */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
+  private settle(
+    id: number,
+    exitCode: number | null,
+    logTail: string,
+    error?: string,
+    lingering?: boolean,
+  ): void {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
     if (this.pending.size === 0) this.child?.channel?.unref();
-    pending.ended(exitCode, logTail, error);
+    pending.ended(exitCode, logTail, error, lingering);
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 
 /**
  * The fleet's agent: a small Node process of its own that starts the hooks, as CodeDeploy's
@@ -10,14 +10,17 @@ import { appendFileSync, writeFileSync } from "node:fs";
  * ends when the stack's process goes.
  */
 
-/** A hook to start; `recordFile` notes its process group before anything else can happen. */
+/**
+ * A hook to start. Its process group is noted in `journal` (a line appended, see processes.ts)
+ * before anything else can happen, and noted gone there once it has ended with nothing left.
+ */
 export interface AgentRequest {
   id: number;
   command: string;
   cwd: string;
   env: Record<string, string>;
   logFile: string;
-  recordFile: string;
+  journal: string;
   marker: string;
   /** How much of the end of the output to answer with. */
   tailChars: number;
@@ -25,7 +28,31 @@ export interface AgentRequest {
 
 export type AgentReply =
   | { id: number; started: number }
-  | { id: number; exitCode: number | null; error?: string; logTail: string };
+  | {
+      id: number;
+      exitCode: number | null;
+      error?: string;
+      logTail: string;
+      /** Its process group outlived it (an app it started): not noted gone. */
+      lingering: boolean;
+    };
+
+/** One line of the journal: a group started under `marker`, or (`gone`) ended. */
+export type JournalLine = { marker: string; pgid: number } | { marker: string; gone: true };
+
+/** Appends a line to the journal: no file made or removed, so no folder changes on disk. */
+function note(journal: string, line: JournalLine): void {
+  appendFileSync(journal, `${JSON.stringify(line)}\n`);
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function run(request: AgentRequest, reply: (message: AgentReply) => void): void {
   const child = spawn(request.command, [], {
@@ -34,9 +61,10 @@ function run(request: AgentRequest, reply: (message: AgentReply) => void): void 
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  if (child.pid) {
-    writeFileSync(request.recordFile, JSON.stringify({ pgid: child.pid, marker: request.marker }));
-    reply({ id: request.id, started: child.pid });
+  const pgid = child.pid;
+  if (pgid) {
+    note(request.journal, { marker: request.marker, pgid });
+    reply({ id: request.id, started: pgid });
   }
   let tail = "";
   const collect = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
@@ -55,7 +83,15 @@ function run(request: AgentRequest, reply: (message: AgentReply) => void): void 
   const end = (exitCode: number | null, error?: Error) => {
     if (ended) return;
     ended = true;
-    reply({ id: request.id, exitCode, logTail: tail, ...(error ? { error: error.message } : {}) });
+    const lingering = pgid !== undefined && groupAlive(pgid);
+    if (pgid && !lingering) note(request.journal, { marker: request.marker, gone: true });
+    reply({
+      id: request.id,
+      exitCode,
+      logTail: tail,
+      lingering,
+      ...(error ? { error: error.message } : {}),
+    });
   };
   child.on("error", (error) => end(null, error));
   // "close", not "exit": as the agent does, a hook lasts until nothing holds its output.

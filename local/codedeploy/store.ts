@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { logger } from "../../http/logger";
 import type { DeploymentConfig } from "./configs";
@@ -165,11 +165,24 @@ export const groupKey = (application: string, group: string) => `${application}/
 /** How long a change no one has been told of may wait for a write (see changed()). */
 const UNTOLD_CHANGE_MS = 100;
 
+/** Statuses a deployment ends in: it does not change after. */
+const ENDED = new Set<Deployment["status"]>(["Succeeded", "Failed", "Stopped"]);
+
+/** What the state file holds: the state but the ended deployments the archive keeps. */
+interface StateFile extends CodeDeployState {
+  /** How much of the archive is part of this state; what lies past it, a crash left. */
+  archivedBytes?: number;
+}
+
 /**
  * Everything the stand-in knows, in one JSON file written whole (to a new file renamed into
  * place, so a crash leaves the old or the new state, never half of one). Changes made in the
  * same turn of the event loop share one write: a deployment over many hosts changes the state
  * at every lifecycle event, and writing it whole each time was most of the stand-in's cost.
+ * Deployments that have ended (they do not change after) are appended once to an archive
+ * beside it, a JSON line each, and left out of the file: each write is of what can still
+ * change, not of every deployment ever made. The state file names how much of the archive
+ * belongs to it, so the two are read back as one snapshot.
  */
 export class CodeDeployStore {
   /** The write in flight or last done. */
@@ -182,18 +195,20 @@ export class CodeDeployStore {
 
   private constructor(
     private readonly file: string,
+    private readonly archive: string,
     readonly state: CodeDeployState,
+    /** The ended deployments in the archive, and the archive's length. */
+    private readonly archived: Set<string>,
+    private archivedBytes: number,
   ) {}
 
   static async open(dir: string): Promise<CodeDeployStore> {
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, "state.json");
-    const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return undefined;
-      throw err;
-    });
-    const state: CodeDeployState = text
-      ? (JSON.parse(text) as CodeDeployState)
+    const archive = path.join(dir, "ended-deployments.jsonl");
+    const text = await readIfThere(file);
+    const saved: StateFile = text
+      ? (JSON.parse(text) as StateFile)
       : {
           applications: {},
           deploymentGroups: {},
@@ -201,7 +216,23 @@ export class CodeDeployStore {
           deploymentConfigs: {},
           deployments: {},
         };
-    return new CodeDeployStore(file, state);
+    const { archivedBytes = 0, ...state } = saved;
+    const archived = new Set<string>();
+    if (archivedBytes > 0) {
+      const lines = ((await readIfThere(archive, true)) ?? Buffer.alloc(0))
+        .subarray(0, archivedBytes)
+        .toString("utf8")
+        .split("\n");
+      for (const line of lines.filter(Boolean)) {
+        const deployment = JSON.parse(line) as Deployment;
+        state.deployments[deployment.deploymentId] ??= deployment;
+        archived.add(deployment.deploymentId);
+      }
+    }
+    // What a crash appended past the state's end is not part of it; the next append follows it.
+    const size = (await stat(archive).catch(() => undefined))?.size ?? 0;
+    if (size > archivedBytes) await truncate(archive, archivedBytes);
+    return new CodeDeployStore(file, archive, state, archived, archivedBytes);
   }
 
   /**
@@ -216,14 +247,39 @@ export class CodeDeployStore {
       .then(async () => {
         this.next = undefined;
         this.untold = false;
-        const text = JSON.stringify(this.state);
-        const temporary = `${this.file}.tmp`;
-        await writeFile(temporary, text);
-        await rename(temporary, this.file);
+        await this.write();
       });
     this.next = next;
     this.written = next;
     return next;
+  }
+
+  /** The ended deployments not archived yet onto the archive, then the rest as the state. */
+  private async write(): Promise<void> {
+    const { deployments, ...rest } = this.state;
+    const current: Record<string, Deployment> = {};
+    const ended: Deployment[] = [];
+    for (const [id, deployment] of Object.entries(deployments)) {
+      if (this.archived.has(id)) continue;
+      if (ENDED.has(deployment.status)) ended.push(deployment);
+      else current[id] = deployment;
+    }
+    if (ended.length > 0) {
+      const lines = Buffer.from(ended.map((d) => `${JSON.stringify(d)}\n`).join(""));
+      try {
+        await appendFile(this.archive, lines);
+      } catch (err) {
+        // Whatever part went on would misplace the next lines: the archive ends where it did.
+        await truncate(this.archive, this.archivedBytes).catch(() => undefined);
+        throw err;
+      }
+      this.archivedBytes += lines.length;
+      for (const deployment of ended) this.archived.add(deployment.deploymentId);
+    }
+    const saved: StateFile = { ...rest, deployments: current, archivedBytes: this.archivedBytes };
+    const temporary = `${this.file}.tmp`;
+    await writeFile(temporary, JSON.stringify(saved));
+    await rename(temporary, this.file);
   }
 
   /**
@@ -245,5 +301,17 @@ export class CodeDeployStore {
   flushed(): Promise<void> {
     if (this.untold) return this.save();
     return this.next ?? this.written.catch(() => undefined);
+  }
+}
+
+/** A file's text (or bytes), or undefined when there is none. */
+async function readIfThere(file: string): Promise<string | undefined>;
+async function readIfThere(file: string, bytes: true): Promise<Buffer | undefined>;
+async function readIfThere(file: string, bytes?: true): Promise<string | Buffer | undefined> {
+  try {
+    return bytes ? await readFile(file) : await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }

@@ -302,7 +302,8 @@ describe("the packaged CloudFormation template", () => {
         ],
       },
     });
-    // A lifted freeze or a released deployment group lets the waves it held look again.
+    // A lifted freeze, or a released deployment group a wave waited for, lets the waves it
+    // held look again.
     expect(of("HoldsReleasedLambdaFunction")).toMatchObject({
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       FilterCriteria: {
@@ -316,7 +317,10 @@ describe("the packaged CloudFormation template", () => {
           {
             Pattern: JSON.stringify({
               eventName: ["REMOVE"],
-              dynamodb: { Keys: { sk: { S: ["LOCK"] } } },
+              dynamodb: {
+                Keys: { sk: { S: ["LOCK"] } },
+                OldImage: { watched: { BOOL: [true] } },
+              },
             }),
           },
         ],

@@ -403,6 +403,9 @@ export class MemoryGroupLocks implements GroupLocks {
   async release(group: GroupKey, holder: string) {
     if (this.items.get(groupId(group))?.holder === holder) this.items.delete(groupId(group));
   }
+  async watch(group: GroupKey, holder: string) {
+    return this.items.get(groupId(group))?.holder === holder;
+  }
 }
 
 export class MemoryHoldWatches implements HoldWatches {
