@@ -34,14 +34,9 @@ export interface LocalDynamoDbOptions {
   /** A failing stream batch is retried after this, doubling each time up to the maximum. */
   streamRetryBaseDelayMs?: number;
   streamRetryMaxDelayMs?: number;
-  /** How long a stream consumer gathers records written close together into one batch. */
-  streamGatherMs?: number;
   /** For crash tests only: run around each item of a transaction as it is applied. */
   transactionHooks?: TransactionHooks;
 }
-
-/** Short beside Lambda's polls of a shard (a few a second), long enough to batch a busy table. */
-const STREAM_GATHER_MS = 10;
 
 export interface LocalDynamoDb {
   endpoint: string;
@@ -105,7 +100,6 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const delivery = new StreamDelivery(log, path.join(ownDir, "checkpoints"), region, {
     retryBaseDelayMs: options.streamRetryBaseDelayMs ?? 1000,
     retryMaxDelayMs: options.streamRetryMaxDelayMs ?? 60_000,
-    gatherMs: options.streamGatherMs ?? STREAM_GATHER_MS,
   });
 
   const front = createFront({

@@ -29,13 +29,6 @@ export interface DeliveryTiming {
   /** The first retry's wait; each further retry waits twice as long, up to retryMaxDelayMs. */
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
-  /**
-   * How long a consumer woken by a new record waits for more before it takes a batch. Lambda
-   * polls a shard a few times a second, so records written close together arrive together;
-   * here a short wait does the same, and a busy table's records cost one invocation (and one
-   * checkpoint) a batch rather than one each.
-   */
-  gatherMs?: number;
 }
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -164,8 +157,9 @@ class ConsumerLoop {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
         });
+        // Handed over at once, as a mapping without a batching window does: records written
+        // while a batch is with its consumer go together in the next one.
         this.wake = undefined;
-        await this.pause(this.options.gatherMs ?? 0);
         continue;
       }
       this.busy = true;
