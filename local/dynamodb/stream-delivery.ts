@@ -150,7 +150,7 @@ class ConsumerLoop {
   private async run(): Promise<void> {
     let attempt = 0;
     while (!this.stopping) {
-      const batch = this.nextBatch();
+      const { batch, ends } = this.nextBatch();
       if (batch.length === 0) {
         this.busy = false;
         for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -165,11 +165,13 @@ class ConsumerLoop {
       this.busy = true;
       const failedFrom = await this.invoke(batch);
       if (failedFrom === undefined) {
-        this.advance(batch.length, batch);
+        this.advance(ends.at(-1) ?? 0);
         attempt = 0;
         continue;
       }
-      this.advance(failedFrom, batch);
+      // Past every record before the first that failed, those the filter left out included.
+      const before = failedFrom === 0 ? 0 : (ends[failedFrom - 1] ?? 0);
+      this.advance(before);
       attempt++;
       const maximum = this.consumer.maximumRetryAttempts ?? -1;
       if (maximum >= 0 && attempt > maximum) {
@@ -179,7 +181,7 @@ class ConsumerLoop {
           skipped: batch.length - failedFrom,
           attempts: attempt,
         });
-        this.advance(batch.length - failedFrom, batch.slice(failedFrom));
+        this.advance((ends.at(-1) ?? 0) - before);
         attempt = 0;
         continue;
       }
@@ -200,24 +202,27 @@ class ConsumerLoop {
     this.retryTimer = undefined;
   }
 
-  /** The records to deliver next: those past the filter, from the head of the queue. */
-  private nextBatch(): StreamRecord[] {
+  /**
+   * The records to deliver next: up to a batch of those past the filter, from the head of the
+   * queue, as Lambda drops the records a filter leaves out and batches the rest. `ends[i]` is
+   * how many queued records the batch's first i + 1 take up, those left out among them.
+   */
+  private nextBatch(): { batch: StreamRecord[]; ends: number[] } {
     const size = this.consumer.batchSize ?? 100;
     const cutoff = Date.now() - RETENTION_MS;
-    let skipped = 0;
-    while (skipped < this.pending.length) {
-      const record = this.pending[skipped] as StreamRecord;
-      if (record.time >= cutoff && this.passes(record)) break;
-      skipped++;
-    }
-    if (skipped > 0) this.advance(skipped, this.pending.slice(0, skipped));
     const batch: StreamRecord[] = [];
+    const ends: number[] = [];
+    let scanned = 0;
     for (const record of this.pending) {
       if (batch.length >= size) break;
-      if (!this.passes(record)) break;
+      scanned++;
+      if (record.time < cutoff || !this.passes(record)) continue;
       batch.push(record);
+      ends.push(scanned);
     }
-    return batch;
+    // Records left out after the batch's last are passed over now, so none waits on them.
+    if (batch.length === 0) this.advance(scanned);
+    return { batch, ends };
   }
 
   private passes(record: StreamRecord): boolean {
@@ -255,9 +260,10 @@ class ConsumerLoop {
   }
 
   /** Drops the first `count` records of the queue and moves the checkpoint after them. */
-  private advance(count: number, records: StreamRecord[]): void {
+  /** Past the first `count` queued records, delivered or left out. */
+  private advance(count: number): void {
     if (count === 0) return;
-    const last = records[count - 1] as StreamRecord;
+    const last = this.pending[count - 1] as StreamRecord;
     this.pending.splice(0, count);
     this.checkpoint = last.seq;
     // Written a moment later, once for the batches of that moment: a crash before then only

@@ -1,12 +1,13 @@
 import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { afterEach, describe, expect, it } from "vitest";
 import { listen } from "../../local/aws-json-server";
 import { createSluiceLikeTable, startTestDynamoDb, TABLE } from "../support/local-dynamodb";
+import { waitFor } from "../support/local-stack";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -53,6 +54,14 @@ describe("the local DynamoDB's store log", () => {
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
     await createSluiceLikeTable(client, { stream: false, ttl: false });
+    // dynalite makes a new table ACTIVE on a timer of its own, even a 0 ms one.
+    await waitFor(
+      async () => {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }));
+        return Table?.TableStatus === "ACTIVE" ? true : undefined;
+      },
+      { timeoutMs: 5000, what: "the table to be ACTIVE" },
+    );
     await DynamoDBDocumentClient.from(client).send(
       new PutCommand({ TableName: TABLE, Item: { pk: "kept", sk: "item", from: "leveldb" } }),
     );
