@@ -209,6 +209,29 @@ describe("DynamoDB Streams on the local DynamoDB", () => {
     expect(consumer.records().map((r) => r.dynamodb?.Keys?.pk?.S)).toEqual(["e2"]);
   });
 
+  it("batches the records a filter matches across those it leaves out, as Lambda does", async () => {
+    // Prepare: records that match and records that do not, interleaved.
+    const db = await started();
+    const outbox = (pk: string) =>
+      new PutCommand({ TableName: TABLE, Item: { pk, sk: "item", kind: "outbox" } });
+    for (const i of [1, 2, 3]) {
+      await db.doc.send(outbox(`e${i}`));
+      await db.doc.send(put(`x${i}`, i));
+    }
+
+    // Act
+    const consumer = recordingConsumer(db, {
+      batchSize: 10,
+      filterPatterns: [{ dynamodb: { NewImage: { kind: { S: ["outbox"] } } } }],
+    });
+    await db.streams.idle();
+
+    // Assess
+    expect(consumer.events.map((e) => e.Records.map((r) => r.dynamodb?.Keys?.pk?.S))).toEqual([
+      ["e1", "e2", "e3"],
+    ]);
+  });
+
   it("refuses a filter pattern with a content filter it cannot match, rather than skip records", async () => {
     // Prepare
     const db = await started();
