@@ -74,7 +74,7 @@ const starting = startLocalStack({
   // Test hooks a test that runs the stack as its own process sets (SLUICE_LOCAL_*_SCALE).
   serviceOptions: {
     stepFunctions: timingFromEnv(process.env),
-    // Its LevelDB and front on a thread of their own, beside the other stand-ins.
+    // Its store and front on a thread of their own, beside the other stand-ins.
     dynamodb: { thread: true },
     // The local inbox: each approval mail's links, printed as the mail is sent.
     ses: { inbox: (line) => process.stdout.write(`${line}\n`) },

@@ -32,6 +32,8 @@ export interface DeliveryTiming {
 }
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** As a page of GetRecords: how far past a batch's last record its next one is looked for. */
+const MAX_SKIPPED_IN_BATCH = 1000;
 /** How long a consumer's checkpoint may lag its deliveries; at most one write each this long. */
 const CHECKPOINT_DELAY_MS = 100;
 
@@ -215,6 +217,8 @@ class ConsumerLoop {
     let scanned = 0;
     for (const record of this.pending) {
       if (batch.length >= size) break;
+      // A batch under way is not held back by a long run of records it would leave out.
+      if (batch.length > 0 && scanned - (ends.at(-1) ?? 0) >= MAX_SKIPPED_IN_BATCH) break;
       scanned++;
       if (record.time < cutoff || !this.passes(record)) continue;
       batch.push(record);
@@ -260,7 +264,6 @@ class ConsumerLoop {
   }
 
   /** Drops the first `count` records of the queue and moves the checkpoint after them. */
-  /** Past the first `count` queued records, delivered or left out. */
   private advance(count: number): void {
     if (count === 0) return;
     const last = this.pending[count - 1] as StreamRecord;
