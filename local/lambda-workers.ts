@@ -1,22 +1,14 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { SHARE_ENV, Worker } from "node:worker_threads";
 import { LambdaInvocationError } from "./lambda-handler";
 import type { InvokeMessage, ResultMessage } from "./lambda-worker";
 import type { LocalFunction } from "./serverless-config";
+import { AwaitedReplies, TSX_LOADER } from "./worker-threads";
 
 const WORKER = new URL("./lambda-worker.ts", import.meta.url);
-/** The TypeScript loader the worker needs, whatever runs this process (tsx, vitest). */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-interface Pending {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-}
 
 interface Container {
   worker: Worker;
-  pending: Map<number, Pending>;
+  pending: AwaitedReplies;
 }
 
 /**
@@ -28,7 +20,6 @@ interface Container {
  */
 export class LambdaWorkerPool {
   private readonly containers: Container[] = [];
-  private nextId = 0;
   private stopped = false;
 
   constructor(private readonly size: number) {}
@@ -40,12 +31,10 @@ export class LambdaWorkerPool {
 
   invoke(fn: LocalFunction, arn: string, event: unknown): Promise<unknown> {
     if (this.stopped) return Promise.reject(new Error("the local Lambda runtime has stopped"));
-    const container = this.leastBusy();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      container.pending.set(id, { resolve, reject });
-      container.worker.postMessage({ id, fn, arn, event } satisfies InvokeMessage);
-    });
+    const { worker, pending } = this.leastBusy();
+    return pending.request((id) =>
+      worker.postMessage({ id, fn, arn, event } satisfies InvokeMessage),
+    );
   }
 
   /** Ends every worker; invocations still running on one fail. */
@@ -64,23 +53,26 @@ export class LambdaWorkerPool {
   }
 
   private start(): Container {
-    const worker = new Worker(WORKER, { env: SHARE_ENV, execArgv: ["--import", TSX] });
+    const worker = new Worker(WORKER, { env: SHARE_ENV, execArgv: ["--import", TSX_LOADER] });
     // A worker waiting for work does not keep the stack's process alive; a caller waiting on
     // an invocation has its own timeout running.
     worker.unref();
-    const container: Container = { worker, pending: new Map() };
+    const container: Container = { worker, pending: new AwaitedReplies() };
     worker.on("message", (message: ResultMessage) => {
-      const pending = container.pending.get(message.id);
-      if (!pending) return;
-      container.pending.delete(message.id);
-      if (message.ok) pending.resolve(message.result);
-      else pending.reject(new LambdaInvocationError(message.errorType, message.errorMessage));
+      container.pending.settle(
+        message.id,
+        message.ok
+          ? { ok: true, value: message.result }
+          : {
+              ok: false,
+              error: new LambdaInvocationError(message.errorType, message.errorMessage),
+            },
+      );
     });
     const end = (error: LambdaInvocationError) => {
       const at = this.containers.indexOf(container);
       if (at >= 0) this.containers.splice(at, 1);
-      for (const pending of container.pending.values()) pending.reject(error);
-      container.pending.clear();
+      container.pending.rejectAll(error);
     };
     worker.on("error", (err) => end(new LambdaInvocationError("Runtime.ExitError", err.message)));
     worker.on("exit", (code) =>

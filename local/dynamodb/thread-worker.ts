@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { DynamoDBStreamEvent } from "aws-lambda";
+import { AwaitedReplies } from "../worker-threads";
 import { type LocalDynamoDb, startLocalDynamoDb } from "./index";
 import type { CallMessage, FromThread, ThreadOptions, ToThread } from "./thread";
 
@@ -8,16 +9,11 @@ const port = parentPort;
 if (!port) throw new Error("thread-worker.ts runs as a worker thread of the local stack");
 const send = (message: FromThread) => port.postMessage(message);
 
-const deliveries = new Map<number, { resolve(result: unknown): void; reject(e: Error): void }>();
-let nextDelivery = 0;
+const deliveries = new AwaitedReplies();
 
 /** Hands a batch to the stack, which hands it to the consumer's function, and waits. */
 function delivered(consumer: string, event: DynamoDBStreamEvent): Promise<unknown> {
-  const id = nextDelivery++;
-  return new Promise((resolve, reject) => {
-    deliveries.set(id, { resolve, reject });
-    send({ kind: "deliver", id, consumer, event });
-  });
+  return deliveries.request((id) => send({ kind: "deliver", id, consumer, event }));
 }
 
 async function answer(db: LocalDynamoDb, message: CallMessage): Promise<unknown> {
@@ -43,13 +39,14 @@ port.on("message", (message: ToThread) => {
     case "subscribe":
       store.streams.subscribe(message.consumer, (event) => delivered(message.consumer.id, event));
       return;
-    case "delivered": {
-      const waiting = deliveries.get(message.id);
-      deliveries.delete(message.id);
-      if (message.ok) waiting?.resolve(message.result);
-      else waiting?.reject(new Error(message.message));
+    case "delivered":
+      deliveries.settle(
+        message.id,
+        message.ok
+          ? { ok: true, value: message.result }
+          : { ok: false, error: new Error(message.message) },
+      );
       return;
-    }
     case "call":
       answer(store, message).then(
         (result) => send({ kind: "done", id: message.id, ok: true, result }),

@@ -1,7 +1,6 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DynamoDBStreamEvent } from "aws-lambda";
+import { AwaitedReplies, TSX_LOADER } from "../worker-threads";
 import type { LocalDynamoDb, LocalDynamoDbOptions } from "./index";
 import type { StreamConsumer, StreamHandler } from "./stream-delivery";
 
@@ -29,13 +28,6 @@ export type FromThread =
   | { kind: "deliver"; id: number; consumer: string; event: DynamoDBStreamEvent };
 
 const WORKER = new URL("./thread-worker.ts", import.meta.url);
-/** The TypeScript loader the thread needs, whatever runs this process (tsx, vitest). */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-interface Pending {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-}
 
 /**
  * The local DynamoDB on a worker thread of its own: the same store, front and streams as
@@ -45,29 +37,20 @@ interface Pending {
  * are functions of the test that sets them, so they need the in-process store.
  */
 export async function startLocalDynamoDbThread(options: ThreadOptions): Promise<LocalDynamoDb> {
-  const worker = new Worker(WORKER, { workerData: options, execArgv: ["--import", TSX] });
+  const worker = new Worker(WORKER, { workerData: options, execArgv: ["--import", TSX_LOADER] });
   const handlers = new Map<string, StreamHandler>();
-  const pending = new Map<number, Pending>();
-  let nextId = 0;
+  const replies = new AwaitedReplies();
   let ended: Error | undefined;
 
   const send = (message: ToThread) => worker.postMessage(message);
   const call = (message: Omit<CallMessage, "id">): Promise<unknown> => {
     if (ended) return Promise.reject(ended);
-    const id = nextId++;
     // Held open only while a call is waiting on it: an idle store never keeps the process up.
-    if (pending.size === 0) worker.ref();
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      send({ ...message, id } as CallMessage);
-    });
+    if (replies.size === 0) worker.ref();
+    return replies.request((id) => send({ ...message, id } as CallMessage));
   };
-  const settle = (id: number, outcome: (p: Pending) => void) => {
-    const waiting = pending.get(id);
-    if (!waiting) return;
-    pending.delete(id);
-    if (pending.size === 0) worker.unref();
-    outcome(waiting);
+  const settle = (id: number, reply: Parameters<AwaitedReplies["settle"]>[1]) => {
+    if (replies.settle(id, reply) && replies.size === 0) worker.unref();
   };
   const deliver = (id: number, consumer: string, event: DynamoDBStreamEvent) => {
     const handler = handlers.get(consumer);
@@ -88,8 +71,11 @@ export async function startLocalDynamoDbThread(options: ThreadOptions): Promise<
         case "failed":
           return reject(Object.assign(new Error(message.message), { code: message.code }));
         case "done":
-          return settle(message.id, (p) =>
-            message.ok ? p.resolve(message.result) : p.reject(new Error(message.message)),
+          return settle(
+            message.id,
+            message.ok
+              ? { ok: true, value: message.result }
+              : { ok: false, error: new Error(message.message) },
           );
         case "deliver":
           return deliver(message.id, message.consumer, message.event);
@@ -98,7 +84,7 @@ export async function startLocalDynamoDbThread(options: ThreadOptions): Promise<
     const end = (error: Error) => {
       ended = error;
       reject(error);
-      for (const id of [...pending.keys()]) settle(id, (p) => p.reject(error));
+      replies.rejectAll(error);
     };
     worker.on("error", (err) => end(err));
     worker.on("exit", (code) =>

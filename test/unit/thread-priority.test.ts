@@ -1,10 +1,7 @@
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+import { TSX_LOADER } from "../../local/worker-threads";
 
 describe("niceThisThread", () => {
   it.runIf(existsSync("/proc/thread-self"))(
@@ -13,7 +10,7 @@ describe("niceThisThread", () => {
       // Act
       const worker = new Worker(new URL("../support/nice-probe.ts", import.meta.url), {
         workerData: 7,
-        execArgv: ["--import", TSX],
+        execArgv: ["--import", TSX_LOADER],
       });
       const seen = await new Promise<{ applied: boolean; nice: number; processNice: number }>(
         (resolve, reject) => {
