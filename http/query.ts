@@ -1,6 +1,5 @@
-import { BadRequestError } from "../domain/errors";
 import { RunStatusSchema } from "../domain/run";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import type { ApiEvent } from "./api";
 
@@ -33,7 +32,5 @@ export const RunListQuerySchema = z.extend(PageQuerySchema, {
  * one is a 400 that names it.
  */
 export function queryParameters<T extends z.ZodMiniType>(event: ApiEvent, schema: T): z.infer<T> {
-  const parsed = schema.safeParse(event.queryStringParameters ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("query parameter", parsed.error));
-  return parsed.data;
+  return parseRequest(schema, "query parameter", event.queryStringParameters ?? {});
 }

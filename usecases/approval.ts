@@ -14,7 +14,6 @@ import {
 import type { ApprovalNotifier, ApprovalRequest, DecidedBy } from "../domain/approval-request";
 import { isSignedLinkToken, linkTokenHash, newLinkToken } from "../domain/approval-tokens";
 import {
-  BadRequestError,
   ConflictError,
   ForbiddenError,
   GoneError,
@@ -33,7 +32,7 @@ import type {
 import { describeRevision } from "../domain/revision";
 import type { ApprovalDecision, RunView, StepRecord } from "../domain/run";
 import { openStep } from "../domain/steps";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import type { QueuePorts } from "./run-queue";
 import { tokenTask } from "./token-task";
@@ -308,9 +307,7 @@ export const DecisionRequestSchema = z.strictObject({
 });
 
 function parseDecision(body: unknown): z.infer<typeof DecisionRequestSchema> {
-  const parsed = DecisionRequestSchema.safeParse(body);
-  if (!parsed.success) throw new BadRequestError(formatIssues("decision", parsed.error));
-  return parsed.data;
+  return parseRequest(DecisionRequestSchema, "decision", body);
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   productionDeployments,
 } from "../domain/metrics";
 import type { AppRepository } from "../domain/ports";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 
@@ -39,10 +39,9 @@ export function parseMetricsQuery(
   query: Record<string, string | undefined> | undefined,
   now: Date,
 ): Period {
-  const parsed = MetricsQuerySchema.safeParse(query ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("metrics query", parsed.error));
-  const to = parsed.data.to ? Date.parse(parsed.data.to) : now.getTime();
-  const from = parsed.data.from ? Date.parse(parsed.data.from) : to - 30 * DAY_MS;
+  const asked = parseRequest(MetricsQuerySchema, "metrics query", query ?? {});
+  const to = asked.to ? Date.parse(asked.to) : now.getTime();
+  const from = asked.from ? Date.parse(asked.from) : to - 30 * DAY_MS;
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
 }
 

@@ -1,7 +1,7 @@
 import { BadRequestError, NotFoundError } from "../domain/errors";
 import { type Freeze, freezeEnd } from "../domain/holds";
 import type { AppRepository, Clock, Freezes } from "../domain/ports";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 
@@ -38,20 +38,19 @@ export async function freezeApp(
   by: string,
   body: unknown,
 ): Promise<Freeze> {
-  const parsed = FreezeRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("freeze", parsed.error));
+  const request = parseRequest(FreezeRequestSchema, "freeze", body ?? {});
   const app = await requireApp(ports.apps, name);
   const now = ports.clock.now();
-  const until = freezeEnd(parsed.data.until, now);
+  const until = freezeEnd(request.until, now);
   if (!until) {
     throw new BadRequestError(
-      `invalid freeze: until: "${parsed.data.until}" is neither a time to come (ISO 8601 with its offset, e.g. 2026-12-27T08:00:00Z) nor a duration such as 90m, 8h, 3d or 2w`,
+      `invalid freeze: until: "${request.until}" is neither a time to come (ISO 8601 with its offset, e.g. 2026-12-27T08:00:00Z) nor a duration such as 90m, 8h, 3d or 2w`,
     );
   }
   const freeze: Freeze = {
     app: app.name,
     until: until.toISOString(),
-    reason: parsed.data.reason,
+    reason: request.reason,
     by,
     at: now.toISOString(),
   };
@@ -66,13 +65,12 @@ export async function unfreezeApp(
   by: string,
   body: unknown,
 ): Promise<Freeze & { liftedBy: string; liftReason: string; liftedAt: string }> {
-  const parsed = UnfreezeRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("unfreeze", parsed.error));
+  const request = parseRequest(UnfreezeRequestSchema, "unfreeze", body ?? {});
   const app = await requireApp(ports.apps, name);
   const at = ports.clock.now().toISOString();
-  const lifted = await ports.freezes.lift(app.name, by, parsed.data.reason, at);
+  const lifted = await ports.freezes.lift(app.name, by, request.reason, at);
   if (!lifted) throw new NotFoundError(`app ${app.name} is not frozen`);
-  return { ...lifted, liftedBy: by, liftReason: parsed.data.reason, liftedAt: at };
+  return { ...lifted, liftedBy: by, liftReason: request.reason, liftedAt: at };
 }
 
 /** The app's freeze, if one holds it now. */

@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { ConflictError, NotFoundError } from "../domain/errors";
 import {
   type GroupLock,
   holdMessage,
@@ -13,7 +13,7 @@ import type { PlanStep } from "../domain/plan";
 import { freezeHold, type GroupKey, type HoldWatches, lockHold } from "../domain/ports";
 import type { RunView, StepRecord } from "../domain/run";
 import { openStep, runDetail } from "../domain/steps";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { type DeployPorts, resume } from "./deploy";
 import { groupOf, takeGroup } from "./group-locks";
@@ -145,9 +145,8 @@ const LOCK_WATCH_TRIES = 5;
 /**
  * The lock that holds the group against `runId`, noted as waited on (its release then wakes
  * the wave); none once the group is free, the run's own or its lease run out (the wave then
- * looks again). The note names
- * the holder read, so a lock let go (or taken by another) meanwhile is read again: the release
- * of a lock noted after it was read cannot be missed.
+ * looks again). The note names the holder read, so a lock let go (or taken by another)
+ * meanwhile is read again: the release of a lock noted after it was read cannot be missed.
  */
 async function watchedLock(
   ports: Pick<HoldPorts, "locks" | "clock">,
@@ -265,17 +264,11 @@ export async function overrideRun(
   by: string,
   body: unknown,
 ): Promise<{ run: RunView; override: Override }> {
-  const parsed = OverrideRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("override", parsed.error));
+  const request = parseRequest(OverrideRequestSchema, "override", body ?? {});
   const run = await ports.runs.get(runId);
   if (!run) throw new NotFoundError(`run ${runId} does not exist`);
   const at = ports.clock.now().toISOString();
-  const override = await overrideStep(
-    ports,
-    run,
-    { by, reason: parsed.data.reason, at },
-    parsed.data.bake,
-  );
+  const override = await overrideStep(ports, run, { by, reason: request.reason, at }, request.bake);
   const after = await ports.runs.get(runId);
   return { run: after ?? run, override };
 }

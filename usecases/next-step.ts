@@ -1,8 +1,8 @@
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { RunIdSchema } from "../domain/run";
 import { advance, type StackPlaces, type StepTask } from "../domain/steps";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { type LockPorts, settleLocks } from "./group-locks";
 import { reopenIfRedriven } from "./run-control";
@@ -37,9 +37,7 @@ export async function nextStep(
   /** Where the stack keeps what builds make; a run whose build makes a bundle needs it. */
   stack?: StackPlaces,
 ): Promise<PipelineState> {
-  const parsed = NextStepInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("next step", parsed.error));
-  const { runId, step, result } = parsed.data;
+  const { runId, step, result } = parseRequest(NextStepInputSchema, "next step", input);
   for (let tries = 0; ; tries++) {
     const stored = await ports.runs.get(runId);
     if (!stored) throw new NotFoundError(`run ${runId} does not exist`);

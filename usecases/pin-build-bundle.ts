@@ -5,7 +5,7 @@ import { BundleRejectedError } from "../domain/bundles/rejection";
 import { BadRequestError, NotFoundError, RejectedError } from "../domain/errors";
 import type { BundleDownloads } from "../domain/ports";
 import type { BundleRevision } from "../domain/revision";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 
 /** The bundle a build step was to make, and what its build task returned. */
@@ -31,9 +31,7 @@ export async function pinBuildBundle(
   input: unknown,
   options: PinBuildBundleOptions,
 ): Promise<{ id: string; logs?: string; bundle: BundleRevision }> {
-  const parsed = PinBuildBundleInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("build bundle", parsed.error));
-  const { bundle, build } = parsed.data;
+  const { bundle, build } = parseRequest(PinBuildBundleInputSchema, "build bundle", input);
   const where = `s3://${bundle.bucket}/${bundle.key}`;
   if (bundle.bucket !== ports.downloads.bucket) {
     throw new BadRequestError(`build bundle ${where} is not in the releases bucket`);

@@ -1,12 +1,12 @@
 import type { App } from "../domain/app";
 import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { ConflictError, NotFoundError } from "../domain/errors";
 import { type Plan, planRun, type RunPolicy, stagesPassedBy } from "../domain/plan";
 import type { BundleLedger } from "../domain/ports";
 import type { BundleRevision } from "../domain/revision";
 import type { Run, RunKind, RunTrigger } from "../domain/run";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 import { recordRun, type StartRunPorts } from "./start-run";
@@ -66,7 +66,7 @@ export async function releaseVersion(
   version: string,
   options: ReleaseOptions,
 ): Promise<Run | RunPreview> {
-  const request = parse(ReleaseRequestSchema, "release request", options.body);
+  const request = parseRequest(ReleaseRequestSchema, "release request", options.body ?? {});
   return start(ports, appName, version, { kind: "release" }, options, request.reason);
 }
 
@@ -82,7 +82,7 @@ export async function rollBackTo(
   version: string,
   options: ReleaseOptions,
 ): Promise<Run | RunPreview> {
-  const request = parse(RollbackRequestSchema, "rollback request", options.body);
+  const request = parseRequest(RollbackRequestSchema, "rollback request", options.body ?? {});
   return start(
     ports,
     appName,
@@ -166,10 +166,4 @@ async function preview(
     current,
     skipped: stagesPassedBy(app, policy),
   };
-}
-
-function parse<T extends z.ZodMiniType>(schema: T, what: string, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
-  return parsed.data;
 }

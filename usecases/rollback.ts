@@ -1,8 +1,8 @@
-import { BadRequestError, ConflictError, LockedError, NotFoundError } from "../domain/errors";
+import { ConflictError, LockedError, NotFoundError } from "../domain/errors";
 import { runErrorOf } from "../domain/execution-errors";
 import { beginRollback, continueRollback, type RollbackTask } from "../domain/rollback";
 import { RunIdSchema } from "../domain/run";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { type DeployPorts, deploymentChanged } from "./deploy";
 import { groupOf, releaseRunLocks, takeGroup } from "./group-locks";
@@ -26,9 +26,7 @@ export async function rollBack(
   ports: DeployPorts,
   input: unknown,
 ): Promise<{ runId: string; step: RollbackTask; error: unknown; result: null }> {
-  const parsed = RollBackInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues("rollback", parsed.error));
-  const { runId, step, error, result } = parsed.data;
+  const { runId, step, error, result } = parseRequest(RollBackInputSchema, "rollback", input);
   for (let tries = 0; ; tries++) {
     const run = await ports.runs.get(runId);
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);

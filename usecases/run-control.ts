@@ -1,9 +1,9 @@
 import type { App } from "../domain/app";
-import { BadRequestError, ConflictError, NotFoundError } from "../domain/errors";
+import { ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository, Deployments } from "../domain/ports";
 import { isTerminal, type OperatorAction, type RunView } from "../domain/run";
 import { openStep, retryTransition, stopRequested } from "../domain/steps";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 import { endRun, type QueuePorts, runEnded } from "./run-queue";
@@ -13,12 +13,11 @@ export const OperatorRequestSchema = z.strictObject({
 });
 
 function action(ports: QueuePorts, by: string, body: unknown): OperatorAction {
-  const parsed = OperatorRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new BadRequestError(formatIssues("request", parsed.error));
+  const request = parseRequest(OperatorRequestSchema, "request", body ?? {});
   return {
     by,
     at: ports.clock.now().toISOString(),
-    ...(parsed.data.reason ? { reason: parsed.data.reason } : {}),
+    ...(request.reason ? { reason: request.reason } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ import {
   RunChangeSchema,
   type RunTrigger,
 } from "../domain/run";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 
@@ -44,9 +44,7 @@ export interface StartRunPorts extends RecordRunPorts {
 }
 
 export function parseCreateRunRequest(body: unknown): CreateRunRequest {
-  const parsed = CreateRunRequestSchema.safeParse(body);
-  if (!parsed.success) throw new BadRequestError(formatIssues("run request", parsed.error));
-  return parsed.data;
+  return parseRequest(CreateRunRequestSchema, "run request", body);
 }
 
 /**

@@ -1,7 +1,7 @@
-import { BadRequestError, NotFoundError } from "../domain/errors";
+import { NotFoundError } from "../domain/errors";
 import type { AppRepository } from "../domain/ports";
 import { RunIdSchema, type RunView } from "../domain/run";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { reopenIfRedriven } from "./run-control";
 import type { QueuePorts } from "./run-queue";
@@ -27,9 +27,8 @@ export async function stepTask(
   input: unknown,
   what: string,
 ): Promise<{ run: RunView; index: number }> {
-  const parsed = StepTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
-  return runOf(ports, parsed.data.runId, parsed.data.index);
+  const { runId, index } = parseRequest(StepTaskInputSchema, what, input);
+  return runOf(ports, runId, index);
 }
 
 /**
@@ -41,9 +40,7 @@ export async function tokenTask(
   input: unknown,
   what: string,
 ): Promise<{ run: RunView; index: number; token: string }> {
-  const parsed = TokenTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
-  const { runId, index, taskToken } = parsed.data;
+  const { runId, index, taskToken } = parseRequest(TokenTaskInputSchema, what, input);
   return { ...(await runOf(ports, runId, index)), token: taskToken };
 }
 
@@ -57,9 +54,7 @@ export async function keptTokenTask(
   input: unknown,
   what: string,
 ): Promise<{ run: RunView; index: number; token: string }> {
-  const parsed = TokenTaskInputSchema.safeParse(input);
-  if (!parsed.success) throw new BadRequestError(formatIssues(what, parsed.error));
-  const { runId, index, attempt, taskToken } = parsed.data;
+  const { runId, index, attempt, taskToken } = parseRequest(TokenTaskInputSchema, what, input);
   const [task] = await Promise.all([
     runOf(ports, runId, index),
     ports.runs.putTaskToken(runId, index, attempt, taskToken),

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { BadRequestError } from "../domain/errors";
 import type { AppRepository, AuditLog, Clock, WebhookSecretRepository } from "../domain/ports";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
 
@@ -64,10 +63,9 @@ export async function rotateWebhookSecret(
   by: string,
   body: unknown,
 ): Promise<IssuedWebhookSecret> {
-  const parsed = WebhookSecretRequestSchema.safeParse(body);
-  if (!parsed.success) throw new BadRequestError(formatIssues("webhook secret", parsed.error));
+  const request = parseRequest(WebhookSecretRequestSchema, "webhook secret", body);
   const app = await requireApp(ports.apps, appName);
-  const chosen = parsed.data.secret;
+  const chosen = request.secret;
   const secret = chosen ?? randomBytes(32).toString("hex");
   const rotatedAt = ports.clock.now().toISOString();
   await ports.secrets.put(app.name, secret, { by, at: rotatedAt });
