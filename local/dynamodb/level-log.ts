@@ -47,7 +47,7 @@ export class LevelLog {
     const tmp = `${file}.tmp`;
     const fd = openSync(tmp, "w");
     try {
-      const live = [...entries].map((entry): [string, unknown] => entry);
+      const live = [...entries];
       // In lines of a few hundred, so no line is too long to read back.
       for (let i = 0; i < live.length; i += 500) {
         writeSync(fd, `${JSON.stringify(live.slice(i, i + 500))}\n`);
