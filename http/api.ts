@@ -16,7 +16,7 @@ import {
   SluiceError,
   UnauthorizedError,
 } from "../domain/errors";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import type * as z from "../domain/zod";
 import { logger } from "./logger";
 
@@ -95,9 +95,7 @@ export function pathParameter(
   const value = event.pathParameters?.[name];
   if (!value) throw new BadRequestError(`missing path parameter ${name}`);
   if (!schema) return value;
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new BadRequestError(formatIssues(`${name} "${value}"`, parsed.error));
-  return parsed.data;
+  return parseRequest(schema, `${name} "${value}"`, value);
 }
 
 const STATUS_OF_KIND: Record<ErrorKind, number> = {

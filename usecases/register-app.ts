@@ -2,7 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { type App, AppNameSchema, PipelineDefinitionSchema } from "../domain/app";
 import { BadRequestError } from "../domain/errors";
 import type { AppRepository, Clock } from "../domain/ports";
-import { formatIssues } from "../domain/validation";
+import { formatIssues, parseRequest } from "../domain/validation";
 import { windowProblems } from "../domain/window-state";
 
 /** Creates or replaces an app's pipeline definition, given as YAML or JSON. */
@@ -13,8 +13,7 @@ export async function registerApp(
   /** Who asks: the request's signer. */
   by?: string,
 ): Promise<{ app: App; created: boolean }> {
-  const appName = AppNameSchema.safeParse(name);
-  if (!appName.success) throw new BadRequestError(formatIssues("app name", appName.error));
+  const appName = parseRequest(AppNameSchema, "app name", name);
   let raw: unknown;
   try {
     raw = definitionText.trim() === "" ? {} : parseYaml(definitionText);
@@ -44,9 +43,9 @@ export async function registerApp(
     );
   }
   const now = ports.clock.now().toISOString();
-  const existing = await ports.apps.get(appName.data);
+  const existing = await ports.apps.get(appName);
   const app: App = {
-    name: appName.data,
+    name: appName,
     pipeline: pipeline.data,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,

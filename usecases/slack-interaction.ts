@@ -10,7 +10,7 @@ import {
 import { BadRequestError, SluiceError, UnauthorizedError } from "../domain/errors";
 import type { Clock } from "../domain/ports";
 import { checkSlackSignature } from "../domain/slack-signature";
-import { formatIssues } from "../domain/validation";
+import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 
@@ -172,11 +172,8 @@ function parseClick(rawBody: string): {
   } catch {
     throw new BadRequestError("the interaction's `payload` is not JSON");
   }
-  const parsed = BlockActionsSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new BadRequestError(formatIssues("Slack block_actions payload", parsed.error));
-  }
-  const action = parsed.data.actions[0];
+  const click = parseRequest(BlockActionsSchema, "Slack block_actions payload", json);
+  const action = click.actions[0];
   const decision = action ? DECISION_OF_ACTION[action.action_id] : undefined;
   if (!action || !decision) {
     throw new BadRequestError(
@@ -189,9 +186,9 @@ function parseClick(rawBody: string): {
     index: value.index,
     attempt: value.attempt,
     decision,
-    user: parsed.data.user.id,
-    responseUrl: parsed.data.response_url,
-    blocks: (parsed.data.message?.blocks ?? []) as SlackBlock[],
+    user: click.user.id,
+    responseUrl: click.response_url,
+    blocks: (click.message?.blocks ?? []) as SlackBlock[],
   };
 }
 
@@ -202,9 +199,7 @@ function parseValue(value: string | undefined): z.infer<typeof SlackActionValueS
   } catch {
     throw new BadRequestError("the button's value does not name an approval");
   }
-  const parsed = SlackActionValueSchema.safeParse(json);
-  if (!parsed.success) throw new BadRequestError(formatIssues("button value", parsed.error));
-  return parsed.data;
+  return parseRequest(SlackActionValueSchema, "button value", json);
 }
 
 /** A reply that fails is logged, not thrown: the decision it reports is already recorded. */
