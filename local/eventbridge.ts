@@ -71,10 +71,16 @@ export class LocalEventBridge {
     await (await log)?.close();
   }
 
-  /** Every event in the log, oldest first. */
+  /**
+   * Every event in the log, oldest first. Read in turn with the writes, so that none is
+   * appended while the file is read and no line is read half-written.
+   */
   async read(): Promise<BusEvent[]> {
-    await this.writing.catch(() => {});
-    const text = await readFile(this.logFile, "utf8").catch(() => "");
+    const reading = this.writing
+      .catch(() => {})
+      .then(() => readFile(this.logFile, "utf8").catch(() => ""));
+    this.writing = reading.then(() => {});
+    const text = await reading;
     return text
       .split("\n")
       .filter(Boolean)
