@@ -24,6 +24,8 @@ describe("the local Lambda runtime on worker threads", () => {
       fixture("boom", "sfn-functions.ts"),
       fixture("hang", "lambda-fixtures.ts", 0.2),
       fixture("envOf", "lambda-fixtures.ts"),
+      fixture("pause", "lambda-fixtures.ts"),
+      fixture("threadOf", "lambda-fixtures.ts"),
     ]),
     "us-east-1",
     "000000000000",
@@ -36,6 +38,18 @@ describe("the local Lambda runtime on worker threads", () => {
 
     expect(results).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
     expect(lambdas.threads).toBe(2);
+  });
+
+  it("runs a function again where it is warm, not where it would load anew", async () => {
+    // The first thread is busy, so the function loads on the second one.
+    const busy = lambdas.invoke("pause", { ms: 300 });
+    const warm = await lambdas.invoke("threadOf", {});
+    await busy;
+
+    const again = [];
+    for (let i = 0; i < 3; i++) again.push(await lambdas.invoke("threadOf", {}));
+
+    expect(again).toEqual([warm, warm, warm]);
   });
 
   it("keeps a failure's name, which Step Functions' Retry and Catch match on", async () => {
