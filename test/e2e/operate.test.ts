@@ -125,16 +125,25 @@ function waveSays(runId: string, pattern: RegExp, stage = "production/wave-1"): 
   );
 }
 
-/** The lifecycle events on the bus, as the local event log holds them. */
-async function events(detailType: string, runId?: string): Promise<Json[]> {
-  const text = await readFile(path.join(stack.stateDir, "events.jsonl"), "utf8");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
-    .filter((e) => e["detail-type"] === detailType)
-    .map((e) => e.detail)
-    .filter((detail) => !runId || detail.runId === runId);
+/**
+ * The lifecycle events on the bus, as the local event log holds them, once `count` are there:
+ * the outbox publishes them after the change that made them, so a run can end first.
+ */
+async function events(detailType: string, runId?: string, count = 1): Promise<Json[]> {
+  return waitFor(
+    async () => {
+      const text = await readFile(path.join(stack.stateDir, "events.jsonl"), "utf8");
+      const found = text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+        .filter((e) => e["detail-type"] === detailType)
+        .map((e) => e.detail)
+        .filter((detail) => !runId || detail.runId === runId);
+      return found.length >= count ? found : undefined;
+    },
+    { what: `${count} ${detailType} event(s) on the bus` },
+  );
 }
 
 /** The CLI as an operator runs it against the local stack. */
@@ -222,7 +231,7 @@ describe("holds, overrides, freezes and locks of production waves", { timeout: 6
       stage: "production/wave-1",
       blockers: held.hold.blockers,
     });
-    expect((await events("Wave Overridden", runId)).map((e) => e.override.what)).toEqual([
+    expect((await events("Wave Overridden", runId, 2)).map((e) => e.override.what)).toEqual([
       "hold",
       "bake",
     ]);
