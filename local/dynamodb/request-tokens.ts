@@ -1,13 +1,29 @@
+import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { completeLines, writeFileAtomic } from "./files";
+import { canonical } from "./items";
 
 const WINDOW_MS = 10 * 60 * 1000;
 
 interface Seen {
   token: string;
+  /** The request's fingerprint (fingerprintOf). */
   request: string;
   at: number;
 }
+
+/**
+ * What a retry with the same token must match: the request's parameters whatever order its
+ * maps were written in, without the token, as a sha256 (a transaction's text can be 4 MB).
+ */
+export function fingerprintOf(request: Record<string, unknown>): string {
+  const parameters = canonical({ ...request, ClientRequestToken: undefined });
+  return createHash("sha256").update(parameters).digest("hex");
+}
+
+/** Files written before fingerprints were hashed hold the canonical text itself. */
+const hashedIfText = (request: string) =>
+  request.startsWith("{") ? createHash("sha256").update(request).digest("hex") : request;
 
 /**
  * The ClientRequestTokens of committed transactions, for DynamoDB's ten minutes, kept in a
@@ -27,7 +43,8 @@ export class RequestTokens {
     if (existsSync(file)) {
       for (const line of completeLines(readFileSync(file, "utf8"))) {
         const entry = JSON.parse(line) as Seen;
-        if (now - entry.at < WINDOW_MS) seen.set(entry.token, entry);
+        if (now - entry.at < WINDOW_MS)
+          seen.set(entry.token, { ...entry, request: hashedIfText(entry.request) });
       }
     }
     writeFileAtomic(file, [...seen.values()].map((s) => `${JSON.stringify(s)}\n`).join(""));

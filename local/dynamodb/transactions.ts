@@ -9,8 +9,8 @@ import {
   undoImage,
   type WritePath,
 } from "./item-writes";
-import { canonical, type Item } from "./items";
-import type { RequestTokens } from "./request-tokens";
+import type { Item } from "./items";
+import { fingerprintOf, type RequestTokens } from "./request-tokens";
 
 const Expression = {
   ConditionExpression: z.string().optional(),
@@ -97,7 +97,7 @@ export class Transactions {
   async transactWriteItems(input: Input): Promise<Record<string, unknown>> {
     const request = parse(TransactWriteSchema, input);
     const token = request.ClientRequestToken;
-    const fingerprint = canonical({ ...input, ClientRequestToken: undefined });
+    const fingerprint = fingerprintOf(input);
     if (token) {
       const seen = this.tokens.lookup(token);
       if (seen === "in progress") {
