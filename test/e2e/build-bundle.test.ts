@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { LOCAL_CREDENTIALS } from "../../local/stack";
 import { makeGitRepo } from "../support/git-repo";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { api, type FleetStack, startFleetStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
@@ -26,18 +25,15 @@ const APP_FILES = {
   "README.md": "a tiny app\n",
 };
 
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 let repo: { dir: string; commit: string };
 let s3: S3Client;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-build-bundle-"));
-  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
   repo = await makeGitRepo(APP_FILES);
-  stack = await startTestStack(path.join(workDir, "state"), undefined, undefined, {
-    codedeploy: { hostPortBase: 0, fleetFile: path.join(workDir, "local-fleet.yml") },
-  });
+  stack = await startFleetStack("sluice-build-bundle-", FLEET);
+  workDir = stack.workDir;
   s3 = new S3Client({
     endpoint: stack.endpoints.s3,
     region: "us-east-1",
@@ -47,7 +43,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
   if (repo) await rm(repo.dir, { recursive: true, force: true });
 });
 

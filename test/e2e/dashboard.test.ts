@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import chromium from "@sparticuz/chromium";
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
 import { writeBundle } from "../support/bundles";
-import { api, callApi, startTestStack } from "../support/local-stack";
+import { api, callApi, type FleetStack, startFleetStack } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
@@ -21,7 +20,7 @@ type Json = any;
  * Two local hosts in one deployment group show their revisions; the OIDC sign-in runs against a
  * provider the browser's routed requests stand in for.
  */
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 let browser: Browser;
 /** One tab for every case: this Chromium runs as one process, which its last tab's close ends. */
@@ -34,12 +33,12 @@ const screenshots = path.join(PROJECT_ROOT, "test-results");
 beforeAll(async () => {
   // The person the local token stands for, as their provider's JWT would name them.
   process.env.SLUICE_LOCAL_EMAIL = ME;
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-dashboard-"));
-  const fleet = path.join(workDir, "local-fleet.yml");
-  await writeFile(fleet, "applications:\n  web:\n    groups:\n      web-prod: { hosts: 2 }\n");
-  stack = await startTestStack(path.join(workDir, "state"), undefined, TIMING, {
-    codedeploy: { hostPortBase: 0, fleetFile: fleet },
-  });
+  stack = await startFleetStack(
+    "sluice-dashboard-",
+    "applications:\n  web:\n    groups:\n      web-prod: { hosts: 2 }\n",
+    { timing: TIMING },
+  );
+  workDir = stack.workDir;
   browser = await playwright.launch({
     executablePath: await chromium.executablePath(),
     args: chromium.args,
@@ -53,7 +52,6 @@ afterAll(async () => {
   delete process.env.SLUICE_LOCAL_EMAIL;
   await browser?.close();
   await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
 });
 
 async function register(app: string, approvers: Json[]) {

@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import {
   CloudWatchClient,
   PutMetricAlarmCommand,
@@ -12,58 +9,34 @@ import { stringify } from "yaml";
 import type { HostView } from "../../local/codedeploy/local-codedeploy";
 import { LOCAL_CREDENTIALS } from "../../local/stack";
 import { expectEventsToMatchSchemaFiles } from "../support/event-schemas";
-import { releaseExample } from "../support/example-releases";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { HELLO_FLEET, HELLO_GROUPS, releaseExample } from "../support/example-releases";
+import { api, type FleetStack, startFleetStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
 
-/** Beta and gamma on a host each, then ten production hosts: one-box, four, five. */
-const FLEET = `
-applications:
-  hello:
-    groups:
-      beta: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
-      gamma: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
-      prod-1: { hosts: 1 }
-      prod-2: { hosts: 4, deploymentConfig: CodeDeployDefault.HalfAtATime }
-      prod-3: { hosts: 5, deploymentConfig: CodeDeployDefault.HalfAtATime }
-`;
-const GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
 /**
  * Each deployment's timeout: 10 hours, 36 s scaled. The default hour, 3.6 s scaled, is less
  * than five hosts take on a loaded machine, and these tests are not about deployment timeouts.
  */
 const deadline = { timeoutMinutes: 600 };
 
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 /** The run of the good revision, 2.0.0, that went everywhere. */
 let goodRun: string;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-waves-"));
-  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
-  stack = await startTestStack(
-    path.join(workDir, "state"),
-    undefined,
+  stack = await startFleetStack("sluice-waves-", HELLO_FLEET, {
     // An hour's bake lasts 3.6 s: the one-box wave's 5 minutes 0.3 s (it bakes in every run
     // that gets past it, and how long is not what these tests check), and the 10 hours an
     // alarm cuts short 36 s.
-    { taskTimeoutScale: 0.001 },
-    {
-      codedeploy: {
-        hostPortBase: 0,
-        hookTimeoutScale: 0.1,
-        fleetFile: path.join(workDir, "local-fleet.yml"),
-      },
-    },
-  );
+    timing: { taskTimeoutScale: 0.001 },
+    codedeploy: { hookTimeoutScale: 0.1 },
+  });
+  workDir = stack.workDir;
 });
-afterAll(async () => {
-  await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.cleanup());
 
 function hosts(group: string): HostView[] {
   return stack.services.codedeploy.hosts().filter((h) => h.groups.includes(`hello/${group}`));
@@ -129,7 +102,7 @@ async function ended(runId: string): Promise<Json> {
 /** Every host's version, as it serves it now, by group; printed, as the issue asks. */
 async function versions(scenario: string): Promise<Record<string, string[]>> {
   const served: Record<string, string[]> = {};
-  for (const group of GROUPS) {
+  for (const group of HELLO_GROUPS) {
     served[group] = await Promise.all(
       hosts(group).map(async (host) => {
         try {
@@ -170,7 +143,7 @@ describe("a release through beta, gamma and three production waves over ten host
     expect(wave3.deployment.hosts).toHaveLength(5);
     expect(wave3.deployment.hosts.every((h: Json) => h.status === "Succeeded")).toBe(true);
     const served = await versions("a good revision");
-    for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+    for (const group of HELLO_GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
   });
 
   it("shows the run's waves with host counts, its hosts' revisions, and the fleet's", async () => {
@@ -258,7 +231,7 @@ describe("a release through beta, gamma and three production waves over ten host
       .map((s: Json) => s.step);
     expect(rolledBack.sort()).toEqual(["beta", "gamma", "production/one-box", "production/wave-2"]);
     const served = await versions("a revision failing ValidateService on wave 2, rolled back");
-    for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+    for (const group of HELLO_GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
   });
 
   it("fails a bake within seconds of its alarm going to ALARM", async () => {
@@ -315,7 +288,7 @@ describe("a release through beta, gamma and three production waves over ten host
       ),
     });
     const served = await versions("an alarm during the one-box bake, rolled back");
-    for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+    for (const group of HELLO_GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
   });
 
   it("rolls back what a run deployed when it is stopped while it waits for its approval", async () => {

@@ -1,5 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   CloudWatchClient,
@@ -20,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { main } from "../../cli/main";
 import { LOCAL_CREDENTIALS, PROJECT_ROOT } from "../../local/stack";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { api, type FleetStack, startFleetStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
@@ -33,27 +32,19 @@ applications:
       prod: { hosts: 2, deploymentConfig: CodeDeployDefault.AllAtOnce }
 `;
 
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 const clientOptions = () => ({ region: "us-east-1", credentials: LOCAL_CREDENTIALS });
 
 beforeAll(async () => {
   // Leases of seconds, so a lease runs out while its deployment still goes on (and is kept).
   process.env.SLUICE_LOCK_LEASE_SECONDS = "3";
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-operate-"));
-  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
-  stack = await startTestStack(path.join(workDir, "state"), undefined, undefined, {
-    codedeploy: {
-      hostPortBase: 0,
-      hookTimeoutScale: 0.1,
-      fleetFile: path.join(workDir, "local-fleet.yml"),
-    },
+  stack = await startFleetStack("sluice-operate-", FLEET, {
+    codedeploy: { hookTimeoutScale: 0.1 },
   });
+  workDir = stack.workDir;
 });
-afterAll(async () => {
-  await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.cleanup());
 
 /** App `app`'s pipeline: one production wave on shared/prod. */
 function definition(wave: Record<string, unknown> = {}) {

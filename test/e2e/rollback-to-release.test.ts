@@ -1,29 +1,17 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir, userInfo } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { main } from "../../cli/main";
 import type { HostView } from "../../local/codedeploy/local-codedeploy";
-import { releaseExample } from "../support/example-releases";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { HELLO_FLEET, HELLO_GROUPS, releaseExample } from "../support/example-releases";
+import { api, type FleetStack, startFleetStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
 
-/** Beta and gamma on a host each, then ten production hosts in three waves: one, four, five. */
-const FLEET = `
-applications:
-  hello:
-    groups:
-      beta: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
-      gamma: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
-      prod-1: { hosts: 1 }
-      prod-2: { hosts: 4, deploymentConfig: CodeDeployDefault.HalfAtATime }
-      prod-3: { hosts: 5, deploymentConfig: CodeDeployDefault.HalfAtATime }
-`;
-const GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
 const WAVES = ["prod-1", "prod-2", "prod-3"];
 const USER = `arn:aws:iam::000000000000:user/${userInfo().username}`;
 
@@ -51,34 +39,22 @@ const DEFINITION = stringify({
   ],
 });
 
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 /** While it exists, version 1.0.0 fails ValidateService on wave 2's hosts. */
 let failMarker: string;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-rollback-to-"));
-  failMarker = path.join(workDir, "fail-prod-2");
-  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
-  stack = await startTestStack(
-    path.join(workDir, "state"),
-    undefined,
+  stack = await startFleetStack("sluice-rollback-to-", HELLO_FLEET, {
     // A minute's bake lasts 60 ms.
-    { taskTimeoutScale: 0.001 },
-    {
-      codedeploy: {
-        hostPortBase: 0,
-        hookTimeoutScale: 0.1,
-        fleetFile: path.join(workDir, "local-fleet.yml"),
-      },
-    },
-  );
+    timing: { taskTimeoutScale: 0.001 },
+    codedeploy: { hookTimeoutScale: 0.1 },
+  });
+  workDir = stack.workDir;
+  failMarker = path.join(workDir, "fail-prod-2");
   expect((await api(stack, "PUT", "/apps/hello", DEFINITION)).status).toBe(201);
 });
-afterAll(async () => {
-  await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.cleanup());
 
 function hosts(group: string): HostView[] {
   return stack.services.codedeploy.hosts().filter((h) => h.groups.includes(`hello/${group}`));
@@ -110,7 +86,7 @@ async function ended(runId: string): Promise<Json> {
 /** Each host's revision, as the local CodeDeploy records it and as the host serves it; printed. */
 async function revisions(scenario: string): Promise<Record<string, string[]>> {
   const served: Record<string, string[]> = {};
-  for (const group of GROUPS) {
+  for (const group of HELLO_GROUPS) {
     served[group] = await Promise.all(
       hosts(group).map(async (host) => {
         const res = await fetch(`${host.url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -153,7 +129,8 @@ describe("a rollback to a named release, over ten production hosts in three wave
     const two = await ended(await upload("2.0.0"));
     expect([one.status, two.status]).toEqual(["SUCCEEDED", "SUCCEEDED"]);
     const released = await revisions("releases 1.0.0 then 2.0.0");
-    for (const group of GROUPS) expect(released[group]?.every((v) => v === "2.0.0")).toBe(true);
+    for (const group of HELLO_GROUPS)
+      expect(released[group]?.every((v) => v === "2.0.0")).toBe(true);
     const before = await runCount();
 
     const planned = await sluice("rollback", "hello", "--to", "1.0.0", "--dry-run");
@@ -266,7 +243,7 @@ describe("a rollback to a named release, over ten production hosts in three wave
       ]),
     );
     const served = await revisions("a rollback to 1.0.0 failing on wave 2, rolled back");
-    for (const group of GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
+    for (const group of HELLO_GROUPS) expect(served[group]?.every((v) => v === "2.0.0")).toBe(true);
     await rm(failMarker);
   }, 150_000);
 });

@@ -1,13 +1,12 @@
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { main } from "../../cli/main";
 import { PROJECT_ROOT } from "../../local/stack";
 import { packDirectory } from "../support/bundles";
-import { api, startTestStack, waitFor } from "../support/local-stack";
+import { api, type FleetStack, startFleetStack, waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
 type Json = any;
@@ -38,30 +37,18 @@ const PIPELINE = stringify({
   ],
 });
 
-let stack: Awaited<ReturnType<typeof startTestStack>>;
+let stack: FleetStack;
 let workDir: string;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "sluice-observe-"));
-  await writeFile(path.join(workDir, "local-fleet.yml"), FLEET);
-  stack = await startTestStack(
-    path.join(workDir, "state"),
-    undefined,
-    { waitScale: 0.01, taskTimeoutScale: 0.001 },
-    {
-      codedeploy: {
-        hostPortBase: 0,
-        hookTimeoutScale: 0.1,
-        fleetFile: path.join(workDir, "local-fleet.yml"),
-      },
-    },
-  );
+  stack = await startFleetStack("sluice-observe-", FLEET, {
+    timing: { waitScale: 0.01, taskTimeoutScale: 0.001 },
+    codedeploy: { hookTimeoutScale: 0.1 },
+  });
+  workDir = stack.workDir;
   expect((await api(stack, "PUT", "/apps/watch", PIPELINE)).status).toBe(201);
 });
-afterAll(async () => {
-  await stack?.cleanup();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.cleanup());
 
 /** `sluice <args>` in this process, against the test stack, with no terminal. */
 async function sluice(...args: string[]) {

@@ -8,6 +8,23 @@ import { api, type startTestStack, waitFor } from "./local-stack";
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 
 /**
+ * The example app's fleet: beta and gamma on a host each, then ten production hosts in three
+ * waves (one-box, four, five).
+ */
+export const HELLO_FLEET = `
+applications:
+  hello:
+    groups:
+      beta: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
+      gamma: { hosts: 1, deploymentConfig: CodeDeployDefault.AllAtOnce }
+      prod-1: { hosts: 1 }
+      prod-2: { hosts: 4, deploymentConfig: CodeDeployDefault.HalfAtATime }
+      prod-3: { hosts: 5, deploymentConfig: CodeDeployDefault.HalfAtATime }
+`;
+/** HELLO_FLEET's deployment groups, in the order a run deploys them. */
+export const HELLO_GROUPS = ["beta", "gamma", "prod-1", "prod-2", "prod-3"];
+
+/**
  * Releases the example app (examples/hello-service) as app `hello`, version `version` (its
  * VERSION file), with `validate` put first in its ValidateService script: packed in `workDir`,
  * uploaded to the stack's releases bucket as a user would. Answers the run the upload started.

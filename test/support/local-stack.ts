@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { LOCAL_SERVICES } from "../../local/local-services";
@@ -29,6 +29,42 @@ export async function startTestStack(
     cleanup: async () => {
       await stack.stop();
       if (!stateDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type CodeDeployOptions = NonNullable<
+  NonNullable<LocalStackOptions["serviceOptions"]>["codedeploy"]
+>;
+
+/** A stack of startFleetStack: its work folder holds its state folder and its fleet file. */
+export type FleetStack = Awaited<ReturnType<typeof startTestStack>> & { workDir: string };
+
+/**
+ * A local stack with hosts to deploy to: `fleet` (a local-fleet.yml) and the state folder in a
+ * work folder of its own (named from `prefix`), which cleanup removes with the stack. Hosts
+ * listen on free ports; `codedeploy` sets the stand-in's other test hooks.
+ */
+export async function startFleetStack(
+  prefix: string,
+  fleet: string,
+  options: { timing?: Timing; codedeploy?: Omit<CodeDeployOptions, "fleetFile"> } = {},
+): Promise<FleetStack> {
+  const workDir = await mkdtemp(path.join(tmpdir(), prefix));
+  const fleetFile = path.join(workDir, "local-fleet.yml");
+  await writeFile(fleetFile, fleet);
+  const stack = await startTestStack(path.join(workDir, "state"), undefined, options.timing, {
+    codedeploy: { hostPortBase: 0, ...options.codedeploy, fleetFile },
+  }).catch(async (err: unknown) => {
+    await rm(workDir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...stack,
+    workDir,
+    cleanup: async () => {
+      await stack.cleanup();
+      await rm(workDir, { recursive: true, force: true });
     },
   };
 }
