@@ -211,7 +211,9 @@ describe("the dashboard", () => {
     const link = page.locator("tr[data-run] a[href^='#/runs/']").first();
     await link.click();
     const group = page.locator("[data-group=web-prod]");
-    await group.waitFor({ timeout: 20_000 });
+    // The page shows the group as soon as the run reaches it, and each host's row as it goes.
+    const deployed = group.locator("tbody tr").filter({ hasText: /Succeeded.*1\.4\.0/ });
+    await deployed.nth(1).waitFor({ timeout: 20_000 });
     const rows = await group.locator("tbody tr").allTextContents();
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/Succeeded.*1\.4\.0/);
