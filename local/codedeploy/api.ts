@@ -154,29 +154,8 @@ function allOperations(codeDeploy: LocalCodeDeploy): Operations {
       });
       return {};
     },
-    AddTagsToOnPremisesInstances: async (input) => {
-      const { tags, instanceNames } = read(
-        z.object({ tags: TagsSchema, instanceNames: z.array(Name) }),
-        input,
-      );
-      await codeDeploy.tagInstances(
-        instanceNames,
-        tags.map((t) => ({ Key: t.Key, Value: t.Value ?? "" })),
-      );
-      return {};
-    },
-    RemoveTagsFromOnPremisesInstances: async (input) => {
-      const { tags, instanceNames } = read(
-        z.object({ tags: TagsSchema, instanceNames: z.array(Name) }),
-        input,
-      );
-      await codeDeploy.tagInstances(
-        instanceNames,
-        tags.map((t) => ({ Key: t.Key, Value: t.Value ?? "" })),
-        true,
-      );
-      return {};
-    },
+    AddTagsToOnPremisesInstances: (input) => retag(codeDeploy, input),
+    RemoveTagsFromOnPremisesInstances: (input) => retag(codeDeploy, input, { remove: true }),
     ListOnPremisesInstances: async (input) => {
       const { registrationStatus, tagFilters } = read(
         z.object({
@@ -348,6 +327,20 @@ function allOperations(codeDeploy: LocalCodeDeploy): Operations {
       };
     },
   };
+}
+
+/** AddTagsToOnPremisesInstances, or with `remove` RemoveTagsFromOnPremisesInstances. */
+async function retag(codeDeploy: LocalCodeDeploy, input: unknown, { remove = false } = {}) {
+  const { tags, instanceNames } = read(
+    z.object({ tags: TagsSchema, instanceNames: z.array(Name) }),
+    input,
+  );
+  await codeDeploy.tagInstances(
+    instanceNames,
+    tags.map((t) => ({ Key: t.Key, Value: t.Value ?? "" })),
+    remove,
+  );
+  return {};
 }
 
 function groupInfo(group: DeploymentGroup) {

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
+  AddTagsToOnPremisesInstancesCommand,
   BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
   CreateDeploymentCommand,
@@ -15,6 +16,7 @@ import {
   ListDeploymentInstancesCommand,
   ListDeploymentTargetsCommand,
   ListOnPremisesInstancesCommand,
+  RemoveTagsFromOnPremisesInstancesCommand,
   StopDeploymentCommand,
   UpdateDeploymentGroupCommand,
 } from "@aws-sdk/client-codedeploy";
@@ -198,6 +200,50 @@ describe("the local CodeDeploy", () => {
       type: "MOST_CONCURRENCY",
       value: 1,
     });
+  });
+
+  it("tags on-premises instances and takes tags off, as a deployment group's tag filter finds them", async () => {
+    const team = [{ Key: "team", Value: "checkout", Type: "KEY_AND_VALUE" as const }];
+    const tagged = async () =>
+      (await codeDeploy.send(new ListOnPremisesInstancesCommand({ tagFilters: team })))
+        .instanceNames;
+
+    await codeDeploy.send(
+      new AddTagsToOnPremisesInstancesCommand({
+        instanceNames: ["hello-web-1", "hello-web-2"],
+        tags: [{ Key: "team", Value: "checkout" }],
+      }),
+    );
+    const added = await tagged();
+    await codeDeploy.send(
+      new RemoveTagsFromOnPremisesInstancesCommand({
+        instanceNames: ["hello-web-1"],
+        tags: [{ Key: "team", Value: "checkout" }],
+      }),
+    );
+    const { instanceInfo } = await codeDeploy.send(
+      new GetOnPremisesInstanceCommand({ instanceName: "hello-web-1" }),
+    );
+    const unknown = await codeDeploy
+      .send(
+        new AddTagsToOnPremisesInstancesCommand({
+          instanceNames: ["no-such-host"],
+          tags: [{ Key: "team", Value: "checkout" }],
+        }),
+      )
+      .catch((err: Error) => err);
+
+    expect(added).toEqual(["hello-web-1", "hello-web-2"]);
+    expect(await tagged()).toEqual(["hello-web-2"]);
+    // Its fleet tag stays: only the tag named was taken off.
+    expect(instanceInfo?.tags).toEqual([{ Key: "local-fleet", Value: "hello/web" }]);
+    expect(unknown).toMatchObject({ name: "InstanceNotRegisteredException" });
+    await codeDeploy.send(
+      new RemoveTagsFromOnPremisesInstancesCommand({
+        instanceNames: ["hello-web-2"],
+        tags: [{ Key: "team", Value: "checkout" }],
+      }),
+    );
   });
 
   it("deploys the example app to 3 hosts, each serving it on its own port, then rolls out a new version one host at a time", async () => {
