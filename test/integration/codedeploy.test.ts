@@ -3,19 +3,30 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   AddTagsToOnPremisesInstancesCommand,
+  BatchGetApplicationsCommand,
+  BatchGetDeploymentGroupsCommand,
+  BatchGetDeploymentInstancesCommand,
   BatchGetDeploymentTargetsCommand,
+  BatchGetOnPremisesInstancesCommand,
   CodeDeployClient,
+  CreateApplicationCommand,
   CreateDeploymentCommand,
   CreateDeploymentConfigCommand,
+  CreateDeploymentGroupCommand,
+  GetApplicationCommand,
   GetDeploymentCommand,
   GetDeploymentConfigCommand,
   GetDeploymentGroupCommand,
+  GetDeploymentInstanceCommand,
   GetDeploymentTargetCommand,
   GetOnPremisesInstanceCommand,
   ListApplicationsCommand,
+  ListDeploymentConfigsCommand,
+  ListDeploymentGroupsCommand,
   ListDeploymentInstancesCommand,
   ListDeploymentTargetsCommand,
   ListOnPremisesInstancesCommand,
+  RegisterOnPremisesInstanceCommand,
   RemoveTagsFromOnPremisesInstancesCommand,
   StopDeploymentCommand,
   UpdateDeploymentGroupCommand,
@@ -578,5 +589,93 @@ describe("the local CodeDeploy", () => {
       "3.0.0",
       "3.0.0",
     ]);
+  });
+
+  it("takes an application, a group and an on-premises host set up as the AWS CLI does, and deploys to them", async () => {
+    const { applicationId } = await codeDeploy.send(
+      new CreateApplicationCommand({ applicationName: "byhand", computePlatform: "Server" }),
+    );
+    await codeDeploy.send(
+      new RegisterOnPremisesInstanceCommand({
+        instanceName: "byhand-1",
+        iamUserArn: "arn:aws:iam::000000000000:user/byhand",
+      }),
+    );
+    await codeDeploy.send(
+      new AddTagsToOnPremisesInstancesCommand({
+        instanceNames: ["byhand-1"],
+        tags: [{ Key: "app", Value: "byhand" }],
+      }),
+    );
+    await codeDeploy.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: "byhand",
+        deploymentGroupName: "prod",
+        serviceRoleArn: "arn:aws:iam::000000000000:role/codedeploy",
+        deploymentConfigName: "CodeDeployDefault.OneAtATime",
+        onPremisesInstanceTagFilters: [{ Key: "app", Value: "byhand", Type: "KEY_AND_VALUE" }],
+      }),
+    );
+
+    const { application } = await codeDeploy.send(
+      new GetApplicationCommand({ applicationName: "byhand" }),
+    );
+    const { applicationsInfo } = await codeDeploy.send(
+      new BatchGetApplicationsCommand({ applicationNames: ["byhand", "hello"] }),
+    );
+    const { instanceInfos } = await codeDeploy.send(
+      new BatchGetOnPremisesInstancesCommand({ instanceNames: ["byhand-1"] }),
+    );
+    const { deploymentGroups } = await codeDeploy.send(
+      new ListDeploymentGroupsCommand({ applicationName: "byhand" }),
+    );
+    const { deploymentGroupsInfo } = await codeDeploy.send(
+      new BatchGetDeploymentGroupsCommand({
+        applicationName: "byhand",
+        deploymentGroupNames: ["prod"],
+      }),
+    );
+    const { deploymentConfigsList } = await codeDeploy.send(new ListDeploymentConfigsCommand({}));
+    const deployment = await ended(await deploy("byhand", "prod", await tinyBundle("byhand")));
+    const { instancesSummary } = await codeDeploy.send(
+      new BatchGetDeploymentInstancesCommand({
+        deploymentId: deployment?.deploymentId,
+        instanceIds: ["byhand-1"],
+      }),
+    );
+    const { instanceSummary } = await codeDeploy.send(
+      new GetDeploymentInstanceCommand({
+        deploymentId: deployment?.deploymentId,
+        instanceId: "byhand-1",
+      }),
+    );
+
+    expect(application).toMatchObject({ applicationId, applicationName: "byhand" });
+    expect(applicationsInfo?.map((a) => a.applicationName)).toEqual(["byhand", "hello"]);
+    expect(instanceInfos?.[0]).toMatchObject({
+      instanceName: "byhand-1",
+      iamUserArn: "arn:aws:iam::000000000000:user/byhand",
+      tags: [{ Key: "app", Value: "byhand" }],
+    });
+    expect(deploymentGroups).toEqual(["prod"]);
+    expect(deploymentGroupsInfo?.[0]).toMatchObject({
+      deploymentGroupName: "prod",
+      deploymentConfigName: "CodeDeployDefault.OneAtATime",
+    });
+    expect(deploymentConfigsList).toEqual(
+      expect.arrayContaining([
+        "CodeDeployDefault.OneAtATime",
+        "CodeDeployDefault.HalfAtATime",
+        "CodeDeployDefault.AllAtOnce",
+        "Test.AllButThree",
+      ]),
+    );
+    expect(deployment?.status).toBe("Succeeded");
+    expect(instancesSummary?.map((i) => [i.instanceId, i.status])).toEqual([
+      [expect.stringContaining("byhand-1"), "Succeeded"],
+    ]);
+    expect(instanceSummary?.lifecycleEvents?.map((e) => e.lifecycleEventName)).toContain(
+      "ValidateService",
+    );
   });
 });
