@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  DescribeStateMachineForExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   GetExecutionHistoryCommand,
@@ -10,6 +12,7 @@ import {
   InvalidExecutionInput,
   InvalidName,
   ListExecutionsCommand,
+  ListStateMachinesCommand,
   StartExecutionCommand,
   StateMachineDoesNotExist,
   ValidationException,
@@ -151,5 +154,37 @@ describe("the SFN API of the stand-in", () => {
       expect.arrayContaining(["ParallelStateEntered", "WaitStateExited", "ChoiceStateExited"]),
     );
     expect(types.slice(-2)).toEqual(["FailStateEntered", "ExecutionFailed"]);
+  });
+
+  it("lists and describes its state machines, and the one an execution runs", async () => {
+    const { executionArn } = await start("describe-me");
+
+    const { stateMachines } = await standIn.sfn.send(new ListStateMachinesCommand({}));
+    const machine = await standIn.sfn.send(
+      new DescribeStateMachineCommand({ stateMachineArn: machineArn }),
+    );
+    const forExecution = await standIn.sfn.send(
+      new DescribeStateMachineForExecutionCommand({ executionArn }),
+    );
+    const missing = await standIn.sfn
+      .send(new DescribeStateMachineCommand({ stateMachineArn: `${machineArn}-gone` }))
+      .catch((err: Error) => err);
+
+    expect(stateMachines?.map((m) => [m.name, m.type])).toEqual(
+      expect.arrayContaining([
+        ["waits", "STANDARD"],
+        ["branching", "STANDARD"],
+      ]),
+    );
+    expect(machine).toMatchObject({ stateMachineArn: machineArn, name: "waits", status: "ACTIVE" });
+    expect(JSON.parse(machine.definition ?? "{}")).toHaveProperty("StartAt");
+    expect(forExecution).toMatchObject({
+      stateMachineArn: machineArn,
+      name: "waits",
+      definition: machine.definition,
+    });
+    expect(forExecution.updateDate).toBeInstanceOf(Date);
+    expect(missing).toBeInstanceOf(StateMachineDoesNotExist);
+    await endOf(standIn.sfn, executionArn as string);
   });
 });
