@@ -19,8 +19,8 @@ interface Container {
  * Warm containers on worker threads, so handlers run in parallel with the stand-ins and each
  * other, as Lambda runs each invocation in an environment of its own. A container is started
  * on first need (the environment is the stack's by then: it is shared, not copied) and takes
- * the invocation when it is the least busy, a warm one first, as Lambda reuses a warm
- * environment rather than loading the function again. Events and results cross as structured
+ * the invocation when it is the least busy, counting a handler it has not loaded as more
+ * work (see leastBusy). Events and results cross as structured
  * clones; a failure keeps its errorType, which Step Functions' Retry and Catch match on.
  */
 export class LambdaWorkerPool {
@@ -51,21 +51,23 @@ export class LambdaWorkerPool {
   }
 
   /**
-   * The container to run `name` on: an idle one, a new one while there are fewer than the
-   * pool's size, or the least busy, where a container that has not loaded the handler counts
-   * as busier by COLD_LOAD: loading a handler and its SDK clients in a worker costs 40–90 ms of
-   * CPU, several invocations' worth, so a warm container a little busier is sooner.
+   * The container to run `name` on: an idle one, warm for it if one is; else a new one while
+   * there are fewer than the pool's size; else the least busy, where one that has not loaded
+   * the handler counts as busier by COLD_LOAD. A container runs several invocations at once
+   * (a Lambda environment runs one), and loading a handler with its SDK clients takes 40–90 ms
+   * of CPU, several invocations' worth, so a warm container a little busier answers sooner.
    */
   private leastBusy(name: string): Container {
     const load = (c: Container) => c.pending.size + (c.warm.has(name) ? 0 : COLD_LOAD);
     const before = (a: Container, b: Container) =>
       load(a) < load(b) || (load(a) === load(b) && a.pending.size <= b.pending.size);
-    const best = this.containers.reduce<Container | undefined>(
+    const full = this.containers.length >= this.size;
+    const candidates = full ? this.containers : this.containers.filter((c) => c.pending.size === 0);
+    const best = candidates.reduce<Container | undefined>(
       (a, b) => (a && before(a, b) ? a : b),
       undefined,
     );
-    if (best && (best.pending.size === 0 || this.containers.length >= this.size)) return best;
-    return this.start();
+    return best ?? this.start();
   }
 
   private start(): Container {

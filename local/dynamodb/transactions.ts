@@ -97,7 +97,8 @@ export class Transactions {
   async transactWriteItems(input: Input): Promise<Record<string, unknown>> {
     const request = parse(TransactWriteSchema, input);
     const token = request.ClientRequestToken;
-    const fingerprint = fingerprintOf(input);
+    // Only a token's retry is compared with what came before.
+    const fingerprint = token ? fingerprintOf(input) : "";
     if (token) {
       const seen = this.tokens.lookup(token);
       if (seen === "in progress") {

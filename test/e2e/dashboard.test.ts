@@ -211,7 +211,8 @@ describe("the dashboard", () => {
     const link = page.locator("tr[data-run] a[href^='#/runs/']").first();
     await link.click();
     const group = page.locator("[data-group=web-prod]");
-    // The page shows the group as soon as the run reaches it, and each host's row as it goes.
+    // The group is on the page from the first draw, with no rows until the run's deployment
+    // starts; a host's row shows the revision once that host has it.
     const deployed = group.locator("tbody tr").filter({ hasText: /Succeeded.*1\.4\.0/ });
     await deployed.nth(1).waitFor({ timeout: 20_000 });
     const rows = await group.locator("tbody tr").allTextContents();

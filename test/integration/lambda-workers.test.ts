@@ -41,8 +41,8 @@ describe("the local Lambda runtime on worker threads", () => {
   });
 
   it("runs a function again where it is warm, not where it would load anew", async () => {
-    // The first thread is busy, so the function loads on the second one.
-    const busy = lambdas.invoke("pause", { ms: 300 });
+    // The first thread counts as busy until pause answers, so the function loads on the second.
+    const busy = lambdas.invoke("pause", { ms: 0 });
     const warm = await lambdas.invoke("threadOf", {});
     await busy;
 
@@ -50,6 +50,26 @@ describe("the local Lambda runtime on worker threads", () => {
     for (let i = 0; i < 3; i++) again.push(await lambdas.invoke("threadOf", {}));
 
     expect(again).toEqual([warm, warm, warm]);
+  });
+
+  it("uses an idle thread before it starts another, even one that would load the handler", async () => {
+    const three = new LambdaRuntime(
+      new Map([fixture("pause", "lambda-fixtures.ts"), fixture("threadOf", "lambda-fixtures.ts")]),
+      "us-east-1",
+      "000000000000",
+      { workers: 3 },
+    );
+    try {
+      // Two threads: pause warm on the first, threadOf on the second.
+      await Promise.all([three.invoke("pause", { ms: 0 }), three.invoke("threadOf", {})]);
+      const busy = three.invoke("pause", { ms: 0 });
+      await three.invoke("pause", { ms: 0 });
+      await busy;
+
+      expect(three.threads).toBe(2);
+    } finally {
+      await three.stop();
+    }
   });
 
   it("keeps a failure's name, which Step Functions' Retry and Catch match on", async () => {

@@ -81,6 +81,10 @@ describe("the local DynamoDB after a SIGKILL mid-transaction", () => {
     });
     await first.doc.send(increment);
     await first.close();
+    const kept = (await readFile(path.join(first.dir, "front", "request-tokens.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
 
     // Act
     const db = await startTestDynamoDb({ dir: first.dir });
@@ -92,6 +96,13 @@ describe("the local DynamoDB after a SIGKILL mid-transaction", () => {
 
       // Assess
       expect(Item).toMatchObject({ n: 1 });
+      // A fingerprint of the transaction is kept for its token, not the transaction's text.
+      expect(kept).toEqual([
+        expect.objectContaining({
+          token: "step-1-attempt-1",
+          request: expect.stringMatching(/^[0-9a-f]{64}$/),
+        }),
+      ]);
     } finally {
       await db.cleanup();
       await rm(first.dir, { recursive: true, force: true });

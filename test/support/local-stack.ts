@@ -79,7 +79,7 @@ export function portsOf(stack: LocalStack): NonNullable<LocalStackOptions["ports
   );
 }
 
-/** Polls until `check` returns a value, or fails after the deadline with the last value seen. */
+/** Polls until `check` returns a value, or fails after the deadline, naming what it waited for. */
 export async function waitFor<T>(
   check: () => Promise<T | undefined>,
   { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {},

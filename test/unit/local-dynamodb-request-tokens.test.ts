@@ -30,7 +30,7 @@ describe("the local DynamoDB's request tokens", () => {
     expect(fingerprintOf(other)).not.toBe(fingerprintOf(request));
   });
 
-  it("keep a committed token's fingerprint, not its request, and find it after a restart", async () => {
+  it("keep a committed token's fingerprint as it was given, and find it after a restart", async () => {
     const tokens = RequestTokens.open(file);
     tokens.committed("retry-me", fingerprintOf(request));
     tokens.close();
