@@ -20,6 +20,8 @@ export interface FollowOptions {
   untilApproval?: boolean;
   /** Ctrl-C: stop following (the run goes on). */
   signal?: AbortSignal;
+  /** How the person runs the CLI, in the commands it suggests (invocation.ts). */
+  command?: string;
 }
 
 export type FollowEnd =
@@ -51,10 +53,11 @@ export async function follow(
   options: FollowOptions,
 ): Promise<FollowEnd> {
   const screen = out.isTTY ? new Redrawn(out) : new Appended(out);
+  const command = options.command ?? "sluice";
   let failures = 0;
   try {
     for (;;) {
-      if (options.signal?.aborted) return interrupted(out, id);
+      if (options.signal?.aborted) return interrupted(out, id, command);
       let run: RunView;
       try {
         run = await api.run(id);
@@ -65,7 +68,7 @@ export async function follow(
         await pause(options);
         continue;
       }
-      screen.show(progressLines(run, Date.now(), api.base));
+      screen.show(progressLines(run, Date.now(), api.base, command));
       if (isTerminal(run.status)) {
         out.write(`${paint(out, outcomeLine(run))}\n`);
         return { kind: "ended", run };
@@ -73,11 +76,11 @@ export async function follow(
       const waiting = options.untilApproval ? approvalWaitedIn(run) : undefined;
       if (waiting) {
         out.write(
-          `run ${run.id} waits for approval at ${waiting}; once decided: sluice follow ${run.id}\n`,
+          `run ${run.id} waits for approval at ${waiting}; once decided: ${command} follow ${run.id}\n`,
         );
         return { kind: "waiting", run, step: waiting };
       }
-      if (!(await pause(options))) return interrupted(out, id);
+      if (!(await pause(options))) return interrupted(out, id, command);
     }
   } finally {
     screen.close();
@@ -94,8 +97,8 @@ async function pause(options: FollowOptions): Promise<boolean> {
   }
 }
 
-function interrupted(out: FollowOutput, id: string): FollowEnd {
-  out.write(`stopped following run ${id}; it goes on: sluice follow ${id}\n`);
+function interrupted(out: FollowOutput, id: string, command: string): FollowEnd {
+  out.write(`stopped following run ${id}; it goes on: ${command} follow ${id}\n`);
   return { kind: "interrupted" };
 }
 

@@ -239,7 +239,7 @@ export function formatMetrics(m: AppMetrics): string {
   return `${header}, production stage ${m.productionStage}\n${formatTable([
     [
       "deployment frequency",
-      `${f.perDay.toFixed(2)} a day, ${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployments)`,
+      `${f.perDay.toFixed(2)} a day, ${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployment${f.deployments === 1 ? "" : "s"})`,
     ],
     [
       "change lead time",

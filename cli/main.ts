@@ -6,6 +6,7 @@ import { ApiClient } from "./api-client";
 import { CliError } from "./errors";
 import { exitCodeOf, type FollowOutput, follow } from "./follow";
 import { formatAppList, formatRun } from "./format";
+import { invocation } from "./invocation";
 import { seconds } from "./option-values";
 import { push } from "./push";
 import { addReadCommands } from "./read-commands";
@@ -121,6 +122,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
         intervalMs,
         untilApproval,
         signal: interrupt.signal,
+        command: invocation(),
       });
       exit.code = exitCodeOf(end);
     } finally {

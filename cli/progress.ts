@@ -24,7 +24,12 @@ type HostsOf = { hosts?: { status: string }[] };
  * The progress of a run at `now`: a line for the run, then one per plan step (stage, wave, bake),
  * in plan order, with the hints a person needs to act on a waiting approval.
  */
-export function progressLines(run: RunView, now: number, api = "<api>"): ProgressLine[] {
+export function progressLines(
+  run: RunView,
+  now: number,
+  api = "<api>",
+  command = "sluice",
+): ProgressLine[] {
   const latest = new Map<number, StepRecord>();
   for (const step of run.steps) {
     const seen = latest.get(step.index);
@@ -49,7 +54,7 @@ export function progressLines(run: RunView, now: number, api = "<api>"): Progres
     const text = [state, ticking].filter(Boolean).join(steady ? ", " : "  ");
     lines.push({ key: planned.id, text, state, pending: false });
     if (planned.kind === "approval" && record.status === "RUNNING") {
-      for (const [n, hint] of approvalHints(run.id, planned, api).entries()) {
+      for (const [n, hint] of approvalHints(run.id, planned, api, command).entries()) {
         const line = `${under}${hint}`;
         lines.push({ key: `${planned.id}#hint${n}`, text: line, state: line, pending: false });
       }
@@ -124,9 +129,10 @@ export function approvalHints(
   runId: string,
   planned: Extract<PlanStep, { kind: "approval" }>,
   api: string,
+  command: string,
 ): string[] {
   return [
-    `decide: sluice approve ${runId}  |  sluice reject ${runId} --reason <why>`,
+    `decide, as an approver: ${command} approve ${runId}  |  ${command} reject ${runId} --reason <why>`,
     `or the approver's own link, mailed${planned.slack ? " or in Slack" : ""}: ${api}/approvals/<token>`,
   ];
 }

@@ -146,7 +146,7 @@ function metricsSection(m) {
   const rows = [
     [
       "Deployment frequency",
-      `${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployments)`,
+      `${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployment${f.deployments === 1 ? "" : "s"})`,
     ],
     ["Change lead time", `median ${time(lead.medianSeconds)} over ${lead.samples} releases`],
     ["Change fail rate", `${percent(fail.rate)} (${fail.failed} of ${fail.deployments})`],

@@ -224,7 +224,7 @@ describe("the dashboard", () => {
     const delivery = page.locator("[data-section=delivery]");
     await delivery.waitFor();
     expect(await delivery.textContent()).toMatch(
-      /Deployment frequency.*\(1 successful production deployments\)/,
+      /Deployment frequency.*\(1 successful production deployment\)/,
     );
     expect(await delivery.textContent()).toContain("Change fail rate0% (0 of 1)");
     expect(pageErrors).toEqual([]);

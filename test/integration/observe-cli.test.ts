@@ -160,7 +160,7 @@ describe("sluice push", () => {
     expect(pushed.stdout).toContain(
       `run ${pushed.id} waits for approval at sign-off; once decided: sluice follow ${pushed.id}`,
     );
-    expect(pushed.stdout).toContain(`decide: sluice approve ${pushed.id}`);
+    expect(pushed.stdout).toContain(`decide, as an approver: sluice approve ${pushed.id}`);
     // The run waits on after push returned: nobody else decides it here.
     expect((await decide(pushed.id, "reject")).status).toBe(200);
   });
@@ -197,7 +197,7 @@ describe("sluice follow in a terminal", () => {
 
     await terminal.seen(/sign-off\s+RUNNING\s+waiting for approval: 0 of 1/);
     expect(terminal.text()).toMatch(/beta\s+SUCCEEDED\s+beta, 1\/1 hosts/);
-    expect(terminal.text()).toContain(`decide: sluice approve ${id}`);
+    expect(terminal.text()).toContain(`decide, as an approver: sluice approve ${id}`);
     expect(terminal.text()).toContain(`: ${stack.endpoints.api}/approvals/<token>`);
     expect((await decide(id, "approve")).status).toBe(200);
     const code = await terminal.exited;

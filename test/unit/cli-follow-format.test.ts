@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { formatMetrics } from "../../cli/format";
+import { invocation } from "../../cli/invocation";
 import { main } from "../../cli/main";
 import { outcomeLine, progressLines } from "../../cli/progress";
 import { clock, duration } from "../../cli/time-text";
@@ -103,12 +104,28 @@ describe("follow's progress lines", () => {
       `run ${ID}  shop  bundle shop/1.2.0.zip  RUNNING`,
       "  source                   SUCCEEDED  pinned shop/1.2.0.zip",
       `  sign-off                 RUNNING    waiting for approval: 1 of 2, 2 approvers asked, 2 personal links sent, until ${at(3601)}`,
-      `${UNDER}decide: sluice approve ${ID}  |  sluice reject ${ID} --reason <why>`,
+      `${UNDER}decide, as an approver: sluice approve ${ID}  |  sluice reject ${ID} --reason <why>`,
       `${UNDER}or the approver's own link, mailed: <api>/approvals/<token>`,
       "  production/one-box       pending",
       "  production/one-box/bake  pending",
       "  production/rest          pending",
     ]);
+  });
+
+  it("suggests commands as the person runs the CLI: through npm in a checkout, else as sluice", () => {
+    const run = runView([
+      { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+      { status: "RUNNING", votes: [] },
+    ]);
+    const hint = (command: string) =>
+      progressLines(run, T0, "<api>", command).find((line) => line.text.includes("decide"))?.text;
+
+    expect(invocation({ npm_lifecycle_event: "sluice" })).toBe("npm run sluice --");
+    expect(invocation({ npm_lifecycle_event: "test" })).toBe("sluice");
+    expect(invocation({})).toBe("sluice");
+    expect(hint(invocation({ npm_lifecycle_event: "sluice" }))).toContain(
+      `npm run sluice -- approve ${ID}  |  npm run sluice -- reject ${ID} --reason <why>`,
+    );
   });
 
   it("counts hosts of a deployment and counts down a bake from its start and length", () => {
