@@ -4,8 +4,11 @@ import {
   UpdateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   PutCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -129,6 +132,72 @@ describe("DynamoDB Streams on the local DynamoDB", () => {
     expect(modify?.dynamodb?.SizeBytes).toBeGreaterThan(0);
     expect(modify?.dynamodb?.ApproximateCreationDateTime).toBeCloseTo(Date.now() / 1000, -2);
     expect(records[12]?.dynamodb?.NewImage).toBeUndefined();
+  });
+
+  it("takes BatchWriteItem's puts and deletes onto the stream, and answers BatchGetItem and a paged Scan", async () => {
+    // Prepare
+    const db = await started();
+    await db.doc.send(put("b-gone", 0));
+    await db.doc.send(put("b-kept", 0));
+
+    // Act
+    await db.doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [TABLE]: [
+            { PutRequest: { Item: { pk: "b-new", sk: "item", n: 1 } } },
+            { PutRequest: { Item: { pk: "b-kept", sk: "item", n: 2 } } },
+            { DeleteRequest: { Key: { pk: "b-gone", sk: "item" } } },
+          ],
+        },
+      }),
+    );
+    const twice = await db.doc
+      .send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [TABLE]: [
+              { PutRequest: { Item: { pk: "b-dup", sk: "item", n: 1 } } },
+              { DeleteRequest: { Key: { pk: "b-dup", sk: "item" } } },
+            ],
+          },
+        }),
+      )
+      .catch((err: Error) => err);
+    const { Responses } = await db.doc.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [TABLE]: { Keys: ["b-new", "b-kept", "b-gone"].map((pk) => ({ pk, sk: "item" })) },
+        },
+      }),
+    );
+    const pages: string[][] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.doc.send(
+        new ScanCommand({ TableName: TABLE, Limit: 1, ExclusiveStartKey: start }),
+      );
+      pages.push((page.Items ?? []).map((item) => String(item.pk)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const consumer = recordingConsumer(db);
+    await db.streams.idle();
+
+    // Assess
+    expect(twice).toMatchObject({ name: "ValidationException" });
+    expect(Responses?.[TABLE]?.map((item) => [item.pk, item.n]).sort()).toEqual([
+      ["b-kept", 2],
+      ["b-new", 1],
+    ]);
+    expect(pages.flat().sort()).toEqual(["b-kept", "b-new"]);
+    expect(pages.filter((page) => page.length > 0).every((page) => page.length === 1)).toBe(true);
+    expect(consumer.records().map((r) => `${r.eventName} ${r.dynamodb?.Keys?.pk?.S}`)).toEqual([
+      "INSERT b-gone",
+      "INSERT b-kept",
+      "INSERT b-new",
+      "MODIFY b-kept",
+      "REMOVE b-gone",
+    ]);
   });
 
   it("retries a failing batch with the same records, and skips it after maximumRetryAttempts", async () => {
