@@ -19,9 +19,9 @@ interface Container {
  * Warm containers on worker threads, so handlers run in parallel with the stand-ins and each
  * other, as Lambda runs each invocation in an environment of its own. A container is started
  * on first need (the environment is the stack's by then: it is shared, not copied) and takes
- * the invocation when it is the least busy, counting a handler it has not loaded as more
- * work (see leastBusy). Events and results cross as structured
- * clones; a failure keeps its errorType, which Step Functions' Retry and Catch match on.
+ * the invocation when it is the least busy, counting a handler it has not loaded as more work
+ * (see leastBusy). Events and results cross as structured clones; a failure keeps its
+ * errorType, which Step Functions' Retry and Catch match on.
  */
 export class LambdaWorkerPool {
   private readonly containers: Container[] = [];

@@ -148,7 +148,10 @@ function metricsSection(m) {
       "Deployment frequency",
       `${f.perWeek.toFixed(1)} a week (${f.deployments} successful production deployment${f.deployments === 1 ? "" : "s"})`,
     ],
-    ["Change lead time", `median ${time(lead.medianSeconds)} over ${lead.samples} releases`],
+    [
+      "Change lead time",
+      `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"}`,
+    ],
     ["Change fail rate", `${percent(fail.rate)} (${fail.failed} of ${fail.deployments})`],
     [
       "Failed deployment recovery time",

@@ -226,6 +226,7 @@ describe("the dashboard", () => {
     expect(await delivery.textContent()).toMatch(
       /Deployment frequency.*\(1 successful production deployment\)/,
     );
+    expect(await delivery.textContent()).toMatch(/Change lead timemedian .+? over 1 release(?!s)/);
     expect(await delivery.textContent()).toContain("Change fail rate0% (0 of 1)");
     expect(pageErrors).toEqual([]);
   });
