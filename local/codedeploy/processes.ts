@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -66,12 +67,17 @@ export class HookProcesses {
    * starts the journal afresh. Runs before this process starts any hook.
    */
   killLeftovers(): void {
-    for (const group of this.noted()) {
+    // This process's own groups too, from memory: the journal may be gone with the state folder.
+    const groups = new Map<string, { marker: string; pgid: number; file?: string }>(
+      [...this.lingering].map(([marker, pgid]) => [marker, { marker, pgid }]),
+    );
+    for (const group of this.noted()) groups.set(group.marker, group);
+    for (const group of groups.values()) {
       for (const pid of processesMarked(group.marker, group.pgid)) killGroupOf(pid);
       if (group.file) rmSync(path.join(this.dir, group.file), { force: true });
     }
     this.lingering.clear();
-    writeFileSync(this.journal, "");
+    if (existsSync(this.dir)) writeFileSync(this.journal, "");
   }
 
   /** Kills every group noted: running hooks and what earlier hooks left running (the apps). */
@@ -197,7 +203,8 @@ export class HookProcesses {
         groups.set(entry.marker, { marker: entry.marker, pgid: entry.pgid });
       }
     }
-    for (const file of readdirSync(this.dir).filter((f) => f.endsWith(".json"))) {
+    const files = existsSync(this.dir) ? readdirSync(this.dir) : [];
+    for (const file of files.filter((f) => f.endsWith(".json"))) {
       try {
         const noted = JSON.parse(readFileSync(path.join(this.dir, file), "utf8")) as {
           pgid: number;
