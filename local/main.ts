@@ -22,6 +22,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Each of a stop's failures on a line of its own (the stack tries every service's stop). */
+function problemsOf(err: unknown): string {
+  const errors = err instanceof AggregateError ? err.errors : [err];
+  return errors.map((e) => `  ${e instanceof Error ? e.message : String(e)}`).join("\n");
+}
+
 function portsFromEnvironment(env: NodeJS.ProcessEnv): Record<string, number> {
   return Object.fromEntries(
     LOCAL_SERVICES.map((service) => {
@@ -96,7 +102,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       )
       .then(
         () => process.exit(0),
-        (err: unknown) => fail(`Sluice did not stop cleanly: ${String(err)}`),
+        (err: unknown) => fail(`Sluice did not stop cleanly:\n${problemsOf(err)}`),
       );
   });
 }

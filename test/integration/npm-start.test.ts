@@ -20,6 +20,7 @@ interface NpmStart {
   child: ChildProcess;
   pid: number;
   ports: number[];
+  stateDir: string;
   stdout(): string;
   stderr(): string;
   /** The exit code once it has exited. */
@@ -66,6 +67,7 @@ async function npmStart(ports: number[]): Promise<NpmStart> {
   const npm = {
     child,
     pid: child.pid,
+    stateDir,
     ports,
     stdout: () => stdout,
     stderr: () => stderr,
@@ -209,6 +211,20 @@ describe("npm start as a service", () => {
 
     expect(node).toBeDefined();
     expect(npm.exited()).toBe(0);
+  });
+
+  it("still stops when its state folder was deleted under it, and says what it could not save", async () => {
+    const npm = await npmStart(await freePorts(LOCAL_SERVICES.length));
+    await serving(npm);
+    const tree = await processTree(npm.pid);
+    const node = tree.find((p) => p.args.includes("local/main.ts"));
+
+    await rm(npm.stateDir, { recursive: true, force: true });
+    process.kill(node?.pid ?? 0, "SIGINT");
+    await allGone(tree, npm.ports);
+
+    expect(npm.exited()).toBe(1);
+    expect(npm.stderr()).toMatch(/^Sluice did not stop cleanly:\n( {2}.*ENOENT.*\n)+$/);
   });
 
   it("names a port in use and its variable in one line, and exits 1", async () => {
