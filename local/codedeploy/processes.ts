@@ -63,11 +63,12 @@ export class HookProcesses {
   }
 
   /**
-   * Kills what an earlier process started and noted, checked by the marker in /proc, and
-   * starts the journal afresh. Runs before this process starts any hook.
+   * Kills what hooks started and left running, this process's and what an earlier process
+   * noted, each checked by its marker in /proc, and starts the journal afresh. Runs before this
+   * process starts any hook, and as the stack stops (killAll).
    */
   killLeftovers(): void {
-    // This process's own groups too, from memory: the journal may be gone with the state folder.
+    // Its own from memory: the journal may be gone with the state folder.
     const groups = new Map<string, { marker: string; pgid: number; file?: string }>(
       [...this.lingering].map(([marker, pgid]) => [marker, { marker, pgid }]),
     );
