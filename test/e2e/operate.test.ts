@@ -121,6 +121,7 @@ function waveSays(runId: string, pattern: RegExp, stage = "production/wave-1"): 
  * the outbox publishes them after the change that made them, so a run can end first.
  */
 async function events(detailType: string, runId?: string, count = 1): Promise<Json[]> {
+  let seen = 0;
   return waitFor(
     async () => {
       const text = await readFile(path.join(stack.stateDir, "events.jsonl"), "utf8");
@@ -131,10 +132,13 @@ async function events(detailType: string, runId?: string, count = 1): Promise<Js
         .filter((e) => e["detail-type"] === detailType)
         .map((e) => e.detail)
         .filter((detail) => !runId || detail.runId === runId);
+      seen = found.length;
       return found.length >= count ? found : undefined;
     },
     { what: `${count} ${detailType} event(s) on the bus` },
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message} (${seen} there)`, { cause: err });
+  });
 }
 
 /** The CLI as an operator runs it against the local stack. */
