@@ -4,20 +4,12 @@ import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { HookProcesses } from "../../local/codedeploy/processes";
 import { waitFor } from "../support/local-stack";
+import { alive } from "../support/sfn-probes";
 
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 it("ends what a hook left running when the stack stops, even once its state folder is gone", async () => {
   // Prepare: a hook that starts an app in the background, as ApplicationStart does.
