@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import path from "node:path";
 import type { z } from "zod";
 import { logger } from "../../http/logger";
@@ -15,6 +14,7 @@ import {
 } from "./deployment-runner";
 import { deploymentStateEntry, instanceStateEntry } from "./events";
 import { HostFolder } from "./host-folders";
+import { canListen, freeHostPort } from "./host-ports";
 import { HookProcesses } from "./processes";
 import type { CreateDeploymentSchema, GroupSettingsSchema } from "./requests";
 import { RevisionSource } from "./revision-source";
@@ -33,7 +33,7 @@ import {
 import { matchesAny } from "./tag-filters";
 
 export interface LocalCodeDeployOptions {
-  /** Where hosts' apps listen: host n gets base + n; 0 gives each host a free port. */
+  /** Where hosts' apps listen: host n gets base + n (or the next port free), 0 a free port at random. */
   hostPortBase?: number;
   /** Multiplies every hook timeout; tests shorten them. 1 is as the appspec says. */
   hookTimeoutScale?: number;
@@ -633,10 +633,11 @@ export class LocalCodeDeploy {
 
   private async nextHostPort(): Promise<number> {
     const base = this.deps.options?.hostPortBase ?? DEFAULT_HOST_PORT_BASE;
-    if (base === 0) return freePort();
     const taken = new Set(Object.values(this.state.instances).map((i) => i.port));
+    if (base === 0) return freeHostPort(taken);
+    // A port something else already listens on would keep the host's app from ever starting.
     let port = base + 1;
-    while (taken.has(port)) port += 1;
+    while (taken.has(port) || !(await canListen(port))) port += 1;
     return port;
   }
 
@@ -754,15 +755,4 @@ function defined<T extends Record<string, unknown>>(
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }

@@ -38,7 +38,7 @@ import type { HostTransition } from "../../local/codedeploy/deployment-runner";
 import type { BusEvent } from "../../local/eventbridge";
 import { LOCAL_CREDENTIALS } from "../../local/stack";
 import { writeBundle } from "../support/bundles";
-import { portsOf, startTestStack, waitFor } from "../support/local-stack";
+import { portsOf, startTestStack, waitFor, workerHostPortBase } from "../support/local-stack";
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
@@ -65,7 +65,7 @@ let s3: S3Client;
 const options = () => ({
   // Hook timeouts at a tenth: a 5 s timeout ends a hook after half a second.
   codedeploy: {
-    hostPortBase: 0,
+    hostPortBase: workerHostPortBase(),
     hookTimeoutScale: 0.1,
     fleetFile: path.join(workDir, "local-fleet.yml"),
   },

@@ -37,13 +37,22 @@ type CodeDeployOptions = NonNullable<
   NonNullable<LocalStackOptions["serviceOptions"]>["codedeploy"]
 >;
 
+/**
+ * The port base for hosts of this test worker's stacks: below the ephemeral range, so nothing
+ * the system hands out takes a host's port, and a hundred apart per worker (vitest numbers the
+ * workers running at once from 1), so the fleets of files run side by side never share one.
+ */
+export function workerHostPortBase(): number {
+  return 20_000 + 100 * Number(process.env.VITEST_POOL_ID ?? 0);
+}
+
 /** A stack of startFleetStack: its work folder holds its state folder and its fleet file. */
 export type FleetStack = Awaited<ReturnType<typeof startTestStack>> & { workDir: string };
 
 /**
  * A local stack with hosts to deploy to: `fleet` (a local-fleet.yml) and the state folder in a
  * work folder of its own (named from `prefix`), which cleanup removes with the stack. Hosts
- * listen on free ports; `codedeploy` sets the stand-in's other test hooks.
+ * listen on this worker's ports; `codedeploy` sets the stand-in's other test hooks.
  */
 export async function startFleetStack(
   prefix: string,
@@ -54,7 +63,7 @@ export async function startFleetStack(
   const fleetFile = path.join(workDir, "local-fleet.yml");
   await writeFile(fleetFile, fleet);
   const stack = await startTestStack(path.join(workDir, "state"), undefined, options.timing, {
-    codedeploy: { hostPortBase: 0, ...options.codedeploy, fleetFile },
+    codedeploy: { hostPortBase: workerHostPortBase(), ...options.codedeploy, fleetFile },
   }).catch(async (err: unknown) => {
     await rm(workDir, { recursive: true, force: true });
     throw err;

@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** Linux's default when /proc cannot be read. */
+const DEFAULT_EPHEMERAL: Range = [32768, 60999];
+/** Below this are the ports people pick by hand (the stand-ins' 45xx, the fleet's 9100s). */
+const LOWEST = 10_000;
+const HIGHEST = 65_535;
+const ATTEMPTS = 64;
+
+type Range = [low: number, high: number];
+
+/**
+ * The system's ephemeral range, from the text of /proc/sys/net/ipv4/ip_local_port_range ("low
+ * high"). A port from it can be handed to any process's port-0 listener or outgoing connection
+ * between a host's registration and its app's first start, so host ports stay outside it.
+ */
+export function ephemeralRange(text: string | undefined): Range {
+  const [low, high] = (text ?? "").trim().split(/\s+/).map(Number);
+  return low && high && low <= high ? [low, high] : DEFAULT_EPHEMERAL;
+}
+
+/** The ranges host ports are drawn from: above LOWEST and outside `ephemeral`. */
+export function hostPortRanges([low, high]: Range): Range[] {
+  return (
+    [
+      [LOWEST, low - 1],
+      [high + 1, HIGHEST],
+    ] satisfies Range[]
+  ).filter(([from, to]) => from <= to);
+}
+
+/**
+ * A port for a new host's app: drawn at random outside the ephemeral range, not in `taken`, and
+ * free on every interface right now (the app listens on all of them).
+ */
+export async function freeHostPort(taken: ReadonlySet<number>): Promise<number> {
+  const ranges = hostPortRanges(ephemeralRange(readRange()));
+  const size = ranges.reduce((n, [from, to]) => n + to - from + 1, 0);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    let index = Math.floor(Math.random() * size);
+    const range = ranges.find(([from, to]) => {
+      if (index <= to - from) return true;
+      index -= to - from + 1;
+      return false;
+    });
+    const port = (range?.[0] ?? LOWEST) + index;
+    if (!taken.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error(`no free port for a host after ${ATTEMPTS} tries outside the ephemeral range`);
+}
+
+function readRange(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an app could listen on `port` on every interface right now. */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, () => server.close(() => resolve(true)));
+  });
+}
