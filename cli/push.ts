@@ -5,7 +5,11 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { ReleaseBucket } from "../adapters/release-bucket";
 import { changeMetadata } from "../domain/bundles/change-metadata";
 import { type BundleFormat, parseReleaseKey, releaseKey } from "../domain/bundles/release-key";
-import type { BundleRejection, BundleRelease } from "../domain/bundles/release-record";
+import {
+  type BundleRejection,
+  type BundleRelease,
+  versionExistsReason,
+} from "../domain/bundles/release-record";
 import { parseGitAuthor } from "../domain/git-author";
 import type { ChangeFacts, RunView } from "../domain/run";
 import type { ApiClient } from "./api-client";
@@ -59,6 +63,14 @@ export async function push(
     );
   }
   const { sha256, size } = await digest(file);
+  const released = (await bundleHistory(api, options))?.release;
+  // Refused before the upload: where the bucket keeps no versions (the local one), uploading
+  // would replace the bytes the version was released with, and a rollback to it would fail.
+  if (released && released.sha256 !== sha256) {
+    throw new CliError(
+      `bundle rejected (VERSION_EXISTS): ${versionExistsReason(released, sha256)}; nothing was uploaded`,
+    );
+  }
   const startedAt = new Date().toISOString();
   const bucket = new ReleaseBucket(s3Client(settings, env), settings.bucket);
   const metadata = changeMetadata((await changeOf(options)) ?? {});
@@ -78,10 +90,8 @@ async function awaitOutcome(
   print: (text: string) => void,
 ): Promise<RunView> {
   const deadline = Date.now() + options.timeoutMs;
-  const path = `/apps/${options.app}/bundles/${encodeURIComponent(options.version)}`;
   for (;;) {
-    const history: { release: BundleRelease | null; rejections: BundleRejection[] } | undefined =
-      await api.find(path);
+    const history = await bundleHistory(api, options);
     const refusal = history?.rejections.find((rejection) => isAbout(rejection, uploaded));
     if (refusal) throw new CliError(`bundle rejected (${refusal.code}): ${refusal.reason}`);
     const release = history?.release;
@@ -96,11 +106,28 @@ async function awaitOutcome(
     }
     if (Date.now() > deadline) {
       throw new CliError(
-        `Sluice said nothing about s3://…/${uploaded.key} within ${options.timeoutMs / 1000} s; see GET ${path}`,
+        `Sluice said nothing about s3://…/${uploaded.key} within ${options.timeoutMs / 1000} s; see GET ${historyPath(options)}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
   }
+}
+
+interface BundleHistory {
+  release: BundleRelease | null;
+  rejections: BundleRejection[];
+}
+
+function historyPath(options: Pick<PushOptions, "app" | "version">): string {
+  return `/apps/${options.app}/bundles/${encodeURIComponent(options.version)}`;
+}
+
+/** The version's release, if it has one, and the uploads of it refused. */
+function bundleHistory(
+  api: ApiClient,
+  options: Pick<PushOptions, "app" | "version">,
+): Promise<BundleHistory | undefined> {
+  return api.find(historyPath(options));
 }
 
 /** A refusal of this very object: its version id, or its ETag since the upload began. */

@@ -10,6 +10,7 @@ import {
   isSameObject,
   releaseRevision,
   type UploadRejectionCode,
+  versionExistsReason,
 } from "../domain/bundles/release-record";
 import { ClaimTakenError } from "../domain/intake-claims";
 import type { AuditLog, BundleDownloads, BundleLedger, EventPublisher } from "../domain/ports";
@@ -149,7 +150,7 @@ function sameBytesOrRefuse(
   if (recorded.sha256 === sha256) return Promise.resolve(duplicateOf(recorded));
   return reject(ports, upload, release, {
     code: "VERSION_EXISTS",
-    reason: `version ${release.version} of app ${release.app} was already released with sha256 ${recorded.sha256} (run ${recorded.runId}); this upload's sha256 is ${sha256}: release it as a new version`,
+    reason: versionExistsReason(recorded, sha256),
   });
 }
 

@@ -67,6 +67,11 @@ export function isSameObject(
   return upload.etag !== undefined && release.etag === upload.etag;
 }
 
+/** Why other bytes (`sha256`) cannot be released as a version already released. */
+export function versionExistsReason(release: BundleRelease, sha256: string): string {
+  return `version ${release.version} of app ${release.app} was already released with sha256 ${release.sha256} (run ${release.runId}); this upload's sha256 is ${sha256}: release it as a new version`;
+}
+
 /** The revision a release deploys: exactly the object, and bytes, it was recorded from. */
 export function releaseRevision(release: BundleRelease): BundleRevision {
   return {

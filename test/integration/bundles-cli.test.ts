@@ -290,18 +290,25 @@ describe("sluice push", () => {
     ).toEqual([]);
   });
 
-  it("fails with VERSION_EXISTS when the version was released with other bytes", async () => {
+  it("fails with VERSION_EXISTS when the version was released with other bytes, and uploads nothing", async () => {
     await registered("hello");
     const released = await packDirectory(EXAMPLE, join(await tempDir(), "hello.zip"), "zip");
     expect((await sluice("push", released, "--app", "hello", "--version", "3.0.0")).code).toBe(0);
+    const head = () =>
+      new S3Client({ forcePathStyle: true }).send(
+        new HeadObjectCommand({ Bucket: stack.resources.releasesBucket, Key: "hello/3.0.0.zip" }),
+      );
+    const before = await head();
     const other = await writeBundle(join(await tempDir(), "other.zip"), "zip", validEntries());
 
     const { code, stderr } = await sluice("push", other, "--app", "hello", "--version", "3.0.0");
 
     expect(code).toBe(1);
     expect(stderr).toMatch(
-      /^sluice: bundle rejected \(VERSION_EXISTS\): version 3\.0\.0 of app hello was already released/,
+      /^sluice: bundle rejected \(VERSION_EXISTS\): version 3\.0\.0 of app hello was already released with sha256 [0-9a-f]{64} \(run [0-9A-Z]{26}\); this upload's sha256 is [0-9a-f]{64}: release it as a new version; nothing was uploaded\n$/,
     );
+    // The local bucket keeps no versions: the released bytes are still there to deploy.
+    expect((await head()).ETag).toBe(before.ETag);
   });
 
   it("prints the existing run when the same bytes are pushed again", async () => {
