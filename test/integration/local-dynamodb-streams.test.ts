@@ -12,26 +12,22 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createSluiceLikeTable,
   recordingConsumer,
-  startTestDynamoDb,
   TABLE,
+  useTestDynamoDbs,
 } from "../support/local-dynamodb";
 import { waitFor } from "../support/local-stack";
 
 // biome-ignore lint/suspicious/noExplicitAny: wire answers are read loosely and asserted on
 type Json = any;
 
-let db: Awaited<ReturnType<typeof startTestDynamoDb>> | undefined;
-afterEach(async () => {
-  await db?.cleanup();
-  db = undefined;
-});
+const startTestDynamoDb = useTestDynamoDbs();
 
 async function started() {
-  db = await startTestDynamoDb();
+  const db = await startTestDynamoDb();
   await createSluiceLikeTable(db.client);
   return db;
 }
@@ -331,10 +327,9 @@ describe("DynamoDB Streams on the local DynamoDB", () => {
     await first.doc.send(put("s2", 2));
     await first.doc.send(put("s3", 3));
     await first.close();
-    db = undefined;
 
     // Act
-    db = await startTestDynamoDb({ dir });
+    const db = await startTestDynamoDb({ dir });
     db.streams.subscribe({ id: "keeper", tableName: TABLE }, async (event) => {
       seen.push(...event.Records.map((r) => r.dynamodb?.Keys?.pk?.S ?? ""));
     });

@@ -1,23 +1,19 @@
 import { createServer } from "node:net";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createSluiceLikeTable,
   recordingConsumer,
-  startTestDynamoDb,
   TABLE,
+  useTestDynamoDbs,
 } from "../support/local-dynamodb";
 
-let db: Awaited<ReturnType<typeof startTestDynamoDb>> | undefined;
-afterEach(async () => {
-  await db?.cleanup();
-  db = undefined;
-});
+const startTestDynamoDb = useTestDynamoDbs();
 
 describe("the local DynamoDB on a thread of its own, as npm start runs it", () => {
   it("answers the SDK, hands its stream to a consumer here, sweeps and keeps its data over a restart", async () => {
     // Prepare
-    db = await startTestDynamoDb({ thread: true });
+    let db = await startTestDynamoDb({ thread: true });
     await createSluiceLikeTable(db.client);
     const consumer = recordingConsumer(db, { batchSize: 10 }, (_, attempt) =>
       // The first batch fails once: the thread must hear the consumer's failure and redeliver.

@@ -1,18 +1,16 @@
 import { DescribeTimeToLiveCommand, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createSluiceLikeTable,
   recordingConsumer,
-  startTestDynamoDb,
   TABLE,
+  type TestDynamoDb,
+  useTestDynamoDbs,
 } from "../support/local-dynamodb";
 
-let db: Awaited<ReturnType<typeof startTestDynamoDb>> | undefined;
-afterEach(async () => {
-  await db?.cleanup();
-  db = undefined;
-});
+const startTestDynamoDb = useTestDynamoDbs();
+let db: TestDynamoDb | undefined;
 
 const now = () => Math.floor(Date.now() / 1000);
 const item = (pk: string, expiresAt?: number) =>

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { afterEach } from "vitest";
 import {
   type LocalDynamoDb,
   type LocalDynamoDbOptions,
@@ -21,9 +22,7 @@ export const TABLE = "sluice-test";
  * A local DynamoDB in its own folder (or the one given, to restart on it), with SDK clients;
  * on a worker thread of its own with `thread`, as `npm start` runs it.
  */
-export async function startTestDynamoDb(
-  options: Partial<LocalDynamoDbOptions> & { thread?: boolean } = {},
-): Promise<
+export async function startTestDynamoDb(options: TestDynamoDbOptions = {}): Promise<
   LocalDynamoDb & {
     dir: string;
     client: DynamoDBClient;
@@ -41,7 +40,13 @@ export async function startTestDynamoDb(
     ...rest,
     dir,
   };
-  const db = thread ? await startLocalDynamoDbThread(settings) : await startLocalDynamoDb(settings);
+  const db = await (thread
+    ? startLocalDynamoDbThread(settings)
+    : startLocalDynamoDb(settings)
+  ).catch(async (err: unknown) => {
+    if (!rest.dir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const clients: DynamoDBClient[] = [];
   const newClient = () => {
     const client = new DynamoDBClient({
@@ -55,17 +60,44 @@ export async function startTestDynamoDb(
     });
   };
   const doc = newClient();
+  // Once: a test that closes it to restart on its folder leaves it to cleanup, which closes too.
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= db.close();
+    return closed;
+  };
   return {
     ...db,
+    close,
     dir,
     client: clients[0] as DynamoDBClient,
     doc,
     newClient,
     cleanup: async () => {
       for (const client of clients) client.destroy();
-      await db.close();
+      await close();
       if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+type TestDynamoDbOptions = Partial<LocalDynamoDbOptions> & { thread?: boolean };
+export type TestDynamoDb = Awaited<ReturnType<typeof startTestDynamoDb>>;
+
+/**
+ * startTestDynamoDb for the tests of a file: after each test, every one it started is cleaned
+ * up, the last started first, so one restarted on an earlier one's folder closes before that
+ * folder goes.
+ */
+export function useTestDynamoDbs(): (options?: TestDynamoDbOptions) => Promise<TestDynamoDb> {
+  const started: TestDynamoDb[] = [];
+  afterEach(async () => {
+    for (const db of started.splice(0).reverse()) await db.cleanup();
+  });
+  return async (options) => {
+    const db = await startTestDynamoDb(options);
+    started.push(db);
+    return db;
   };
 }
 
