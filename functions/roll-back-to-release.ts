@@ -1,6 +1,7 @@
 import { appStore } from "../adapters/app-store";
 import { bundleLedger } from "../adapters/bundle-ledger";
 import { intakePorts } from "../adapters/intake-ports";
+import { releaseBucket } from "../adapters/release-bucket";
 import { AppNameSchema } from "../domain/app";
 import { VersionSchema } from "../domain/bundles/release-key";
 import { actorOf, apiHandler, json, optionalJsonBody, pathParameter } from "../http/api";
@@ -15,7 +16,7 @@ import { rollBackTo } from "../usecases/release-run";
 export const handler = apiHandler(async (event) => {
   const dryRun = isDryRun(event);
   const answer = await rollBackTo(
-    { ...intakePorts(), apps: appStore(), bundles: bundleLedger() },
+    { ...intakePorts(), apps: appStore(), bundles: bundleLedger(), releases: releaseBucket() },
     pathParameter(event, "app", AppNameSchema),
     pathParameter(event, "version", VersionSchema),
     { by: actorOf(event), body: optionalJsonBody(event), dryRun },

@@ -3,12 +3,13 @@ import { parseReleaseKey } from "../domain/bundles/release-key";
 import { releaseRevision } from "../domain/bundles/release-record";
 import { ConflictError, NotFoundError } from "../domain/errors";
 import { type Plan, planRun, type RunPolicy, stagesPassedBy } from "../domain/plan";
-import type { BundleLedger } from "../domain/ports";
+import type { BundleLedger, ReleaseObjects } from "../domain/ports";
 import type { BundleRevision } from "../domain/revision";
 import type { Run, RunKind, RunTrigger } from "../domain/run";
 import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
+import { resolveRevision } from "./resolve-revision";
 import { recordRun, type StartRunPorts } from "./start-run";
 
 const ReasonSchema = z.optional(z.string().check(z.maxLength(500)));
@@ -23,7 +24,7 @@ export const RollbackRequestSchema = z.strictObject({
   reason: ReasonSchema,
 });
 
-export type ReleasePorts = StartRunPorts & { bundles: BundleLedger };
+export type ReleasePorts = StartRunPorts & { bundles: BundleLedger; releases: ReleaseObjects };
 
 /** What a group runs now, as far as Sluice recorded it (the last revision that succeeded there). */
 export interface GroupNow {
@@ -103,6 +104,8 @@ async function start(
 ): Promise<Run | RunPreview> {
   const app = await requireApp(ports.apps, appName);
   const revision = await releasedRevision(ports.bundles, app.name, version);
+  // Refused now rather than at the run's source stage: a rollback is often urgent.
+  await resolveRevision(ports, revision);
   if (options.dryRun) return preview(ports, app, version, revision, policy);
   const trigger: RunTrigger = {
     type: "api",

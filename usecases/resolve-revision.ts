@@ -1,4 +1,4 @@
-import { NotFoundError } from "../domain/errors";
+import { ConflictError, NotFoundError } from "../domain/errors";
 import type { ReleaseObjects } from "../domain/ports";
 import type { Revision } from "../domain/revision";
 
@@ -19,8 +19,9 @@ export async function resolveRevision(
   const head = await ports.releases.head(revision.key, revision.versionId);
   if (!head) throw new NotFoundError(`bundle s3://${bucket}/${revision.key} does not exist`);
   if (revision.etag && revision.etag !== head.etag) {
-    throw new NotFoundError(
-      `bundle s3://${bucket}/${revision.key} changed since it was recorded (etag ${head.etag}, expected ${revision.etag})`,
+    // Only where the bucket keeps no versions: a version id names the recorded object itself.
+    throw new ConflictError(
+      `bundle s3://${bucket}/${revision.key} changed since it was recorded (etag ${head.etag}, expected ${revision.etag}): an upload under its key replaced the released bytes; release them again under a new version`,
     );
   }
   return {

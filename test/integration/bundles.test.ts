@@ -302,6 +302,26 @@ describe("a released version", () => {
         message: expect.stringContaining(`${key} changed since it was recorded`),
       }),
     ]);
+    expect(ended.error).toMatchObject({
+      error: "Sluice.Conflict",
+      cause: expect.stringMatching(
+        /replaced the released bytes; release them again under a new version$/,
+      ),
+    });
+    // A release or rollback of that version is refused up front, and records nothing.
+    const runs = async () =>
+      (await api(stack, "GET", "/apps/hello/runs?limit=100")).body.runs.length;
+    const before = await runs();
+    for (const path of [
+      "/apps/hello/releases/5.0.0/runs",
+      "/apps/hello/releases/5.0.0/runs?dryRun=true",
+      "/apps/hello/releases/5.0.0/rollbacks?dryRun=true",
+    ]) {
+      const refused = await api(stack, "POST", path, {});
+      expect(refused.status, path).toBe(409);
+      expect(refused.body.message).toMatch(`${key} changed since it was recorded`);
+    }
+    expect(await runs()).toBe(before);
   });
 });
 
