@@ -121,7 +121,8 @@ export class ApiClient {
     const query = new URLSearchParams(
       Object.entries(period).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
-    return this.get(`/apps/${encodeURIComponent(app)}/metrics?${query}`);
+    // No period given: no `?` either, or error messages would show the path with one.
+    return this.get(`/apps/${encodeURIComponent(app)}/metrics${query.size ? `?${query}` : ""}`);
   }
 
   async post(path: string, body: unknown): Promise<Json> {

@@ -345,6 +345,13 @@ describe("the read commands", () => {
     expect(Date.now() - started).toBeLessThan(900);
   });
 
+  it("names the route the API refused as it was asked for, with no bare ? when there is no query", async () => {
+    const { code, stderr } = await sluice("metrics", "nope");
+
+    expect(code).toBe(1);
+    expect(stderr).toBe('sluice: GET /apps/nope/metrics: 404 app "nope" is not registered\n');
+  });
+
   it("refuses a period that ends before it starts", async () => {
     const { code, stderr } = await sluice(
       "metrics",
