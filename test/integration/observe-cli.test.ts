@@ -227,6 +227,48 @@ describe("sluice follow in a terminal", () => {
   });
 });
 
+describe("sluice follow of a held wave", () => {
+  it("says what holds the wave, as its step does, rather than that it deploys", async () => {
+    // New Year's first minute only: closed now.
+    const window = { cron: "0 0 1 1 *", timeZone: "UTC", durationMinutes: 1 };
+    const wave = { name: "one-box", deploymentGroup: "prod-1", window };
+    const definition = stringify({
+      executionMode: "parallel",
+      stages: [{ name: "production", production: { waves: [wave] } }],
+    });
+    expect((await api(stack, "PUT", "/apps/held", definition)).status).toBe(201);
+    const example = path.join(PROJECT_ROOT, "examples/hello-service");
+    const file = await packDirectory(example, path.join(workDir, "held-1.0.0.tar.gz"), "tar.gz");
+    const pushed = await sluice("push", file, "--app", "held", "--version", "1.0.0", "--no-follow");
+    const id = /^run (\S+) /m.exec(pushed.stdout)?.[1] as string;
+    const out: string[] = [];
+    const following = main(["follow", id, "--interval", "0.1", "--api", stack.endpoints.api], {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+
+    const held = await waitFor(
+      async () => {
+        const stage = (await getRun(id)).stages.find((s: Json) => s.name === "production/one-box");
+        return stage?.hold ? stage : undefined;
+      },
+      { what: `run ${id}'s wave to be held`, timeoutMs: 20_000 },
+    );
+    try {
+      await waitFor(async () => (out.join("").includes(held.message) ? true : undefined), {
+        what: "follow to say what holds the wave",
+      });
+    } finally {
+      await api(stack, "POST", `/runs/${id}/stop`, { reason: "seen held" });
+    }
+
+    expect(held.message).toMatch(/^held: outside its deployment window \(0 0 1 1 \* UTC, 1 min\)/);
+    expect(out.join("")).toContain(`production/one-box  RUNNING    ${held.message}\n`);
+    expect(await following).toBe(1);
+  });
+});
+
 describe("Ctrl-C in sluice follow", () => {
   it("stops following, shows the cursor again and leaves the run as it was", async () => {
     const { id } = await push("--no-follow");

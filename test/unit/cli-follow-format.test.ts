@@ -173,6 +173,21 @@ describe("follow's progress lines", () => {
     expect(texts(deploying)[3]).toBe("  production/one-box       RUNNING    deploying to prod-1");
   });
 
+  it("says what holds a held wave, as its step's message does, not that it deploys", () => {
+    const lock = `deployment group shop/prod-1 is locked by run 01J1 (app jobs, production/wave-1), its lease until ${at(600)}`;
+    const run = runView([
+      {},
+      {},
+      {
+        status: "RUNNING",
+        message: `held: ${lock}`,
+        hold: { since: at(1), blockers: [{ kind: "lock", message: lock, holder: "01J1" }] },
+      },
+    ]);
+
+    expect(texts(run)[3]).toBe(`  production/one-box       RUNNING    held: ${lock}`);
+  });
+
   it("ends with the outcome, how long the run took and why it failed", () => {
     const failed = runView([], {
       status: "ROLLED_BACK",
