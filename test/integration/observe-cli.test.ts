@@ -181,10 +181,11 @@ describe("sluice push of a failing revision", () => {
 
     expect(pushed.code).toBe(1);
     expect(pushed.stdout).toMatch(
-      /^beta\s+FAILED\s+beta: Sluice\.DeploymentFailed: .*failed hosts: watch-beta-1 \(ValidateService/m,
+      /^ {2}beta\s+FAILED\s+beta: Sluice\.DeploymentFailed: .*failed hosts: watch-beta-1 \(ValidateService/m,
     );
-    // Under beta: its rollback, or why there was none (no earlier deployment to go back to).
-    expect(pushed.stdout).toMatch(/^rollback (RUNNING|SUCCEEDED|SKIPPED): /m);
+    // Under beta's detail (past the longest step's name, production/one-box/bake, and a status):
+    // its rollback, or why there was none (no earlier deployment to go back to).
+    expect(pushed.stdout).toMatch(/^ {38}rollback (RUNNING|SUCCEEDED|SKIPPED): /m);
     expect(pushed.stdout).toMatch(new RegExp(`^run ${pushed.id} ROLLED_BACK after \\S+: `, "m"));
   });
 });
