@@ -332,11 +332,17 @@ describe("the read commands", () => {
 
     const shown = await sluice("run", succeeded, "--json", "--token", token);
     const refused = await sluice("run", succeeded, "--token", "not-the-token");
+    const stop = await sluice("run", "stop", succeeded, "--token", token);
 
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toEqual(await getRun(succeeded));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/401/);
+    // An operator's command is not the people's routes': said so, not answered with their 404.
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toBe(
+      "sluice: run stop is an operator command: it needs AWS credentials, not a token. A token (--token, SLUICE_TOKEN) only reads and decides an approval: sluice approve <run> or sluice reject <run> --reason <why>\n",
+    );
   });
 
   it("sluice run shows the hosts each wave deployed to; --json the API's run view", async () => {
