@@ -1,3 +1,4 @@
+import { MAX_PAGE_LIMIT } from "../http/query";
 import { CliError } from "./errors";
 import type { RequestSigner } from "./request-signer";
 
@@ -61,26 +62,40 @@ export class ApiClient {
     return this.get("/apps");
   }
 
-  /** The runs, newest first, filtered; pages followed through `next` until `limit` are read. */
+  /**
+   * The runs, newest first, filtered; pages followed through `next` until `limit` are read.
+   * `next` is where the page after them starts, only when there is one.
+   */
   async runs(filter: RunFilter): Promise<{ runs: Json[]; next?: string }> {
     const limit = filter.limit ?? DEFAULT_RUN_LIMIT;
     const runs: Json[] = [];
     let cursor = filter.cursor;
     for (;;) {
-      const query = new URLSearchParams({
-        ...(filter.app ? { app: filter.app } : {}),
-        ...(filter.status ? { status: filter.status } : {}),
-        limit: String(limit - runs.length),
-        ...(cursor ? { cursor } : {}),
-      });
-      const page = await this.find(`/runs?${query}`);
+      const page = await this.runsPage(
+        filter,
+        Math.min(limit - runs.length, MAX_PAGE_LIMIT),
+        cursor,
+      );
       if (!Array.isArray(page?.runs)) return this.runsOfApps(filter, limit);
       runs.push(...page.runs);
       cursor = page.next ?? page.nextCursor ?? page.cursor ?? undefined;
-      if (!cursor || runs.length >= limit) {
-        return { runs: runs.slice(0, limit), ...(cursor ? { next: cursor } : {}) };
-      }
+      if (!cursor || runs.length >= limit) break;
     }
+    // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
+    // until it reads on): the next page is looked at before a cursor is handed on.
+    const more = cursor && (await this.runsPage(filter, 1, cursor))?.runs?.length > 0;
+    return { runs: runs.slice(0, limit), ...(more ? { next: cursor } : {}) };
+  }
+
+  /** One page of GET /runs; undefined where the API has no such route. */
+  private async runsPage(filter: RunFilter, limit: number, cursor?: string): Promise<Json> {
+    const query = new URLSearchParams({
+      ...(filter.app ? { app: filter.app } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+      limit: String(limit),
+      ...(cursor ? { cursor } : {}),
+    });
+    return this.find(`/runs?${query}`);
   }
 
   /** Today's GET /apps/{app}/runs, of one app or of every app, merged and filtered here. */

@@ -108,14 +108,17 @@ export function formatAppList(apps: readonly AppSummary[]): string {
   ]);
 }
 
-/** One line a run, with its app: the list `sluice runs` prints across apps. */
-export function formatRuns(runs: readonly Run[], next?: string): string {
+/**
+ * One line a run, with its app: the list `sluice runs` prints across apps; then, when there are
+ * more, the command that lists the next page.
+ */
+export function formatRuns(runs: readonly Run[], more?: string): string {
   if (runs.length === 0) return "no runs\n";
   const table = formatTable([
     ["RUN", "APP", "STATUS", "CREATED", "REVISION"],
     ...runs.map((run) => [run.id, run.app, run.status, run.createdAt, revisionOf(run)]),
   ]);
-  return next ? `${table}more: --cursor ${next}\n` : table;
+  return more ? `${table}more: ${more}\n` : table;
 }
 
 /** Something that happened to a run, as the audit trail or the run's own record says it. */

@@ -327,6 +327,34 @@ describe("the read commands", () => {
     expect(JSON.parse(one.stdout).runs).toEqual([newest]);
   });
 
+  it("sluice runs ends a page with the command that lists the next one, only when there is one", async () => {
+    const runs = (await api(stack, "GET", "/apps/watch/runs")).body.runs;
+    const first = await sluice("runs", "--app", "watch", "--limit", "1");
+    const more = /^more: sluice (.*)\n/m.exec(first.stdout)?.[1] ?? "";
+    // Pasted as it is.
+    const out: string[] = [];
+    const pasted = await main(more.split(" "), {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+    const whole = await sluice("runs", "--app", "watch", "--limit", String(runs.length));
+    const pages = await sluice("runs", "--limit", "150");
+
+    expect(runs.length).toBeGreaterThan(1);
+    expect(more.replace(/--cursor \S+$/, "--cursor <cursor>")).toBe(
+      `--api ${stack.endpoints.api} runs --app watch --limit 1 --cursor <cursor>`,
+    );
+    expect(pasted, out.join("")).toBe(0);
+    expect(out.join("")).toContain(`\n${runs[1].id}  watch  `);
+    expect(out.join("")).not.toContain(runs[0].id);
+    expect(whole.stdout).toContain(runs.at(-1).id);
+    expect(whole.stdout).not.toContain("more:");
+    // More than a page of the API holds (100): read a page at a time.
+    expect(pages.code, pages.stderr).toBe(0);
+    expect(pages.stdout).not.toContain("more:");
+  });
+
   it("reads through the people's routes with the local stack's printed token", async () => {
     const token = stack.services.api.person.token;
 
