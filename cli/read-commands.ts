@@ -2,11 +2,12 @@ import { type Command, Option } from "commander";
 import { type Run, RunStatusSchema, type RunView } from "../domain/run";
 import type { ApiClient, RunFilter } from "./api-client";
 import { CliError } from "./errors";
-import { auditEntries, formatMetrics, formatRuns, formatTimeline, timelineOf } from "./format";
+import { formatMetrics, formatRuns } from "./format";
 import { invocation } from "./invocation";
 import type { Io } from "./main";
 import { ageMs, count, seconds } from "./option-values";
 import type { GlobalOptions } from "./settings";
+import { auditEntries, formatTimeline, timelineOf } from "./timeline";
 
 /** What the read commands need of the program they are added to. */
 export interface ReadContext {
