@@ -86,7 +86,7 @@ function hostsOf(run: RunView, stage: string): string {
   return hosts ? `  ${hosts}` : "";
 }
 
-export function revisionOf(run: Run): string {
+export function revisionOf(run: Pick<Run, "revision">): string {
   const { revision } = run;
   const described = `${revision.type} ${describeRevision(revision)}`;
   return revision.type === "bundle" && revision.sha256

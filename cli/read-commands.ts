@@ -88,9 +88,11 @@ export function addReadCommands(
           if (options.json) print(audit);
           else {
             // The trail pages newest first (entries of one millisecond too, by their ids); a
-            // person reads what happened in its order.
-            const entries = auditEntries(audit.items ?? audit.entries ?? audit.events ?? []);
-            io.stdout(formatTimeline(entries.reverse()));
+            // person reads what happened in its order. A run's own lines need no run column.
+            const entries = auditEntries(audit.entries).reverse();
+            io.stdout(
+              formatTimeline(runId ? entries.map(({ run: _run, ...entry }) => entry) : entries),
+            );
           }
           return;
         }

@@ -381,17 +381,43 @@ describe("the read commands", () => {
     expect(JSON.parse(json.stdout)).toEqual(await getRun(succeeded));
   });
 
-  it("sluice events tells what happened to a run, and to an app's runs", async () => {
+  it("sluice events tells what happened to a run, in the words of its record, and to an app's runs", async () => {
     const ofRun = await sluice("events", succeeded);
     const ofApp = await sluice("events", "--app", "watch");
+    const run = await getRun(succeeded);
+    const step = (name: string) => run.steps.find((s: Json) => s.step === name);
 
     expect(ofRun.code, ofRun.stderr).toBe(0);
-    const lines = ofRun.stdout.trim().split("\n");
-    // The run's audit trail, oldest first: its events and who acted.
-    expect(lines[0]).toMatch(/Run Queued$/);
-    expect(ofRun.stdout).toMatch(/Approval Decided \(by \S+\)/);
-    expect(lines.at(-1)).toMatch(/Run Succeeded$/);
-    expect(ofApp.stdout).toContain(succeeded);
+    // The run's audit trail, oldest first: when, then what (no run column for one run's events).
+    const what = ofRun.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => /^\d{4}-\d\d-\d\dT\S+Z {2}(.*)$/.exec(line)?.[1]);
+    expect(what).toEqual([
+      `run created (release of bundle ${run.revision.key} sha256:${run.revision.sha256.slice(0, 12)})`,
+      "run started",
+      "source started",
+      `source SUCCEEDED: ${step("source").message}`,
+      `build SKIPPED: ${step("build").message}`,
+      "beta started",
+      `beta SUCCEEDED: ${step("beta").message}`,
+      "soak started",
+      "soak SUCCEEDED",
+      "sign-off started",
+      expect.stringMatching(/^sign-off: approval requested, 1 needed, until \S+Z$/),
+      `sign-off: approve via api (by ${step("sign-off").approval.by})`,
+      `sign-off SUCCEEDED: ${step("sign-off").message}`,
+      "production/one-box started",
+      "production/one-box: wave 1 of 1 deploying to prod-1 (CodeDeployDefault.OneAtATime)",
+      `production/one-box SUCCEEDED: ${step("production/one-box").message}`,
+      "production/one-box/bake started",
+      expect.stringMatching(/^production\/one-box: baking 1h00m, until \S+Z$/),
+      "production/one-box/bake SUCCEEDED",
+      "production/one-box: wave 1 of 1 SUCCEEDED",
+      "run SUCCEEDED",
+    ]);
+    // The app's: each line names its run.
+    expect(ofApp.stdout).toMatch(new RegExp(`Z {2}${succeeded} {2}run SUCCEEDED\n`));
   });
 
   // Production saw two deployments in this file: the terminal's run and this block's.
