@@ -119,11 +119,23 @@ export class ApiClient {
   }
 
   /**
-   * A run's audit trail (GET /runs/{id}/audit), newest first, when the API keeps one; else
-   * undefined, and the caller reads the run's own record of what happened.
+   * A run's audit trail (GET /runs/{id}/audit), newest first, every page of it, when the API
+   * keeps one; else undefined, and the caller reads the run's own record of what happened.
    */
-  async runAudit(id: string): Promise<Json | undefined> {
-    return this.find(`/runs/${encodeURIComponent(id)}/audit`);
+  async runAudit(id: string): Promise<{ entries: Json[] } | undefined> {
+    const entries: Json[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = new URLSearchParams({
+        limit: String(MAX_PAGE_LIMIT),
+        ...(cursor ? { cursor } : {}),
+      });
+      const page = await this.find(`/runs/${encodeURIComponent(id)}/audit?${query}`);
+      if (!page) return undefined;
+      entries.push(...page.entries);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { entries };
   }
 
   /** An app's audit trail (GET /apps/{app}/audit), when the API keeps one. */

@@ -1,6 +1,4 @@
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatMetrics } from "../../cli/format";
 import { invocation } from "../../cli/invocation";
 import { main } from "../../cli/main";
@@ -8,6 +6,7 @@ import { outcomeLine, progressLines } from "../../cli/progress";
 import { clock, duration } from "../../cli/time-text";
 import { deliveryMetrics } from "../../domain/metrics";
 import type { RunView, StepRecord } from "../../domain/run";
+import { serve } from "../support/stub-api";
 
 const ID = "01J00000000000000000000000";
 const T0 = Date.parse("2026-01-05T10:00:00.000Z");
@@ -264,17 +263,6 @@ describe("sluice metrics' lines", () => {
     );
   });
 });
-
-/** An API for one test that answers every request with `answer(request)` as JSON; its address. */
-async function serve(answer: (req: IncomingMessage) => unknown): Promise<string> {
-  const server = createServer((req, res) => {
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(answer(req)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 describe("sluice follow without a terminal", () => {
   it("prints each line as its step changes, indented as on a terminal", async () => {

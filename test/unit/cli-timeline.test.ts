@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { main } from "../../cli/main";
 import { auditEntries } from "../../cli/timeline";
 import type { AuditEntry } from "../../domain/audit";
+import { serve } from "../support/stub-api";
 
 const RUN = "01J00000000000000000000000";
 const AT = "2026-01-05T10:00:00.000Z";
@@ -128,5 +130,40 @@ describe("sluice events' lines of the audit trail", () => {
         event("Wave Held", { stage: "production/one-box" }),
       ]),
     ).toEqual(["Wave Teleported: beam me up", "Wave Held"]);
+  });
+});
+
+describe("sluice events of a run", () => {
+  it("reads every page of the run's audit trail, and prints it oldest first", async () => {
+    const at = (second: number) => `2026-01-05T10:00:0${second}.000Z`;
+    const pages = {
+      first: [{ ...event("Run Succeeded", { status: "SUCCEEDED" }), at: at(3) }],
+      second: [
+        { ...event("Run Started", {}), at: at(2) },
+        { ...event("Run Queued", { status: "QUEUED", kind: "release" }), at: at(1) },
+      ],
+    };
+    const api = await serve((req) =>
+      new URL(req.url ?? "/", "http://api").searchParams.get("cursor") === "second"
+        ? { entries: pages.second }
+        : { entries: pages.first, nextCursor: "second" },
+    );
+    const out: string[] = [];
+
+    const code = await main(["events", RUN, "--api", api], {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+
+    expect(code).toBe(0);
+    expect(out.join("")).toBe(
+      [
+        `${at(1)}  run created (release of bundle web/1.0.0.tar.gz)`,
+        `${at(2)}  run started`,
+        `${at(3)}  run SUCCEEDED`,
+        "",
+      ].join("\n"),
+    );
   });
 });
