@@ -86,7 +86,10 @@ export function timelineOf(run: RunView): TimelineEntry[] {
   return entries.sort((a, b) => a.at.localeCompare(b.at));
 }
 
-/** The audit trail's entries (GET /runs/{id}/audit, /apps/{app}/audit) as lines: when, which run, what, who. */
+/**
+ * The audit trail's entries (GET /runs/{id}/audit, GET /apps/{app}/audit) as lines: when, which
+ * run, what, who.
+ */
 export function auditEntries(entries: readonly AuditEntry[]): TimelineEntry[] {
   return entries.map((entry) => {
     const event = entry.kind === "event" ? lifecycleEvent(entry) : undefined;
@@ -108,7 +111,7 @@ function lifecycleEvent(entry: AuditEntry): LifecycleEvent | undefined {
     : undefined;
 }
 
-/** An operator's action, or an event of a kind (or shape) this CLI does not know: its type and why. */
+/** An operator's action, or an event of a kind (or shape) this CLI does not know: type and why. */
 function actionLine(entry: AuditEntry): string {
   if (entry.kind === "action" && entry.type === "stop") return stopAsked(entry.reason);
   return `${entry.type}${entry.reason ? `: ${entry.reason}` : ""}`;
@@ -176,8 +179,11 @@ function eventLine({ detailType, detail }: LifecycleEvent): string {
     // As `sluice freeze` and `sluice unfreeze` say it.
     case "App Frozen":
       return `app ${detail.app} frozen until ${detail.until} by ${detail.by}: ${detail.reason}`;
-    case "App Unfrozen":
-      return `app ${detail.app} unfrozen${detail.liftedBy ? ` by ${detail.liftedBy}` : ""} (it was frozen until ${detail.until})${detail.liftReason ? `: ${detail.liftReason}` : ""}`;
+    case "App Unfrozen": {
+      const by = detail.liftedBy ? ` by ${detail.liftedBy}` : "";
+      const why = detail.liftReason ? `: ${detail.liftReason}` : "";
+      return `app ${detail.app} unfrozen${by} (it was frozen until ${detail.until})${why}`;
+    }
     case "Bundle Rejected":
       return `bundle ${detail.key} rejected (${detail.code}): ${detail.reason}`;
   }
