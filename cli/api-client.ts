@@ -1,3 +1,4 @@
+import { MAX_PAGE_LIMIT } from "../http/query";
 import { CliError } from "./errors";
 import type { RequestSigner } from "./request-signer";
 
@@ -61,26 +62,40 @@ export class ApiClient {
     return this.get("/apps");
   }
 
-  /** The runs, newest first, filtered; pages followed through `next` until `limit` are read. */
+  /**
+   * The runs, newest first, filtered; pages followed through `next` until `limit` are read.
+   * `next` is where the page after them starts, only when there is one.
+   */
   async runs(filter: RunFilter): Promise<{ runs: Json[]; next?: string }> {
     const limit = filter.limit ?? DEFAULT_RUN_LIMIT;
     const runs: Json[] = [];
     let cursor = filter.cursor;
     for (;;) {
-      const query = new URLSearchParams({
-        ...(filter.app ? { app: filter.app } : {}),
-        ...(filter.status ? { status: filter.status } : {}),
-        limit: String(limit - runs.length),
-        ...(cursor ? { cursor } : {}),
-      });
-      const page = await this.find(`/runs?${query}`);
+      const page = await this.runsPage(
+        filter,
+        Math.min(limit - runs.length, MAX_PAGE_LIMIT),
+        cursor,
+      );
       if (!Array.isArray(page?.runs)) return this.runsOfApps(filter, limit);
       runs.push(...page.runs);
       cursor = page.next ?? page.nextCursor ?? page.cursor ?? undefined;
-      if (!cursor || runs.length >= limit) {
-        return { runs: runs.slice(0, limit), ...(cursor ? { next: cursor } : {}) };
-      }
+      if (!cursor || runs.length >= limit) break;
     }
+    // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
+    // until it reads on): the next page is looked at before a cursor is handed on.
+    const more = cursor && (await this.runsPage(filter, 1, cursor))?.runs?.length > 0;
+    return { runs: runs.slice(0, limit), ...(more ? { next: cursor } : {}) };
+  }
+
+  /** One page of GET /runs; undefined where the API has no such route. */
+  private async runsPage(filter: RunFilter, limit: number, cursor?: string): Promise<Json> {
+    const query = new URLSearchParams({
+      ...(filter.app ? { app: filter.app } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+      limit: String(limit),
+      ...(cursor ? { cursor } : {}),
+    });
+    return this.find(`/runs?${query}`);
   }
 
   /** Today's GET /apps/{app}/runs, of one app or of every app, merged and filtered here. */
@@ -104,11 +119,23 @@ export class ApiClient {
   }
 
   /**
-   * A run's audit trail (GET /runs/{id}/audit), newest first, when the API keeps one; else
-   * undefined, and the caller reads the run's own record of what happened.
+   * A run's audit trail (GET /runs/{id}/audit), newest first, every page of it, when the API
+   * keeps one; else undefined, and the caller reads the run's own record of what happened.
    */
-  async runAudit(id: string): Promise<Json | undefined> {
-    return this.find(`/runs/${encodeURIComponent(id)}/audit`);
+  async runAudit(id: string): Promise<{ entries: Json[] } | undefined> {
+    const entries: Json[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = new URLSearchParams({
+        limit: String(MAX_PAGE_LIMIT),
+        ...(cursor ? { cursor } : {}),
+      });
+      const page = await this.find(`/runs/${encodeURIComponent(id)}/audit?${query}`);
+      if (!page) return undefined;
+      entries.push(...page.entries);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { entries };
   }
 
   /** An app's audit trail (GET /apps/{app}/audit), when the API keeps one. */
@@ -121,7 +148,8 @@ export class ApiClient {
     const query = new URLSearchParams(
       Object.entries(period).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );
-    return this.get(`/apps/${encodeURIComponent(app)}/metrics?${query}`);
+    // No period given: no `?` either, or error messages would show the path with one.
+    return this.get(`/apps/${encodeURIComponent(app)}/metrics${query.size ? `?${query}` : ""}`);
   }
 
   async post(path: string, body: unknown): Promise<Json> {

@@ -138,7 +138,10 @@ class Redrawn {
   }
 }
 
-/** A pipe or a file: a line is written when it first shows or when its state changed. */
+/**
+ * A pipe or a file: a line is written when it first shows or when its state changed, indented
+ * as on a terminal, so a log keeps steps under their run and hints under their step.
+ */
 class Appended {
   private readonly printed = new Map<string, string>();
 
@@ -148,7 +151,7 @@ class Appended {
     for (const line of lines) {
       if (line.pending || this.printed.get(line.key) === line.state) continue;
       this.printed.set(line.key, line.state);
-      this.out.write(`${paint(this.out, line.text.trimStart())}\n`);
+      this.out.write(`${paint(this.out, line.text)}\n`);
     }
   }
 

@@ -100,6 +100,19 @@ function buildProgram(io: Io, exit: { code: number }): Command {
       ? new ApiClient(api, bearerToken(token), PEOPLE_ROUTES)
       : new ApiClient(api, requestSigner(api, io.env));
   };
+  /**
+   * The API for an operator command: IAM's routes only. A person's token reaches the people's
+   * routes, which only read and decide approvals, so it is refused before anything is sent.
+   */
+  const operatorApi = (command: Command) => {
+    if (settings(command).token) {
+      const sluice = invocation();
+      throw new CliError(
+        `${commandPath(command)} is an operator command: it needs AWS credentials, not a token. A token (--token, SLUICE_TOKEN) only reads and decides an approval: ${sluice} approve <run> or ${sluice} reject <run> --reason <why>`,
+      );
+    }
+    return api(command);
+  };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
   const output: FollowOutput = {
     write: io.stdout,
@@ -159,7 +172,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
         },
         command: Command,
       ) => {
-        const client = api(command);
+        const client = operatorApi(command);
         const run = await push(
           file,
           {
@@ -205,7 +218,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
         options: { app: string; commit?: string; ref?: string; version?: string; reason?: string },
         command: Command,
       ) => {
-        const client = api(command);
+        const client = operatorApi(command);
         const revision = await revisionToStart(client, options);
         const created: RunView = await client.post(`/apps/${options.app}/runs`, {
           revision,
@@ -220,6 +233,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     description: string,
     path: string,
     body: (options: { reason?: string; comment?: string }) => Record<string, unknown>,
+    connect = operatorApi,
   ) =>
     run
       .command(name)
@@ -229,7 +243,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
       .option("--comment <text>", "a word for the record (approve, reject)")
       .action(
         async (id: string, options: { reason?: string; comment?: string }, command: Command) => {
-          const answer = await api(command).post(
+          const answer = await connect(command).post(
             `/runs/${encodeURIComponent(id)}/${path}`,
             body(options),
           );
@@ -246,14 +260,20 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     "retry",
     reason,
   );
-  operate("approve", "approve the approval a run waits in", "approval", (o) => ({
-    decision: "approve",
-    ...comment(o),
-  }));
-  operate("reject", "reject the approval a run waits in: the run fails", "approval", (o) => ({
-    decision: "reject",
-    ...comment(o),
-  }));
+  operate(
+    "approve",
+    "approve the approval a run waits in",
+    "approval",
+    (o) => ({ decision: "approve", ...comment(o) }),
+    api,
+  );
+  operate(
+    "reject",
+    "reject the approval a run waits in: the run fails",
+    "approval",
+    (o) => ({ decision: "reject", ...comment(o) }),
+    api,
+  );
 
   const confirmed = (c: Command) =>
     c
@@ -271,7 +291,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
       .argument("<version>", "the released version, e.g. 1.4.0"),
   ).action(async (app: string, version: string, options: Confirmed, command: Command) => {
     await startRelease(
-      api(command),
+      operatorApi(command),
       { app, version, kind: "release", ...options },
       io.input,
       io.stdout,
@@ -290,7 +310,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     async (app: string, options: Confirmed & { to: string; bake?: boolean }, command: Command) => {
       const { to, ...rest } = options;
       await startRelease(
-        api(command),
+        operatorApi(command),
         { app, version: to, kind: "rollback", ...rest },
         io.input,
         io.stdout,
@@ -328,10 +348,13 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     .requiredOption("--reason <text>", "why: recorded with who and when, and announced")
     .option("--bake", "cut the bake the run is in short")
     .action(async (id: string, options: { reason: string; bake?: boolean }, command: Command) => {
-      const { override } = await api(command).post(`/runs/${encodeURIComponent(id)}/override`, {
-        reason: options.reason,
-        ...(options.bake ? { bake: true } : {}),
-      });
+      const { override } = await operatorApi(command).post(
+        `/runs/${encodeURIComponent(id)}/override`,
+        {
+          reason: options.reason,
+          ...(options.bake ? { bake: true } : {}),
+        },
+      );
       const lifted = override.lifted.map((b: { message: string }) => b.message).join("; ");
       io.stdout(
         override.what === "bake"
@@ -349,7 +372,10 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     )
     .requiredOption("--reason <text>", "why, recorded and announced")
     .action(async (app: string, options: { until: string; reason: string }, command: Command) => {
-      const freeze = await api(command).post(`/apps/${encodeURIComponent(app)}/freeze`, options);
+      const freeze = await operatorApi(command).post(
+        `/apps/${encodeURIComponent(app)}/freeze`,
+        options,
+      );
       io.stdout(`app ${app} frozen until ${freeze.until} by ${freeze.by}\n`);
     });
   program
@@ -358,7 +384,10 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     .argument("<app>", "the app")
     .requiredOption("--reason <text>", "why, recorded and announced")
     .action(async (app: string, options: { reason: string }, command: Command) => {
-      const lifted = await api(command).post(`/apps/${encodeURIComponent(app)}/unfreeze`, options);
+      const lifted = await operatorApi(command).post(
+        `/apps/${encodeURIComponent(app)}/unfreeze`,
+        options,
+      );
       io.stdout(
         `app ${app} unfrozen by ${lifted.liftedBy} (it was frozen until ${lifted.until})\n`,
       );
@@ -379,10 +408,11 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     .argument("<app>", "the app's name")
     .argument("<definition-file>", "its pipeline definition, YAML or JSON")
     .action(async (app: string, file: string, _options: unknown, command: Command) => {
+      const client = operatorApi(command);
       const definition = await readFile(file, "utf8").catch((err: Error) => {
         throw new CliError(`cannot read ${file}: ${err.message}`, { cause: err });
       });
-      const answer = await api(command).put(`/apps/${app}`, definition, "application/yaml");
+      const answer = await client.put(`/apps/${app}`, definition, "application/yaml");
       io.stdout(`app ${app} ${answer.status === 201 ? "registered" : "updated"}\n`);
     });
   apps
@@ -396,8 +426,9 @@ function buildProgram(io: Io, exit: { code: number }): Command {
       "read the secret to use from stdin (at least 20 characters), e.g. the one your git host made",
     )
     .action(async (app: string, options: { secretStdin?: boolean }, command: Command) => {
+      const client = operatorApi(command);
       const secret = options.secretStdin ? await readSecret(io.input) : undefined;
-      const issued = await api(command).post(
+      const issued = await client.post(
         `/apps/${encodeURIComponent(app)}/webhook-secret`,
         secret === undefined ? {} : { secret },
       );
@@ -463,4 +494,11 @@ async function revisionToStart(
     throw new CliError(`version ${version} of app ${options.app} was never released`);
   }
   return { type: "bundle", key: history.release.key };
+}
+
+/** A subcommand as the person typed it, without the program's name: `run stop`, `freeze`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
 }

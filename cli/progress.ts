@@ -85,6 +85,8 @@ function detailOf(
     case "approval":
       return { steady: approvalState(planned, record) };
     case "deploy": {
+      // Held, it has not begun to deploy: its step's message says what holds it, as in `sluice run`.
+      if (running && record.hold) return { steady: record.message ?? "" };
       const hosts = hostCount(record.deployment ?? (record as StepRecord & HostsOf));
       const where = running
         ? `deploying to ${planned.deploymentGroup}`

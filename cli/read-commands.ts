@@ -1,10 +1,13 @@
 import { type Command, Option } from "commander";
 import { type Run, RunStatusSchema, type RunView } from "../domain/run";
-import type { ApiClient } from "./api-client";
+import type { ApiClient, RunFilter } from "./api-client";
 import { CliError } from "./errors";
-import { auditEntries, formatMetrics, formatRuns, formatTimeline, timelineOf } from "./format";
+import { formatMetrics, formatRuns } from "./format";
+import { invocation } from "./invocation";
 import type { Io } from "./main";
 import { ageMs, count, seconds } from "./option-values";
+import type { GlobalOptions } from "./settings";
+import { auditEntries, formatTimeline, timelineOf } from "./timeline";
 
 /** What the read commands need of the program they are added to. */
 export interface ReadContext {
@@ -40,7 +43,10 @@ export function addReadCommands(
         const { json, ...filter } = options;
         const page = await api(command).runs(filter);
         if (json) print(page);
-        else io.stdout(formatRuns(page.runs as Run[], page.next));
+        else {
+          const more = page.next ? nextPageCommand(command, filter, page.next) : undefined;
+          io.stdout(formatRuns(page.runs as Run[], more));
+        }
       },
     );
 
@@ -82,9 +88,11 @@ export function addReadCommands(
           if (options.json) print(audit);
           else {
             // The trail pages newest first (entries of one millisecond too, by their ids); a
-            // person reads what happened in its order.
-            const entries = auditEntries(audit.items ?? audit.entries ?? audit.events ?? []);
-            io.stdout(formatTimeline(entries.reverse()));
+            // person reads what happened in its order. A run's own lines need no run column.
+            const entries = auditEntries(audit.entries).reverse();
+            io.stdout(
+              formatTimeline(runId ? entries.map(({ run: _run, ...entry }) => entry) : entries),
+            );
           }
           return;
         }
@@ -136,4 +144,22 @@ export function addReadCommands(
         else io.stdout(formatMetrics(metrics));
       },
     );
+}
+
+/**
+ * `sluice runs` again from `cursor`, ready to paste: the same list (a cursor is only good for
+ * the list that handed it out) of the same API, the same page size.
+ */
+function nextPageCommand(command: Command, filter: RunFilter, cursor: string): string {
+  const { api } = command.optsWithGlobals<GlobalOptions>();
+  return [
+    invocation(),
+    ...(api ? ["--api", api] : []),
+    "runs",
+    ...(filter.app ? ["--app", filter.app] : []),
+    ...(filter.status ? ["--status", filter.status] : []),
+    ...(filter.limit ? ["--limit", String(filter.limit)] : []),
+    "--cursor",
+    cursor,
+  ].join(" ");
 }

@@ -194,10 +194,14 @@ describe("sluice push", () => {
 
     // Assess
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-    expect(stdout).toContain(`to s3://${stack.resources.releasesBucket}/hello/1.0.0.tar.gz`);
     const runId = runIdIn(stdout);
     const run = await api(stack, "GET", `/runs/${runId}`);
     expect(run.status).toBe(200);
+    // The sha256 whole, as docs/cli.md shows it.
+    expect(run.body.revision.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(stdout.split("\n")[0]).toBe(
+      `uploaded hello.tar.gz to s3://${stack.resources.releasesBucket}/hello/1.0.0.tar.gz (sha256 ${run.body.revision.sha256})`,
+    );
     expect(run.body.revision.key).toBe("hello/1.0.0.tar.gz");
     expect(run.body.trigger.type).toBe("upload");
   });

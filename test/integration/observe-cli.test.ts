@@ -181,10 +181,11 @@ describe("sluice push of a failing revision", () => {
 
     expect(pushed.code).toBe(1);
     expect(pushed.stdout).toMatch(
-      /^beta\s+FAILED\s+beta: Sluice\.DeploymentFailed: .*failed hosts: watch-beta-1 \(ValidateService/m,
+      /^ {2}beta\s+FAILED\s+beta: Sluice\.DeploymentFailed: .*failed hosts: watch-beta-1 \(ValidateService/m,
     );
-    // Under beta: its rollback, or why there was none (no earlier deployment to go back to).
-    expect(pushed.stdout).toMatch(/^rollback (RUNNING|SUCCEEDED|SKIPPED): /m);
+    // Under beta's detail (past the longest step's name, production/one-box/bake, and a status):
+    // its rollback, or why there was none (no earlier deployment to go back to).
+    expect(pushed.stdout).toMatch(/^ {38}rollback (RUNNING|SUCCEEDED|SKIPPED): /m);
     expect(pushed.stdout).toMatch(new RegExp(`^run ${pushed.id} ROLLED_BACK after \\S+: `, "m"));
   });
 });
@@ -224,6 +225,48 @@ describe("sluice follow in a terminal", () => {
     expect(terminal.text()).toMatch(/sign-off\s+FAILED\s+rejected by .*: not today/);
     expect(terminal.text()).toMatch(new RegExp(`run ${id} FAILED after \\S+: `));
     expect(code).toBe(1);
+  });
+});
+
+describe("sluice follow of a held wave", () => {
+  it("says what holds the wave, as its step does, rather than that it deploys", async () => {
+    // New Year's first minute only: closed now.
+    const window = { cron: "0 0 1 1 *", timeZone: "UTC", durationMinutes: 1 };
+    const wave = { name: "one-box", deploymentGroup: "prod-1", window };
+    const definition = stringify({
+      executionMode: "parallel",
+      stages: [{ name: "production", production: { waves: [wave] } }],
+    });
+    expect((await api(stack, "PUT", "/apps/held", definition)).status).toBe(201);
+    const example = path.join(PROJECT_ROOT, "examples/hello-service");
+    const file = await packDirectory(example, path.join(workDir, "held-1.0.0.tar.gz"), "tar.gz");
+    const pushed = await sluice("push", file, "--app", "held", "--version", "1.0.0", "--no-follow");
+    const id = /^run (\S+) /m.exec(pushed.stdout)?.[1] as string;
+    const out: string[] = [];
+    const following = main(["follow", id, "--interval", "0.1", "--api", stack.endpoints.api], {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+
+    const held = await waitFor(
+      async () => {
+        const stage = (await getRun(id)).stages.find((s: Json) => s.name === "production/one-box");
+        return stage?.hold ? stage : undefined;
+      },
+      { what: `run ${id}'s wave to be held`, timeoutMs: 20_000 },
+    );
+    try {
+      await waitFor(async () => (out.join("").includes(held.message) ? true : undefined), {
+        what: "follow to say what holds the wave",
+      });
+    } finally {
+      await api(stack, "POST", `/runs/${id}/stop`, { reason: "seen held" });
+    }
+
+    expect(held.message).toMatch(/^held: outside its deployment window \(0 0 1 1 \* UTC, 1 min\)/);
+    expect(out.join("")).toContain(`production/one-box  RUNNING    ${held.message}\n`);
+    expect(await following).toBe(1);
   });
 });
 
@@ -284,16 +327,50 @@ describe("the read commands", () => {
     expect(JSON.parse(one.stdout).runs).toEqual([newest]);
   });
 
+  it("sluice runs ends a page with the command that lists the next one, only when there is one", async () => {
+    const runs = (await api(stack, "GET", "/apps/watch/runs")).body.runs;
+    const first = await sluice("runs", "--app", "watch", "--limit", "1");
+    const more = /^more: sluice (.*)\n/m.exec(first.stdout)?.[1] ?? "";
+    // Pasted as it is.
+    const out: string[] = [];
+    const pasted = await main(more.split(" "), {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+    const whole = await sluice("runs", "--app", "watch", "--limit", String(runs.length));
+    const pages = await sluice("runs", "--limit", "150");
+
+    expect(runs.length).toBeGreaterThan(1);
+    expect(more.replace(/--cursor \S+$/, "--cursor <cursor>")).toBe(
+      `--api ${stack.endpoints.api} runs --app watch --limit 1 --cursor <cursor>`,
+    );
+    expect(pasted, out.join("")).toBe(0);
+    expect(out.join("")).toContain(`\n${runs[1].id}  watch  `);
+    expect(out.join("")).not.toContain(runs[0].id);
+    expect(whole.stdout).toContain(runs.at(-1).id);
+    expect(whole.stdout).not.toContain("more:");
+    // More than a page of the API holds (100): read a page at a time.
+    expect(pages.code, pages.stderr).toBe(0);
+    expect(pages.stdout).not.toContain("more:");
+  });
+
   it("reads through the people's routes with the local stack's printed token", async () => {
     const token = stack.services.api.person.token;
 
     const shown = await sluice("run", succeeded, "--json", "--token", token);
     const refused = await sluice("run", succeeded, "--token", "not-the-token");
+    const stop = await sluice("run", "stop", succeeded, "--token", token);
 
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toEqual(await getRun(succeeded));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/401/);
+    // An operator's command is not the people's routes': said so, not answered with their 404.
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toBe(
+      "sluice: run stop is an operator command: it needs AWS credentials, not a token. A token (--token, SLUICE_TOKEN) only reads and decides an approval: sluice approve <run> or sluice reject <run> --reason <why>\n",
+    );
   });
 
   it("sluice run shows the hosts each wave deployed to; --json the API's run view", async () => {
@@ -304,17 +381,43 @@ describe("the read commands", () => {
     expect(JSON.parse(json.stdout)).toEqual(await getRun(succeeded));
   });
 
-  it("sluice events tells what happened to a run, and to an app's runs", async () => {
+  it("sluice events tells what happened to a run, in the words of its record, and to an app's runs", async () => {
     const ofRun = await sluice("events", succeeded);
     const ofApp = await sluice("events", "--app", "watch");
+    const run = await getRun(succeeded);
+    const step = (name: string) => run.steps.find((s: Json) => s.step === name);
 
     expect(ofRun.code, ofRun.stderr).toBe(0);
-    const lines = ofRun.stdout.trim().split("\n");
-    // The run's audit trail, oldest first: its events and who acted.
-    expect(lines[0]).toMatch(/Run Queued$/);
-    expect(ofRun.stdout).toMatch(/Approval Decided \(by \S+\)/);
-    expect(lines.at(-1)).toMatch(/Run Succeeded$/);
-    expect(ofApp.stdout).toContain(succeeded);
+    // The run's audit trail, oldest first: when, then what (no run column for one run's events).
+    const what = ofRun.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => /^\d{4}-\d\d-\d\dT\S+Z {2}(.*)$/.exec(line)?.[1]);
+    expect(what).toEqual([
+      `run created (release of bundle ${run.revision.key} sha256:${run.revision.sha256.slice(0, 12)})`,
+      "run started",
+      "source started",
+      `source SUCCEEDED: ${step("source").message}`,
+      `build SKIPPED: ${step("build").message}`,
+      "beta started",
+      `beta SUCCEEDED: ${step("beta").message}`,
+      "soak started",
+      "soak SUCCEEDED",
+      "sign-off started",
+      expect.stringMatching(/^sign-off: approval requested, 1 needed, until \S+Z$/),
+      `sign-off: approve via api (by ${step("sign-off").approval.by})`,
+      `sign-off SUCCEEDED: ${step("sign-off").message}`,
+      "production/one-box started",
+      "production/one-box: wave 1 of 1 deploying to prod-1 (CodeDeployDefault.OneAtATime)",
+      `production/one-box SUCCEEDED: ${step("production/one-box").message}`,
+      "production/one-box/bake started",
+      expect.stringMatching(/^production\/one-box: baking 1h00m, until \S+Z$/),
+      "production/one-box/bake SUCCEEDED",
+      "production/one-box: wave 1 of 1 SUCCEEDED",
+      "run SUCCEEDED",
+    ]);
+    // The app's: each line names its run.
+    expect(ofApp.stdout).toMatch(new RegExp(`Z {2}${succeeded} {2}run SUCCEEDED\n`));
   });
 
   // Production saw two deployments in this file: the terminal's run and this block's.
@@ -343,6 +446,13 @@ describe("the read commands", () => {
       "sluice: GET /runs/01J00000000000000000000000: 404 run 01J00000000000000000000000 does not exist\n",
     );
     expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it("names the route the API refused as it was asked for, with no bare ? when there is no query", async () => {
+    const { code, stderr } = await sluice("metrics", "nope");
+
+    expect(code).toBe(1);
+    expect(stderr).toBe('sluice: GET /apps/nope/metrics: 404 app "nope" is not registered\n');
   });
 
   it("refuses a period that ends before it starts", async () => {

@@ -1,6 +1,4 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatMetrics } from "../../cli/format";
 import { invocation } from "../../cli/invocation";
 import { main } from "../../cli/main";
@@ -8,6 +6,7 @@ import { outcomeLine, progressLines } from "../../cli/progress";
 import { clock, duration } from "../../cli/time-text";
 import { deliveryMetrics } from "../../domain/metrics";
 import type { RunView, StepRecord } from "../../domain/run";
+import { serve } from "../support/stub-api";
 
 const ID = "01J00000000000000000000000";
 const T0 = Date.parse("2026-01-05T10:00:00.000Z");
@@ -173,6 +172,21 @@ describe("follow's progress lines", () => {
     expect(texts(deploying)[3]).toBe("  production/one-box       RUNNING    deploying to prod-1");
   });
 
+  it("says what holds a held wave, as its step's message does, not that it deploys", () => {
+    const lock = `deployment group shop/prod-1 is locked by run 01J1 (app jobs, production/wave-1), its lease until ${at(600)}`;
+    const run = runView([
+      {},
+      {},
+      {
+        status: "RUNNING",
+        message: `held: ${lock}`,
+        hold: { since: at(1), blockers: [{ kind: "lock", message: lock, holder: "01J1" }] },
+      },
+    ]);
+
+    expect(texts(run)[3]).toBe(`  production/one-box       RUNNING    held: ${lock}`);
+  });
+
   it("ends with the outcome, how long the run took and why it failed", () => {
     const failed = runView([], {
       status: "ROLLED_BACK",
@@ -250,19 +264,58 @@ describe("sluice metrics' lines", () => {
   });
 });
 
+describe("sluice follow without a terminal", () => {
+  it("prints each line as its step changes, indented as on a terminal", async () => {
+    const run = runView(
+      [
+        { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+        { endedAt: at(5), approval: { decision: "approve", by: "a@x.io", at: at(5) } },
+        {
+          status: "FAILED",
+          endedAt: at(190),
+          message: "deployment d-2 to prod-1 failed",
+          rollback: { status: "SUCCEEDED", message: "back to shop/1.1.0.zip" },
+        },
+      ],
+      {
+        status: "ROLLED_BACK",
+        endedAt: at(192),
+        error: { error: "DeploymentFailed", cause: "2 hosts failed" },
+      },
+    );
+    const api = await serve(() => run);
+    const out: string[] = [];
+
+    const code = await main(["follow", ID, "--api", api], {
+      stdout: (text) => out.push(text),
+      stderr: (text) => out.push(text),
+      env: {},
+    });
+
+    expect(code).toBe(1);
+    expect(out.join("")).toBe(
+      [
+        `run ${ID}  shop  bundle shop/1.2.0.zip  ROLLED_BACK`,
+        "  source                   SUCCEEDED  pinned shop/1.2.0.zip",
+        "  sign-off                 SUCCEEDED  approved by a@x.io",
+        "  production/one-box       FAILED     prod-1: deployment d-2 to prod-1 failed",
+        `${UNDER}rollback SUCCEEDED: back to shop/1.1.0.zip`,
+        `run ${ID} ROLLED_BACK after 3m12s: DeploymentFailed: 2 hosts failed`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("--token", () => {
   it("sends the token as a bearer token to the people's /api routes instead of a SigV4 signature, from the option or SLUICE_TOKEN", async () => {
     const seen: (string | undefined)[] = [];
     const paths: (string | undefined)[] = [];
-    const server = createServer((req, res) => {
+    const api = await serve((req) => {
       seen.push(req.headers.authorization);
       paths.push(req.url);
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ apps: [] }));
+      return { apps: [] };
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const io = (env: NodeJS.ProcessEnv) => ({ stdout: () => {}, stderr: () => {}, env });
 
     expect(await main(["apps", "--api", api, "--token", "eyJ.a.b"], io({}))).toBe(0);

@@ -120,6 +120,47 @@ describe("sluice, before it reaches anything", () => {
     expect(stderr).toMatch(message);
   });
 
+  const RUN = "01J00000000000000000000000";
+  it.each([
+    ["push", ["b.zip", "--app", "hello", "--version", "1.0.0"]],
+    ["run start", ["--app", "hello", "--version", "1.0.0"]],
+    ["run stop", [RUN]],
+    ["run retry", [RUN]],
+    ["release", ["hello", "1.0.0", "--yes"]],
+    ["rollback", ["hello", "--to", "1.0.0", "--yes"]],
+    ["override", [RUN, "--reason", "the fix"]],
+    ["freeze", ["hello", "--until", "1d", "--reason", "holidays"]],
+    ["unfreeze", ["hello", "--reason", "back"]],
+    ["apps put", ["hello", "hello.yml"]],
+    ["apps webhook-secret", ["hello"]],
+  ])(
+    "refuses %s with a token before sending anything, and says what a token is for",
+    async (command, args) => {
+      const { code, stdout, stderr } = await sluice(
+        ...command.split(" "),
+        ...args,
+        "--token",
+        "a-person's-token",
+      );
+
+      expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+      expect(stderr).toBe(
+        `sluice: ${command} is an operator command: it needs AWS credentials, not a token. A token (--token, SLUICE_TOKEN) only reads and decides an approval: sluice approve <run> or sluice reject <run> --reason <why>\n`,
+      );
+    },
+  );
+
+  it.each([
+    ["approve", RUN],
+    ["reject", RUN, "--reason", "not today"],
+    ["run", "approve", RUN],
+  ])("lets %j decide with a token: it goes on to the API", async (...args) => {
+    const { code, stderr } = await sluice(...args, "--token", "a-person's-token");
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^sluice: cannot reach the Sluice API at http:\/\/127\.0\.0\.1:1: /);
+  });
+
   it("says which API it could not reach", async () => {
     const { code, stderr } = await sluice("runs", "--app", "hello");
 
