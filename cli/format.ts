@@ -121,6 +121,15 @@ export function formatRuns(runs: readonly Run[], more?: string): string {
   return more ? `${table}more: ${more}\n` : table;
 }
 
+const NO_DEPLOYMENTS = "n/a (no production deployments)";
+
+/** The recovery time's line: a median only once an incident was recovered from. */
+function recoveryTime(recovered: number, unrecovered: number, median: string): string {
+  const pending = `${unrecovered} not recovered yet`;
+  if (recovered === 0) return unrecovered ? `n/a (${pending})` : "n/a (no failed deployments)";
+  return `median ${median} over ${recovered} recovered incident${recovered === 1 ? "" : "s"}${unrecovered ? `, ${pending}` : ""}`;
+}
+
 /** `sluice metrics`: the five DORA metrics, one a line, with what each was computed from. */
 export function formatMetrics(m: AppMetrics): string {
   const percent = (rate: number | null) => (rate === null ? "n/a" : `${Math.round(rate * 100)}%`);
@@ -141,19 +150,29 @@ export function formatMetrics(m: AppMetrics): string {
     ],
     [
       "change lead time",
-      `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"} (from the commit: ${lead.startedFrom.commit}, from the run's creation: ${lead.startedFrom["run-created"]})`,
+      lead.samples === 0
+        ? "n/a (no release reached production)"
+        : `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"} (from the commit: ${lead.startedFrom.commit}, from the run's creation: ${lead.startedFrom["run-created"]})`,
     ],
     [
       "change fail rate",
-      `${percent(fail.rate)} (${fail.failed} of ${fail.deployments} production deployments failed)`,
+      fail.deployments === 0
+        ? NO_DEPLOYMENTS
+        : `${percent(fail.rate)} (${fail.failed} of ${fail.deployments} production deployments failed)`,
     ],
     [
       "failed deployment recovery time",
-      `median ${time(recovery.medianSeconds)} over ${recovery.incidents - recovery.unrecovered} recovered incident${recovery.incidents - recovery.unrecovered === 1 ? "" : "s"}${recovery.unrecovered ? `, ${recovery.unrecovered} not recovered yet` : ""}`,
+      recoveryTime(
+        recovery.incidents - recovery.unrecovered,
+        recovery.unrecovered,
+        time(recovery.medianSeconds),
+      ),
     ],
     [
       "deployment rework rate",
-      `${percent(rework.rate)} (${rework.rework} of ${rework.deployments} production deployments remediated a failed one)`,
+      rework.deployments === 0
+        ? NO_DEPLOYMENTS
+        : `${percent(rework.rate)} (${rework.rework} of ${rework.deployments} production deployments remediated a failed one)`,
     ],
   ])}`;
 }

@@ -106,7 +106,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
    */
   const operatorApi = (command: Command) => {
     if (settings(command).token) {
-      const sluice = invocation();
+      const sluice = invocation(io.env);
       throw new CliError(
         `${commandPath(command)} is an operator command: it needs AWS credentials, not a token. A token (--token, SLUICE_TOKEN) only reads and decides an approval: ${sluice} approve <run> or ${sluice} reject <run> --reason <why>`,
       );
@@ -135,7 +135,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
         intervalMs,
         untilApproval,
         signal: interrupt.signal,
-        command: invocation(),
+        command: invocation(io.env),
       });
       exit.code = exitCodeOf(end);
     } finally {

@@ -14,6 +14,7 @@ import { parseGitAuthor } from "../domain/git-author";
 import type { ChangeFacts, RunView } from "../domain/run";
 import type { ApiClient } from "./api-client";
 import { CliError } from "./errors";
+import { invocation } from "./invocation";
 import { lastCommit } from "./last-commit";
 import { LOCAL_CREDENTIALS, type Settings } from "./settings";
 
@@ -59,7 +60,7 @@ export async function push(
   }
   if (!(await api.find(`/apps/${options.app}`))) {
     throw new CliError(
-      `app "${options.app}" is not registered; register it first: sluice apps put ${options.app} <definition-file>`,
+      `app "${options.app}" is not registered; register it first: ${invocation(env)} apps put ${options.app} <definition-file>`,
     );
   }
   const { sha256, size } = await digest(file);

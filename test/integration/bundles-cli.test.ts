@@ -30,7 +30,10 @@ afterAll(() => stack.cleanup());
  * Runs `sluice <args>` in this process, against the test stack, with `stdin` piped in and as if
  * in the folder `cwd`, when given.
  */
-async function sluiceWith({ stdin, cwd }: { stdin?: string; cwd?: string }, ...args: string[]) {
+async function sluiceWith(
+  { stdin, cwd, env = {} }: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv },
+  ...args: string[]
+) {
   const out: string[] = [];
   const err: string[] = [];
   // These tests are about what a push answers, not the run it starts: they do not follow it.
@@ -40,7 +43,7 @@ async function sluiceWith({ stdin, cwd }: { stdin?: string; cwd?: string }, ...a
     {
       stdout: (text) => out.push(text),
       stderr: (text) => err.push(text),
-      env: {},
+      env,
       ...(stdin === undefined
         ? {}
         : { input: { stdin: Readable.from([stdin]), stdout: new PassThrough() } }),
@@ -335,6 +338,12 @@ describe("sluice push", () => {
     expect(stderr).toBe(
       'sluice: app "nobody" is not registered; register it first: sluice apps put nobody <definition-file>\n',
     );
+    // Run through npm, the hint reads as the README's commands do.
+    const viaNpm = await sluiceWith(
+      { env: { npm_lifecycle_event: "sluice" } },
+      ...["push", file, "--app", "nobody", "--version", "1.0.0"],
+    );
+    expect(viaNpm.stderr).toMatch(/register it first: npm run sluice -- apps put nobody /);
     const head = new S3Client({ forcePathStyle: true }).send(
       new HeadObjectCommand({ Bucket: stack.resources.releasesBucket, Key: "nobody/1.0.0.zip" }),
     );

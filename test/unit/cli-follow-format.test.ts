@@ -264,6 +264,41 @@ describe("sluice metrics' lines", () => {
   });
 });
 
+describe("sluice metrics' lines, before there is anything to measure", () => {
+  it("says why each metric has no value rather than a median over nothing", () => {
+    const period = { from: "2026-01-01T00:00:00.000Z", to: "2026-01-08T00:00:00.000Z" };
+    const none = deliveryMetrics([], period);
+    const failing = deliveryMetrics(
+      [
+        {
+          runId: "a",
+          kind: "release",
+          outcome: "failed",
+          at: "2026-01-02T12:00:00Z",
+          changeAt: "2026-01-02T11:00:00Z",
+          changeAtSource: "run-created",
+        },
+      ],
+      period,
+    );
+
+    expect(formatMetrics({ app: "shop", productionStage: "production", ...none })).toBe(
+      [
+        "app shop, 2026-01-01T00:00:00.000Z → 2026-01-08T00:00:00.000Z (7 days), production stage production",
+        "deployment frequency             0.00 a day, 0.0 a week (0 successful production deployments)",
+        "change lead time                 n/a (no release reached production)",
+        "change fail rate                 n/a (no production deployments)",
+        "failed deployment recovery time  n/a (no failed deployments)",
+        "deployment rework rate           n/a (no production deployments)",
+        "",
+      ].join("\n"),
+    );
+    expect(formatMetrics({ app: "shop", productionStage: "production", ...failing })).toContain(
+      "failed deployment recovery time  n/a (1 not recovered yet)\n",
+    );
+  });
+});
+
 describe("sluice follow without a terminal", () => {
   it("prints each line as its step changes, indented as on a terminal", async () => {
     const run = runView(
