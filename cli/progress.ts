@@ -117,10 +117,26 @@ function approvalState(planned: Extract<PlanStep, { kind: "approval" }>, record:
   const mailed = record.request?.links;
   return [
     `waiting for approval: ${approvals} of ${planned.requiredApprovals}`,
-    asked > 0 ? `${asked} approver${asked === 1 ? "" : "s"} asked` : "anyone allowed may decide",
+    asked > 0
+      ? `${asked} approver${asked === 1 ? "" : "s"} asked (${approverNames(planned.approvers)})`
+      : "anyone allowed may decide",
     ...(mailed ? [`${mailed} personal link${mailed === 1 ? "" : "s"} sent`] : []),
     ...(record.request?.expiresAt ? [`until ${record.request.expiresAt}`] : []),
   ].join(", ");
+}
+
+/**
+ * Who may decide, as they sign in: an approval from the CLI is the caller's IAM principal's
+ * (its `user/ada`, `role/...` part here), from a link its approver's email. Three at most.
+ */
+function approverNames(approvers: Extract<PlanStep, { kind: "approval" }>["approvers"]): string {
+  const names = approvers.map((approver) =>
+    [approver.email, approver.iam?.split(":").at(-1), approver.slack && `Slack ${approver.slack}`]
+      .filter(Boolean)
+      .join(" / "),
+  );
+  const more = names.length - 3;
+  return [...names.slice(0, 3), ...(more > 0 ? [`${more} more`] : [])].join(", ");
 }
 
 /**

@@ -5,6 +5,7 @@ import { main } from "../../cli/main";
 import { outcomeLine, progressLines } from "../../cli/progress";
 import { clock, duration } from "../../cli/time-text";
 import { deliveryMetrics } from "../../domain/metrics";
+import type { PlanStep } from "../../domain/plan";
 import type { RunView, StepRecord } from "../../domain/run";
 import { serve } from "../support/stub-api";
 
@@ -89,6 +90,25 @@ const UNDER = " ".repeat(38);
 const texts = (run: RunView, now = T0) => progressLines(run, now).map((line) => line.text);
 
 describe("follow's progress lines", () => {
+  it("names who may approve as each signs in: email, IAM principal, Slack user; three at most", () => {
+    const run = runView([
+      { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+      { status: "RUNNING" },
+    ]);
+    const signOff = run.plan.steps[1] as Extract<PlanStep, { kind: "approval" }>;
+    signOff.approvers = [
+      { email: "ada@example.com", iam: "arn:aws:iam::000000000000:user/ada" },
+      { iam: "arn:aws:iam::000000000000:role/release-managers" },
+      { slack: "U024BE7LH" },
+      { email: "d@x.io" },
+      { email: "e@x.io" },
+    ];
+
+    expect(texts(run)[2]).toBe(
+      "  sign-off                 RUNNING    waiting for approval: 0 of 2, 5 approvers asked (ada@example.com / user/ada, role/release-managers, Slack U024BE7LH, 2 more)",
+    );
+  });
+
   it("shows an approval's count of approvals and where to decide, never a link itself", () => {
     const run = runView([
       { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
@@ -102,7 +122,7 @@ describe("follow's progress lines", () => {
     expect(texts(run)).toEqual([
       `run ${ID}  shop  bundle shop/1.2.0.zip  RUNNING`,
       "  source                   SUCCEEDED  pinned shop/1.2.0.zip",
-      `  sign-off                 RUNNING    waiting for approval: 1 of 2, 2 approvers asked, 2 personal links sent, until ${at(3601)}`,
+      `  sign-off                 RUNNING    waiting for approval: 1 of 2, 2 approvers asked (a@x.io, b@x.io), 2 personal links sent, until ${at(3601)}`,
       `${UNDER}decide, as an approver: sluice approve ${ID}  |  sluice reject ${ID} --reason <why>`,
       `${UNDER}or the approver's own link, mailed: <api>/approvals/<token>`,
       "  production/one-box       pending",
