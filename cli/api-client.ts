@@ -82,8 +82,11 @@ export class ApiClient {
       if (!cursor || runs.length >= limit) break;
     }
     // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
-    // until it reads on): the next page is looked at before a cursor is handed on.
-    const more = cursor && (await this.runsPage(filter, 1, cursor))?.runs?.length > 0;
+    // until it reads on): the next page is looked at before a cursor is handed on. A peek that
+    // finds none yet hands out a cursor of its own has only stopped reading (a status filter
+    // reads a bounded number of items a page): there may be more.
+    const peek = cursor ? await this.runsPage(filter, 1, cursor) : undefined;
+    const more = peek?.runs?.length > 0 || Boolean(peek?.next ?? peek?.nextCursor ?? peek?.cursor);
     return { runs: runs.slice(0, limit), ...(more ? { next: cursor } : {}) };
   }
 
@@ -131,8 +134,9 @@ export class ApiClient {
         ...(cursor ? { cursor } : {}),
       });
       const page = await this.find(`/runs/${encodeURIComponent(id)}/audit?${query}`);
-      if (!page) return undefined;
-      entries.push(...page.entries);
+      // No trail at all is the API without one; a later page gone keeps what was read.
+      if (!page) return entries.length ? { entries } : undefined;
+      entries.push(...(page.entries ?? []));
       cursor = page.nextCursor;
     } while (cursor);
     return { entries };

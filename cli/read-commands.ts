@@ -44,7 +44,7 @@ export function addReadCommands(
         const page = await api(command).runs(filter);
         if (json) print(page);
         else {
-          const more = page.next ? nextPageCommand(command, filter, page.next) : undefined;
+          const more = page.next ? nextPageCommand(command, filter, page.next, io.env) : undefined;
           io.stdout(formatRuns(page.runs as Run[], more));
         }
       },
@@ -150,10 +150,15 @@ export function addReadCommands(
  * `sluice runs` again from `cursor`, ready to paste: the same list (a cursor is only good for
  * the list that handed it out) of the same API, the same page size.
  */
-function nextPageCommand(command: Command, filter: RunFilter, cursor: string): string {
+function nextPageCommand(
+  command: Command,
+  filter: RunFilter,
+  cursor: string,
+  env: NodeJS.ProcessEnv,
+): string {
   const { api } = command.optsWithGlobals<GlobalOptions>();
   return [
-    invocation(),
+    invocation(env),
     ...(api ? ["--api", api] : []),
     "runs",
     ...(filter.app ? ["--app", filter.app] : []),

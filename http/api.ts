@@ -136,7 +136,8 @@ export function apiHandler(
         // A 5xx the caller may read about is still Sluice's failure: its cause goes to the log.
         if (status >= 500) logger.error("request failed", { ...answered, error: err.cause });
         // A 404 is what a caller polling for something yet to be is answered (sluice push waits
-        // so for its bundle's release): at info, each poll would be a line in the log.
+        // so for its bundle's release): at info, each poll would be a line in the log. A mistyped
+        // name is a 404 too, and shows only at debug: the caller sees the message anyway.
         else if (status === 404) logger.debug("request refused", answered);
         else logger.info("request refused", answered);
         request.response = json(status, {

@@ -31,13 +31,17 @@ export function hostPortRanges([low, high]: Range): Range[] {
 }
 
 /**
- * A port for a new host's app: drawn at random outside the ephemeral range, not in `taken`, and
- * free on every interface right now (the app listens on all of them).
+ * A port for a new host's app: drawn at random outside the ephemeral range (as `rangeText`, the
+ * system's by default, gives it), not in `taken`, and free on every interface right now (the app
+ * listens on all of them).
  */
-export async function freeHostPort(taken: ReadonlySet<number>): Promise<number> {
-  const ranges = hostPortRanges(ephemeralRange(readRange()));
+export async function freeHostPort(
+  taken: ReadonlySet<number>,
+  rangeText = readRange(),
+): Promise<number> {
+  const ranges = hostPortRanges(ephemeralRange(rangeText));
   const size = ranges.reduce((n, [from, to]) => n + to - from + 1, 0);
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  for (let attempt = 0; size > 0 && attempt < ATTEMPTS; attempt++) {
     let index = Math.floor(Math.random() * size);
     const range = ranges.find(([from, to]) => {
       if (index <= to - from) return true;
@@ -47,7 +51,22 @@ export async function freeHostPort(taken: ReadonlySet<number>): Promise<number> 
     const port = (range?.[0] ?? LOWEST) + index;
     if (!taken.has(port) && (await canListen(port))) return port;
   }
-  throw new Error(`no free port for a host after ${ATTEMPTS} tries outside the ephemeral range`);
+  // An ephemeral range over (nearly) every port leaves nothing outside it: a port the system
+  // hands out is then the only kind there is.
+  return ephemeralPort();
+}
+
+/**
+ * The first port from `base + 1` that is not `taken` and free right now: a port something else
+ * already listens on would keep the host's app from ever starting.
+ */
+export async function nextFreePort(base: number, taken: ReadonlySet<number>): Promise<number> {
+  for (let port = base + 1; port <= HIGHEST; port++) {
+    if (!taken.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error(
+    `no free port for a host from ${base + 1} to ${HIGHEST}: set SLUICE_HOST_PORT_BASE lower`,
+  );
 }
 
 function readRange(): string | undefined {
@@ -58,8 +77,19 @@ function readRange(): string | undefined {
   }
 }
 
+function ephemeralPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
 /** Whether an app could listen on `port` on every interface right now. */
-export function canListen(port: number): Promise<boolean> {
+function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));

@@ -14,7 +14,7 @@ import {
 } from "./deployment-runner";
 import { deploymentStateEntry, instanceStateEntry } from "./events";
 import { HostFolder } from "./host-folders";
-import { canListen, freeHostPort } from "./host-ports";
+import { freeHostPort, nextFreePort } from "./host-ports";
 import { HookProcesses } from "./processes";
 import type { CreateDeploymentSchema, GroupSettingsSchema } from "./requests";
 import { RevisionSource } from "./revision-source";
@@ -634,11 +634,7 @@ export class LocalCodeDeploy {
   private async nextHostPort(): Promise<number> {
     const base = this.deps.options?.hostPortBase ?? DEFAULT_HOST_PORT_BASE;
     const taken = new Set(Object.values(this.state.instances).map((i) => i.port));
-    if (base === 0) return freeHostPort(taken);
-    // A port something else already listens on would keep the host's app from ever starting.
-    let port = base + 1;
-    while (taken.has(port) || !(await canListen(port))) port += 1;
-    return port;
+    return base === 0 ? freeHostPort(taken) : nextFreePort(base, taken);
   }
 
   private folder(instance: OnPremisesInstance): HostFolder {

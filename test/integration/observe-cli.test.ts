@@ -351,7 +351,7 @@ describe("the read commands", () => {
     expect(out.join("")).not.toContain(runs[0].id);
     expect(whole.stdout).toContain(runs.at(-1).id);
     expect(whole.stdout).not.toContain("more:");
-    // More than a page of the API holds (100): read a page at a time.
+    // A limit above what a page of the API holds (100) is asked for a page at a time, not refused.
     expect(pages.code, pages.stderr).toBe(0);
     expect(pages.stdout).not.toContain("more:");
   });

@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ephemeralRange, freeHostPort, hostPortRanges } from "../../local/codedeploy/host-ports";
+import {
+  ephemeralRange,
+  freeHostPort,
+  hostPortRanges,
+  nextFreePort,
+} from "../../local/codedeploy/host-ports";
 
 describe("host ports of the local fleet", () => {
   it("reads the system's ephemeral range, and falls back to Linux's default when it cannot", () => {
@@ -33,12 +38,40 @@ describe("host ports of the local fleet", () => {
       expect(taken.has(port)).toBe(false);
       taken.add(port);
       // Free: an app can listen on it on every interface.
-      const server = createServer();
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, resolve);
-      });
-      await new Promise((resolve) => server.close(resolve));
+      expect(await listensThere(port)).toBe(true);
+    }
+  });
+
+  it("takes a port the system hands out when its ephemeral range leaves none outside it", async () => {
+    const port = await freeHostPort(new Set(), "1024 65535");
+
+    expect(port).toBeGreaterThanOrEqual(1024);
+    expect(await listensThere(port)).toBe(true);
+  });
+
+  it("from a fixed base, skips the ports taken and those something listens on, up to 65535", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, resolve));
+    const held = (busy.address() as { port: number }).port;
+    try {
+      expect(await nextFreePort(held - 1, new Set())).toBeGreaterThan(held);
+      expect(await nextFreePort(held - 3, new Set([held - 2, held - 1]))).toBeGreaterThan(held);
+      await expect(nextFreePort(65_535, new Set())).rejects.toThrow(
+        "no free port for a host from 65536 to 65535: set SLUICE_HOST_PORT_BASE lower",
+      );
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
     }
   });
 });
+
+/** Whether an app can listen on `port` on every interface; a taken port fails the test. */
+async function listensThere(port: number): Promise<boolean> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, resolve);
+  });
+  await new Promise((resolve) => server.close(resolve));
+  return true;
+}

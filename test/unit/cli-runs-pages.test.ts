@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { main } from "../../cli/main";
+import { serve } from "../support/stub-api";
+
+const RUN = {
+  id: "01J00000000000000000000001",
+  app: "web",
+  status: "FAILED",
+  createdAt: "2026-01-05T10:00:00.000Z",
+  revision: { type: "bundle", key: "web/1.0.0.tar.gz" },
+};
+
+/** `sluice runs <args>` against an API whose GET /runs answers `page(cursor, limit)`. */
+async function runs(
+  page: (cursor: string | null, limit: string | null) => unknown,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+) {
+  const api = await serve((req) => {
+    const query = new URL(req.url ?? "/", "http://api").searchParams;
+    return page(query.get("cursor"), query.get("limit"));
+  });
+  const out: string[] = [];
+  const code = await main(["runs", ...args, "--api", api], {
+    stdout: (text) => out.push(text),
+    stderr: (text) => out.push(text),
+    env,
+  });
+  return { code, text: out.join(""), api };
+}
+
+describe("sluice runs' more: line", () => {
+  it("is there when the page after holds nothing yet but the API says it read on", async () => {
+    // A status filter reads a bounded number of items a page: a peek may come back empty.
+    const { code, text, api } = await runs(
+      (cursor) =>
+        cursor === null
+          ? { runs: [RUN], next: "c1" }
+          : cursor === "c1"
+            ? { runs: [], next: "c2" }
+            : { runs: [] },
+      ["--status", "FAILED", "--limit", "1"],
+      { npm_lifecycle_event: "sluice" },
+    );
+
+    expect(code).toBe(0);
+    expect(text).toContain(
+      `more: npm run sluice -- --api ${api} runs --status FAILED --limit 1 --cursor c1\n`,
+    );
+  });
+
+  it("is left out when the page after is empty and ends the list", async () => {
+    const { text } = await runs(
+      (cursor) => (cursor === null ? { runs: [RUN], next: "c1" } : { runs: [] }),
+      ["--limit", "1"],
+    );
+
+    expect(text).not.toContain("more:");
+  });
+});
