@@ -238,18 +238,21 @@ describe("follow's progress lines", () => {
   });
 });
 
+/** A production deployment of a release that failed, an hour after its run was created. */
+const FAILED_RELEASE = {
+  runId: "a",
+  kind: "release",
+  outcome: "failed",
+  at: "2026-01-02T12:00:00Z",
+  changeAt: "2026-01-02T11:00:00Z",
+  changeAtSource: "run-created",
+} as const;
+
 describe("sluice metrics' lines", () => {
   it("gives each of the five metrics with what it was computed from", () => {
     const metrics = deliveryMetrics(
       [
-        {
-          runId: "a",
-          kind: "release",
-          outcome: "failed",
-          at: "2026-01-02T12:00:00Z",
-          changeAt: "2026-01-02T11:00:00Z",
-          changeAtSource: "run-created",
-        },
+        FAILED_RELEASE,
         {
           runId: "b",
           kind: "rollback",
@@ -288,19 +291,7 @@ describe("sluice metrics' lines, before there is anything to measure", () => {
   it("says why each metric has no value rather than a median over nothing", () => {
     const period = { from: "2026-01-01T00:00:00.000Z", to: "2026-01-08T00:00:00.000Z" };
     const none = deliveryMetrics([], period);
-    const failing = deliveryMetrics(
-      [
-        {
-          runId: "a",
-          kind: "release",
-          outcome: "failed",
-          at: "2026-01-02T12:00:00Z",
-          changeAt: "2026-01-02T11:00:00Z",
-          changeAtSource: "run-created",
-        },
-      ],
-      period,
-    );
+    const failing = deliveryMetrics([FAILED_RELEASE], period);
 
     expect(formatMetrics({ app: "shop", productionStage: "production", ...none })).toBe(
       [
