@@ -78,7 +78,7 @@ export class ApiClient {
       );
       if (!Array.isArray(page?.runs)) return this.runsOfApps(filter, limit);
       runs.push(...page.runs);
-      cursor = page.next ?? page.nextCursor ?? page.cursor ?? undefined;
+      cursor = cursorOf(page);
       if (!cursor || runs.length >= limit) break;
     }
     // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
@@ -86,7 +86,7 @@ export class ApiClient {
     // finds none yet hands out a cursor of its own has only stopped reading (a status filter
     // reads a bounded number of items a page): there may be more.
     const peek = cursor ? await this.runsPage(filter, 1, cursor) : undefined;
-    const more = peek?.runs?.length > 0 || Boolean(peek?.next ?? peek?.nextCursor ?? peek?.cursor);
+    const more = peek?.runs?.length > 0 || Boolean(cursorOf(peek));
     return { runs: runs.slice(0, limit), ...(more ? { next: cursor } : {}) };
   }
 
@@ -198,4 +198,9 @@ export class ApiClient {
     }
     return { status: res.status, body: parsed };
   }
+}
+
+/** Where the page after `page` of GET /runs starts, by whichever name the API gives it. */
+function cursorOf(page: Json): string | undefined {
+  return page?.next ?? page?.nextCursor ?? page?.cursor ?? undefined;
 }

@@ -7,7 +7,7 @@ import { clock, duration } from "../../cli/time-text";
 import { deliveryMetrics } from "../../domain/metrics";
 import type { PlanStep } from "../../domain/plan";
 import type { RunView, StepRecord } from "../../domain/run";
-import { serve } from "../support/stub-api";
+import { serve, sluiceAt } from "../support/stub-api";
 
 const ID = "01J00000000000000000000000";
 const T0 = Date.parse("2026-01-05T10:00:00.000Z");
@@ -330,16 +330,11 @@ describe("sluice follow without a terminal", () => {
       },
     );
     const api = await serve(() => run);
-    const out: string[] = [];
 
-    const code = await main(["follow", ID, "--api", api], {
-      stdout: (text) => out.push(text),
-      stderr: (text) => out.push(text),
-      env: {},
-    });
+    const { code, text } = await sluiceAt(api, ["follow", ID]);
 
     expect(code).toBe(1);
-    expect(out.join("")).toBe(
+    expect(text).toBe(
       [
         `run ${ID}  shop  bundle shop/1.2.0.zip  ROLLED_BACK`,
         "  source                   SUCCEEDED  pinned shop/1.2.0.zip",

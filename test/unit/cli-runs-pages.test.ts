@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { main } from "../../cli/main";
-import { serve } from "../support/stub-api";
+import { serve, sluiceAt } from "../support/stub-api";
 
 const RUN = {
   id: "01J00000000000000000000001",
@@ -20,13 +19,7 @@ async function runs(
     const query = new URL(req.url ?? "/", "http://api").searchParams;
     return page(query.get("cursor"), query.get("limit"));
   });
-  const out: string[] = [];
-  const code = await main(["runs", ...args, "--api", api], {
-    stdout: (text) => out.push(text),
-    stderr: (text) => out.push(text),
-    env,
-  });
-  return { code, text: out.join(""), api };
+  return { ...(await sluiceAt(api, ["runs", ...args], env)), api };
 }
 
 describe("sluice runs' more: line", () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { main } from "../../cli/main";
 import { auditEntries } from "../../cli/timeline";
 import type { AuditEntry } from "../../domain/audit";
-import { serve } from "../support/stub-api";
+import { serve, sluiceAt } from "../support/stub-api";
 
 const RUN = "01J00000000000000000000000";
 const AT = "2026-01-05T10:00:00.000Z";
@@ -148,16 +147,11 @@ describe("sluice events of a run", () => {
         ? { entries: pages.second }
         : { entries: pages.first, nextCursor: "second" },
     );
-    const out: string[] = [];
 
-    const code = await main(["events", RUN, "--api", api], {
-      stdout: (text) => out.push(text),
-      stderr: (text) => out.push(text),
-      env: {},
-    });
+    const { code, text } = await sluiceAt(api, ["events", RUN]);
 
     expect(code).toBe(0);
-    expect(out.join("")).toBe(
+    expect(text).toBe(
       [
         `${at(1)}  run created (release of bundle web/1.0.0.tar.gz)`,
         `${at(2)}  run started`,
