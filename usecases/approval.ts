@@ -130,6 +130,8 @@ async function sendRequest(
 /**
  * Records that the request went out. A vote written meanwhile (a link is clicked the moment it
  * arrives) changed the record: it is read again, and the request kept, unless it was replaced.
+ * A vote that already decided the approval still leaves the send on the record and the trail,
+ * so nobody reads a decision on a request that was never announced.
  */
 async function recordSent(
   ports: ApprovalTaskPorts,
@@ -153,7 +155,7 @@ async function recordSent(
     const fresh = await ports.runs.get(run.id);
     const record = fresh ? openStep(fresh) : undefined;
     const same = record?.index === issued.index && record.attempt === issued.attempt;
-    if (!fresh || !record || !same || record.status !== "RUNNING" || record.approval) return;
+    if (!fresh || !record || !same || record.status !== "RUNNING") return;
     if (record.request?.generation !== issued.request?.generation) return;
     current = { run: fresh, record };
   }

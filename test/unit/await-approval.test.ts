@@ -98,4 +98,23 @@ describe("the approval task", () => {
     expect(step?.request).toMatchObject({ generation: 1, links: 2, sentAt: expect.any(String) });
     expect(sent).toHaveLength(1);
   });
+
+  it("records the request as sent and announces it when a vote decides the approval meanwhile", async () => {
+    const at = await atApproval(1);
+    onSend = async () => {
+      await decide(
+        ports,
+        at.runId,
+        { via: "api", principal: "arn:aws:iam::123456789012:user/ana" },
+        "approve",
+      );
+    };
+
+    await awaitApproval(taskPorts(), { ...at, taskToken: "token-1" });
+
+    const step = (await ports.runs.get(at.runId))?.steps.find((s) => s.kind === "approval");
+    expect(step?.approval).toMatchObject({ decision: "approve" });
+    expect(step?.request).toMatchObject({ generation: 1, sentAt: expect.any(String) });
+    expect(ports.runs.outbox.filter((e) => e.detailType === "Approval Requested")).toHaveLength(1);
+  });
 });
