@@ -111,10 +111,26 @@ function lifecycleEvent(entry: AuditEntry): LifecycleEvent | undefined {
     : undefined;
 }
 
+/** What each operator action the API records is called, as the command that asks for it says. */
+const ACTION_NAMES: Record<string, string> = {
+  run: "run asked",
+  release: "release asked",
+  rollback: "rollback asked",
+  "app-put": "pipeline definition put",
+  "webhook-secret": "webhook secret rotated",
+  freeze: "freeze asked",
+  unfreeze: "unfreeze asked",
+};
+
 /** An operator's action, or an event of a kind (or shape) this CLI does not know: type and why. */
 function actionLine(entry: AuditEntry): string {
   if (entry.kind === "action" && entry.type === "stop") return stopAsked(entry.reason);
-  return `${entry.type}${entry.reason ? `: ${entry.reason}` : ""}`;
+  const origin = entry.type === "webhook-secret" ? entry.detail?.origin : undefined;
+  const name =
+    entry.kind === "action" && Object.hasOwn(ACTION_NAMES, entry.type)
+      ? `${ACTION_NAMES[entry.type]}${typeof origin === "string" ? ` (${origin})` : ""}`
+      : entry.type;
+  return `${name}${entry.reason ? `: ${entry.reason}` : ""}`;
 }
 
 function eventLine({ detailType, detail }: LifecycleEvent): string {

@@ -122,6 +122,40 @@ describe("sluice events' lines of the audit trail", () => {
     ]);
   });
 
+  it("name each operator action as the command that asks for it, with its reason", () => {
+    const action = (type: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+      id: "01J00000000000000000000005",
+      at: AT,
+      app: "web",
+      kind: "action",
+      type,
+      by: ADA,
+      ...extra,
+    });
+
+    expect(
+      lines([
+        action("release", { runId: RUN, reason: "hotfix" }),
+        action("rollback", { runId: RUN }),
+        action("run", { runId: RUN }),
+        action("app-put"),
+        action("webhook-secret", { detail: { origin: "generated" } }),
+        action("freeze", { reason: "holidays" }),
+        action("unfreeze"),
+        action("teleport", { reason: "beam me up" }),
+      ]),
+    ).toEqual([
+      `release asked: hotfix (by ${ADA})`,
+      `rollback asked (by ${ADA})`,
+      `run asked (by ${ADA})`,
+      `pipeline definition put (by ${ADA})`,
+      `webhook secret rotated (generated) (by ${ADA})`,
+      `freeze asked: holidays (by ${ADA})`,
+      `unfreeze asked (by ${ADA})`,
+      `teleport: beam me up (by ${ADA})`,
+    ]);
+  });
+
   it("give an event of a type or shape this CLI does not know by its type and reason", () => {
     expect(
       lines([
