@@ -62,6 +62,18 @@ async function atApproval(required: number) {
   return { runId: run.id, index: step.index, attempt: step.attempt };
 }
 
+/** Ana's approval arrives while the request is going out, as a link clicked the moment it lands. */
+function anaApprovesWhileSent(runId: string) {
+  onSend = async () => {
+    await decide(
+      ports,
+      runId,
+      { via: "api", principal: "arn:aws:iam::123456789012:user/ana" },
+      "approve",
+    );
+  };
+}
+
 describe("the approval task", () => {
   it("sends one request with a personal link per approver, and run again sends nothing", async () => {
     const at = await atApproval(1);
@@ -82,14 +94,7 @@ describe("the approval task", () => {
 
   it("keeps a vote cast while its request goes out, and still records the request as sent", async () => {
     const at = await atApproval(2);
-    onSend = async () => {
-      await decide(
-        ports,
-        at.runId,
-        { via: "api", principal: "arn:aws:iam::123456789012:user/ana" },
-        "approve",
-      );
-    };
+    anaApprovesWhileSent(at.runId);
 
     await awaitApproval(taskPorts(), { ...at, taskToken: "token-1" });
 
@@ -101,14 +106,7 @@ describe("the approval task", () => {
 
   it("records the request as sent and announces it when a vote decides the approval meanwhile", async () => {
     const at = await atApproval(1);
-    onSend = async () => {
-      await decide(
-        ports,
-        at.runId,
-        { via: "api", principal: "arn:aws:iam::123456789012:user/ana" },
-        "approve",
-      );
-    };
+    anaApprovesWhileSent(at.runId);
 
     await awaitApproval(taskPorts(), { ...at, taskToken: "token-1" });
 
