@@ -77,22 +77,29 @@ function readRange(): string | undefined {
   }
 }
 
-function ephemeralPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
+/** Whether an app could listen on `port` on every interface right now. */
+async function canListen(port: number): Promise<boolean> {
+  return (await listenOnce(port)) !== undefined;
 }
 
-/** Whether an app could listen on `port` on every interface right now. */
-function canListen(port: number): Promise<boolean> {
+async function ephemeralPort(): Promise<number> {
+  const port = await listenOnce(0);
+  if (port === undefined) throw new Error("the system handed out no free port for a host");
+  return port;
+}
+
+/**
+ * Listens on `port` on every interface (0: one the system picks) and lets it go at once: the
+ * port listened on, or undefined when it could not be.
+ */
+function listenOnce(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
+    server.once("error", () => resolve(undefined));
+    server.listen(port, () => {
+      const address = server.address();
+      const bound = typeof address === "object" && address ? address.port : undefined;
+      server.close(() => resolve(bound));
+    });
   });
 }

@@ -7,6 +7,7 @@ import {
   hostPortRanges,
   nextFreePort,
 } from "../../local/codedeploy/host-ports";
+import { holdPort, release } from "../support/ports";
 
 describe("host ports of the local fleet", () => {
   it("reads the system's ephemeral range, and falls back to Linux's default when it cannot", () => {
@@ -50,8 +51,7 @@ describe("host ports of the local fleet", () => {
   });
 
   it("from a fixed base, skips the ports taken and those something listens on, up to 65535", async () => {
-    const busy = createServer();
-    await new Promise<void>((resolve) => busy.listen(0, resolve));
+    const busy = await holdPort(0);
     const held = (busy.address() as { port: number }).port;
     try {
       expect(await nextFreePort(held - 1, new Set())).toBeGreaterThan(held);
@@ -60,7 +60,7 @@ describe("host ports of the local fleet", () => {
         "no free port for a host from 65536 to 65535: set SLUICE_HOST_PORT_BASE lower",
       );
     } finally {
-      await new Promise((resolve) => busy.close(resolve));
+      await release(busy);
     }
   });
 });

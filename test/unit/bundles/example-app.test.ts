@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -9,19 +8,11 @@ import { HOOK_NAMES } from "../../../domain/bundles/appspec";
 import { extractBundle } from "../../../domain/bundles/extract";
 import { inspectBundle } from "../../../domain/bundles/inspect";
 import { FORMATS, packDirectory, useTempDirs } from "../../support/bundles";
+import { freePorts } from "../../support/ports";
 
 const run = promisify(execFile);
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "../../../examples/hello-service");
 const tempDir = useTempDirs();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 describe.each(FORMATS)("the hello-service example packed as %s", (format) => {
   const stops: (() => Promise<unknown>)[] = [];
@@ -52,7 +43,7 @@ describe.each(FORMATS)("the hello-service example packed as %s", (format) => {
     const file = await packDirectory(EXAMPLE, join(await tempDir(), `hello.${format}`), format);
     const appDir = join(await tempDir(), "srv");
     await extractBundle(file, format, appDir);
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const env = { ...process.env, APP_DIR: appDir, PORT: String(port), NODE: process.execPath };
     const hook = (script: string) =>
       run(join(appDir, "scripts", script), [], { env, timeout: 60_000 });
