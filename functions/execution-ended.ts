@@ -19,19 +19,18 @@ const StatusChangeSchema = z.object({
 
 /**
  * EventBridge rule target for "Step Functions Execution Status Change": ends a run its execution
- * left unfinished, passes its app's slot on, and lets go of any deployment group it still held. The rule cannot name the state machine (its ARN
- * is built at deploy time), so executions of others are passed over here.
+ * left unfinished, passes its app's slot on, and lets go of any deployment group it still held.
+ * The rule cannot name the state machine (its ARN is built at deploy time), so executions of
+ * others are passed over here.
  */
 export const handler = middy(async (event: unknown) => {
   const { detail } = StatusChangeSchema.parse(event);
   if (detail.stateMachineArn !== stackConfig().pipelineArn) return;
   logger.info("pipeline execution ended", { runId: detail.name, status: detail.status });
-  const ports = queuePorts();
-  await executionEnded(ports, detail.name, {
+  const run = await executionEnded(queuePorts(), detail.name, {
     status: detail.status,
     ...(detail.error ? { error: detail.error } : {}),
     ...(detail.cause ? { cause: detail.cause } : {}),
   });
-  const run = await ports.runs.get(detail.name);
   if (run) await releaseRunLocks(lockPorts(), run);
 });

@@ -80,15 +80,17 @@ function isBefore(a: QueuedRun, b: QueuedRun): boolean {
 /**
  * Step Functions says a run's execution ended. If the run did not record its own end (it failed,
  * timed out or was stopped), it is ended here with the execution's error; either way the app's
- * slot is passed on. This runs after the run's own last step, so it can never fail that run.
+ * slot is passed on, unless the run was a `parallel` one, which never held it. This runs after
+ * the run's own last step, so it can never fail that run. Answers the run as it was read: its
+ * plan, which never changes, is all the caller needs of it.
  */
 export async function executionEnded(
   ports: QueuePorts,
   runId: string,
   end: ExecutionEnd,
-): Promise<void> {
+): Promise<RunView | undefined> {
   const run = await ports.runs.get(runId);
-  if (!run) return;
+  if (!run) return undefined;
   if (!isTerminal(run.status) && end.status !== "RUNNING" && end.status !== "SUCCEEDED") {
     // The event may say less than the execution knows (AWS leaves error and cause out of it).
     const known = end.error ? end : await ports.executions.describe(ports.executions.arnOf(runId));
@@ -102,7 +104,8 @@ export async function executionEnded(
         : executionEndedError(end.status, known),
     );
   }
-  await runEnded(ports, run.app, run.id);
+  if (run.executionMode !== "parallel") await runEnded(ports, run.app, run.id);
+  return run;
 }
 
 function stopReason(run: Run): string {
