@@ -6,11 +6,12 @@ import * as z from "../domain/zod";
 import { logger } from "../http/logger";
 import { deploymentChanged } from "../usecases/deploy";
 
-/** The states of CodeDeploy's event that say the deployment has ended. */
-const ENDED_STATES = new Set(["SUCCESS", "FAILURE", "STOP"]);
-
 const StateChangeSchema = z.object({
-  detail: z.object({ deploymentId: z.string(), state: z.string() }),
+  detail: z.object({
+    deploymentId: z.string(),
+    state: z.string(),
+    deploymentGroup: z.optional(z.string()),
+  }),
 });
 
 /**
@@ -23,6 +24,6 @@ export const handler = middy(async (event: unknown) => {
   await deploymentChanged(
     { deployments: deployments(), waits: deploymentWaits(), executions: pipelineExecutions() },
     detail.deploymentId,
-    ENDED_STATES.has(detail.state),
+    detail,
   );
 });

@@ -248,21 +248,37 @@ export async function alarmChanged(
   }
 }
 
+/** What CodeDeploy's state-change event told of a deployment: its state and its group. */
+export interface DeploymentChange {
+  /** The event's: START, SUCCESS, FAILURE, STOP and the like. */
+  state: string;
+  deploymentGroup?: string | undefined;
+}
+
+/** The event's states that say the deployment has ended. */
+const ENDED_CHANGES = new Set(["SUCCESS", "FAILURE", "STOP"]);
+
 /**
  * CodeDeploy says a deployment changed state ("CodeDeploy Deployment State-change
  * Notification"): once it has ended, the step waiting on it goes on (succeeded) or fails
- * (Sluice.DeploymentFailed), with every host's result. When the event says it has ended
- * (`ended`), its hosts are read along with it.
+ * (Sluice.DeploymentFailed), with every host's result. When the event (`told`) says it has
+ * ended, its hosts are read along with it; a success needs nothing more of CodeDeploy, a
+ * failure or a stop its error.
  */
 export async function deploymentChanged(
   ports: Pick<DeployPorts, "deployments" | "waits" | "executions">,
   deploymentId: string,
-  ended = false,
+  told?: DeploymentChange,
 ): Promise<void> {
+  const ended = told !== undefined && ENDED_CHANGES.has(told.state);
+  const succeeded: DeploymentState | undefined =
+    told?.state === "SUCCESS" && told.deploymentGroup
+      ? { deploymentId, deploymentGroup: told.deploymentGroup, status: "Succeeded" }
+      : undefined;
   // Read together: a deployment no step waits on any more costs needless reads.
   const [wait, state, hosts] = await Promise.all([
     ports.waits.get(deploymentId),
-    ports.deployments.state(deploymentId),
+    succeeded ?? ports.deployments.state(deploymentId),
     ended ? ports.deployments.hosts(deploymentId) : undefined,
   ]);
   if (wait) await finishDeployment(ports, wait, { state, hosts });

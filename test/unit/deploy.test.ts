@@ -82,7 +82,10 @@ describe("a deploy step", () => {
       { id: "host-1", status: "Succeeded" },
       { id: "host-2", status: "Succeeded" },
     ]);
-    await deploymentChanged(ports, deploymentId ?? "");
+    await deploymentChanged(ports, deploymentId ?? "", {
+      state: "SUCCESS",
+      deploymentGroup: "shop-beta",
+    });
 
     expect(ports.deployments.created).toEqual([
       expect.objectContaining({
@@ -122,7 +125,10 @@ describe("a deploy step", () => {
       ],
       "too few healthy hosts",
     );
-    await deploymentChanged(ports, deploymentId);
+    await deploymentChanged(ports, deploymentId, {
+      state: "FAILURE",
+      deploymentGroup: "shop-beta",
+    });
 
     expect(ports.executions.callbacks).toEqual([
       {
