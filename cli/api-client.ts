@@ -1,4 +1,4 @@
-import { MAX_PAGE_LIMIT } from "../http/query";
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "../http/query";
 import { CliError } from "./errors";
 import type { RequestSigner } from "./request-signer";
 
@@ -68,26 +68,14 @@ export class ApiClient {
    */
   async runs(filter: RunFilter): Promise<{ runs: Json[]; next?: string }> {
     const limit = filter.limit ?? DEFAULT_RUN_LIMIT;
-    const runs: Json[] = [];
-    let cursor = filter.cursor;
-    for (;;) {
-      const page = await this.runsPage(
-        filter,
-        Math.min(limit - runs.length, MAX_PAGE_LIMIT),
-        cursor,
-      );
-      if (!Array.isArray(page?.runs)) return this.runsOfApps(filter, limit);
-      runs.push(...page.runs);
-      cursor = cursorOf(page);
-      if (!cursor || runs.length >= limit) break;
-    }
-    // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
-    // until it reads on): the next page is looked at before a cursor is handed on. A peek that
-    // finds none yet hands out a cursor of its own has only stopped reading (a status filter
-    // reads a bounded number of items a page): there may be more.
-    const peek = cursor ? await this.runsPage(filter, 1, cursor) : undefined;
-    const more = peek?.runs?.length > 0 || Boolean(cursorOf(peek));
-    return { runs: runs.slice(0, limit), ...(more ? { next: cursor } : {}) };
+    const read = await readPages(
+      (size, cursor) => this.runsPage(filter, size, cursor),
+      "runs",
+      limit,
+      filter.cursor,
+    );
+    if (!read) return this.runsOfApps(filter, limit);
+    return { runs: read.items, ...(read.next ? { next: read.next } : {}) };
   }
 
   /** One page of GET /runs; undefined where the API has no such route. */
@@ -142,9 +130,25 @@ export class ApiClient {
     return { entries };
   }
 
-  /** An app's audit trail (GET /apps/{app}/audit), when the API keeps one. */
-  async appAudit(app: string): Promise<Json | undefined> {
-    return this.find(`/apps/${encodeURIComponent(app)}/audit`);
+  /**
+   * An app's audit trail (GET /apps/{app}/audit), newest first: `limit` entries from `cursor`,
+   * with `next` where the entries after them start, only when there are some; undefined when
+   * the API keeps no trail.
+   */
+  async appAudit(
+    app: string,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<{ entries: Json[]; next?: string } | undefined> {
+    const read = await readPages(
+      (size, cursor) => {
+        const query = new URLSearchParams({ limit: String(size), ...(cursor ? { cursor } : {}) });
+        return this.find(`/apps/${encodeURIComponent(app)}/audit?${query}`);
+      },
+      "entries",
+      page.limit ?? DEFAULT_PAGE_LIMIT,
+      page.cursor,
+    );
+    return read && { entries: read.items, ...(read.next ? { next: read.next } : {}) };
   }
 
   /** GET /apps/{app}/metrics?from=&to=: the app's DORA metrics over the period. */
@@ -201,6 +205,35 @@ export class ApiClient {
 }
 
 /** Where the page after `page` of GET /runs starts, by whichever name the API gives it. */
+/**
+ * A paged list's items from `from` on, pages followed through their cursors until `limit` are
+ * read; undefined where a page has no such list (the API has no such route). `next` is where
+ * the items after them start, only when there are some.
+ */
+async function readPages(
+  read: (size: number, cursor?: string) => Promise<Json | undefined>,
+  list: "runs" | "entries",
+  limit: number,
+  from?: string,
+): Promise<{ items: Json[]; next?: string } | undefined> {
+  const items: Json[] = [];
+  let cursor = from;
+  for (;;) {
+    const page = await read(Math.min(limit - items.length, MAX_PAGE_LIMIT), cursor);
+    if (!Array.isArray(page?.[list])) return undefined;
+    items.push(...page[list]);
+    cursor = cursorOf(page);
+    if (!cursor || items.length >= limit) break;
+  }
+  // A page that ends where the list does may still hand out a cursor (DynamoDB cannot tell
+  // until it reads on): the next page is looked at before a cursor is handed on. A peek that
+  // finds none yet hands out a cursor of its own has only stopped reading (a status filter
+  // reads a bounded number of items a page): there may be more.
+  const peek = cursor ? await read(1, cursor) : undefined;
+  const more = peek?.[list]?.length > 0 || Boolean(cursorOf(peek));
+  return { items: items.slice(0, limit), ...(more && cursor ? { next: cursor } : {}) };
+}
+
 function cursorOf(page: Json): string | undefined {
   return page?.next ?? page?.nextCursor ?? page?.cursor ?? undefined;
 }

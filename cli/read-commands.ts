@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { type Run, RunStatusSchema, type RunView } from "../domain/run";
-import type { ApiClient, RunFilter } from "./api-client";
+import { DEFAULT_PAGE_LIMIT } from "../http/query";
+import type { ApiClient, Json } from "./api-client";
 import { CliError } from "./errors";
 import { formatMetrics, formatRuns } from "./format";
 import { invocation } from "./invocation";
@@ -44,7 +45,14 @@ export function addReadCommands(
         const page = await api(command).runs(filter);
         if (json) print(page);
         else {
-          const more = page.next ? nextPageCommand(command, filter, page.next, io.env) : undefined;
+          const listed = [
+            "runs",
+            ...(filter.app ? ["--app", filter.app] : []),
+            ...(filter.status ? ["--status", filter.status] : []),
+          ];
+          const more = page.next
+            ? nextPageCommand(command, listed, { limit: filter.limit, cursor: page.next }, io.env)
+            : undefined;
           io.stdout(formatRuns(page.runs as Run[], more));
         }
       },
@@ -68,11 +76,17 @@ export function addReadCommands(
     )
     .argument("[run]", "the run's id")
     .option("--app <app>", "the app's events instead: its newest runs'")
+    .option(
+      "--limit <n>",
+      `with --app: at most this many of its newest events (default ${DEFAULT_PAGE_LIMIT})`,
+      count,
+    )
+    .option("--cursor <cursor>", "with --app: go on from where an earlier page ended")
     .option("--json", "print the API's JSON")
     .action(
       async (
         runId: string | undefined,
-        options: { app?: string; json?: boolean },
+        options: { app?: string; limit?: number; cursor?: string; json?: boolean },
         command: Command,
       ) => {
         if ((runId === undefined) === (options.app === undefined)) {
@@ -80,18 +94,28 @@ export function addReadCommands(
             "name a run (sluice events <run>) or an app (sluice events --app <app>)",
           );
         }
+        if (runId !== undefined && (options.limit !== undefined || options.cursor !== undefined)) {
+          throw new CliError("--limit and --cursor page an app's events; a run's come whole");
+        }
         const client = api(command);
-        const audit = runId
+        const { limit, cursor } = options;
+        const page = { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) };
+        const audit: { entries: Json[]; next?: string } | undefined = runId
           ? await client.runAudit(runId)
-          : await client.appAudit(options.app ?? "");
+          : await client.appAudit(options.app ?? "", page);
         if (audit) {
           if (options.json) print(audit);
           else {
             // The trail pages newest first (entries of one millisecond too, by their ids); a
             // person reads what happened in its order. A run's own lines need no run column.
             const entries = auditEntries(audit.entries).reverse();
+            const listed = ["events", "--app", options.app ?? ""];
+            const more = audit.next
+              ? `more (older): ${nextPageCommand(command, listed, { limit, cursor: audit.next }, io.env)}\n`
+              : "";
             io.stdout(
-              formatTimeline(runId ? entries.map(({ run: _run, ...entry }) => entry) : entries),
+              formatTimeline(runId ? entries.map(({ run: _run, ...entry }) => entry) : entries) +
+                more,
             );
           }
           return;
@@ -147,24 +171,22 @@ export function addReadCommands(
 }
 
 /**
- * `sluice runs` again from `cursor`, ready to paste: the same list (a cursor is only good for
+ * A list command again from `cursor`, ready to paste: the same list (a cursor is only good for
  * the list that handed it out) of the same API, the same page size.
  */
 function nextPageCommand(
   command: Command,
-  filter: RunFilter,
-  cursor: string,
+  list: readonly string[],
+  page: { limit?: number | undefined; cursor: string },
   env: NodeJS.ProcessEnv,
 ): string {
   const { api } = command.optsWithGlobals<GlobalOptions>();
   return [
     invocation(env),
     ...(api ? ["--api", api] : []),
-    "runs",
-    ...(filter.app ? ["--app", filter.app] : []),
-    ...(filter.status ? ["--status", filter.status] : []),
-    ...(filter.limit ? ["--limit", String(filter.limit)] : []),
+    ...list,
+    ...(page.limit ? ["--limit", String(page.limit)] : []),
     "--cursor",
-    cursor,
+    page.cursor,
   ].join(" ");
 }
