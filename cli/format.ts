@@ -1,9 +1,9 @@
 import type { AppSummary } from "../domain/app-summary";
-import { describeRevision } from "../domain/revision";
+import { revisionOf } from "../domain/revision";
 import type { Run, RunView } from "../domain/run";
+import { duration } from "../domain/time-text";
 import type { AppMetrics } from "../usecases/delivery-metrics";
 import { hostCount } from "./progress";
-import { duration } from "./time-text";
 
 /** Rows as aligned columns, two spaces apart; the last column is left as it is. */
 export function formatTable(rows: readonly string[][]): string {
@@ -84,14 +84,6 @@ function hostsOf(run: RunView, stage: string): string {
   );
   const hosts = hostCount(latest?.deployment);
   return hosts ? `  ${hosts}` : "";
-}
-
-export function revisionOf(run: Pick<Run, "revision">): string {
-  const { revision } = run;
-  const described = `${revision.type} ${describeRevision(revision)}`;
-  return revision.type === "bundle" && revision.sha256
-    ? `${described} sha256:${revision.sha256.slice(0, 12)}`
-    : described;
 }
 
 /** One line an app: its name, execution mode, its stages in order, when it last changed. */

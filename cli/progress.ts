@@ -1,7 +1,7 @@
 import type { PlanStep } from "../domain/plan";
+import { revisionOf } from "../domain/revision";
 import type { RunView, StepRecord } from "../domain/run";
-import { revisionOf } from "./format";
-import { clock, duration } from "./time-text";
+import { clock, duration } from "../domain/time-text";
 
 /** One line of `sluice follow`'s progress: the run, one stage or wave, or a hint under one. */
 export interface ProgressLine {

@@ -36,3 +36,12 @@ export function describeRevision(revision: Revision): string {
     ? `${revision.ref ? `${revision.ref}@` : ""}${revision.commit.slice(0, 12)}`
     : `${revision.key}${revision.versionId ? `?versionId=${revision.versionId}` : ""}${revision.source ? ` (built from ${describeRevision(revision.source)})` : ""}`;
 }
+
+/** A run's revision as a person reads it: its kind, what it is, and a bundle's hash in short. */
+export function revisionOf(run: { revision: Revision }): string {
+  const { revision } = run;
+  const described = `${revision.type} ${describeRevision(revision)}`;
+  return revision.type === "bundle" && revision.sha256
+    ? `${described} sha256:${revision.sha256.slice(0, 12)}`
+    : described;
+}

@@ -2,6 +2,7 @@ import { appStore } from "../adapters/app-store";
 import { auditTrail } from "../adapters/audit-trail";
 import { runStore } from "../adapters/run-store";
 import { AppNameSchema } from "../domain/app";
+import { auditLine } from "../domain/audit-lines";
 import { NotFoundError } from "../domain/errors";
 import { RunIdSchema } from "../domain/run";
 import { apiHandler, json, pathParameter } from "../http/api";
@@ -23,7 +24,8 @@ export const handler = apiHandler(async (event) => {
     found = await trail.byApp(app.name, page);
   }
   return json(200, {
-    entries: found.items,
+    // Each entry says what happened in a person's words too, as `sluice events` prints it.
+    entries: found.items.map((entry) => ({ ...entry, summary: auditLine(entry) })),
     ...(found.nextCursor ? { nextCursor: found.nextCursor } : {}),
   });
 });

@@ -292,23 +292,23 @@ function hostTable(rows) {
   );
 }
 
-/** Who did what, newest first: the audit trail when the API has it, else the run's own steps. */
+/**
+ * Who did what, newest first: the audit trail when the API has it, each entry in the words
+ * `sluice events` prints (its summary), else the run's own steps, with why in a column.
+ */
 function trail(run, audit) {
-  const items = Array.isArray(audit?.items)
-    ? audit.items
-    : Array.isArray(audit?.entries)
-      ? audit.entries
-      : undefined;
-  const rows = items
-    ? items.map((a) => ({
-        at: a.at ?? a.time,
-        what: a.what ?? a.action ?? a.detailType ?? a.type,
-        by: a.by ?? a.actor ?? "",
-        why: a.why ?? a.reason ?? "",
+  const rows = Array.isArray(audit?.entries)
+    ? audit.entries.map((a) => ({
+        at: a.at,
+        what: a.summary ?? a.type,
+        by: a.by ?? "",
+        // A summary says why already, in its own words.
+        why: a.summary ? "" : (a.reason ?? ""),
       }))
     : stepTrail(run);
   if (rows.length === 0) return "";
   rows.sort((a, b) => String(b.at).localeCompare(String(a.at)));
+  const withWhy = rows.some((r) => r.why);
   return section(
     "Audit trail",
     h(
@@ -320,7 +320,7 @@ function trail(run, audit) {
         h(
           "tr",
           {},
-          ["When", "What", "Who", "Why"].map((t) => h("th", {}, t)),
+          ["When", "What", "Who", ...(withWhy ? ["Why"] : [])].map((t) => h("th", {}, t)),
         ),
       ),
       h(
@@ -333,7 +333,7 @@ function trail(run, audit) {
             h("td", {}, when(r.at)),
             h("td", {}, r.what),
             h("td", {}, r.by),
-            h("td", {}, r.why),
+            ...(withWhy ? [h("td", {}, r.why)] : []),
           ),
         ),
       ),

@@ -150,8 +150,10 @@ describe("the dashboard", () => {
     const signOff = run.steps.find((s: Json) => s.step === "sign-off");
     expect(signOff.approval).toMatchObject({ decision: "approve", by: ME });
     expect(signOff.votes[0]).toMatchObject({ via: "oidc", comment: "looks good in the dashboard" });
-    // The audit trail shows who approved.
-    expect(await page.locator("[data-section='audit trail']").textContent()).toContain(ME);
+    // The audit trail shows who approved, and says it as `sluice events` does.
+    const audit = await page.locator("[data-section='audit trail']").textContent();
+    expect(audit).toContain(ME);
+    expect(audit).toContain("sign-off: approve via oidc: looks good in the dashboard");
     expect(pageErrors).toEqual([]);
   });
 

@@ -303,7 +303,12 @@ describe("lists and audit trails, a page at a time", () => {
     expect(entries.filter((e) => e.type === "run").map((e) => [e.runId, e.reason])).toEqual(
       created.map((id, i) => [id, `run ${RUNS - 1 - i}`]),
     );
-    expect(entries.at(-1)).toMatchObject({ kind: "action", type: "app-put", by: "anonymous" });
+    expect(entries.at(-1)).toMatchObject({
+      kind: "action",
+      type: "app-put",
+      by: "anonymous",
+      summary: "pipeline definition put",
+    });
   });
 
   it("numbers a run's events 1, 2, 3... on the bus, in its audit trail and in its timeline", async () => {
@@ -321,6 +326,15 @@ describe("lists and audit trails, a page at a time", () => {
       [...onBus].reverse(),
     );
     expect(trail.at(-1)).toMatchObject({ kind: "action", type: "run", by: "anonymous" });
+    // Each entry in a person's words, as `sluice events` prints it.
+    expect(trail.filter((e) => e.kind === "event").map((e) => e.summary)).toEqual([
+      "run SUCCEEDED",
+      expect.stringMatching(/^build SKIPPED: /),
+      expect.stringMatching(/^source SUCCEEDED: pinned /),
+      "source started",
+      "run started",
+      expect.stringMatching(/^run created \(release of git /),
+    ]);
   });
 
   it("lists apps by name with their pipelines in brief", async () => {

@@ -3,10 +3,10 @@ import { formatMetrics } from "../../cli/format";
 import { invocation } from "../../cli/invocation";
 import { main } from "../../cli/main";
 import { outcomeLine, progressLines } from "../../cli/progress";
-import { clock, duration } from "../../cli/time-text";
 import { deliveryMetrics } from "../../domain/metrics";
 import type { PlanStep } from "../../domain/plan";
 import type { RunView, StepRecord } from "../../domain/run";
+import { clock, duration } from "../../domain/time-text";
 import { serve, sluiceAt } from "../support/stub-api";
 
 const ID = "01J00000000000000000000000";
