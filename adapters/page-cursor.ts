@@ -63,8 +63,11 @@ export const BY_APP_KEY = ["pk", "sk", "gsi1pk", "gsi1sk"] as const;
 const MAX_QUERIES_PER_PAGE = 20;
 
 /**
- * One page of a query, newest first (or in key order, for a list by name). With a filter, the query goes on until the page is full,
- * so pages are short only at the end (or after MAX_QUERIES_PER_PAGE reads of a sparse filter).
+ * One page of a query, newest first (or in key order, for a list by name). With a filter, the
+ * query goes on until the page is full, so pages are short only at the end (or after
+ * MAX_QUERIES_PER_PAGE reads of a sparse filter, whose cursor then says only where reading
+ * stopped). An item past the page is read too: a full page hands out a cursor only when
+ * something follows it, never one that leads to an empty page.
  */
 export async function queryPage(
   doc: DynamoDBDocumentClient,
@@ -74,21 +77,26 @@ export async function queryPage(
   page: PageRequest,
   oldestFirst = false,
 ): Promise<Page<Record<string, unknown>>> {
+  const wanted = page.limit + 1;
   const items: Record<string, unknown>[] = [];
   let start = page.cursor ? decodeCursor(page.cursor, attributes, partition) : undefined;
-  for (let i = 0; i < MAX_QUERIES_PER_PAGE; i++) {
+  for (let i = 0; i < MAX_QUERIES_PER_PAGE && items.length < wanted; i++) {
     const { Items = [], LastEvaluatedKey } = await doc.send(
       new QueryCommand({
         ...query,
         ScanIndexForward: oldestFirst,
-        Limit: page.limit - items.length,
+        Limit: wanted - items.length,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
     items.push(...Items);
-    if (!LastEvaluatedKey) return { items };
-    start = LastEvaluatedKey as Record<string, string>;
-    if (items.length >= page.limit) break;
+    start = LastEvaluatedKey as Record<string, string> | undefined;
+    if (!start) break;
+  }
+  if (items.length > page.limit) {
+    const last = items[page.limit - 1] ?? {};
+    const key = Object.fromEntries(attributes.map((name) => [name, last[name]]));
+    return { items: items.slice(0, page.limit), nextCursor: encodeCursor(key) };
   }
   return { items, ...(start ? { nextCursor: encodeCursor(start) } : {}) };
 }

@@ -249,6 +249,18 @@ describe("lists and audit trails, a page at a time", () => {
     expect(pages.flat().map((r) => r.id)).toEqual(created);
   });
 
+  it("ends a list on a full page without a cursor to an empty one", async () => {
+    const whole = await api(stack, "GET", `/apps/pager/runs?limit=${RUNS}`);
+    const filtered = await everyPage("/runs?app=pager&status=SUCCEEDED", "runs", RUNS);
+    const trail = await everyPage(`/runs/${created[0]}/audit`, "entries", 7);
+
+    expect(whole.body.runs).toHaveLength(RUNS);
+    expect(whole.body.nextCursor).toBeUndefined();
+    expect(filtered.map((p) => p.length)).toEqual([RUNS]);
+    // Six events and the run's own action: one full page, and no second.
+    expect(trail.map((p) => p.length)).toEqual([7]);
+  });
+
   it("filters every app's runs by app and status, and hands the same page for the same cursor", async () => {
     const succeeded = await everyPage("/runs?app=pager&status=SUCCEEDED", "runs", 2);
     const failed = await api(stack, "GET", "/runs?app=pager&status=FAILED");
