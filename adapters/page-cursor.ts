@@ -85,7 +85,8 @@ export async function queryPage(
       new QueryCommand({
         ...query,
         ScanIndexForward: oldestFirst,
-        Limit: wanted - items.length,
+        // Not what is left to read: under a filter that would read one item a query.
+        Limit: wanted,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );

@@ -204,7 +204,6 @@ export class ApiClient {
   }
 }
 
-/** Where the page after `page` of GET /runs starts, by whichever name the API gives it. */
 /**
  * A paged list's items from `from` on, pages followed through their cursors until `limit` are
  * read; undefined where a page has no such list (the API has no such route). `next` is where
@@ -230,6 +229,7 @@ async function readPages(
   return { items: items.slice(0, limit), ...(cursor ? { next: cursor } : {}) };
 }
 
+/** Where the page after `page` starts, by whichever name the API gives it. */
 function cursorOf(page: Json): string | undefined {
   return page?.next ?? page?.nextCursor ?? page?.cursor ?? undefined;
 }

@@ -120,6 +120,11 @@ export function addReadCommands(
           }
           return;
         }
+        if (limit !== undefined || cursor !== undefined) {
+          throw new CliError(
+            "this API keeps no audit trail (no GET /apps/{app}/audit), which --limit and --cursor page",
+          );
+        }
         const runs: RunView[] = runId
           ? [await client.run(runId)]
           : await Promise.all(

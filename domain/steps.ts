@@ -56,6 +56,7 @@ export interface RunTransition {
       | "stopRequest"
       | "retries"
       | "rollback"
+      | "executionMode"
     >
   >;
   remove?: readonly ("endedAt" | "error" | "stopRequest")[];

@@ -2,7 +2,7 @@ import type { App } from "../domain/app";
 import { ConflictError, NotFoundError } from "../domain/errors";
 import type { AppRepository, Deployments } from "../domain/ports";
 import { isTerminal, type OperatorAction, type RunView } from "../domain/run";
-import { openStep, retryTransition, stopRequested } from "../domain/steps";
+import { openStep, type RunTransition, retryTransition, stopRequested } from "../domain/steps";
 import { parseRequest } from "../domain/validation";
 import * as z from "../domain/zod";
 import { requireApp } from "./require-app";
@@ -89,7 +89,9 @@ async function stopIntoRollback(
 
 /**
  * A queued or superseded app's run going on again needs its app's slot back, so it never runs
- * beside another; a ConflictError (worded by `refusal`) names the run that holds it.
+ * beside another; a ConflictError (worded by `refusal`) names the run that holds it. The mode
+ * is the app's now, which the retry records on the run (inAppMode), so that the run's end
+ * frees the slot exactly when the run took it.
  */
 async function takeSlotBack(
   ports: QueuePorts & { apps: AppRepository },
@@ -103,6 +105,11 @@ async function takeSlotBack(
     throw new ConflictError(refusal(app.name, holder ?? "another run"));
   }
   return { app, exclusive };
+}
+
+/** A retry that records the execution mode the run goes on in: the app's now. */
+function inAppMode(retry: RunTransition, app: App): RunTransition {
+  return { ...retry, set: { ...retry.set, executionMode: app.pipeline.executionMode } };
 }
 
 /** What a run retried by a RedriveExecution call made outside Sluice records as its author. */
@@ -122,7 +129,7 @@ export async function reopenIfRedriven(
   if (run.status !== "FAILED" && run.status !== "STOPPED") return run;
   const arn = ports.executions.arnOf(run.id);
   if ((await ports.executions.status(arn)) !== "RUNNING") return run;
-  await takeSlotBack(
+  const { app } = await takeSlotBack(
     ports,
     run,
     (app, holder) =>
@@ -130,7 +137,11 @@ export async function reopenIfRedriven(
   );
   const at = ports.clock.now().toISOString();
   try {
-    await ports.runs.apply(run.id, retryTransition(run, { by: REDRIVE_ACTOR, at }), at);
+    await ports.runs.apply(
+      run.id,
+      inAppMode(retryTransition(run, { by: REDRIVE_ACTOR, at }), app),
+      at,
+    );
   } catch (err) {
     // Another task of the same execution reopened it first.
     if (!(err instanceof ConflictError)) throw err;
@@ -161,7 +172,7 @@ export async function retryRun(
     (app, holder) => `app ${app} is running ${holder}; retry once it has ended`,
   );
   try {
-    await ports.runs.apply(runId, transition, retry.at);
+    await ports.runs.apply(runId, inAppMode(transition, app), retry.at);
   } catch (err) {
     if (exclusive) await ports.queue.release(app.name, run.id);
     throw err;

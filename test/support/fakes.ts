@@ -279,6 +279,8 @@ export class MemoryDeployments implements Deployments {
   readonly created: DeploymentRequest[] = [];
   readonly states = new Map<string, DeploymentState>();
   readonly hostResults = new Map<string, HostResult[]>();
+  /** The deployments GetDeployment was asked for, in order. */
+  readonly stateReads: string[] = [];
   async create(request: DeploymentRequest) {
     this.created.push(request);
     const deploymentId = `d-${String(this.created.length).padStart(9, "0")}`;
@@ -294,6 +296,7 @@ export class MemoryDeployments implements Deployments {
     if (state && state.status === "InProgress") this.end(deploymentId, "Stopped", []);
   }
   async state(deploymentId: string) {
+    this.stateReads.push(deploymentId);
     const state = this.states.get(deploymentId);
     if (!state) throw new Error(`no deployment ${deploymentId}`);
     return state;

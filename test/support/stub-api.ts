@@ -3,9 +3,16 @@ import type { AddressInfo } from "node:net";
 import { onTestFinished } from "vitest";
 import { main } from "../../cli/main";
 
-/** An API for one test that answers every request with `answer(request)` as JSON; its address. */
-export async function serve(answer: (req: IncomingMessage) => unknown): Promise<string> {
+/**
+ * An API for one test that answers every request with `answer(request)` as JSON, with the
+ * status `status(request)` (200 unless told); its address.
+ */
+export async function serve(
+  answer: (req: IncomingMessage) => unknown,
+  status: (req: IncomingMessage) => number = () => 200,
+): Promise<string> {
   const server = createServer((req, res) => {
+    res.statusCode = status(req);
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(answer(req)));
   });

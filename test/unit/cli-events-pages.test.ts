@@ -57,12 +57,24 @@ describe("sluice events --app, a page at a time", () => {
     expect(text).not.toContain("more");
   });
 
-  it("reads 50 by default, over as many pages as the API's largest page needs", async () => {
+  it("asks for the newest 50 unless told", async () => {
     const { text, asked } = await events(["--app", "web"]);
 
     expect(reasons(text)).toHaveLength(5);
     expect(asked[0]?.get("limit")).toBe("50");
     expect(text).not.toContain("more");
+  });
+
+  it("refuses --cursor where the API keeps no audit trail, rather than print the same again", async () => {
+    // An API from before the audit trail: its audit routes are not found.
+    const api = await serve(
+      () => ({ message: "Not Found" }),
+      (req) => (req.url?.includes("/audit") ? 404 : 200),
+    );
+    const { code, text } = await sluiceAt(api, ["events", "--app", "web", "--cursor", "c2"]);
+
+    expect(code).not.toBe(0);
+    expect(text).toContain("this API keeps no audit trail");
   });
 
   it("refuses --limit and --cursor for one run's events, which come whole", async () => {

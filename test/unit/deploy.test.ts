@@ -111,6 +111,31 @@ describe("a deploy step", () => {
     ]);
   });
 
+  it("takes a success from CodeDeploy's event, and a failure's error from the deployment", async () => {
+    const { run } = await deploying();
+    await startDeployment(ports, { runId: run.id, index: 2, attempt: 1, taskToken: "t" });
+    const [deploymentId = ""] = ports.deployments.states.keys();
+    ports.deployments.end(deploymentId, "Succeeded", [{ id: "host-1", status: "Succeeded" }]);
+    const readsBefore = ports.deployments.stateReads.length;
+
+    await deploymentChanged(ports, deploymentId, {
+      state: "SUCCESS",
+      deploymentGroup: "shop-beta",
+    });
+    const afterSuccess = ports.deployments.stateReads.length;
+    await deploymentChanged(ports, deploymentId, {
+      state: "FAILURE",
+      deploymentGroup: "shop-beta",
+    });
+
+    expect(afterSuccess).toBe(readsBefore);
+    expect(ports.deployments.stateReads.length).toBe(readsBefore + 1);
+    expect(ports.executions.callbacks[0]).toMatchObject({
+      token: "t",
+      output: { deploymentId, deploymentGroup: "shop-beta", status: "Succeeded" },
+    });
+  });
+
   it("fails the step as Sluice.DeploymentFailed, naming the hosts that failed and why", async () => {
     const { run } = await deploying();
     await startDeployment(ports, { runId: run.id, index: 2, attempt: 1, taskToken: "t" });

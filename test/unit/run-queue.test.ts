@@ -5,7 +5,7 @@ import type { Clock } from "../../domain/ports";
 import type { Run } from "../../domain/run";
 import { admitRecordedRuns } from "../../usecases/admit-runs";
 import { nextStep } from "../../usecases/next-step";
-import { stopRun } from "../../usecases/run-control";
+import { retryRun, stopRun } from "../../usecases/run-control";
 import { executionEnded } from "../../usecases/run-queue";
 import { recordRun } from "../../usecases/start-run";
 import {
@@ -84,6 +84,28 @@ describe("parallel mode", () => {
 
     expect(ports.executions.started).toEqual([a.id, b.id]);
     expect(b.executionArn).toContain(b.id);
+  });
+});
+
+describe("a change of mode", () => {
+  it("frees the slot a parallel run took when retried once its app had become queued", async () => {
+    await register("parallel");
+    const run = await startRun(ports, shop, revision, trigger);
+    const { step } = await nextStep(ports, { runId: run.id, step: null });
+    ports.executions.end(run.id, "FAILED");
+    await executionEnded(ports, run.id, { status: "FAILED", error: "Sluice.Transient" });
+    await register("queued");
+
+    await retryRun(ports, run.id, "ana", {});
+    const waiting = await startRun(ports, shop, revision, trigger);
+    expect(waiting.status).toBe("QUEUED");
+    await nextStep(ports, { runId: run.id, step: { ...step, attempt: 2 }, result: revision });
+    ports.executions.end(run.id, "SUCCEEDED");
+    await executionEnded(ports, run.id, { status: "SUCCEEDED" });
+
+    expect(await status(run.id)).toBe("SUCCEEDED");
+    expect(ports.executions.started).toContain(waiting.id);
+    expect(await ports.queue.holder("shop")).toBe(waiting.id);
   });
 });
 
