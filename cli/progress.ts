@@ -2,6 +2,7 @@ import type { PlanStep } from "../domain/plan";
 import { revisionOf } from "../domain/revision";
 import type { RunView, StepRecord } from "../domain/run";
 import { clock, duration } from "../domain/time-text";
+import { isLoopback } from "./settings";
 
 /** One line of `sluice follow`'s progress: the run, one stage or wave, or a hint under one. */
 export interface ProgressLine {
@@ -149,10 +150,28 @@ export function approvalHints(
   api: string,
   command: string,
 ): string[] {
+  const user = localApprover(planned, api);
+  const as = user ? `SLUICE_LOCAL_USER=${user} ${command}` : command;
   return [
-    `decide, as an approver: ${command} approve ${runId}  |  ${command} reject ${runId} --reason <why>`,
+    `decide, as an approver: ${as} approve ${runId}  |  ${as} reject ${runId} --reason <why>`,
     `or the approver's own link, mailed${planned.slack ? " or in Slack" : ""}: ${api}/approvals/<token>`,
   ];
+}
+
+/**
+ * Against a local stack the CLI signs as SLUICE_LOCAL_USER (else the OS user): the hint names
+ * an IAM user the approval lists, so that the command, pasted as printed, decides as one.
+ */
+function localApprover(
+  planned: Extract<PlanStep, { kind: "approval" }>,
+  api: string,
+): string | undefined {
+  if (!URL.canParse(api) || !isLoopback(new URL(api))) return undefined;
+  for (const approver of planned.approvers) {
+    const user = approver.iam?.match(/:user\/([\w+=,.@-]+)$/)?.[1];
+    if (user) return user;
+  }
+  return undefined;
 }
 
 /** `3/5 hosts` succeeded, with those that failed, or undefined when no hosts are known yet. */

@@ -147,6 +147,28 @@ describe("follow's progress lines", () => {
     );
   });
 
+  it("names, against a local stack, the local user that decides as an approver the approval lists", () => {
+    const run = runView([
+      { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+      { status: "RUNNING", votes: [] },
+    ]);
+    const signOff = run.plan.steps[1] as Extract<PlanStep, { kind: "approval" }>;
+    signOff.approvers = [
+      { email: "bo@example.com" },
+      { email: "ada@example.com", iam: "arn:aws:iam::000000000000:user/ada" },
+    ];
+    const hint = (api: string) =>
+      progressLines(run, T0, api, "npm run sluice --").find((line) => line.text.includes("decide"))
+        ?.text;
+
+    expect(hint("http://127.0.0.1:3000")).toContain(
+      `SLUICE_LOCAL_USER=ada npm run sluice -- approve ${ID}  |  SLUICE_LOCAL_USER=ada npm run sluice -- reject ${ID}`,
+    );
+    expect(hint("https://abc.execute-api.eu-west-1.amazonaws.com")).toContain(
+      `decide, as an approver: npm run sluice -- approve ${ID}`,
+    );
+  });
+
   it("counts hosts of a deployment and counts down a bake from its start and length", () => {
     const hosts = [
       { id: "h1", status: "Succeeded" },
