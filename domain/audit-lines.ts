@@ -79,8 +79,11 @@ function eventLine({ detailType, detail }: LifecycleEvent): string {
     case "Run Failed":
     case "Run Superseded":
     case "Run Stopped":
-    case "Run Rolled Back":
       return runEnded(detail.status, detail.error);
+    case "Run Rolled Back": {
+      const groups = (detail.rollbacks ?? []).map((r) => `${r.stage}: ${r.message}`);
+      return `${runEnded(detail.status, detail.error)}${groups.length ? `; ${groups.join("; ")}` : ""}`;
+    }
     case "Run Redriven":
       return retried(detail.attempt ?? 1, detail.action.reason);
     case "Stage Started":

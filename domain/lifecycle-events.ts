@@ -134,7 +134,19 @@ export const LIFECYCLE_EVENTS = {
       }),
     ),
   }),
-  "Run Rolled Back": RunEventDetailSchema,
+  /** Every group went back (`rollbacks`: how each did, newest first); `error` is what failed. */
+  "Run Rolled Back": z.extend(RunEventDetailSchema, {
+    rollbacks: z.optional(
+      z.array(
+        z.object({
+          stage: z.string(),
+          status: z.enum(["SUCCEEDED", "SKIPPED"]),
+          message: z.string(),
+          deploymentId: z.optional(z.string()),
+        }),
+      ),
+    ),
+  }),
   "Approval Voted": ApprovalEventDetailSchema,
   "Approval Decided": ApprovalEventDetailSchema,
   "Approval Refused": ApprovalEventDetailSchema,

@@ -135,9 +135,22 @@ function advanceRollback(
   }
   set.rollback = { ...rollback, position: rollback.targets.length };
   Object.assign(set, { status: "ROLLED_BACK", endedAt: now, error: rollback.cause });
+  // How each group went back, as its record now says, so the trail tells it too.
+  const rollbacks = rollback.targets.flatMap((index) => {
+    const done = pending(steps, recordOf(run, index)).rollback;
+    if (done?.status !== "SUCCEEDED" && done?.status !== "SKIPPED") return [];
+    return [
+      {
+        stage: stepId(run, index),
+        status: done.status,
+        message: done.message,
+        ...(done.deploymentId ? { deploymentId: done.deploymentId } : {}),
+      },
+    ];
+  });
   events.push({
     detailType: "Run Rolled Back",
-    detail: { ...runDetail(run, "ROLLED_BACK", now), error: rollback.cause },
+    detail: { ...runDetail(run, "ROLLED_BACK", now), error: rollback.cause, rollbacks },
   });
   return { transition: { expect, set, steps, events }, task: { kind: "rolledBack" } };
 }

@@ -336,6 +336,8 @@ describe("a release through beta, gamma and three production waves over ten host
       expect.objectContaining({ type: "stop", by: "anonymous", reason: "wrong version" }),
     ]);
     expect(trail[0]).toMatchObject({ kind: "event", type: "Run Rolled Back" });
+    // Its end says how each group went back.
+    expect(trail[0].summary).toMatch(/; beta: rolled back to \S+ by deployment d-\w+/);
     const served = await versions("a stop during the approval, rolled back");
     expect(served.beta).toEqual(["2.0.0"]);
   });

@@ -72,6 +72,19 @@ describe("sluice events' lines of the audit trail", () => {
         event("Run Rolled Back", {
           status: "ROLLED_BACK",
           error: { error: "Sluice.Stopped", cause: "stopped" },
+          rollbacks: [
+            {
+              stage: "production/one-box",
+              status: "SUCCEEDED",
+              message: "rolled back to web/1.0.0.zip by deployment d-2",
+              deploymentId: "d-2",
+            },
+            {
+              stage: "beta",
+              status: "SKIPPED",
+              message: "nothing to roll back to: this was the first deployment to beta",
+            },
+          ],
         }),
       ]),
     ).toEqual([
@@ -81,7 +94,7 @@ describe("sluice events' lines of the audit trail", () => {
       `production/one-box/bake (attempt 2) cut short: the fix (by ${ADA})`,
       `stop asked: wrong commit (by ${ADA})`,
       "rollback started (production/one-box, beta): Sluice.Stopped: stopped",
-      "run ROLLED_BACK: Sluice.Stopped: stopped",
+      "run ROLLED_BACK: Sluice.Stopped: stopped; production/one-box: rolled back to web/1.0.0.zip by deployment d-2; beta: nothing to roll back to: this was the first deployment to beta",
     ]);
   });
 

@@ -283,5 +283,15 @@ describe("a rollback", () => {
       "Rollback Started",
       "Run Rolled Back",
     ]);
+    // The run's end tells how each group went back, for its audit trail.
+    expect(ports.runs.outbox.at(-1)?.detail).toMatchObject({
+      rollbacks: [
+        {
+          stage: "beta",
+          status: "SKIPPED",
+          message: "nothing to roll back to: this was the first deployment to shop-beta",
+        },
+      ],
+    });
   });
 });
