@@ -178,12 +178,17 @@ async function stopForAlarm(
   );
 }
 
-/** Resumes a step's task; one that no longer waits (answered, timed out, stopped) is left be. */
-export async function resume(send: () => Promise<void>): Promise<void> {
+/**
+ * Resumes a step's task; one that no longer waits (answered, timed out, stopped) is left be.
+ * Whether it was resumed.
+ */
+export async function resume(send: () => Promise<void>): Promise<boolean> {
   try {
     await send();
+    return true;
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
+    return false;
   }
 }
 

@@ -164,17 +164,22 @@ async function watchedLock(
   }
 }
 
-/** Resumes every step held under `on` (a freeze, a group's lock): each looks again at once. */
+/**
+ * Resumes every step held under `on` (a freeze, a group's lock): each looks again at once. How
+ * many were still held; a hold an override let go earlier is only cleared away.
+ */
 export async function releaseHolds(
   ports: Pick<HoldPorts, "holds" | "executions">,
   on: string,
 ): Promise<number> {
-  const watches = await ports.holds.of(on);
-  for (const watch of watches) {
-    await resume(() => ports.executions.succeedTask(watch.token, { released: true }));
+  let resumed = 0;
+  for (const watch of await ports.holds.of(on)) {
+    if (await resume(() => ports.executions.succeedTask(watch.token, { released: true }))) {
+      resumed++;
+    }
     await ports.holds.remove(on, watch);
   }
-  return watches.length;
+  return resumed;
 }
 
 async function write(

@@ -244,12 +244,21 @@ export class MemoryExecutions implements PipelineEngine {
     }
     this.ended.delete(runId);
   }
+  // Every answer sent is in `callbacks`; as in Step Functions, only a token's first is taken.
   async succeedTask(token: string, output: unknown) {
     this.callbacks.push({ token, output });
+    this.answer(token);
   }
   async failTask(token: string, error: string, cause: string) {
     this.callbacks.push({ token, error, cause });
+    this.answer(token);
   }
+  /** A token is good for one answer: its task no longer waits after it. */
+  private answer(token: string) {
+    if (this.answered.has(token)) throw new ConflictError(`task ${token} no longer waits`);
+    this.answered.add(token);
+  }
+  private readonly answered = new Set<string>();
   /** The execution stops without its run hearing of it, as an aborted or crashed one does. */
   end(runId: string, status: ExecutionStatus) {
     this.ended.set(runId, status);

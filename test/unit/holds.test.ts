@@ -174,6 +174,19 @@ describe("holds, overrides and locks", () => {
     expect(ports.deployments.created).toHaveLength(1);
   });
 
+  it("count as resumed, when the freeze lifts, only waves it still held, not one let go since", async () => {
+    const { runId, task } = await atWave("shop");
+    await freezeApp(ports, "shop", "alice", { until: "2d", reason: "holidays" });
+    await checkWave(ports, task);
+    await holdWave(ports, { ...task, taskToken: "hold" });
+    await overrideRun(ports, runId, "alice", { reason: "hotfix" });
+
+    await unfreezeApp(ports, "shop", "bob", { reason: "over" });
+
+    expect(await releaseHolds(ports, "FREEZE#shop")).toBe(0);
+    expect(await ports.holds.of("FREEZE#shop")).toEqual([]);
+  });
+
   it("record who let a held wave go, why and when, and refuse one without a reason", async () => {
     const { runId, task } = await atWave("shop", {
       window: { cron: "0 0 1 7 *", durationMinutes: 1 },
