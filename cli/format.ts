@@ -3,7 +3,7 @@ import { revisionOf } from "../domain/revision";
 import type { Run, RunView } from "../domain/run";
 import { duration } from "../domain/time-text";
 import type { AppMetrics } from "../usecases/delivery-metrics";
-import { hostCount } from "./progress";
+import { approvalHints, approvalState, hostCount } from "./progress";
 
 /** Rows as aligned columns, two spaces apart; the last column is left as it is. */
 export function formatTable(rows: readonly string[][]): string {
@@ -22,8 +22,14 @@ export function formatTable(rows: readonly string[][]): string {
     .join("");
 }
 
-/** A run with its stage history, in pipeline order. */
-export function formatRun(run: RunView): string {
+/**
+ * A run with its stage history, in pipeline order. An approval it waits in says how far it
+ * is and where to decide, with the commands as `where` the CLI runs (its API, its invocation).
+ */
+export function formatRun(
+  run: RunView,
+  where: { api: string; command: string } = { api: "<api>", command: "sluice" },
+): string {
   const trigger = [
     run.trigger.type,
     run.trigger.by ? `by ${run.trigger.by}` : "",
@@ -65,6 +71,7 @@ export function formatRun(run: RunView): string {
         stage.rollback
           ? `\n  ${"".padEnd(width)} rollback ${stage.rollback.status}: ${stage.rollback.message}`
           : "",
+        ...awaitedApproval(run, stage.name, where).map((line) => `\n  ${"".padEnd(width)} ${line}`),
         ...(stage.overrides ?? []).map(
           (o) =>
             `\n  ${"".padEnd(width)} ${o.what === "bake" ? "bake cut short" : "let go"} by ${o.by} at ${o.at}: ${o.reason}`,
@@ -73,6 +80,21 @@ export function formatRun(run: RunView): string {
     ),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** For the approval the run waits in at `stage`: how far it is, and where to decide. */
+function awaitedApproval(
+  run: RunView,
+  stage: string,
+  where: { api: string; command: string },
+): string[] {
+  const planned = run.plan.steps.find((step) => step.id === stage);
+  const record = run.steps.findLast((step) => step.step === stage && step.attempt === run.attempt);
+  if (planned?.kind !== "approval" || record?.status !== "RUNNING") return [];
+  return [
+    approvalState(planned, record),
+    ...approvalHints(run.id, planned, where.api, where.command),
+  ];
 }
 
 /** A deploy stage's host count, from its latest attempt's deployment. */

@@ -203,7 +203,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
       if (!id) throw new CliError("name a run (sluice run <id>) or start one (sluice run start)");
       const run = await api(command).run(id);
       if (options.json) print(run);
-      else io.stdout(formatRun(run));
+      else io.stdout(formatRun(run, { api: settings(command).api, command: invocation(io.env) }));
     });
   run
     .command("start")

@@ -107,7 +107,10 @@ function countdown(what: string, until: string | undefined, now: number) {
 }
 
 /** How many of an approval's needed approvals are in, and who decided it once it is decided. */
-function approvalState(planned: Extract<PlanStep, { kind: "approval" }>, record: StepRecord) {
+export function approvalState(
+  planned: Extract<PlanStep, { kind: "approval" }>,
+  record: StepRecord,
+) {
   if (record.approval) {
     const { decision, by, comment } = record.approval;
     return `${decision === "approve" ? "approved" : "rejected"} by ${by}${comment ? `: ${comment}` : ""}`;

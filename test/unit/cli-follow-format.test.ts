@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMetrics } from "../../cli/format";
+import { formatMetrics, formatRun } from "../../cli/format";
 import { invocation } from "../../cli/invocation";
 import { main } from "../../cli/main";
 import { outcomeLine, progressLines } from "../../cli/progress";
@@ -167,6 +167,37 @@ describe("follow's progress lines", () => {
     expect(hint("https://abc.execute-api.eu-west-1.amazonaws.com")).toContain(
       `decide, as an approver: npm run sluice -- approve ${ID}`,
     );
+  });
+
+  it("lets sluice run say, of the approval a run waits in, how far it is and where to decide", () => {
+    const stages = [
+      { name: "source", status: "SUCCEEDED", startedAt: at(0), endedAt: at(1), attempt: 1 },
+      { name: "sign-off", status: "RUNNING", startedAt: at(1), attempt: 1 },
+    ] as RunView["stages"];
+    const run = runView(
+      [
+        { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+        { status: "RUNNING", votes: [] },
+      ],
+      { stages },
+    );
+    const done = runView([{}, { approval: { decision: "approve", by: "a@x.io", at: at(5) } }], {
+      stages: [
+        stages[0],
+        { ...stages[1], status: "SUCCEEDED", endedAt: at(5) },
+      ] as RunView["stages"],
+    });
+
+    const shown = formatRun(run, { api: "http://127.0.0.1:3000", command: "sluice" });
+
+    expect(shown).toContain(
+      "\n             waiting for approval: 0 of 2, 2 approvers asked (a@x.io, b@x.io)\n",
+    );
+    expect(shown).toContain(`decide, as an approver: sluice approve ${ID}  |  sluice reject ${ID}`);
+    expect(shown).toContain(
+      "or the approver's own link, mailed: http://127.0.0.1:3000/approvals/<token>",
+    );
+    expect(formatRun(done)).not.toContain("decide");
   });
 
   it("counts hosts of a deployment and counts down a bake from its start and length", () => {
