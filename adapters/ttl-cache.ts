@@ -6,6 +6,8 @@ import type { Clock } from "../domain/ports";
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
+  /** Loads under way for `get`: a burst of deliveries that finds the value gone reads it once. */
+  private readonly loading = new Map<string, Promise<V | undefined>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -16,10 +18,17 @@ export class TtlCache<V> {
   async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const entry = this.entries.get(key);
     if (entry && entry.until > this.clock.now().getTime()) return entry.value;
-    return this.refresh(key, load);
+    const pending = this.loading.get(key);
+    if (pending) return pending;
+    const loaded = this.refresh(key, load).finally(() => this.loading.delete(key));
+    this.loading.set(key, loaded);
+    return loaded;
   }
 
-  /** What `load` gives now, replacing the cached value. */
+  /**
+   * What `load` gives now, replacing the cached value. Never shares a load under way: a caller
+   * that asks anew (a secret rotated since it was cached) gets what the store holds now.
+   */
   async refresh(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const value = await load();
     if (value === undefined) this.entries.delete(key);

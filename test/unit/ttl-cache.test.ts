@@ -46,6 +46,24 @@ describe("the intake's cache of apps and secrets", () => {
     expect([missing, found]).toEqual([undefined, "registered"]);
   });
 
+  it("reads the store once for a burst of callers that find nothing cached", async () => {
+    now = 0;
+    const secrets = store("s3cret");
+    const cache = new TtlCache<string>(INTAKE_CACHE_MS, clock);
+
+    const got = await Promise.all(
+      Array.from({ length: 16 }, () => cache.get("shop", secrets.load)),
+    );
+    now = INTAKE_CACHE_MS;
+    const later = await Promise.all([
+      cache.get("shop", secrets.load),
+      cache.get("shop", secrets.load),
+    ]);
+
+    expect(new Set([...got, ...later])).toEqual(new Set(["s3cret"]));
+    expect(secrets.reads).toBe(2);
+  });
+
   it("reads the store anew on refresh, within its time too", async () => {
     now = 0;
     const secrets = store("old");
