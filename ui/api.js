@@ -13,7 +13,8 @@ export const ROUTES = {
   appRuns: (app) => `/api/apps/${e(app)}/runs`,
   app: (app) => `/api/apps/${e(app)}`,
   run: (id) => `/api/runs/${e(id)}`,
-  runAudit: (id) => `/api/runs/${e(id)}/audit`,
+  /** A page of a run's audit trail, newest first: `?limit=&cursor=`. */
+  runAudit: (id, query) => `/api/runs/${e(id)}/audit?${new URLSearchParams(query)}`,
   fleet: (app) => `/api/apps/${e(app)}/fleet`,
   /** The app's DORA delivery metrics over the last 30 days. */
   metrics: (app) => `/api/apps/${e(app)}/metrics`,
@@ -72,7 +73,18 @@ export async function listRuns({ app, status, cursor } = {}) {
 
 export const getRun = (id) => optional("run", id);
 export const getApp = (app) => optional("app", app);
-export const getAudit = (id) => optional("runAudit", id);
+/** A run's whole audit trail, newest first, page after page: `{ entries }`, or undefined. */
+export async function getAudit(id) {
+  const entries = [];
+  let cursor;
+  do {
+    const page = await optional("runAudit", id, { limit: "100", ...(cursor ? { cursor } : {}) });
+    if (!Array.isArray(page?.entries)) return entries.length ? { entries } : undefined;
+    entries.push(...page.entries);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { entries };
+}
 export const getFleet = (app) => optional("fleet", app);
 export const getMetrics = (app) => optional("metrics", app);
 
