@@ -8,6 +8,9 @@ export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
   /** Loads under way for `get`: a burst of deliveries that finds the value gone reads it once. */
   private readonly loading = new Map<string, Promise<V | undefined>>();
+  /** Each key's latest load: an older one that ends later does not replace what it read. */
+  private readonly latest = new Map<string, number>();
+  private loads = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -20,7 +23,9 @@ export class TtlCache<V> {
     if (entry && entry.until > this.clock.now().getTime()) return entry.value;
     const pending = this.loading.get(key);
     if (pending) return pending;
-    const loaded = this.refresh(key, load).finally(() => this.loading.delete(key));
+    const loaded: Promise<V | undefined> = this.load(key, load).finally(() => {
+      if (this.loading.get(key) === loaded) this.loading.delete(key);
+    });
     this.loading.set(key, loaded);
     return loaded;
   }
@@ -30,14 +35,23 @@ export class TtlCache<V> {
    * that asks anew (a secret rotated since it was cached) gets what the store holds now.
    */
   async refresh(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
-    const value = await load();
-    if (value === undefined) this.entries.delete(key);
-    else this.set(key, value);
-    return value;
+    this.loading.delete(key);
+    return this.load(key, load);
   }
 
   set(key: string, value: V): void {
     this.entries.set(key, { value, until: this.clock.now().getTime() + this.ttlMs });
+  }
+
+  private async load(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const id = ++this.loads;
+    this.latest.set(key, id);
+    const value = await load();
+    if (this.latest.get(key) === id) {
+      if (value === undefined) this.entries.delete(key);
+      else this.set(key, value);
+    }
+    return value;
   }
 }
 

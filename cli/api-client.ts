@@ -41,6 +41,8 @@ export class ApiClient {
     private readonly sign: RequestSigner,
     /** `/api` for a person's bearer token: the people's routes mirror the IAM routes there. */
     private readonly prefix = "",
+    /** Requests are signed as SLUICE_LOCAL_USER: the local stack sees that user as the caller. */
+    readonly localUser = false,
   ) {}
 
   async get(path: string): Promise<Json> {

@@ -68,7 +68,13 @@ export async function follow(
         await pause(options);
         continue;
       }
-      screen.show(progressLines(run, Date.now(), api.base, command));
+      screen.show(
+        progressLines(run, Date.now(), {
+          api: api.base,
+          command,
+          localUser: api.localUser,
+        }),
+      );
       if (isTerminal(run.status)) {
         out.write(`${paint(out, outcomeLine(run))}\n`);
         return { kind: "ended", run };

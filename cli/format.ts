@@ -3,7 +3,7 @@ import { revisionOf } from "../domain/revision";
 import type { Run, RunView } from "../domain/run";
 import { duration } from "../domain/time-text";
 import type { AppMetrics } from "../usecases/delivery-metrics";
-import { approvalHints, approvalState, hostCount } from "./progress";
+import { approvalHints, approvalState, type HintPlace, hostCount } from "./progress";
 
 /** Rows as aligned columns, two spaces apart; the last column is left as it is. */
 export function formatTable(rows: readonly string[][]): string {
@@ -28,7 +28,7 @@ export function formatTable(rows: readonly string[][]): string {
  */
 export function formatRun(
   run: RunView,
-  where: { api: string; command: string } = { api: "<api>", command: "sluice" },
+  where: HintPlace = { api: "<api>", command: "sluice" },
 ): string {
   const trigger = [
     run.trigger.type,
@@ -83,18 +83,11 @@ export function formatRun(
 }
 
 /** For the approval the run waits in at `stage`: how far it is, and where to decide. */
-function awaitedApproval(
-  run: RunView,
-  stage: string,
-  where: { api: string; command: string },
-): string[] {
+function awaitedApproval(run: RunView, stage: string, where: HintPlace): string[] {
   const planned = run.plan.steps.find((step) => step.id === stage);
   const record = run.steps.findLast((step) => step.step === stage && step.attempt === run.attempt);
   if (planned?.kind !== "approval" || record?.status !== "RUNNING") return [];
-  return [
-    approvalState(planned, record),
-    ...approvalHints(run.id, planned, where.api, where.command),
-  ];
+  return [approvalState(planned, record), ...approvalHints(run.id, planned, record, where)];
 }
 
 /** A deploy stage's host count, from its latest attempt's deployment. */

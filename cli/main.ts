@@ -11,7 +11,7 @@ import { seconds } from "./option-values";
 import { push } from "./push";
 import { addReadCommands } from "./read-commands";
 import { startRelease } from "./releases";
-import { bearerToken, requestSigner } from "./request-signer";
+import { bearerToken, requestSigner, signsAsLocalUser } from "./request-signer";
 import { type GlobalOptions, LOCAL, resolveCloudWatchEndpoint, resolveSettings } from "./settings";
 import { type Input, readSecret } from "./terminal";
 
@@ -98,7 +98,7 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     const { api, token } = settings(command);
     return token
       ? new ApiClient(api, bearerToken(token), PEOPLE_ROUTES)
-      : new ApiClient(api, requestSigner(api, io.env));
+      : new ApiClient(api, requestSigner(api, io.env), "", signsAsLocalUser(new URL(api), io.env));
   };
   /**
    * The API for an operator command: IAM's routes only. A person's token reaches the people's
@@ -201,9 +201,17 @@ function buildProgram(io: Io, exit: { code: number }): Command {
     .option("--json", "print the API's JSON")
     .action(async (id: string | undefined, options: { json?: boolean }, command: Command) => {
       if (!id) throw new CliError("name a run (sluice run <id>) or start one (sluice run start)");
-      const run = await api(command).run(id);
+      const client = api(command);
+      const run = await client.run(id);
       if (options.json) print(run);
-      else io.stdout(formatRun(run, { api: settings(command).api, command: invocation(io.env) }));
+      else {
+        const where = {
+          api: client.base,
+          command: invocation(io.env),
+          localUser: client.localUser,
+        };
+        io.stdout(formatRun(run, where));
+      }
     });
   run
     .command("start")

@@ -2,7 +2,6 @@ import type { PlanStep } from "../domain/plan";
 import { revisionOf } from "../domain/revision";
 import type { RunView, StepRecord } from "../domain/run";
 import { clock, duration } from "../domain/time-text";
-import { isLoopback } from "./settings";
 
 /** One line of `sluice follow`'s progress: the run, one stage or wave, or a hint under one. */
 export interface ProgressLine {
@@ -28,8 +27,7 @@ type HostsOf = { hosts?: { status: string }[] };
 export function progressLines(
   run: RunView,
   now: number,
-  api = "<api>",
-  command = "sluice",
+  where: HintPlace = { api: "<api>", command: "sluice" },
 ): ProgressLine[] {
   const latest = new Map<number, StepRecord>();
   for (const step of run.steps) {
@@ -55,7 +53,7 @@ export function progressLines(
     const text = [state, ticking].filter(Boolean).join(steady ? ", " : "  ");
     lines.push({ key: planned.id, text, state, pending: false });
     if (planned.kind === "approval" && record.status === "RUNNING") {
-      for (const [n, hint] of approvalHints(run.id, planned, api, command).entries()) {
+      for (const [n, hint] of approvalHints(run.id, planned, record, where).entries()) {
         const line = `${under}${hint}`;
         lines.push({ key: `${planned.id}#hint${n}`, text: line, state: line, pending: false });
       }
@@ -150,10 +148,11 @@ function approverNames(approvers: Extract<PlanStep, { kind: "approval" }>["appro
 export function approvalHints(
   runId: string,
   planned: Extract<PlanStep, { kind: "approval" }>,
-  api: string,
-  command: string,
+  record: StepRecord,
+  where: HintPlace,
 ): string[] {
-  const user = localApprover(planned, api);
+  const { api, command } = where;
+  const user = where.localUser ? localApprover(planned, record) : undefined;
   const as = user ? `SLUICE_LOCAL_USER=${user} ${command}` : command;
   return [
     `decide, as an approver: ${as} approve ${runId}  |  ${as} reject ${runId} --reason <why>`,
@@ -161,18 +160,32 @@ export function approvalHints(
   ];
 }
 
+/** How the CLI is run, for the commands it suggests. */
+export interface HintPlace {
+  /** The API's address, as the CLI was pointed at it. */
+  api: string;
+  /** How the person runs the CLI (invocation.ts). */
+  command: string;
+  /** The CLI signs as SLUICE_LOCAL_USER (a local stack, no credentials of the person's own). */
+  localUser?: boolean;
+}
+
+/** The account the local API puts SLUICE_LOCAL_USER's principal in. */
+const LOCAL_USER_ARN = /^arn:aws:iam::000000000000:user\/([\w+=,.@-]+)$/;
+
 /**
  * Against a local stack the CLI signs as SLUICE_LOCAL_USER (else the OS user): the hint names
- * an IAM user the approval lists, so that the command, pasted as printed, decides as one.
+ * a user the approval lists who has not voted yet, so that the command, pasted as printed,
+ * counts as an approval more.
  */
 function localApprover(
   planned: Extract<PlanStep, { kind: "approval" }>,
-  api: string,
+  record: StepRecord,
 ): string | undefined {
-  if (!URL.canParse(api) || !isLoopback(new URL(api))) return undefined;
-  for (const approver of planned.approvers) {
-    const user = approver.iam?.match(/:user\/([\w+=,.@-]+)$/)?.[1];
-    if (user) return user;
+  const voted = new Set((record.votes ?? []).map((vote) => vote.approver));
+  for (const [i, approver] of planned.approvers.entries()) {
+    const user = approver.iam?.match(LOCAL_USER_ARN)?.[1];
+    if (user && !voted.has(i)) return user;
   }
   return undefined;
 }

@@ -48,12 +48,19 @@ export function bearerToken(token: string): RequestSigner {
   };
 }
 
+/**
+ * Whether requests to `api` are signed as the local user (`local-<user>`, SLUICE_LOCAL_USER):
+ * a loopback API, with no credentials of the person's own. The stand-ins' shared key pair
+ * (which `npm start` suggests exporting for the AWS CLI) names nobody, so it does not count.
+ */
+export function signsAsLocalUser(api: URL, env: NodeJS.ProcessEnv): boolean {
+  if (!isLoopback(api)) return false;
+  const own = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY;
+  return !own || env.AWS_ACCESS_KEY_ID === LOCAL_CREDENTIALS.accessKeyId;
+}
+
 async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credentials> {
-  // The stand-ins' shared key pair (which `npm start` suggests exporting for the AWS CLI) names
-  // nobody: against the local API the CLI says who its user is instead.
-  if (isLoopback(api) && env.AWS_ACCESS_KEY_ID === LOCAL_CREDENTIALS.accessKeyId) {
-    return localIdentity(env);
-  }
+  if (signsAsLocalUser(api, env)) return localIdentity(env);
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     return {
       accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -61,7 +68,6 @@ async function credentialsFor(api: URL, env: NodeJS.ProcessEnv): Promise<Credent
       ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     };
   }
-  if (isLoopback(api)) return localIdentity(env);
   try {
     return await defaultProvider()();
   } catch (err) {

@@ -73,17 +73,30 @@ export async function listRuns({ app, status, cursor } = {}) {
 
 export const getRun = (id) => optional("run", id);
 export const getApp = (app) => optional("app", app);
-/** A run's whole audit trail, newest first, page after page: `{ entries }`, or undefined. */
+/** The most pages of a run's audit trail the page reads: thousands of entries. */
+const MAX_AUDIT_PAGES = 20;
+
+/**
+ * A run's audit trail, newest first, page after page: `{ entries, partial }`, partial when
+ * older entries were left unread (a page failed, or there were too many); undefined when the
+ * API has none.
+ */
 export async function getAudit(id) {
   const entries = [];
+  const seen = new Set();
   let cursor;
-  do {
+  for (let pages = 0; pages < MAX_AUDIT_PAGES; pages++) {
     const page = await optional("runAudit", id, { limit: "100", ...(cursor ? { cursor } : {}) });
-    if (!Array.isArray(page?.entries)) return entries.length ? { entries } : undefined;
+    if (!Array.isArray(page?.entries)) {
+      return entries.length ? { entries, partial: true } : undefined;
+    }
     entries.push(...page.entries);
     cursor = page.nextCursor;
-  } while (cursor);
-  return { entries };
+    // A cursor handed out twice would lead round in a circle.
+    if (!cursor || seen.has(cursor)) return { entries, partial: Boolean(cursor) };
+    seen.add(cursor);
+  }
+  return { entries, partial: true };
 }
 export const getFleet = (app) => optional("fleet", app);
 export const getMetrics = (app) => optional("metrics", app);

@@ -311,6 +311,13 @@ function trail(run, audit) {
   const withWhy = rows.some((r) => r.why);
   return section(
     "Audit trail",
+    audit?.partial
+      ? h(
+          "p",
+          { class: "partial" },
+          `Older entries are not shown: sluice events ${run.id} prints them all.`,
+        )
+      : undefined,
     h(
       "table",
       { class: "audit" },

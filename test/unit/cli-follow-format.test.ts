@@ -137,7 +137,8 @@ describe("follow's progress lines", () => {
       { status: "RUNNING", votes: [] },
     ]);
     const hint = (command: string) =>
-      progressLines(run, T0, "<api>", command).find((line) => line.text.includes("decide"))?.text;
+      progressLines(run, T0, { api: "<api>", command }).find((line) => line.text.includes("decide"))
+        ?.text;
 
     expect(invocation({ npm_lifecycle_event: "sluice" })).toBe("npm run sluice --");
     expect(invocation({ npm_lifecycle_event: "test" })).toBe("sluice");
@@ -147,26 +148,55 @@ describe("follow's progress lines", () => {
     );
   });
 
-  it("names, against a local stack, the local user that decides as an approver the approval lists", () => {
+  it("names, when the CLI signs as the local user, a user the approval lists who has not voted", () => {
     const run = runView([
       { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
-      { status: "RUNNING", votes: [] },
+      {
+        status: "RUNNING",
+        votes: [{ decision: "approve", by: "ada@example.com", via: "api", approver: 2, at: at(2) }],
+      },
     ]);
     const signOff = run.plan.steps[1] as Extract<PlanStep, { kind: "approval" }>;
     signOff.approvers = [
       { email: "bo@example.com" },
+      // Another account's user: the local stack never signs as one.
+      { iam: "arn:aws:iam::123456789012:user/cy" },
       { email: "ada@example.com", iam: "arn:aws:iam::000000000000:user/ada" },
+      { iam: "arn:aws:iam::000000000000:user/dan" },
     ];
-    const hint = (api: string) =>
-      progressLines(run, T0, api, "npm run sluice --").find((line) => line.text.includes("decide"))
-        ?.text;
+    const hint = (localUser: boolean) =>
+      progressLines(run, T0, {
+        api: "http://127.0.0.1:3000",
+        command: "npm run sluice --",
+        localUser,
+      }).find((line) => line.text.includes("decide"))?.text;
 
-    expect(hint("http://127.0.0.1:3000")).toContain(
-      `SLUICE_LOCAL_USER=ada npm run sluice -- approve ${ID}  |  SLUICE_LOCAL_USER=ada npm run sluice -- reject ${ID}`,
+    expect(hint(true)).toContain(
+      `SLUICE_LOCAL_USER=dan npm run sluice -- approve ${ID}  |  SLUICE_LOCAL_USER=dan npm run sluice -- reject ${ID}`,
     );
-    expect(hint("https://abc.execute-api.eu-west-1.amazonaws.com")).toContain(
-      `decide, as an approver: npm run sluice -- approve ${ID}`,
+    // A token, or credentials of the person's own, decide as whoever they name.
+    expect(hint(false)).toContain(`decide, as an approver: npm run sluice -- approve ${ID}`);
+  });
+
+  it("has sluice run name the local user only where it signs as one, not with a token", async () => {
+    const run = runView([
+      { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
+      { status: "RUNNING", votes: [] },
+    ]);
+    run.stages = [
+      { name: "sign-off", status: "RUNNING", startedAt: at(1), attempt: 1 },
+    ] as RunView["stages"];
+    const signOff = run.plan.steps[1] as Extract<PlanStep, { kind: "approval" }>;
+    signOff.approvers = [{ iam: "arn:aws:iam::000000000000:user/ada" }];
+    const api = await serve(() => run);
+
+    const signed = await sluiceAt(api, ["run", ID]);
+    const withToken = await sluiceAt(api, ["run", ID, "--token", "a.b.c"]);
+
+    expect(signed.text).toContain(
+      `decide, as an approver: SLUICE_LOCAL_USER=ada sluice approve ${ID}`,
     );
+    expect(withToken.text).toContain(`decide, as an approver: sluice approve ${ID}`);
   });
 
   it("lets sluice run say, of the approval a run waits in, how far it is and where to decide", () => {

@@ -64,6 +64,25 @@ describe("the intake's cache of apps and secrets", () => {
     expect(secrets.reads).toBe(2);
   });
 
+  it("keeps what a refresh read over what a load begun before it read, and loads again after a failure", async () => {
+    now = 0;
+    const cache = new TtlCache<string>(INTAKE_CACHE_MS, clock);
+    let answerOld: (value: string) => void = () => undefined;
+    const slowOld = () => new Promise<string>((resolve) => (answerOld = resolve));
+
+    const before = cache.get("shop", slowOld);
+    const refreshed = await cache.refresh("shop", async () => "rotated");
+    answerOld("old");
+    const [old, cached] = [await before, await cache.get("shop", async () => "unread")];
+    const failing = cache.get("web", async () => Promise.reject(new Error("throttled")));
+    const sharing = cache.get("web", async () => "unread");
+
+    expect([refreshed, old, cached]).toEqual(["rotated", "old", "rotated"]);
+    await expect(failing).rejects.toThrow("throttled");
+    await expect(sharing).rejects.toThrow("throttled");
+    expect(await cache.get("web", async () => "found")).toBe("found");
+  });
+
   it("reads the store anew on refresh, within its time too", async () => {
     now = 0;
     const secrets = store("old");
