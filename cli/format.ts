@@ -101,6 +101,17 @@ function hostsOf(run: RunView, stage: string): string {
   return hosts ? `  ${hosts}` : "";
 }
 
+/** Where lead times were timed from: each release's commit, else its run's creation. */
+function leadStarts(from: { commit: number; "run-created": number }): string {
+  const parts = [
+    from.commit ? `${from.commit} from the commit` : "",
+    from["run-created"]
+      ? `${from["run-created"]} from the run's creation: no commit time known`
+      : "",
+  ];
+  return `timed ${parts.filter(Boolean).join(", ")}`;
+}
+
 /** One line an app: its name, execution mode, its stages in order, when it last changed. */
 export function formatAppList(apps: readonly AppSummary[]): string {
   if (apps.length === 0) return "no apps\n";
@@ -159,7 +170,7 @@ export function formatMetrics(m: AppMetrics): string {
       "change lead time",
       lead.samples === 0
         ? "n/a (no release reached production)"
-        : `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"} (from the commit: ${lead.startedFrom.commit}, from the run's creation: ${lead.startedFrom["run-created"]})`,
+        : `median ${time(lead.medianSeconds)} over ${lead.samples} release${lead.samples === 1 ? "" : "s"} (${leadStarts(lead.startedFrom)})`,
     ],
     [
       "change fail rate",

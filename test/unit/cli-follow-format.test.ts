@@ -332,6 +332,19 @@ const FAILED_RELEASE = {
 } as const;
 
 describe("sluice metrics' lines", () => {
+  it("say which lead times were timed from the run's creation, having no commit time", () => {
+    const succeeded = (runId: string, changeAtSource: "commit" | "run-created") =>
+      ({ ...FAILED_RELEASE, runId, outcome: "succeeded", changeAtSource }) as const;
+    const metrics = deliveryMetrics(
+      [succeeded("a", "commit"), succeeded("b", "commit"), succeeded("c", "run-created")],
+      { from: "2026-01-01T00:00:00.000Z", to: "2026-01-08T00:00:00.000Z" },
+    );
+
+    expect(formatMetrics({ app: "shop", productionStage: "production", ...metrics })).toContain(
+      "median 1h00m over 3 releases (timed 2 from the commit, 1 from the run's creation: no commit time known)",
+    );
+  });
+
   it("gives each of the five metrics with what it was computed from", () => {
     const metrics = deliveryMetrics(
       [
@@ -360,7 +373,7 @@ describe("sluice metrics' lines", () => {
       [
         "app shop, 2026-01-01T00:00:00.000Z → 2026-01-08T00:00:00.000Z (7 days), production stage production",
         "deployment frequency             0.29 a day, 2.0 a week (2 successful production deployments)",
-        "change lead time                 median 2h00m over 1 release (from the commit: 1, from the run's creation: 0)",
+        "change lead time                 median 2h00m over 1 release (timed 1 from the commit)",
         "change fail rate                 33% (1 of 3 production deployments failed)",
         "failed deployment recovery time  median 30m00s over 1 recovered incident",
         "deployment rework rate           33% (1 of 3 production deployments remediated a failed one)",
