@@ -154,8 +154,16 @@ class Appended {
   constructor(private readonly out: FollowOutput) {}
 
   show(lines: readonly ProgressLine[]): void {
-    for (const line of lines) {
-      if (line.pending || this.printed.get(line.key) === line.state) continue;
+    const changed = lines.filter(
+      (line) => !line.pending && this.printed.get(line.key) !== line.state,
+    );
+    // The run's header comes first once; after that a change of the run's status is what its
+    // steps came to, so it follows their lines.
+    const ordered =
+      this.printed.size === 0
+        ? changed
+        : [...changed.filter((l) => l.key !== "run"), ...changed.filter((l) => l.key === "run")];
+    for (const line of ordered) {
       this.printed.set(line.key, line.state);
       this.out.write(`${paint(this.out, line.text)}\n`);
     }

@@ -178,6 +178,29 @@ describe("follow's progress lines", () => {
     expect(hint(false)).toContain(`decide, as an approver: npm run sluice -- approve ${ID}`);
   });
 
+  it("prints, piped, a run's new status after the lines of the steps that brought it there", async () => {
+    const running = runView([{}, { status: "RUNNING", votes: [] }]);
+    const ended = runView([{}, { approval: { decision: "approve", by: "a@x.io", at: at(5) } }], {
+      status: "SUCCEEDED",
+      endedAt: at(6),
+    });
+    let polls = 0;
+    const api = await serve(() => (polls++ === 0 ? running : ended));
+
+    const { code, text } = await sluiceAt(api, ["follow", ID, "--interval", "0.01"]);
+
+    const lines = text.split("\n");
+    const header = (status: string) =>
+      lines.indexOf(`run ${ID}  shop  bundle shop/1.2.0.zip  ${status}`);
+    const decided = lines.findIndex((line) =>
+      /^ {2}sign-off +SUCCEEDED +approved by a@x\.io/.test(line),
+    );
+    expect(code).toBe(0);
+    expect(header("RUNNING")).toBe(0);
+    expect(decided).toBeGreaterThan(0);
+    expect(header("SUCCEEDED")).toBe(decided + 1);
+  });
+
   it("has sluice run name the local user only where it signs as one, not with a token", async () => {
     const run = runView([
       { endedAt: at(1), message: "pinned shop/1.2.0.zip" },
