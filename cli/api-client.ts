@@ -119,11 +119,7 @@ export class ApiClient {
     const entries: Json[] = [];
     let cursor: string | undefined;
     do {
-      const query = new URLSearchParams({
-        limit: String(MAX_PAGE_LIMIT),
-        ...(cursor ? { cursor } : {}),
-      });
-      const page = await this.find(`/runs/${encodeURIComponent(id)}/audit?${query}`);
+      const page = await this.auditPage(`/runs/${encodeURIComponent(id)}`, MAX_PAGE_LIMIT, cursor);
       // No trail at all is the API without one; a later page gone keeps what was read.
       if (!page) return entries.length ? { entries } : undefined;
       entries.push(...(page.entries ?? []));
@@ -142,15 +138,18 @@ export class ApiClient {
     page: { limit?: number; cursor?: string } = {},
   ): Promise<{ entries: Json[]; next?: string } | undefined> {
     const read = await readPages(
-      (size, cursor) => {
-        const query = new URLSearchParams({ limit: String(size), ...(cursor ? { cursor } : {}) });
-        return this.find(`/apps/${encodeURIComponent(app)}/audit?${query}`);
-      },
+      (size, cursor) => this.auditPage(`/apps/${encodeURIComponent(app)}`, size, cursor),
       "entries",
       page.limit ?? DEFAULT_PAGE_LIMIT,
       page.cursor,
     );
     return read && { entries: read.items, ...(read.next ? { next: read.next } : {}) };
+  }
+
+  /** One page of the audit trail of `owner` (a run's or an app's path); undefined on 404. */
+  private async auditPage(owner: string, size: number, cursor?: string): Promise<Json> {
+    const query = new URLSearchParams({ limit: String(size), ...(cursor ? { cursor } : {}) });
+    return this.find(`${owner}/audit?${query}`);
   }
 
   /** GET /apps/{app}/metrics?from=&to=: the app's DORA metrics over the period. */
