@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -252,9 +261,9 @@ describe("after a clean stop of the stand-in", () => {
     const executionArn = await startIn(first.sfn, "waits", "scrambled", { seconds: 3600 });
     await reached(first.sfn, executionArn, "WaitStateEntered");
     await first.stop();
-    const dir = path.join(stateDir, "stepfunctions", "executions", "waits", "scrambled");
-    expect(await readdir(dir)).toContain("journal.jsonl");
-    await appendFile(path.join(dir, "journal.jsonl"), "{not json\n{}\n");
+    const dir = path.join(stateDir, "stepfunctions", "executions", "waits");
+    expect(await readdir(dir)).toContain("scrambled.jsonl");
+    await appendFile(path.join(dir, "scrambled.jsonl"), "{not json\n{}\n");
 
     // Act
     const second = await startStandIn({ stateDir, machines: machines("waits"), log });
@@ -263,6 +272,58 @@ describe("after a clean stop of the stand-in", () => {
     // Assess
     expect(ended).toMatchObject({ status: "FAILED", error: "States.Runtime" });
     expect(ended.cause).toContain("unreadable");
+    await second.stop();
+  });
+
+  it("an execution whose summary line is unreadable ends FAILED, saying so, and the others go on", async () => {
+    // Prepare: two executions in a Wait; the first one's only summary line is then scrambled
+    const stateDir = path.join(root, "scrambled-summary");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const lost = await startIn(first.sfn, "waits", "lost", { seconds: 3600 });
+    const kept = await startIn(first.sfn, "waits", "kept", { seconds: 1 });
+    await reached(first.sfn, kept, "WaitStateEntered");
+    await first.stop();
+    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
+    const lines = (await readFile(file, "utf8")).split("\n");
+    await writeFile(file, lines.map((l) => (l.includes(`"${lost}"`) ? "{not json" : l)).join("\n"));
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+
+    // Assess
+    const ended = await endOf(second.sfn, lost);
+    expect(ended).toMatchObject({ status: "FAILED", error: "States.Runtime" });
+    expect(ended.cause).toContain("summaries.jsonl are unreadable");
+    expect(await endOf(second.sfn, kept)).toMatchObject({ status: "SUCCEEDED" });
+    await second.stop();
+  });
+
+  it("an execution kept by an earlier version, in a folder of its own, continues", async () => {
+    // Prepare: an execution in a Wait, its folder then laid out as before summaries.jsonl
+    const stateDir = path.join(root, "legacy");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const executionArn = await startIn(first.sfn, "waits", "legacy", { seconds: 1 });
+    await reached(first.sfn, executionArn, "WaitStateEntered");
+    await first.stop();
+    const executions = path.join(stateDir, "stepfunctions", "executions");
+    const summaries = await readFile(path.join(executions, "summaries.jsonl"), "utf8");
+    const folder = path.join(executions, "waits", "legacy");
+    await mkdir(folder);
+    await rename(`${folder}.jsonl`, path.join(folder, "journal.jsonl"));
+    await writeFile(path.join(folder, "execution.json"), summaries.split("\n")[0] ?? "");
+    await rm(path.join(executions, "summaries.jsonl"));
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+
+    // Assess
+    expect(await endOf(second.sfn, executionArn)).toMatchObject({ status: "SUCCEEDED" });
+    // One history, read on from the folder's journal: started once, the Wait entered once.
+    const types = (await historyOf(second.sfn, executionArn)).map((e) => e.type);
+    expect(types.filter((t) => t === "ExecutionStarted")).toHaveLength(1);
+    expect(types.filter((t) => t === "WaitStateEntered")).toHaveLength(1);
     await second.stop();
   });
 
