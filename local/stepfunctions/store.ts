@@ -5,6 +5,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -186,9 +187,10 @@ export class ExecutionStore {
     arnOf: (machine: string, name: string) => string,
     machineArnOf: (machine: string) => string,
   ): StoredExecution[] {
-    const { latest, unreadable } = this.readSummaries();
+    const { latest, lines, unreadable } = this.readSummaries();
     const announced = this.announced();
     const loaded: StoredExecution[] = [];
+    const known: ExecutionSummary[] = [];
     for (const machineDir of readdirSync(this.root, { withFileTypes: true })) {
       if (!machineDir.isDirectory()) continue;
       const machine = decodeURIComponent(machineDir.name);
@@ -229,6 +231,7 @@ export class ExecutionStore {
           loaded.push({ summary: fallback, journal: [], problem });
           continue;
         }
+        known.push(summary);
         summary.announced ||= announced.has(`${executionArn} ${summary.stopDate}`);
         try {
           const journal = summary.status === "RUNNING" ? this.readJournal(executionArn) : [];
@@ -239,23 +242,39 @@ export class ExecutionStore {
         }
       }
     }
+    // Each change added a line; one line an execution is all a start needs. Kept as it is while
+    // a line is unreadable, which a rewrite would lose.
+    if (unreadable.length === 0 && lines > known.length) this.rewriteSummaries(known);
     return loaded;
   }
 
+  /** Replaces `summaries.jsonl` by one line an execution, by rename: never half written. */
+  private rewriteSummaries(summaries: readonly ExecutionSummary[]): void {
+    const temporary = `${this.summariesFile}.tmp`;
+    writeFileSync(temporary, summaries.map((summary) => `${JSON.stringify(summary)}\n`).join(""));
+    renameSync(temporary, this.summariesFile);
+  }
+
   /** The last summary of each execution in `summaries.jsonl`, and which lines are not one. */
-  private readSummaries(): { latest: Map<string, ExecutionSummary>; unreadable: number[] } {
+  private readSummaries(): {
+    latest: Map<string, ExecutionSummary>;
+    lines: number;
+    unreadable: number[];
+  } {
     const latest = new Map<string, ExecutionSummary>();
     const unreadable: number[] = [];
-    if (!existsSync(this.summariesFile)) return { latest, unreadable };
+    if (!existsSync(this.summariesFile)) return { latest, lines: 0, unreadable };
     const lines = readFileSync(this.summariesFile, "utf8").split("\n");
+    let count = 0;
     for (const [i, text] of lines.entries()) {
       if (!text) continue;
+      count++;
       const parsed = SummarySchema.safeParse(jsonOrUndefined(text));
       if (parsed.success) latest.set(parsed.data.executionArn, parsed.data);
       // A torn last line is a write the process died in, acknowledged to nobody.
       else if (lines.slice(i + 1).some(Boolean)) unreadable.push(i + 1);
     }
-    return { latest, unreadable };
+    return { latest, lines: count, unreadable };
   }
 
   private journalOf(executionArn: string): string {

@@ -350,4 +350,33 @@ describe("after a clean stop of the stand-in", () => {
     expect(second.ended.map((e) => [e.name, e.status])).toEqual([["untold", "SUCCEEDED"]]);
     await second.stop();
   });
+
+  it("a start keeps one summary line an execution, however many changes added lines", async () => {
+    // Prepare: two executions that started and ended, two lines each, then a torn third
+    const stateDir = path.join(root, "summary-lines");
+    const log = path.join(stateDir, "invocations.log");
+    const timing = { waitScale: 0 };
+    const first = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+    const one = await startIn(first.sfn, "waits", "one", { seconds: 1 });
+    const two = await startIn(first.sfn, "waits", "two", { seconds: 1 });
+    await endOf(first.sfn, one);
+    await endOf(first.sfn, two);
+    await first.stop();
+    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
+    await appendFile(file, '{"executionArn":"arn:aws:states:us-east-1');
+    const lines = async () => (await readFile(file, "utf8")).split("\n").filter(Boolean);
+    expect(await lines()).toHaveLength(5);
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), timing, log });
+
+    // Assess
+    const summaries = (await lines()).map((l) => JSON.parse(l) as { name: string; status: string });
+    expect(summaries.map((s) => [s.name, s.status]).sort()).toEqual([
+      ["one", "SUCCEEDED"],
+      ["two", "SUCCEEDED"],
+    ]);
+    expect(await endOf(second.sfn, two)).toMatchObject({ status: "SUCCEEDED" });
+    await second.stop();
+  });
 });
