@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  truncateSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -160,20 +161,24 @@ export class ExecutionStore {
     closeSync(fd);
   }
 
-  /** The journal as written; a torn last line (the process died mid-write) is left out. */
-  readJournal(executionArn: string): JournalRecord[] {
+  /**
+   * The journal as written; a torn last line (the process died mid-write, so it was never
+   * acted on) is left out, and with `repair` cut from the file, so that the next line written
+   * does not run on from it.
+   */
+  readJournal(executionArn: string, { repair = false } = {}): JournalRecord[] {
     const file = this.journalOf(executionArn);
     if (!existsSync(file)) return [];
-    const lines = readFileSync(file, "utf8").split("\n");
+    const text = readFileSync(file, "utf8");
+    if (repair) cutTornTail(file, text);
+    const lines = text.split("\n");
     const records: JournalRecord[] = [];
-    for (const [i, text] of lines.entries()) {
-      if (!text) continue;
+    for (const [i, line] of lines.entries()) {
+      if (!line) continue;
       try {
-        records.push(JSON.parse(text) as JournalRecord);
+        records.push(JSON.parse(line) as JournalRecord);
       } catch {
-        if (i < lines.length - 1 && lines.slice(i + 1).some(Boolean)) {
-          throw new Error(`line ${i + 1} of its journal is not JSON`);
-        }
+        if (i < lines.length - 1) throw new Error(`line ${i + 1} of its journal is not JSON`);
       }
     }
     return records;
@@ -181,13 +186,15 @@ export class ExecutionStore {
 
   /**
    * Every execution kept, summaries always and journals of running ones. One whose summary
-   * cannot be read comes back with what its folder names tell, and the problem.
+   * cannot be read comes back as running, with what is known of it and the problem, so that it
+   * ends FAILED saying so.
    */
   loadAll(
     arnOf: (machine: string, name: string) => string,
     machineArnOf: (machine: string) => string,
   ): StoredExecution[] {
     const { latest, lines, unreadable } = this.readSummaries();
+    const unattributed = unreadable.filter((u) => u.execution === undefined).map((u) => u.line);
     const announced = this.announced();
     const loaded: StoredExecution[] = [];
     const known: ExecutionSummary[] = [];
@@ -200,52 +207,78 @@ export class ExecutionStore {
         const inFolder = entry.isDirectory();
         if (!inFolder && !entry.name.endsWith(".jsonl")) continue;
         const name = inFolder ? entry.name : entry.name.slice(0, -".jsonl".length);
-        const executionArn = arnOf(machine, name);
+        const id = idOf(`${machine}:${name}`);
         const where = path.join(this.root, machineDir.name, entry.name);
-        if (inFolder) this.inFolders.add(executionArn);
-        let summary = latest.get(executionArn);
-        let problem: string | undefined;
+        if (inFolder) this.inFolders.add(id);
+        let summary = latest.get(id);
+        let problem = unreadable.find((u) => u.execution === id)?.problem;
         try {
           if (inFolder) summary ??= folderSummary(where);
         } catch (err) {
-          problem = `its summary in ${where} is unreadable: ${(err as Error).message}`;
+          problem ??= `its summary in ${where} is unreadable: ${(err as Error).message}`;
         }
-        if (!summary && !problem && unreadable.length === 0) {
+        if (!summary && !problem && unattributed.length === 0) {
           // A start the process died in before acknowledging it (the summary comes last).
           rmSync(where, { recursive: true, force: true });
-          this.inFolders.delete(executionArn);
+          this.inFolders.delete(id);
           continue;
         }
-        if (!summary) {
-          problem ??= `lines ${unreadable.join(", ")} of ${this.summariesFile} are unreadable, and its summary may be one of them`;
-          const fallback: ExecutionSummary = {
-            executionArn,
+        if (summary) known.push(summary);
+        problem ??= summary
+          ? undefined
+          : `lines ${unattributed.join(", ")} of ${this.summariesFile} are unreadable, and its summary may be one of them`;
+        if (problem) {
+          const base = summary ?? {
+            executionArn: arnOf(machine, name),
             stateMachineArn: machineArnOf(machine),
             name,
             input: "{}",
             startDate: Date.now() / 1000,
-            status: "RUNNING",
             redriveCount: 0,
-            announced: false,
           };
-          loaded.push({ summary: fallback, journal: [], problem });
+          loaded.push({
+            summary: {
+              executionArn: base.executionArn,
+              stateMachineArn: base.stateMachineArn,
+              name: base.name,
+              input: base.input,
+              startDate: base.startDate,
+              redriveCount: base.redriveCount,
+              status: "RUNNING",
+              announced: false,
+            },
+            // Read all the same: its end, if it has one, or the ids its history goes on from.
+            journal: this.journalIfReadable(base.executionArn),
+            problem,
+          });
           continue;
         }
-        known.push(summary);
-        summary.announced ||= announced.has(`${executionArn} ${summary.stopDate}`);
+        const current = summary as ExecutionSummary;
+        current.announced ||= announced.has(`${current.executionArn} ${current.stopDate}`);
         try {
-          const journal = summary.status === "RUNNING" ? this.readJournal(executionArn) : [];
-          loaded.push({ summary, journal });
+          const journal =
+            current.status === "RUNNING"
+              ? this.readJournal(current.executionArn, { repair: true })
+              : [];
+          loaded.push({ summary: current, journal });
         } catch (err) {
           const problem = `its journal in ${where} is unreadable: ${(err as Error).message}`;
-          loaded.push({ summary, journal: [], problem });
+          loaded.push({ summary: current, journal: [], problem });
         }
       }
     }
     // Each change added a line; one line an execution is all a start needs. Kept as it is while
-    // a line is unreadable, which a rewrite would lose.
-    if (unreadable.length === 0 && lines > known.length) this.rewriteSummaries(known);
+    // a line is unreadable and not yet overtaken by a good one: a rewrite would lose it.
+    if (unreadable.length === 0 && lines > latest.size) this.rewriteSummaries(known);
     return loaded;
+  }
+
+  private journalIfReadable(executionArn: string): JournalRecord[] {
+    try {
+      return this.readJournal(executionArn, { repair: true });
+    } catch {
+      return [];
+    }
   }
 
   /** Replaces `summaries.jsonl` by one line an execution, by rename: never half written. */
@@ -255,32 +288,52 @@ export class ExecutionStore {
     renameSync(temporary, this.summariesFile);
   }
 
-  /** The last summary of each execution in `summaries.jsonl`, and which lines are not one. */
+  /**
+   * The last summary of each execution in `summaries.jsonl` (by its state machine and name), how
+   * many lines there are, and the unreadable lines no later line of their execution overtook,
+   * with the execution each names, where it can be read. A torn last line is cut off.
+   */
   private readSummaries(): {
     latest: Map<string, ExecutionSummary>;
     lines: number;
-    unreadable: number[];
+    unreadable: { line: number; execution?: string; problem: string }[];
   } {
     const latest = new Map<string, ExecutionSummary>();
-    const unreadable: number[] = [];
-    if (!existsSync(this.summariesFile)) return { latest, lines: 0, unreadable };
-    const lines = readFileSync(this.summariesFile, "utf8").split("\n");
+    if (!existsSync(this.summariesFile)) return { latest, lines: 0, unreadable: [] };
+    const text = readFileSync(this.summariesFile, "utf8");
+    cutTornTail(this.summariesFile, text);
+    const lines = text.split("\n");
+    // The text after the last newline is the torn line, written to nobody's knowledge.
+    lines.pop();
+    const broken: { line: number; execution?: string }[] = [];
+    const lastGood = new Map<string, number>();
     let count = 0;
-    for (const [i, text] of lines.entries()) {
-      if (!text) continue;
+    for (const [i, line] of lines.entries()) {
+      if (!line) continue;
       count++;
-      const parsed = SummarySchema.safeParse(jsonOrUndefined(text));
-      if (parsed.success) latest.set(parsed.data.executionArn, parsed.data);
-      // A torn last line is a write the process died in, acknowledged to nobody.
-      else if (lines.slice(i + 1).some(Boolean)) unreadable.push(i + 1);
+      const parsed = SummarySchema.safeParse(jsonOrUndefined(line));
+      if (parsed.success) {
+        const id = idOf(parsed.data.executionArn);
+        latest.set(id, parsed.data);
+        lastGood.set(id, i);
+        continue;
+      }
+      const named = /"executionArn":"([^"]+)"/.exec(line)?.[1];
+      broken.push({ line: i + 1, ...(named ? { execution: idOf(named) } : {}) });
     }
+    const unreadable = broken
+      .filter((b) => b.execution === undefined || (lastGood.get(b.execution) ?? -1) < b.line - 1)
+      .map((b) => ({
+        ...b,
+        problem: `its latest summary, line ${b.line} of ${this.summariesFile}, is unreadable`,
+      }));
     return { latest, lines: count, unreadable };
   }
 
   private journalOf(executionArn: string): string {
     const [machine = "", name = ""] = executionArn.split(":").slice(-2);
     const machineDir = path.join(this.root, encodeURIComponent(machine));
-    return this.inFolders.has(executionArn)
+    return this.inFolders.has(idOf(executionArn))
       ? path.join(machineDir, name, "journal.jsonl")
       : path.join(machineDir, `${name}.jsonl`);
   }
@@ -291,6 +344,20 @@ function folderSummary(dir: string): ExecutionSummary | undefined {
   const file = path.join(dir, "execution.json");
   if (!existsSync(file)) return undefined;
   return SummarySchema.parse(JSON.parse(readFileSync(file, "utf8")));
+}
+
+/**
+ * An execution as the store tells them apart: its state machine's name and its own, the end of
+ * its ARN (its region and account are the stack's, which may be set otherwise another time).
+ */
+function idOf(executionArn: string): string {
+  return executionArn.split(":").slice(-2).join(":");
+}
+
+/** Cuts what follows the last newline of `file`, whose whole text is `text`. */
+function cutTornTail(file: string, text: string): void {
+  if (text === "" || text.endsWith("\n")) return;
+  truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
 }
 
 function jsonOrUndefined(text: string): unknown {

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   SendTaskSuccessCommand,
   SFNClient,
@@ -296,6 +297,70 @@ describe("after a clean stop of the stand-in", () => {
     expect(ended).toMatchObject({ status: "FAILED", error: "States.Runtime" });
     expect(ended.cause).toContain("summaries.jsonl are unreadable");
     expect(await endOf(second.sfn, kept)).toMatchObject({ status: "SUCCEEDED" });
+    await second.stop();
+  });
+
+  it("a torn last line is cut at the next start, so a start acknowledged after it is kept", async () => {
+    // Prepare: a torn summary line and a torn journal line, as a process killed mid-write leaves
+    const stateDir = path.join(root, "torn");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const waiting = await startIn(first.sfn, "waits", "waiting", { seconds: 1 });
+    await reached(first.sfn, waiting, "WaitStateEntered");
+    await first.stop();
+    const executions = path.join(stateDir, "stepfunctions", "executions");
+    await appendFile(path.join(executions, "summaries.jsonl"), '{"executionArn":"arn:aws:sta');
+    await appendFile(path.join(executions, "waits", "waiting.jsonl"), '{"k":"ev');
+
+    // Act: a start after the torn lines, and another restart
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const acked = await startIn(second.sfn, "waits", "acked", { seconds: 3600 });
+    await reached(second.sfn, acked, "WaitStateEntered");
+    expect(await endOf(second.sfn, waiting)).toMatchObject({ status: "SUCCEEDED" });
+    await second.stop();
+    const third = await startStandIn({ stateDir, machines: machines("waits"), log });
+
+    // Assess: both kept, and the journal written on after its torn line reads whole
+    const described = await third.sfn.send(new DescribeExecutionCommand({ executionArn: acked }));
+    expect(described.status).toBe("RUNNING");
+    const history = await historyOf(third.sfn, waiting);
+    expect(history.at(-1)?.type).toBe("ExecutionSucceeded");
+    await third.stop();
+  });
+
+  it("an end whose summary line is unreadable is taken from its journal, and other unacknowledged starts are still dropped", async () => {
+    // Prepare: an execution that succeeded, its last summary line then scrambled, a good line after it
+    const stateDir = path.join(root, "scrambled-end");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const ended = await startIn(first.sfn, "waits", "ended", { seconds: 0 });
+    await endOf(first.sfn, ended);
+    const later = await startIn(first.sfn, "waits", "later", { seconds: 3600 });
+    await reached(first.sfn, later, "WaitStateEntered");
+    await first.stop();
+    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
+    const lines = (await readFile(file, "utf8")).split("\n");
+    const last = lines.findLastIndex((l) => l.includes(`"${ended}"`));
+    lines[last] = (lines[last] ?? "").slice(0, -20);
+    await writeFile(file, lines.join("\n"));
+    // A start the process died in: its journal written, its summary not.
+    const phantom = later.replace(/:later$/, ":phantom");
+    const started = await readFile(path.join(path.dirname(file), "waits", "later.jsonl"), "utf8");
+    await writeFile(
+      path.join(path.dirname(file), "waits", "phantom.jsonl"),
+      started.split("\n")[0] ?? "",
+    );
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+
+    // Assess
+    expect(await endOf(second.sfn, ended)).toMatchObject({ status: "SUCCEEDED" });
+    const described = await second.sfn.send(new DescribeExecutionCommand({ executionArn: later }));
+    expect(described.status).toBe("RUNNING");
+    await expect(
+      second.sfn.send(new DescribeExecutionCommand({ executionArn: phantom })),
+    ).rejects.toThrow(/Does Not Exist/);
     await second.stop();
   });
 

@@ -13,13 +13,22 @@ export function release(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** `count` ports that were free a moment ago. */
+/**
+ * `count` ports that were free a moment ago, below the range the kernel hands out to sockets
+ * that ask for none (32768 and up on Linux, 49152 on macOS): a connection another test makes
+ * meanwhile cannot take one of these as its own port.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => holdPort(0)));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map(release));
-  return ports;
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    const port = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST));
+    if (!ports.has(port) && (await isFree(port))) ports.add(port);
+  }
+  return [...ports];
 }
+
+const LOWEST = 20_000;
+const HIGHEST = 32_000;
 
 export async function isFree(port: number): Promise<boolean> {
   try {
