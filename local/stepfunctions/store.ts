@@ -1,13 +1,15 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
-  truncateSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -110,8 +112,8 @@ export class ExecutionStore {
 
   /** Notes that an execution's end (told apart by its stop date) reached every listener. */
   markAnnounced(summary: ExecutionSummary): void {
-    this.announcements ??= openSync(this.announcementsFile, "a");
-    writeSync(this.announcements, `${summary.executionArn} ${summary.stopDate}\n`);
+    this.announcements ??= openForAppend(this.announcementsFile);
+    writeAll(this.announcements, `${summary.executionArn} ${summary.stopDate}\n`);
   }
 
   /** Closes the files kept open; the next write opens them again. */
@@ -140,17 +142,17 @@ export class ExecutionStore {
   }
 
   save(summary: ExecutionSummary): void {
-    this.summaries ??= openSync(this.summariesFile, "a");
-    writeSync(this.summaries, `${JSON.stringify(summary)}\n`);
+    this.summaries ??= openForAppend(this.summariesFile);
+    writeAll(this.summaries, `${JSON.stringify(summary)}\n`);
   }
 
   append(executionArn: string, ...records: JournalRecord[]): void {
     let fd = this.open.get(executionArn);
     if (fd === undefined) {
-      fd = openSync(this.journalOf(executionArn), "a");
+      fd = openForAppend(this.journalOf(executionArn));
       this.open.set(executionArn, fd);
     }
-    writeSync(fd, records.map(line).join(""));
+    writeAll(fd, records.map(line).join(""));
   }
 
   /** Closes an execution's journal until its next append. */
@@ -163,15 +165,12 @@ export class ExecutionStore {
 
   /**
    * The journal as written; a torn last line (the process died mid-write, so it was never
-   * acted on) is left out, and with `repair` cut from the file, so that the next line written
-   * does not run on from it.
+   * acted on) is left out. The next append cuts it from the file (see openForAppend).
    */
-  readJournal(executionArn: string, { repair = false } = {}): JournalRecord[] {
+  readJournal(executionArn: string): JournalRecord[] {
     const file = this.journalOf(executionArn);
     if (!existsSync(file)) return [];
-    const text = readFileSync(file, "utf8");
-    if (repair) cutTornTail(file, text);
-    const lines = text.split("\n");
+    const lines = readFileSync(file, "utf8").split("\n");
     const records: JournalRecord[] = [];
     for (const [i, line] of lines.entries()) {
       if (!line) continue;
@@ -238,8 +237,8 @@ export class ExecutionStore {
           };
           loaded.push({
             summary: {
-              executionArn: base.executionArn,
-              stateMachineArn: base.stateMachineArn,
+              executionArn: arnOf(machine, name),
+              stateMachineArn: machineArnOf(machine),
               name: base.name,
               input: base.input,
               startDate: base.startDate,
@@ -255,11 +254,12 @@ export class ExecutionStore {
         }
         const current = summary as ExecutionSummary;
         current.announced ||= announced.has(`${current.executionArn} ${current.stopDate}`);
+        // As this stack names them: its region or account may be set otherwise than before.
+        current.executionArn = arnOf(machine, name);
+        current.stateMachineArn = machineArnOf(machine);
         try {
           const journal =
-            current.status === "RUNNING"
-              ? this.readJournal(current.executionArn, { repair: true })
-              : [];
+            current.status === "RUNNING" ? this.readJournal(current.executionArn) : [];
           loaded.push({ summary: current, journal });
         } catch (err) {
           const problem = `its journal in ${where} is unreadable: ${(err as Error).message}`;
@@ -275,7 +275,7 @@ export class ExecutionStore {
 
   private journalIfReadable(executionArn: string): JournalRecord[] {
     try {
-      return this.readJournal(executionArn, { repair: true });
+      return this.readJournal(executionArn);
     } catch {
       return [];
     }
@@ -300,9 +300,7 @@ export class ExecutionStore {
   } {
     const latest = new Map<string, ExecutionSummary>();
     if (!existsSync(this.summariesFile)) return { latest, lines: 0, unreadable: [] };
-    const text = readFileSync(this.summariesFile, "utf8");
-    cutTornTail(this.summariesFile, text);
-    const lines = text.split("\n");
+    const lines = readFileSync(this.summariesFile, "utf8").split("\n");
     // The text after the last newline is the torn line, written to nobody's knowledge.
     lines.pop();
     const broken: { line: number; execution?: string }[] = [];
@@ -318,8 +316,10 @@ export class ExecutionStore {
         lastGood.set(id, i);
         continue;
       }
-      const named = /"executionArn":"([^"]+)"/.exec(line)?.[1];
-      broken.push({ line: i + 1, ...(named ? { execution: idOf(named) } : {}) });
+      // A line that names two executions is one torn line run on by another, whose it is not.
+      const named = [...line.matchAll(/"executionArn":"([^"]+)"/g)];
+      const execution = named.length === 1 ? named[0]?.[1] : undefined;
+      broken.push({ line: i + 1, ...(execution ? { execution: idOf(execution) } : {}) });
     }
     const unreadable = broken
       .filter((b) => b.execution === undefined || (lastGood.get(b.execution) ?? -1) < b.line - 1)
@@ -354,11 +354,31 @@ function idOf(executionArn: string): string {
   return executionArn.split(":").slice(-2).join(":");
 }
 
-/** Cuts what follows the last newline of `file`, whose whole text is `text`. */
-function cutTornTail(file: string, text: string): void {
-  if (text === "" || text.endsWith("\n")) return;
-  truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+/**
+ * Opens `file` to append lines to, first cutting what follows its last newline: a line torn by
+ * a process that died while writing it, which the next line must not run on from.
+ */
+function openForAppend(file: string): number {
+  const fd = openSync(file, "a+");
+  const { size } = fstatSync(fd);
+  const last = Buffer.alloc(1);
+  if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
+    const bytes = readFileSync(file);
+    ftruncateSync(fd, bytes.lastIndexOf(NEWLINE) + 1);
+  }
+  return fd;
 }
+
+/** Writes all of `text`, or nothing: what a full disk took only in part is taken back. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  const written = writeSync(fd, bytes);
+  if (written === bytes.length) return;
+  ftruncateSync(fd, fstatSync(fd).size - written);
+  throw new Error(`only ${written} of ${bytes.length} bytes could be written`);
+}
+
+const NEWLINE = 0x0a;
 
 function jsonOrUndefined(text: string): unknown {
   try {

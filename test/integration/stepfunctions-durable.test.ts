@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  RedriveExecutionCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
@@ -326,6 +327,82 @@ describe("after a clean stop of the stand-in", () => {
     const history = await historyOf(third.sfn, waiting);
     expect(history.at(-1)?.type).toBe("ExecutionSucceeded");
     await third.stop();
+  });
+
+  it("a redrive after a restart writes on from a torn journal line of an ended execution", async () => {
+    // Prepare: an execution that failed, its journal then torn at its end
+    const stateDir = path.join(root, "torn-ended");
+    const log = path.join(stateDir, "invocations.log");
+    const timing = { retryScale: 0 };
+    const file = path.join(stateDir, "fixed");
+    const first = await startStandIn({ stateDir, machines: machines("flaky"), timing, log });
+    const executionArn = await startIn(first.sfn, "flaky", "torn", { file });
+    expect(await endOf(first.sfn, executionArn)).toMatchObject({ status: "FAILED" });
+    await first.stop();
+    const journal = path.join(stateDir, "stepfunctions", "executions", "flaky", "torn.jsonl");
+    await appendFile(journal, '{"k":"event","event":{"id":');
+    await writeFile(file, "");
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("flaky"), timing, log });
+    await second.sfn.send(new RedriveExecutionCommand({ executionArn }));
+    const redriven = await endOf(second.sfn, executionArn);
+    const history = await historyOf(second.sfn, executionArn);
+    await second.stop();
+    const third = await startStandIn({ stateDir, machines: machines("flaky"), timing, log });
+
+    // Assess
+    expect(redriven).toMatchObject({ status: "SUCCEEDED", redriveCount: 1 });
+    expect(history.map((e) => e.type)).toContain("ExecutionRedriven");
+    expect((await historyOf(third.sfn, executionArn)).at(-1)?.type).toBe("ExecutionSucceeded");
+    await third.stop();
+  });
+
+  it("an execution goes on under its new ARN when the stack's region changed meanwhile", async () => {
+    // Prepare
+    const stateDir = path.join(root, "moved");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const before = await startIn(first.sfn, "waits", "moved", { seconds: 1 });
+    await reached(first.sfn, before, "WaitStateEntered");
+    await first.stop();
+
+    // Act
+    const region = "eu-west-1";
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log, region });
+
+    // Assess
+    const after = before.replace(":us-east-1:", `:${region}:`);
+    expect(await endOf(second.sfn, after)).toMatchObject({
+      status: "SUCCEEDED",
+      stateMachineArn: second.engine.arnOf("waits"),
+    });
+    await second.stop();
+  });
+
+  it("a summary line that another ran on from is blamed on neither, and neither is dropped", async () => {
+    // Prepare: the last line is a torn line of one execution with the next one's line run on
+    const stateDir = path.join(root, "run-on");
+    const log = path.join(stateDir, "invocations.log");
+    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+    const ended = await startIn(first.sfn, "waits", "ended", { seconds: 0 });
+    await endOf(first.sfn, ended);
+    const waiting = await startIn(first.sfn, "waits", "waiting", { seconds: 3600 });
+    await reached(first.sfn, waiting, "WaitStateEntered");
+    await first.stop();
+    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
+    const lines = (await readFile(file, "utf8")).split("\n");
+    const last = lines.findLastIndex((l) => l.includes(`"${waiting}"`));
+    lines[last] = `{"executionArn":"${ended}","na${lines[last]}`;
+    await writeFile(file, lines.join("\n"));
+
+    // Act
+    const second = await startStandIn({ stateDir, machines: machines("waits"), log });
+
+    // Assess: the one whose summary is lost ends FAILED, saying so; the other is as it was
+    expect(await endOf(second.sfn, waiting)).toMatchObject({ status: "FAILED" });
+    expect(await endOf(second.sfn, ended)).toMatchObject({ status: "SUCCEEDED" });
+    await second.stop();
   });
 
   it("an end whose summary line is unreadable is taken from its journal, and other unacknowledged starts are still dropped", async () => {

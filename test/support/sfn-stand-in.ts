@@ -42,6 +42,8 @@ export async function startStandIn(options: {
   timing?: Timing;
   port?: number;
   log: string;
+  /** The region its ARNs name; us-east-1 unless told. */
+  region?: string;
 }): Promise<StandIn> {
   process.env.SLUICE_SFN_TEST_LOG = options.log;
   const lambdas = new LambdaRuntime(
@@ -67,7 +69,7 @@ export async function startStandIn(options: {
       [BUILD]: (input, { signal }) => codeBuild.startBuildSync(input, signal),
       [GATE]: (input, { signal }) => gate(input as { file: string; output?: unknown }, signal),
     },
-    region: REGION,
+    region: options.region ?? REGION,
     accountId: ACCOUNT_ID,
     ...(options.timing ? { timing: options.timing } : {}),
   });
