@@ -291,7 +291,8 @@ export class ExecutionStore {
   /**
    * The last summary of each execution in `summaries.jsonl` (by its state machine and name), how
    * many lines there are, and the unreadable lines no later line of their execution overtook,
-   * with the execution each names, where it can be read. A torn last line is cut off.
+   * with the execution each names, where it can be read. A torn last line is left out (the
+   * next line added cuts it, see openForAppend).
    */
   private readSummaries(): {
     latest: Map<string, ExecutionSummary>;
