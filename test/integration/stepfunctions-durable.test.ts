@@ -99,6 +99,28 @@ async function reached(sfn: SFNClient, executionArn: string, type: string) {
   );
 }
 
+/** A stopped stand-in's state folder: one execution that ended, and one left in a Wait. */
+async function oneEndedOneWaiting(name: string) {
+  const stateDir = path.join(root, name);
+  const log = path.join(stateDir, "invocations.log");
+  const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+  const ended = await startIn(first.sfn, "waits", "ended", { seconds: 0 });
+  await endOf(first.sfn, ended);
+  const waiting = await startIn(first.sfn, "waits", "waiting", { seconds: 3600 });
+  await reached(first.sfn, waiting, "WaitStateEntered");
+  await first.stop();
+  const summaries = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
+  return { stateDir, log, ended, waiting, summaries };
+}
+
+/** Replaces the last line of `executionArn` in the summaries file by what `edit` makes of it. */
+async function editSummaryLine(file: string, executionArn: string, edit: (line: string) => string) {
+  const lines = (await readFile(file, "utf8")).split("\n");
+  const last = lines.findLastIndex((l) => l.includes(`"${executionArn}"`));
+  lines[last] = edit(lines[last] ?? "");
+  await writeFile(file, lines.join("\n"));
+}
+
 describe("after a SIGKILL of the stand-in and a restart", () => {
   // One stand-in holds an execution in a Wait, one in a task-token wait and one in a build; it
   // is killed once and started again once.
@@ -287,8 +309,7 @@ describe("after a clean stop of the stand-in", () => {
     await reached(first.sfn, kept, "WaitStateEntered");
     await first.stop();
     const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
-    const lines = (await readFile(file, "utf8")).split("\n");
-    await writeFile(file, lines.map((l) => (l.includes(`"${lost}"`) ? "{not json" : l)).join("\n"));
+    await editSummaryLine(file, lost, () => "{not json");
 
     // Act
     const second = await startStandIn({ stateDir, machines: machines("waits"), log });
@@ -381,20 +402,9 @@ describe("after a clean stop of the stand-in", () => {
   });
 
   it("a summary line that another ran on from is blamed on neither, and neither is dropped", async () => {
-    // Prepare: the last line is a torn line of one execution with the next one's line run on
-    const stateDir = path.join(root, "run-on");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const ended = await startIn(first.sfn, "waits", "ended", { seconds: 0 });
-    await endOf(first.sfn, ended);
-    const waiting = await startIn(first.sfn, "waits", "waiting", { seconds: 3600 });
-    await reached(first.sfn, waiting, "WaitStateEntered");
-    await first.stop();
-    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
-    const lines = (await readFile(file, "utf8")).split("\n");
-    const last = lines.findLastIndex((l) => l.includes(`"${waiting}"`));
-    lines[last] = `{"executionArn":"${ended}","na${lines[last]}`;
-    await writeFile(file, lines.join("\n"));
+    // Prepare: the waiting one's line, as if run on from a torn line of the one that ended
+    const { stateDir, log, ended, waiting, summaries } = await oneEndedOneWaiting("run-on");
+    await editSummaryLine(summaries, waiting, (line) => `{"executionArn":"${ended}","na${line}`);
 
     // Act
     const second = await startStandIn({ stateDir, machines: machines("waits"), log });
@@ -406,34 +416,23 @@ describe("after a clean stop of the stand-in", () => {
   });
 
   it("an end whose summary line is unreadable is taken from its journal, and other unacknowledged starts are still dropped", async () => {
-    // Prepare: an execution that succeeded, its last summary line then scrambled, a good line after it
-    const stateDir = path.join(root, "scrambled-end");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const ended = await startIn(first.sfn, "waits", "ended", { seconds: 0 });
-    await endOf(first.sfn, ended);
-    const later = await startIn(first.sfn, "waits", "later", { seconds: 3600 });
-    await reached(first.sfn, later, "WaitStateEntered");
-    await first.stop();
-    const file = path.join(stateDir, "stepfunctions", "executions", "summaries.jsonl");
-    const lines = (await readFile(file, "utf8")).split("\n");
-    const last = lines.findLastIndex((l) => l.includes(`"${ended}"`));
-    lines[last] = (lines[last] ?? "").slice(0, -20);
-    await writeFile(file, lines.join("\n"));
+    // Prepare: the ended one's last summary line scrambled, a good line after it
+    const { stateDir, log, ended, waiting, summaries } = await oneEndedOneWaiting("scrambled-end");
+    await editSummaryLine(summaries, ended, (line) => line.slice(0, -20));
     // A start the process died in: its journal written, its summary not.
-    const phantom = later.replace(/:later$/, ":phantom");
-    const started = await readFile(path.join(path.dirname(file), "waits", "later.jsonl"), "utf8");
-    await writeFile(
-      path.join(path.dirname(file), "waits", "phantom.jsonl"),
-      started.split("\n")[0] ?? "",
-    );
+    const phantom = waiting.replace(/:waiting$/, ":phantom");
+    const journals = path.join(path.dirname(summaries), "waits");
+    const started = await readFile(path.join(journals, "waiting.jsonl"), "utf8");
+    await writeFile(path.join(journals, "phantom.jsonl"), started.split("\n")[0] ?? "");
 
     // Act
     const second = await startStandIn({ stateDir, machines: machines("waits"), log });
 
     // Assess
     expect(await endOf(second.sfn, ended)).toMatchObject({ status: "SUCCEEDED" });
-    const described = await second.sfn.send(new DescribeExecutionCommand({ executionArn: later }));
+    const described = await second.sfn.send(
+      new DescribeExecutionCommand({ executionArn: waiting }),
+    );
     expect(described.status).toBe("RUNNING");
     await expect(
       second.sfn.send(new DescribeExecutionCommand({ executionArn: phantom })),
