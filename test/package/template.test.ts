@@ -21,18 +21,27 @@ interface PolicyDocument {
 }
 
 let outDir: string;
+let toolTmp: string;
 let resources: Record<string, Resource>;
 const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
 
 beforeAll(async () => {
   outDir = await mkdtemp(path.join(tmpdir(), "sluice-package-"));
+  toolTmp = await mkdtemp(path.join(tmpdir(), "sluice-package-tmp-"));
   // The same command `npm run package` runs, into a folder of the test's own; no AWS credentials.
+  // serverless-esbuild leaves a folder a function in the temporary folder after zipping it, so
+  // its temporary folder is one the test removes.
   await promisify(execFile)(
     path.join(PROJECT_ROOT, "node_modules/.bin/osls"),
     ["package", "--stage", "ci", "--package", outDir],
     {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: "",
+        AWS_SECRET_ACCESS_KEY: "",
+        TMPDIR: toolTmp,
+      },
     },
   );
   const template = JSON.parse(
@@ -40,7 +49,10 @@ beforeAll(async () => {
   ) as { Resources: Record<string, Resource> };
   resources = template.Resources;
 }, 120_000);
-afterAll(() => rm(outDir, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(outDir, { recursive: true, force: true });
+  await rm(toolTmp, { recursive: true, force: true });
+});
 
 describe("the packaged CloudFormation template", () => {
   it("routes each API call to its function", () => {
