@@ -23,6 +23,10 @@ export async function startTestStack(
     logLevel: "error",
     ...(ports ? { ports } : {}),
     serviceOptions: { ...serviceOptions, ...(timing ? { stepFunctions: timing } : {}) },
+  }).catch(async (err: unknown) => {
+    // A start that fails (as one test means it to) leaves the folder it made to nobody.
+    if (!stateDir) await rm(dir, { recursive: true, force: true });
+    throw err;
   });
   return {
     ...stack,

@@ -14,9 +14,16 @@ export function release(server: Server): Promise<void> {
 }
 
 /**
- * `count` ports that were free a moment ago, below the range the kernel hands out to sockets
- * that ask for none (32768 and up on Linux, 49152 on macOS): a connection another test makes
- * meanwhile cannot take one of these as its own port.
+ * Where freePorts picks from: below the range the kernel hands out to sockets that ask for no
+ * port (32768 and up on Linux, 49152 on macOS), and above the test fleets' hosts (20000 and up,
+ * a hundred a test worker: workerHostPortBase in local-stack.ts).
+ */
+const LOWEST = 22_000;
+const HIGHEST = 32_000;
+
+/**
+ * `count` ports that were free a moment ago, from a range no connection another test makes
+ * meanwhile can take as its own port, nor a test fleet's host.
  */
 export async function freePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
@@ -26,9 +33,6 @@ export async function freePorts(count: number): Promise<number[]> {
   }
   return [...ports];
 }
-
-const LOWEST = 20_000;
-const HIGHEST = 32_000;
 
 export async function isFree(port: number): Promise<boolean> {
   try {
