@@ -322,7 +322,7 @@ describe("after a clean stop of the stand-in", () => {
     await second.stop();
   });
 
-  it("a torn last line is cut at the next start, so a start acknowledged after it is kept", async () => {
+  it("a torn last line is cut before the next line is added, so a start acknowledged after it is kept", async () => {
     // Prepare: a torn summary line and a torn journal line, as a process killed mid-write leaves
     const stateDir = path.join(root, "torn");
     const log = path.join(stateDir, "invocations.log");
