@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../files";
 
 /**
  * A stream consumer's checkpoint: the sequence number it has handled up to, in a small JSON

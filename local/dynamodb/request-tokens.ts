@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { completeLines, writeFileAtomic } from "./files";
+import { completeLines, writeFileAtomic } from "../files";
 import { canonical } from "./items";
 
 const WINDOW_MS = 10 * 60 * 1000;

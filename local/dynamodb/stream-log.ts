@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
-import { completeLines, writeFileAtomic } from "./files";
+import { completeLines, writeFileAtomic } from "../files";
 import type { Item } from "./items";
 import type { StreamViewType } from "./tables";
 

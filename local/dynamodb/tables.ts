@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
+import { writeFileAtomic } from "../files";
 import type { DynaliteBackend } from "./dynalite-backend";
 import { serviceError, validationError } from "./errors";
-import { writeFileAtomic } from "./files";
 import { type Item, pick } from "./items";
 
 export type StreamViewType = "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES";

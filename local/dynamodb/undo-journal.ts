@@ -1,5 +1,5 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { completeLines } from "./files";
+import { completeLines } from "../files";
 import type { Item } from "./items";
 
 /** An item as it was before a write began: what undoing the write puts back. */

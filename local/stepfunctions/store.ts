@@ -4,17 +4,15 @@ import {
   fstatSync,
   ftruncateSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
-  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { openForAppend, writeFileAtomic } from "../files";
 import type { HistoryEvent } from "./history";
 
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
@@ -283,9 +281,10 @@ export class ExecutionStore {
 
   /** Replaces `summaries.jsonl` by one line an execution, by rename: never half written. */
   private rewriteSummaries(summaries: readonly ExecutionSummary[]): void {
-    const temporary = `${this.summariesFile}.tmp`;
-    writeFileSync(temporary, summaries.map((summary) => `${JSON.stringify(summary)}\n`).join(""));
-    renameSync(temporary, this.summariesFile);
+    writeFileAtomic(
+      this.summariesFile,
+      summaries.map((summary) => `${JSON.stringify(summary)}\n`).join(""),
+    );
   }
 
   /**
@@ -355,21 +354,6 @@ function idOf(executionArn: string): string {
   return executionArn.split(":").slice(-2).join(":");
 }
 
-/**
- * Opens `file` to append lines to, first cutting what follows its last newline: a line torn by
- * a process that died while writing it, which the next line must not run on from.
- */
-function openForAppend(file: string): number {
-  const fd = openSync(file, "a+");
-  const { size } = fstatSync(fd);
-  const last = Buffer.alloc(1);
-  if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) {
-    const bytes = readFileSync(file);
-    ftruncateSync(fd, bytes.lastIndexOf(NEWLINE) + 1);
-  }
-  return fd;
-}
-
 /** Writes all of `text`, or nothing: what a full disk took only in part is taken back. */
 function writeAll(fd: number, text: string): void {
   const bytes = Buffer.from(text);
@@ -378,8 +362,6 @@ function writeAll(fd: number, text: string): void {
   ftruncateSync(fd, fstatSync(fd).size - written);
   throw new Error(`only ${written} of ${bytes.length} bytes could be written`);
 }
-
-const NEWLINE = 0x0a;
 
 function jsonOrUndefined(text: string): unknown {
   try {
