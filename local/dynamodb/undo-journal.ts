@@ -1,5 +1,5 @@
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { completeLines } from "../files";
+import { closeSync, existsSync, ftruncateSync, readFileSync, writeSync } from "node:fs";
+import { completeLines, openForAppend } from "../files";
 import type { Item } from "./items";
 
 /** An item as it was before a write began: what undoing the write puts back. */
@@ -48,7 +48,7 @@ export class UndoJournal {
       }
     }
     const unfinished = [...begun].map(([id, images]) => ({ id, images }));
-    return new UndoJournal(openSync(file, "a"), unfinished);
+    return new UndoJournal(openForAppend(file), unfinished);
   }
 
   /** Once the unfinished writes are settled, the file starts afresh. */
