@@ -204,7 +204,10 @@ export class ExecutionStore {
         const inFolder = entry.isDirectory();
         if (!inFolder && !entry.name.endsWith(".jsonl")) continue;
         const name = inFolder ? entry.name : entry.name.slice(0, -".jsonl".length);
-        const id = idOf(`${machine}:${name}`);
+        // As this stack names them: its region or account may be set otherwise than before.
+        const executionArn = arnOf(machine, name);
+        const stateMachineArn = machineArnOf(machine);
+        const id = idOf(executionArn);
         const where = path.join(this.root, machineDir.name, entry.name);
         if (inFolder) this.inFolders.add(id);
         let summary = latest.get(id);
@@ -225,36 +228,27 @@ export class ExecutionStore {
           ? undefined
           : `lines ${unattributed.join(", ")} of ${this.summariesFile} are unreadable, and its summary may be one of them`;
         if (problem) {
-          const base = summary ?? {
-            executionArn: arnOf(machine, name),
-            stateMachineArn: machineArnOf(machine),
-            name,
-            input: "{}",
-            startDate: Date.now() / 1000,
-            redriveCount: 0,
-          };
           loaded.push({
             summary: {
-              executionArn: arnOf(machine, name),
-              stateMachineArn: machineArnOf(machine),
-              name: base.name,
-              input: base.input,
-              startDate: base.startDate,
-              redriveCount: base.redriveCount,
+              executionArn,
+              stateMachineArn,
+              name,
+              input: summary?.input ?? "{}",
+              startDate: summary?.startDate ?? Date.now() / 1000,
+              redriveCount: summary?.redriveCount ?? 0,
               status: "RUNNING",
               announced: false,
             },
             // Read all the same: its end, if it has one, or the ids its history goes on from.
-            journal: this.journalIfReadable(base.executionArn),
+            journal: this.journalIfReadable(executionArn),
             problem,
           });
           continue;
         }
         const current = summary as ExecutionSummary;
         current.announced ||= announced.has(`${current.executionArn} ${current.stopDate}`);
-        // As this stack names them: its region or account may be set otherwise than before.
-        current.executionArn = arnOf(machine, name);
-        current.stateMachineArn = machineArnOf(machine);
+        current.executionArn = executionArn;
+        current.stateMachineArn = stateMachineArn;
         try {
           const journal =
             current.status === "RUNNING" ? this.readJournal(current.executionArn) : [];
