@@ -99,6 +99,17 @@ async function reached(sfn: SFNClient, executionArn: string, type: string) {
   );
 }
 
+/** A stand-in's state folder after a clean stop, with one execution left in a Wait. */
+async function stoppedInAWait(dirName: string, execution: string, seconds: number) {
+  const stateDir = path.join(root, dirName);
+  const log = path.join(stateDir, "invocations.log");
+  const first = await startStandIn({ stateDir, machines: machines("waits"), log });
+  const executionArn = await startIn(first.sfn, "waits", execution, { seconds });
+  await reached(first.sfn, executionArn, "WaitStateEntered");
+  await first.stop();
+  return { stateDir, log, executionArn };
+}
+
 /** A stopped stand-in's state folder: one execution that ended, and one left in a Wait. */
 async function oneEndedOneWaiting(name: string) {
   const stateDir = path.join(root, name);
@@ -251,12 +262,7 @@ describe("after a clean stop of the stand-in", () => {
 
   it("an execution that cannot continue ends FAILED with the reason, is announced, and can be redriven", async () => {
     // Prepare: the state it waits in is gone from the definition at the next start
-    const stateDir = path.join(root, "gone");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const executionArn = await startIn(first.sfn, "waits", "lost-its-state", { seconds: 3600 });
-    await reached(first.sfn, executionArn, "WaitStateEntered");
-    await first.stop();
+    const { stateDir, log, executionArn } = await stoppedInAWait("gone", "lost-its-state", 3600);
     const { Pause: _gone, ...others } = MACHINES.waits.States;
     const changed = { ...MACHINES.waits, StartAt: "After", States: others };
 
@@ -279,12 +285,7 @@ describe("after a clean stop of the stand-in", () => {
 
   it("an execution whose journal is unreadable ends FAILED, saying so", async () => {
     // Prepare
-    const stateDir = path.join(root, "unreadable");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const executionArn = await startIn(first.sfn, "waits", "scrambled", { seconds: 3600 });
-    await reached(first.sfn, executionArn, "WaitStateEntered");
-    await first.stop();
+    const { stateDir, log, executionArn } = await stoppedInAWait("unreadable", "scrambled", 3600);
     const dir = path.join(stateDir, "stepfunctions", "executions", "waits");
     expect(await readdir(dir)).toContain("scrambled.jsonl");
     await appendFile(path.join(dir, "scrambled.jsonl"), "{not json\n{}\n");
@@ -324,12 +325,7 @@ describe("after a clean stop of the stand-in", () => {
 
   it("a torn last line is cut before the next line is added, so a start acknowledged after it is kept", async () => {
     // Prepare: a torn summary line and a torn journal line, as a process killed mid-write leaves
-    const stateDir = path.join(root, "torn");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const waiting = await startIn(first.sfn, "waits", "waiting", { seconds: 1 });
-    await reached(first.sfn, waiting, "WaitStateEntered");
-    await first.stop();
+    const { stateDir, log, executionArn: waiting } = await stoppedInAWait("torn", "waiting", 1);
     const executions = path.join(stateDir, "stepfunctions", "executions");
     await appendFile(path.join(executions, "summaries.jsonl"), '{"executionArn":"arn:aws:sta');
     await appendFile(path.join(executions, "waits", "waiting.jsonl"), '{"k":"ev');
@@ -381,12 +377,7 @@ describe("after a clean stop of the stand-in", () => {
 
   it("an execution goes on under its new ARN when the stack's region changed meanwhile", async () => {
     // Prepare
-    const stateDir = path.join(root, "moved");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const before = await startIn(first.sfn, "waits", "moved", { seconds: 1 });
-    await reached(first.sfn, before, "WaitStateEntered");
-    await first.stop();
+    const { stateDir, log, executionArn: before } = await stoppedInAWait("moved", "moved", 1);
 
     // Act
     const region = "eu-west-1";
@@ -442,12 +433,7 @@ describe("after a clean stop of the stand-in", () => {
 
   it("an execution kept by an earlier version, in a folder of its own, continues", async () => {
     // Prepare: an execution in a Wait, its folder then laid out as before summaries.jsonl
-    const stateDir = path.join(root, "legacy");
-    const log = path.join(stateDir, "invocations.log");
-    const first = await startStandIn({ stateDir, machines: machines("waits"), log });
-    const executionArn = await startIn(first.sfn, "waits", "legacy", { seconds: 1 });
-    await reached(first.sfn, executionArn, "WaitStateEntered");
-    await first.stop();
+    const { stateDir, log, executionArn } = await stoppedInAWait("legacy", "legacy", 1);
     const executions = path.join(stateDir, "stepfunctions", "executions");
     const summaries = await readFile(path.join(executions, "summaries.jsonl"), "utf8");
     const folder = path.join(executions, "waits", "legacy");
