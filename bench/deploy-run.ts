@@ -19,6 +19,7 @@ import {
   TARGETS,
   writeNoopBundle,
 } from "./noop-release";
+import { medianBy } from "./stats";
 
 /**
  * The deploy figures of `npm run bench`: one run of a no-op revision through beta, gamma, an
@@ -78,11 +79,10 @@ export async function deployFigures(stack: LocalStack): Promise<void> {
       const scriptMs = await deploy(bundle, version);
       if (i > 0) runs.push({ sluice, scriptMs });
     }
-    const byMs = (a: number, b: number) => a - b;
-    const median = <T>(xs: T[], key: (x: T) => number) =>
-      [...xs].sort((a, b) => byMs(key(a), key(b)))[Math.floor((xs.length - 1) / 2)] as T;
-    const sluice = median(runs, (r) => r.sluice.ms).sluice;
-    const scriptMs = median(runs, (r) => r.scriptMs).scriptMs;
+    // MEASURED_RUNS is at least 1, so there is a median.
+    type Run = (typeof runs)[number];
+    const sluice = (medianBy(runs, (r) => r.sluice.ms) as Run).sluice;
+    const scriptMs = (medianBy(runs, (r) => r.scriptMs) as Run).scriptMs;
     await print(stack, sluice, scriptMs, runs);
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -8,13 +8,8 @@ import { type LocalStack, startLocalStack } from "../local/stack";
 import { deployFigures, writeDeployFleet } from "./deploy-run";
 import { measureHandlers, printHandlers } from "./handlers";
 import { RunEnds } from "./run-ends";
-import {
-  drive,
-  githubPushes,
-  type LoadResult,
-  percentile,
-  startBareVerifier,
-} from "./webhook-load";
+import { medianBy, percentile } from "./stats";
+import { drive, githubPushes, type LoadResult, startBareVerifier } from "./webhook-load";
 
 /**
  * `npm run bench`: numbers for this machine. First each handler's bundle and cold init, then,
@@ -129,10 +124,6 @@ function figure(result: LoadResult): string {
   const others = [...result.statuses].filter(([status]) => status !== 202);
   const note = others.length ? ` (${others.map(([s, n]) => `${n}× ${s}`).join(", ")})` : "";
   return `${result.perSecond.toFixed(1).padStart(7)}/s p50 ${result.p50Ms.toFixed(1).padStart(6)} p99 ${result.p99Ms.toFixed(1).padStart(6)} ms ${result.cpuMsPerDelivery.toFixed(2).padStart(5)} ms CPU${note}`;
-}
-
-function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
-  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)];
 }
 
 function startedRuns(result: LoadResult): number {

@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import examples from "@octokit/webhooks-examples";
+import { percentile } from "./stats";
 
 /** A signed delivery as GitHub sends it: the body bytes and the headers. */
 export interface SignedDelivery {
@@ -103,10 +104,6 @@ export async function drive(
     statuses,
     bodies,
   };
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 /**
