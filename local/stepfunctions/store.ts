@@ -1,13 +1,14 @@
 import {
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
-  writeFileSync,
   writeSync,
 } from "node:fs";
 import path from "node:path";
@@ -135,7 +136,10 @@ export class ExecutionStore {
       mkdirSync(machineDir, { recursive: true });
       this.machineDirs.add(machineDir);
     }
-    writeFileSync(journal, records.map(line).join(""));
+    // Kept open for the execution's appends: a file this process just wrote has no torn line.
+    const fd = openSync(journal, NEW_JOURNAL);
+    this.open.set(summary.executionArn, fd);
+    writeAll(fd, records.map(line).join(""));
     this.save(summary);
   }
 
@@ -356,6 +360,9 @@ function writeAll(fd: number, text: string): void {
   ftruncateSync(fd, fstatSync(fd).size - written);
   throw new Error(`only ${written} of ${bytes.length} bytes could be written`);
 }
+
+/** A journal made anew (emptied if a file was there), appended to like every other. */
+const NEW_JOURNAL = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
 
 function jsonOrUndefined(text: string): unknown {
   try {
