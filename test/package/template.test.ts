@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -21,28 +21,26 @@ interface PolicyDocument {
 }
 
 let outDir: string;
-let toolTmp: string;
 let resources: Record<string, Resource>;
+/** What packaging added to the system's temporary folder in serverless-esbuild's naming. */
+let leftInTmp: string[];
 const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
 
 beforeAll(async () => {
   outDir = await mkdtemp(path.join(tmpdir(), "sluice-package-"));
-  toolTmp = await mkdtemp(path.join(tmpdir(), "sluice-package-tmp-"));
-  // The same command `npm run package` runs, into a folder of the test's own; no AWS credentials.
-  // serverless-esbuild leaves a folder a function in the temporary folder after zipping it, so
-  // its temporary folder is one the test removes.
+  const before = new Set(await readdir(tmpdir()));
+  // What `npm run package` runs, into a folder of the test's own; no AWS credentials.
   await promisify(execFile)(
-    path.join(PROJECT_ROOT, "node_modules/.bin/osls"),
-    ["package", "--stage", "ci", "--package", outDir],
+    path.join(PROJECT_ROOT, "node_modules/.bin/tsx"),
+    ["scripts/osls.ts", "package", "--stage", "ci", "--package", outDir],
     {
       cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "",
-        AWS_SECRET_ACCESS_KEY: "",
-        TMPDIR: toolTmp,
-      },
+      env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
     },
+  );
+  // <function>-<pid>-<time>-<hex>: a function's staging folder.
+  leftInTmp = (await readdir(tmpdir())).filter(
+    (name) => !before.has(name) && /^[A-Za-z]\w*-\d+-\d+-[0-9a-f]{8}$/.test(name),
   );
   const template = JSON.parse(
     await readFile(path.join(outDir, "cloudformation-template-update-stack.json"), "utf8"),
@@ -51,7 +49,12 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await rm(outDir, { recursive: true, force: true });
-  await rm(toolTmp, { recursive: true, force: true });
+});
+
+describe("npm run package", () => {
+  it("leaves none of its staging folders in the system's temporary folder", () => {
+    expect(leftInTmp).toEqual([]);
+  });
 });
 
 describe("the packaged CloudFormation template", () => {
