@@ -68,7 +68,11 @@ export async function receiveBundle(
       reason: `key ${JSON.stringify(upload.key)} is not a release bundle: expected <app>/<version>.zip or <app>/<version>.tar.gz, with a lower-case app name and a version of letters, digits, ".", "_", "+" and "-"`,
     });
   }
-  const app = await ports.apps.get(release.app);
+  // The ledger is read beside the app: an unknown app's upload is refused whatever it holds.
+  const [app, recorded] = await Promise.all([
+    ports.apps.get(release.app),
+    ports.ledger.release(release.app, release.version),
+  ]);
   if (!app) {
     // Not kept in the ledger: only registered apps get a place there.
     return reject(
@@ -82,7 +86,6 @@ export async function receiveBundle(
       false,
     );
   }
-  const recorded = await ports.ledger.release(release.app, release.version);
   if (recorded && isSameObject(recorded, upload)) return duplicateOf(recorded);
   const dir = await mkdtemp(join(options.workDir, "sluice-bundle-"));
   let seen = upload;

@@ -156,8 +156,11 @@ export async function dispatchNext(
       if (holder && (await isUnderWay(ports, holder, onStartFailure))) return;
       if (!holder || !(await ports.queue.acquire(app, next.runId, holder))) continue;
     }
-    const won = await ports.queue.take(app, next);
-    const run = await ports.runs.get(next.runId);
+    // Read beside the take: whoever else takes or ends the run meanwhile can do so either way.
+    const [won, run] = await Promise.all([
+      ports.queue.take(app, next),
+      ports.runs.get(next.runId),
+    ]);
     if (!won || run?.status !== "QUEUED") {
       // Another dispatcher took it or started it, and the slot is rightly its own; or it ended
       // (superseded, say) while waiting, and the slot goes to whoever is next.
