@@ -157,10 +157,7 @@ export async function dispatchNext(
       if (!holder || !(await ports.queue.acquire(app, next.runId, holder))) continue;
     }
     // Read beside the take: whoever else takes or ends the run meanwhile can do so either way.
-    const [won, run] = await Promise.all([
-      ports.queue.take(app, next),
-      ports.runs.get(next.runId),
-    ]);
+    const [won, run] = await Promise.all([ports.queue.take(app, next), ports.runs.get(next.runId)]);
     if (!won || run?.status !== "QUEUED") {
       // Another dispatcher took it or started it, and the slot is rightly its own; or it ended
       // (superseded, say) while waiting, and the slot goes to whoever is next.

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { APPSPEC_FILE, type AppSpec, HOOK_NAMES, type HookName, parseAppSpec } from "./appspec";
 import { type ArchiveEntry, listEntries, readEntry } from "./archive";
 import { normaliseEntryPath } from "./entry-rules";
@@ -12,10 +10,12 @@ export { type BundleLimits, DEFAULT_BUNDLE_LIMITS } from "./limits";
 /** An appspec is a page of YAML; anything near this size is not one. */
 const MAX_APPSPEC_BYTES = 1024 * 1024;
 
+/**
+ * What a bundle holds. Its size and digest are not here: the download that wrote the file
+ * counted and hashed its bytes as they came, and reading it again for them cost a second pass
+ * over bundles of up to maxBundleBytes.
+ */
 export interface BundleInspection {
-  /** Hex SHA-256 of the bundle file as uploaded. */
-  sha256: string;
-  size: number;
   appspec: AppSpec;
   entries: number;
 }
@@ -40,8 +40,7 @@ export async function inspectBundle(
   const appspec = parseAppSpec(text.toString("utf8"));
   assertHookScriptsExist(appspec, byPath);
   assertFileSourcesExist(appspec, entries);
-  const { sha256, size } = await digest(filePath);
-  return { sha256, size, appspec, entries: entries.length };
+  return { appspec, entries: entries.length };
 }
 
 function assertAppSpecAtRoot(byPath: ReadonlyMap<string, ArchiveEntry>): void {
@@ -124,14 +123,4 @@ function assertFileSourcesExist(appspec: AppSpec, entries: readonly ArchiveEntry
       );
     }
   }
-}
-
-async function digest(filePath: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(filePath)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest("hex"), size };
 }
